@@ -1,0 +1,1 @@
+export { FileFormatError, InvalidArgumentError, PtqError, type PtqErrorOptions } from './ptq-error';
