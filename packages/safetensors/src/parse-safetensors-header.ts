@@ -1,0 +1,230 @@
+import { isPlainObject } from './is-plain-object';
+import {
+  isSafetensorsDType,
+  SAFETENSORS_DTYPE_BYTES,
+  SAFETENSORS_DTYPES,
+  type SafetensorsDType,
+} from './safetensors-dtype';
+import { SafetensorsFormatError } from './safetensors-errors';
+
+/** Bytes of the little-endian u64 that precedes the JSON header. */
+export const HEADER_LENGTH_BYTES = 8;
+/** Largest JSON header accepted, the limit Python's `safetensors` enforces too. */
+export const MAX_HEADER_LENGTH = 100_000_000;
+/** Largest single dimension accepted (huggingface.js's `MAX_TENSOR_DIM`). */
+export const MAX_TENSOR_DIMENSION = 2 ** 32;
+/** Highest rank accepted; no checkpoint ptq reads goes past 4. */
+export const MAX_TENSOR_RANK = 8;
+
+export const METADATA_KEY = '__metadata__';
+
+/** Where one tensor lives in its file. */
+export interface TensorInfo {
+  /** The dtype as the safetensors header spells it. */
+  readonly dtype: SafetensorsDType;
+  readonly shape: readonly number[];
+  /** Offset of the tensor's first byte from the start of the file (not of the data buffer). */
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+export interface SafetensorsHeader {
+  readonly metadata: Readonly<Record<string, string>>;
+  /** In the order of the header JSON. */
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+}
+
+/** Reads the u64 header length and checks it against the limit and the file size. */
+export function parseHeaderLength(file: string, prefix: Uint8Array, fileSize: number): number {
+  if (fileSize < HEADER_LENGTH_BYTES || prefix.byteLength < HEADER_LENGTH_BYTES) {
+    throw new SafetensorsFormatError(
+      file,
+      `file is ${fileSize} bytes, shorter than the ${HEADER_LENGTH_BYTES}-byte header length that starts every safetensors file`,
+    );
+  }
+  // A u64 can exceed 2^53: compare as bigint before it becomes a number.
+  const length = new DataView(prefix.buffer, prefix.byteOffset, HEADER_LENGTH_BYTES).getBigUint64(0, true);
+  if (length > BigInt(MAX_HEADER_LENGTH)) {
+    throw new SafetensorsFormatError(
+      file,
+      `header length ${length} exceeds the limit of ${MAX_HEADER_LENGTH} bytes (MAX_HEADER_LENGTH)`,
+    );
+  }
+  const available = fileSize - HEADER_LENGTH_BYTES;
+  if (length > BigInt(available)) {
+    throw new SafetensorsFormatError(
+      file,
+      `header length ${length} runs past the end of the file: only ${available} bytes follow the ${HEADER_LENGTH_BYTES}-byte length (file truncated?)`,
+    );
+  }
+  return Number(length);
+}
+
+/**
+ * Parses and validates the JSON header. Offsets are the only ground truth the format gives, so every
+ * entry is checked against the data buffer size, its own dtype and shape, and every other entry.
+ */
+export function parseSafetensorsHeader(
+  file: string,
+  headerBytes: Uint8Array,
+  fileSize: number,
+): SafetensorsHeader {
+  const dataStart = HEADER_LENGTH_BYTES + headerBytes.byteLength;
+  const bufferSize = fileSize - dataStart;
+  const header = parseJsonObject(file, headerBytes);
+
+  let metadata: Record<string, string> = {};
+  const tensors = new Map<string, TensorInfo>();
+  const ranges: { name: string; begin: number; end: number }[] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === METADATA_KEY) {
+      metadata = parseMetadata(file, entry);
+      continue;
+    }
+    const { dtype, shape, begin, end } = parseEntry(file, name, entry, bufferSize);
+    tensors.set(name, { dtype, shape, byteOffset: dataStart + begin, byteLength: end - begin });
+    ranges.push({ name, begin, end });
+  }
+  checkNoOverlap(file, ranges);
+  return { metadata, tensors };
+}
+
+function parseJsonObject(file: string, headerBytes: Uint8Array): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+  } catch (error) {
+    throw new SafetensorsFormatError(file, 'header is not valid UTF-8', { cause: error });
+  }
+  let header: unknown;
+  try {
+    // JSON.parse accepts the trailing spaces writers pad the header with.
+    header = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new SafetensorsFormatError(file, `header is not valid JSON (${reason})`, { cause: error });
+  }
+  if (!isPlainObject(header)) {
+    throw new SafetensorsFormatError(file, `header must be a JSON object, got ${describe(header)}`);
+  }
+  return header;
+}
+
+function parseMetadata(file: string, value: unknown): Record<string, string> {
+  if (!isPlainObject(value)) {
+    throw new SafetensorsFormatError(
+      file,
+      `${METADATA_KEY} must be an object of string values, got ${describe(value)}`,
+    );
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== 'string') {
+      throw new SafetensorsFormatError(
+        file,
+        `${METADATA_KEY}[${JSON.stringify(key)}] must be a string, got ${describe(item)}`,
+      );
+    }
+  }
+  // fromEntries defines own properties, so a key like "__proto__" stays a plain key.
+  return Object.fromEntries(Object.entries(value)) as Record<string, string>;
+}
+
+interface ParsedEntry {
+  dtype: SafetensorsDType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+function parseEntry(file: string, name: string, entry: unknown, bufferSize: number): ParsedEntry {
+  const where = `tensor ${JSON.stringify(name)}`;
+  if (!isPlainObject(entry)) {
+    throw new SafetensorsFormatError(
+      file,
+      `${where}: entry must be an object with dtype, shape and data_offsets, got ${describe(entry)}`,
+    );
+  }
+  const { dtype, shape, data_offsets: offsets } = entry;
+  if (!isSafetensorsDType(dtype)) {
+    throw new SafetensorsFormatError(
+      file,
+      `${where}: dtype ${describe(dtype)} is not a safetensors dtype (${SAFETENSORS_DTYPES.join(', ')})`,
+    );
+  }
+  if (!Array.isArray(shape) || shape.length > MAX_TENSOR_RANK) {
+    throw new SafetensorsFormatError(
+      file,
+      `${where}: shape must be an array of at most ${MAX_TENSOR_RANK} dimensions, got ${describe(shape)}`,
+    );
+  }
+  shape.forEach((dimension: unknown, index) => {
+    if (!isIntegerInRange(dimension, MAX_TENSOR_DIMENSION)) {
+      throw new SafetensorsFormatError(
+        file,
+        `${where}: shape[${index}] must be an integer in [0, ${MAX_TENSOR_DIMENSION}], got ${describe(dimension)}`,
+      );
+    }
+  });
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !isIntegerInRange(offsets[0], Number.MAX_SAFE_INTEGER) ||
+    !isIntegerInRange(offsets[1], Number.MAX_SAFE_INTEGER)
+  ) {
+    throw new SafetensorsFormatError(
+      file,
+      `${where}: data_offsets must be [begin, end], two non-negative integers, got ${describe(offsets)}`,
+    );
+  }
+  const [begin, end] = offsets as [number, number];
+  if (begin > end) {
+    throw new SafetensorsFormatError(file, `${where}: data_offsets [${begin}, ${end}] begin after end`);
+  }
+  if (end > bufferSize) {
+    throw new SafetensorsFormatError(
+      file,
+      `${where}: data_offsets [${begin}, ${end}] end past the ${bufferSize}-byte data buffer (file truncated?)`,
+    );
+  }
+  // bigint: a shape of large dimensions can overflow 2^53 before it is compared.
+  const elementCount = (shape as number[]).reduce((count, dimension) => count * BigInt(dimension), 1n);
+  const bytesPerElement = SAFETENSORS_DTYPE_BYTES[dtype];
+  const expected = elementCount * BigInt(bytesPerElement);
+  if (expected !== BigInt(end - begin)) {
+    throw new SafetensorsFormatError(
+      file,
+      `${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but ${dtype} of shape [${shape.join(', ')}] needs ${expected} (${elementCount} elements × ${bytesPerElement} bytes)`,
+    );
+  }
+  return { dtype, shape: [...(shape as number[])], begin, end };
+}
+
+function checkNoOverlap(file: string, ranges: { name: string; begin: number; end: number }[]): void {
+  // Empty tensors hold no bytes, so they cannot overlap anything.
+  const sorted = ranges
+    .filter((range) => range.end > range.begin)
+    .sort((left, right) => left.begin - right.begin);
+  for (let index = 1; index < sorted.length; index++) {
+    const previous = sorted[index - 1]!;
+    const current = sorted[index]!;
+    if (current.begin < previous.end) {
+      throw new SafetensorsFormatError(
+        file,
+        `tensors ${JSON.stringify(previous.name)} [${previous.begin}, ${previous.end}] and ${JSON.stringify(current.name)} [${current.begin}, ${current.end}] overlap in data_offsets`,
+      );
+    }
+  }
+}
+
+function isIntegerInRange(value: unknown, maximum: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= maximum;
+}
+
+/** A short description of a JSON value for error messages, never the whole header. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  const text = JSON.stringify(value);
+  const kind = Array.isArray(value) ? 'array' : typeof value;
+  return `${kind} ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
+}
