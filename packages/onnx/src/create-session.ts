@@ -1,0 +1,161 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import { createTensor } from '@ptq/tensor';
+import { InferenceSession } from 'onnxruntime-node';
+import { DeviceUnavailableError, OnnxSessionError } from './errors';
+import { GraphBuilder } from './graph-builder';
+import { serializeModel } from './serialize-model';
+
+export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+
+export type ResolvedDevice = Exclude<Device, 'auto'>;
+
+export interface SessionHandle {
+  session: InferenceSession;
+  device: ResolvedDevice;
+}
+
+export interface CreateSessionOptions {
+  /** Default `'auto'`: cuda, then webgpu, then cpu, with a one-line notice for each device skipped. */
+  device?: Device;
+  /** Merged into ptq's; `executionProviders` entries for the chosen device keep their options. */
+  sessionOptions?: InferenceSession.SessionOptions;
+  /** Where fallback notices go. Default `console.error`. */
+  onNotice?: (message: string) => void;
+}
+
+export const DEVICES: readonly Device[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+
+/** The order `'auto'` tries devices in: fastest first, the CPU always last. */
+export const AUTO_DEVICE_ORDER: readonly ResolvedDevice[] = ['cuda', 'webgpu', 'cpu'];
+
+/** A one-line reason from an onnxruntime error, without its source-location preamble. */
+export function summarizeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  let summary = message.split('\n').find((line) => line.trim() !== '') ?? message;
+  // ORT_ENFORCE messages read "<file>:<line> <function> <condition> was false. <reason>".
+  const enforced = summary.lastIndexOf(' was false. ');
+  if (enforced !== -1) {
+    summary = summary.slice(enforced + ' was false. '.length);
+  }
+  summary = summary.replace(/^\[ONNXRuntimeError\] : \d+ : \w+ : /, '').trim();
+  return summary.length > 300 ? `${summary.slice(0, 297)}...` : summary;
+}
+
+let probeModel: Uint8Array | undefined;
+
+/** A one-node model used to test whether a device can run anything at all. */
+function getProbeModel(): Uint8Array {
+  if (probeModel === undefined) {
+    const builder = new GraphBuilder({ name: 'ptq_device_probe', opsetImports: { '': 21 } });
+    const input = builder.input('x', 'float32', [1]);
+    const one = builder.constant(createTensor('float32', [1], new Float32Array([1])));
+    builder.output(builder.node('Add', [input, one]), 'y', 'float32', [1]);
+    probeModel = serializeModel(builder.build());
+  }
+  return probeModel;
+}
+
+const probes = new Map<ResolvedDevice, Promise<string | undefined>>();
+
+/**
+ * Whether a device can create a session, tested once per process on a tiny model so that a model
+ * the device cannot run is never mistaken for a missing device. Resolves to the reason it cannot.
+ */
+function probeDevice(device: ResolvedDevice): Promise<string | undefined> {
+  let probe = probes.get(device);
+  if (probe === undefined) {
+    probe = (async () => {
+      if (device === 'cpu') {
+        return undefined;
+      }
+      try {
+        // A missing CUDA provider library or WebGPU adapter surfaces here as a thrown error.
+        const session = await InferenceSession.create(getProbeModel(), {
+          executionProviders: [device],
+          logSeverityLevel: 4,
+        });
+        await session.release();
+        return undefined;
+      } catch (error) {
+        return summarizeError(error);
+      }
+    })();
+    probes.set(device, probe);
+  }
+  return probe;
+}
+
+function providerName(entry: InferenceSession.ExecutionProviderConfig): string {
+  return typeof entry === 'string' ? entry : entry.name;
+}
+
+/** The caller's session options with the execution providers narrowed to `device` (keeping its options, if given). */
+export function sessionOptionsFor(
+  device: ResolvedDevice,
+  sessionOptions: InferenceSession.SessionOptions,
+): InferenceSession.SessionOptions {
+  const configured = sessionOptions.executionProviders?.find((entry) => providerName(entry) === device);
+  return { ...sessionOptions, executionProviders: [configured ?? device] };
+}
+
+async function createOn(
+  model: Uint8Array | string,
+  device: ResolvedDevice,
+  sessionOptions: InferenceSession.SessionOptions,
+): Promise<InferenceSession> {
+  const options = sessionOptionsFor(device, sessionOptions);
+  return typeof model === 'string'
+    ? InferenceSession.create(model, options)
+    : InferenceSession.create(model, options);
+}
+
+/**
+ * Opens an onnxruntime-node session on a device. A named device that cannot be used throws
+ * `DeviceUnavailableError`; `'auto'` tries cuda, webgpu, then cpu, reporting each fallback in one
+ * line. Pass a path (not bytes) for models with external data: onnxruntime finds the data file
+ * beside the model.
+ */
+export async function createSession(
+  model: Uint8Array | string,
+  options: CreateSessionOptions = {},
+): Promise<SessionHandle> {
+  const device = options.device ?? 'auto';
+  if (!DEVICES.includes(device)) {
+    throw new InvalidArgumentError('device', `must be one of ${DEVICES.join(', ')}, got "${String(device)}"`);
+  }
+  const sessionOptions = options.sessionOptions ?? {};
+  const notify = options.onNotice ?? ((message: string) => console.error(message));
+
+  if (device !== 'auto') {
+    const unavailable = await probeDevice(device);
+    if (unavailable !== undefined) {
+      throw new DeviceUnavailableError(device, unavailable);
+    }
+    try {
+      return { session: await createOn(model, device, sessionOptions), device };
+    } catch (error) {
+      throw new OnnxSessionError(device, summarizeError(error), { cause: error });
+    }
+  }
+
+  for (const [index, candidate] of AUTO_DEVICE_ORDER.entries()) {
+    const next = AUTO_DEVICE_ORDER[index + 1];
+    const fallback = next === 'cpu' ? 'using cpu' : `trying ${next}`;
+    const unavailable = await probeDevice(candidate);
+    if (unavailable !== undefined) {
+      notify(`ptq: ${candidate} is not available (${unavailable}); ${fallback}`);
+      continue;
+    }
+    try {
+      return { session: await createOn(model, candidate, sessionOptions), device: candidate };
+    } catch (error) {
+      if (next === undefined) {
+        throw new OnnxSessionError(candidate, summarizeError(error), { cause: error });
+      }
+      // The device works (its probe passed) but not for this model: an op or a size it cannot take.
+      notify(`ptq: ${candidate} could not load the model (${summarizeError(error)}); ${fallback}`);
+    }
+  }
+  // Unreachable: the CPU is last and either returns a session or throws above.
+  throw new DeviceUnavailableError('cpu', 'no device could create a session');
+}

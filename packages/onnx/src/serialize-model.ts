@@ -1,0 +1,41 @@
+import { type ExternalDataPlacement, encodeModel } from './encode-model';
+import { OnnxModelTooLargeError } from './errors';
+import type { ModelDefinition } from './model-definition';
+import { encodeMessage } from './protobuf-writer';
+import { validateModel } from './validate-model';
+
+/** Protobuf messages are limited to 2 GiB − 1 byte (lengths are signed 32-bit in every implementation). */
+export const MAX_PROTOBUF_BYTES = 2 ** 31 - 1;
+
+/** Encodes a model; shared by `serializeModel` and `writeModel`, which passes external placements. */
+export function encodeModelBytes(
+  model: ModelDefinition,
+  placements: ReadonlyMap<string, ExternalDataPlacement>,
+  advice: string,
+): Uint8Array {
+  validateModel(model);
+  return encodeMessage(
+    (sink) => encodeModel(sink, model, placements),
+    (size) => {
+      if (size > MAX_PROTOBUF_BYTES) {
+        throw new OnnxModelTooLargeError(
+          `graph "${model.graph.name}": the ModelProto would take ${size} bytes, over the protobuf limit of ${MAX_PROTOBUF_BYTES} bytes; ${advice}`,
+          size,
+        );
+      }
+    },
+  );
+}
+
+/**
+ * The `ModelProto` bytes of a model with every initializer inline, ready for
+ * `InferenceSession.create(bytes)`. Models over 2 GiB are refused before anything is allocated:
+ * write them with `writeModel(model, path, { externalData: true })`.
+ */
+export function serializeModel(model: ModelDefinition): Uint8Array {
+  return encodeModelBytes(
+    model,
+    new Map(),
+    'write it with writeModel(model, path, { externalData: true }) so its initializers go to an external data file',
+  );
+}
