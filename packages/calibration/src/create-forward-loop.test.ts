@@ -1,0 +1,285 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidArgumentError } from '@ptq/errors';
+import type { Tensor } from '@ptq/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmptySampleError, NotEnoughSamplesError, UnknownDatasetError } from './calibration-errors';
+import { type CalibrationModel, type CalibrationProgress, createForwardLoop } from './create-forward-loop';
+import { bundledArticles } from './test-support/fixtures';
+import { loadGpt2Tokenizer, ReferenceGpt2Encoder } from './test-support/gpt2-tokenizer';
+
+const EOS = 50256;
+
+/** A model that records what each forward receives, as plain number rows. */
+class RecordingModel implements CalibrationModel {
+  readonly calls: { ids: number[][]; mask: number[][] }[] = [];
+
+  async forward(inputIds: Tensor<'int64'>, attentionMask: Tensor<'int64'>): Promise<unknown> {
+    const [height, width] = inputIds.shape as [number, number];
+    const rows = (data: BigInt64Array) =>
+      Array.from({ length: height }, (_, row) =>
+        [...data.subarray(row * width, (row + 1) * width)].map(Number),
+      );
+    this.calls.push({ ids: rows(inputIds.data), mask: rows(attentionMask.data) });
+    return { logits: 'ignored' };
+  }
+}
+
+/** A tokenizer of character codes that counts its calls. */
+function characterTokenizer() {
+  const tokenizer = {
+    calls: 0,
+    eos_token_id: 0,
+    encode(text: string): number[] {
+      tokenizer.calls++;
+      return [...text].map((character) => character.codePointAt(0)!);
+    },
+  };
+  return tokenizer;
+}
+
+let cacheDir: string;
+
+beforeAll(async () => {
+  cacheDir = await mkdtemp(join(tmpdir(), 'ptq-loop-'));
+});
+
+afterAll(async () => {
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+describe('createForwardLoop', () => {
+  it('feeds GPT-2 ids left-padded with EOS and masked, to the model passed to the loop', async () => {
+    const tokenizer = await loadGpt2Tokenizer();
+    const loop = await createForwardLoop(undefined, ['Hello world', ' the'], tokenizer, 'cpu', 2, 2);
+    const model = new RecordingModel();
+    await loop(model);
+    // encoder.json: "Hello" 15496, "Ġworld" 995, "Ġthe" 262.
+    expect(model.calls).toEqual([
+      {
+        ids: [
+          [15496, 995],
+          [EOS, 262],
+        ],
+        mask: [
+          [1, 1],
+          [0, 1],
+        ],
+      },
+    ]);
+    expect([loop.sampleCount, loop.tokenCount, loop.device, loop.source]).toEqual([2, 3, 'cpu', 'local']);
+  });
+
+  it('batches in order with a smaller last batch, each padded to its own longest sample', async () => {
+    const loop = await createForwardLoop(
+      null,
+      ['ab', 'c', 'defg', 'hi', 'j'],
+      characterTokenizer(),
+      'auto',
+      2,
+      5,
+    );
+    const model = new RecordingModel();
+    await loop(model);
+    expect(model.calls).toEqual([
+      {
+        ids: [
+          [97, 98],
+          [0, 99],
+        ],
+        mask: [
+          [1, 1],
+          [0, 1],
+        ],
+      },
+      {
+        ids: [
+          [100, 101, 102, 103],
+          [0, 0, 104, 105],
+        ],
+        mask: [
+          [1, 1, 1, 1],
+          [0, 0, 1, 1],
+        ],
+      },
+      { ids: [[106]], mask: [[1]] },
+    ]);
+    expect(loop.batches.map((batch) => batch.inputIds.shape)).toEqual([
+      [2, 2],
+      [2, 4],
+      [1, 1],
+    ]);
+  });
+
+  it('takes only the first numSamples texts', async () => {
+    const loop = await createForwardLoop(null, ['a', 'b', 'c'], characterTokenizer(), 'cpu', 8, 2);
+    const model = new RecordingModel();
+    await loop(model);
+    expect(model.calls).toEqual([{ ids: [[97], [98]], mask: [[1], [1]] }]);
+  });
+
+  it('truncates on the right: the first maxSampleLength tokens stay', async () => {
+    const loop = await createForwardLoop(null, ['abcdef'], characterTokenizer(), 'cpu', 1, 1, {
+      maxSampleLength: 4,
+    });
+    expect([...loop.batches[0]!.inputIds.data].map(Number)).toEqual([97, 98, 99, 100]);
+    expect(loop.maxSampleLength).toBe(4);
+  });
+
+  it("caps the sample length at the first argument's config.n_positions", async () => {
+    const loop = await createForwardLoop(
+      { config: { n_positions: 3 } },
+      ['abcdef'],
+      characterTokenizer(),
+      'cpu',
+      1,
+      1,
+    );
+    expect(loop.maxSampleLength).toBe(3);
+    expect([...loop.batches[0]!.inputIds.data].map(Number)).toEqual([97, 98, 99]);
+  });
+
+  it('tokenizes once, at creation, however often the loop runs', async () => {
+    const tokenizer = characterTokenizer();
+    const loop = await createForwardLoop(null, ['a', 'b', 'c'], tokenizer, 'cpu', 1, 3);
+    expect(tokenizer.calls).toBe(3);
+    await loop(new RecordingModel());
+    await loop(new RecordingModel());
+    expect(tokenizer.calls).toBe(3);
+  });
+
+  it('exposes read-only batches', async () => {
+    const loop = await createForwardLoop(null, ['a'], characterTokenizer(), 'webgpu', 1, 1);
+    expect(Object.isFrozen(loop.batches)).toBe(true);
+    expect(Object.isFrozen(loop.batches[0])).toBe(true);
+    expect(() => (loop.batches as unknown as unknown[]).push(1)).toThrow(TypeError);
+  });
+
+  it('reports progress after each batch and awaits each forward before the next', async () => {
+    const events: string[] = [];
+    const progress: CalibrationProgress[] = [];
+    const loop = await createForwardLoop(null, ['ab', 'c', 'def'], characterTokenizer(), 'cuda', 2, 3, {
+      onProgress: (update) => progress.push(update),
+    });
+    await loop({
+      async forward(inputIds) {
+        events.push(`start ${inputIds.shape[0]}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        events.push(`end ${inputIds.shape[0]}`);
+      },
+    });
+    expect(events).toEqual(['start 2', 'end 2', 'start 1', 'end 1']);
+    expect(progress).toEqual([
+      { batch: 1, batches: 2, samples: 2, totalSamples: 3, tokens: 3 },
+      { batch: 2, batches: 2, samples: 3, totalSamples: 3, tokens: 6 },
+    ]);
+  });
+
+  it('passes a forward failure through', async () => {
+    const loop = await createForwardLoop(null, ['a'], characterTokenizer(), 'cpu', 1, 1);
+    const failure = new Error('session lost');
+    await expect(
+      loop({
+        forward: async () => {
+          throw failure;
+        },
+      }),
+    ).rejects.toBe(failure);
+  });
+
+  it('calibrates on the bundled cnn_dailymail articles offline: ids as an independent encoder gives them', async () => {
+    const notices: string[] = [];
+    const tokenizer = await loadGpt2Tokenizer();
+    const loop = await createForwardLoop(undefined, 'cnn_dailymail', tokenizer, 'auto', 2, 4, {
+      offline: true,
+      cacheDir,
+      maxSampleLength: 64,
+      onNotice: (line) => notices.push(line),
+    });
+    expect(loop.source).toBe('bundled');
+    expect(notices).toHaveLength(1);
+    const reference = new ReferenceGpt2Encoder();
+    const expected = bundledArticles()
+      .slice(0, 4)
+      .map((article) => reference.encode(article).slice(0, 64));
+    const model = new RecordingModel();
+    await loop(model);
+    const real = model.calls.flatMap((call) =>
+      call.ids.map((row, index) => row.filter((_, column) => call.mask[index]![column] === 1)),
+    );
+    expect(real).toEqual(expected);
+    expect(loop.tokenCount).toBe(expected.reduce((sum, ids) => sum + ids.length, 0));
+  });
+});
+
+describe('createForwardLoop errors', () => {
+  const tokenizer = characterTokenizer();
+
+  it.each([0, -2, 1.5, Number.NaN, '2' as unknown as number])('rejects batchSize %s', async (batchSize) => {
+    const error = await createForwardLoop(null, ['a'], tokenizer, 'cpu', batchSize, 1).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toBe(
+      `Invalid argument "batchSize": must be a positive integer, got ${String(batchSize)}`,
+    );
+  });
+
+  it.each([0, -1, 2.5])('rejects numSamples %s', async (numSamples) => {
+    await expect(createForwardLoop(null, ['a'], tokenizer, 'cpu', 1, numSamples)).rejects.toThrow(
+      `Invalid argument "numSamples": must be a positive integer, got ${numSamples}`,
+    );
+  });
+
+  it('rejects an unknown device, listing the known ones', async () => {
+    await expect(createForwardLoop(null, ['a'], tokenizer, 'gpu' as 'cpu', 1, 1)).rejects.toThrow(
+      'Invalid argument "device": must be one of "auto", "cpu", "webgpu", "cuda", got "gpu"',
+    );
+  });
+
+  it('rejects maxSampleLength that is not a positive integer', async () => {
+    await expect(
+      createForwardLoop(null, ['a'], tokenizer, 'cpu', 1, 1, { maxSampleLength: 0 }),
+    ).rejects.toThrow('Invalid argument "maxSampleLength"');
+  });
+
+  it('names the unknown dataset and the known ones', async () => {
+    await expect(createForwardLoop(null, 'c4', tokenizer, 'cpu', 1, 1)).rejects.toThrow(UnknownDatasetError);
+  });
+
+  it('says how many samples exist when fewer than numSamples', async () => {
+    const error = await createForwardLoop(null, ['a', 'b', 'c'], tokenizer, 'cpu', 1, 5).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(NotEnoughSamplesError);
+    expect((error as Error).message).toBe(
+      'the array of texts passed in has 3 non-empty texts, fewer than the 5 asked for (numSamples)',
+    );
+    await expect(
+      createForwardLoop(null, 'cnn_dailymail', tokenizer, 'cpu', 16, 251, { offline: true, cacheDir }),
+    ).rejects.toThrow('has 250 non-empty texts, fewer than the 251 asked for');
+  });
+
+  it('names the index of a text with no tokens', async () => {
+    const error = await createForwardLoop(null, ['fine', ''], tokenizer, 'cpu', 1, 2).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(EmptySampleError);
+    expect(error).toMatchObject({ index: 1 });
+  });
+
+  it('rejects a tokenizer without encode or EOS, a model without forward, and texts that are not strings', async () => {
+    await expect(createForwardLoop(null, ['a'], {} as typeof tokenizer, 'cpu', 1, 1)).rejects.toThrow(
+      'Invalid argument "tokenizer"',
+    );
+    await expect(createForwardLoop(null, ['a'], { encode: () => [1] }, 'cpu', 1, 1)).rejects.toThrow(
+      'has no EOS token to pad with',
+    );
+    await expect(createForwardLoop(null, [1] as unknown as string[], tokenizer, 'cpu', 1, 1)).rejects.toThrow(
+      'Invalid argument "datasetName"',
+    );
+    const loop = await createForwardLoop(null, ['a'], tokenizer, 'cpu', 1, 1);
+    await expect(loop({} as CalibrationModel)).rejects.toThrow('Invalid argument "model"');
+  });
+});

@@ -1,0 +1,171 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import type { Tensor } from '@ptq/tensor';
+import {
+  buildBatches,
+  type CalibrationBatch,
+  type CalibrationTokenizer,
+  padTokenIdOf,
+  tokenizeTexts,
+} from './calibration-batches';
+import { NotEnoughSamplesError } from './calibration-errors';
+import {
+  type CalibrationTextSource,
+  type LoadCalibrationTextsOptions,
+  loadCalibrationTexts,
+} from './load-calibration-texts';
+
+/** What a forward loop drives: one forward per batch. Whatever it returns is awaited and dropped. */
+export interface CalibrationModel {
+  forward(inputIds: Tensor<'int64'>, attentionMask: Tensor<'int64'>): Promise<unknown>;
+}
+
+/** Where the model runs. Batches are host tensors either way; the model's session uploads them. */
+export type CalibrationDevice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+
+export const CALIBRATION_DEVICES: readonly CalibrationDevice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+
+export interface CalibrationProgress {
+  /** Batches done (1-based count). */
+  batch: number;
+  batches: number;
+  /** Samples done. */
+  samples: number;
+  totalSamples: number;
+  /** Real (unpadded) tokens done. */
+  tokens: number;
+}
+
+export interface CreateForwardLoopOptions extends Omit<LoadCalibrationTextsOptions, 'numSamples'> {
+  /** Tokens kept per sample (the first ones). Capped by the model's `config.n_positions`. @default 512 */
+  maxSampleLength?: number;
+  /** Called after each batch's forward. */
+  onProgress?: (progress: CalibrationProgress) => void;
+}
+
+/** `forwardLoop(model)` runs every batch through `model.forward`, in order, one at a time. */
+export interface ForwardLoop {
+  (model: CalibrationModel): Promise<void>;
+  readonly device: CalibrationDevice;
+  readonly batches: readonly CalibrationBatch[];
+  readonly sampleCount: number;
+  /** Real (unpadded) tokens over all batches. */
+  readonly tokenCount: number;
+  readonly maxSampleLength: number;
+  readonly source: CalibrationTextSource;
+  readonly description: string;
+}
+
+export const DEFAULT_MAX_SAMPLE_LENGTH = 512;
+
+function checkPositiveInteger(argument: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(argument, `must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** `config.n_positions` of a GPT-2-like model, when it exposes one. */
+function maxPositionsOf(model: unknown): number | undefined {
+  if (typeof model !== 'object' || model === null) return undefined;
+  const config = (model as { config?: unknown }).config;
+  if (typeof config !== 'object' || config === null) return undefined;
+  const positions = (config as { n_positions?: unknown }).n_positions;
+  return typeof positions === 'number' && Number.isSafeInteger(positions) && positions > 0
+    ? positions
+    : undefined;
+}
+
+/**
+ * The seed's `create_forward_loop(model, dataset_name, tokenizer, device, batch_size, num_samples)`:
+ * loads the first `numSamples` texts of a dataset (a name, a path, or the texts themselves), tokenizes
+ * them once, and returns a loop that feeds them, `batchSize` at a time and left-padded with EOS, with an
+ * attention mask, to the model passed to the loop. `model` here only caps the sample length at its
+ * `config.n_positions`.
+ */
+export async function createForwardLoop(
+  model: unknown,
+  datasetName: string | readonly string[],
+  tokenizer: CalibrationTokenizer,
+  device: CalibrationDevice,
+  batchSize: number,
+  numSamples: number,
+  options: CreateForwardLoopOptions = {},
+): Promise<ForwardLoop> {
+  checkPositiveInteger('batchSize', batchSize);
+  checkPositiveInteger('numSamples', numSamples);
+  if (!CALIBRATION_DEVICES.includes(device)) {
+    throw new InvalidArgumentError(
+      'device',
+      `must be one of ${CALIBRATION_DEVICES.map((name) => `"${name}"`).join(', ')}, got ${JSON.stringify(device)}`,
+    );
+  }
+  const requestedLength = checkPositiveInteger(
+    'maxSampleLength',
+    options.maxSampleLength ?? DEFAULT_MAX_SAMPLE_LENGTH,
+  );
+  const maxPositions = maxPositionsOf(model);
+  const maxSampleLength =
+    maxPositions === undefined ? requestedLength : Math.min(requestedLength, maxPositions);
+  if (typeof tokenizer?.encode !== 'function') {
+    throw new InvalidArgumentError(
+      'tokenizer',
+      'must have an encode(text) method (a transformers.js tokenizer)',
+    );
+  }
+  const padTokenId = padTokenIdOf(tokenizer);
+
+  const { maxSampleLength: _, onProgress, ...loadOptions } = options;
+  const { texts, source, description } = await loadTexts(datasetName, numSamples, loadOptions);
+  const samples = tokenizeTexts(texts, tokenizer, maxSampleLength, description);
+  const batches = Object.freeze(buildBatches(samples, batchSize, padTokenId));
+  const tokenCount = batches.reduce((sum, batch) => sum + batch.tokenCount, 0);
+
+  const forwardLoop = async (target: CalibrationModel): Promise<void> => {
+    if (typeof target?.forward !== 'function') {
+      throw new InvalidArgumentError(
+        'model',
+        'the forward loop needs a model with a forward(inputIds, attentionMask) method',
+      );
+    }
+    let samplesDone = 0;
+    let tokensDone = 0;
+    for (const [index, batch] of batches.entries()) {
+      await target.forward(batch.inputIds, batch.attentionMask);
+      samplesDone += batch.sampleCount;
+      tokensDone += batch.tokenCount;
+      onProgress?.({
+        batch: index + 1,
+        batches: batches.length,
+        samples: samplesDone,
+        totalSamples: samples.length,
+        tokens: tokensDone,
+      });
+    }
+  };
+  return Object.freeze(
+    Object.assign(forwardLoop, {
+      device,
+      batches,
+      sampleCount: samples.length,
+      tokenCount,
+      maxSampleLength,
+      source,
+      description,
+    }),
+  );
+}
+
+async function loadTexts(
+  datasetName: string | readonly string[],
+  numSamples: number,
+  options: Omit<LoadCalibrationTextsOptions, 'numSamples'>,
+): Promise<{ texts: string[]; source: CalibrationTextSource; description: string }> {
+  if (typeof datasetName === 'string') return loadCalibrationTexts(datasetName, { ...options, numSamples });
+  if (!Array.isArray(datasetName) || datasetName.some((text) => typeof text !== 'string')) {
+    throw new InvalidArgumentError('datasetName', 'must be a dataset name, a path, or an array of texts');
+  }
+  const description = 'the array of texts passed in';
+  if (datasetName.length < numSamples)
+    throw new NotEnoughSamplesError(description, numSamples, datasetName.length);
+  return { texts: datasetName.slice(0, numSamples), source: 'local', description };
+}

@@ -1,0 +1,30 @@
+export type { CalibrationBatch, CalibrationTokenizer } from './calibration-batches';
+export {
+  DatasetFieldError,
+  DatasetNotFoundError,
+  EmptyDatasetError,
+  EmptySampleError,
+  MalformedJsonlError,
+  NotEnoughSamplesError,
+  ParquetFormatError,
+  UnknownDatasetError,
+  UnsupportedDatasetFileError,
+} from './calibration-errors';
+export {
+  CALIBRATION_DEVICES,
+  type CalibrationDevice,
+  type CalibrationModel,
+  type CalibrationProgress,
+  type CreateForwardLoopOptions,
+  createForwardLoop,
+  DEFAULT_MAX_SAMPLE_LENGTH,
+  type ForwardLoop,
+} from './create-forward-loop';
+export { KNOWN_DATASET_NAMES } from './known-datasets';
+export {
+  type CalibrationTextSource,
+  type CalibrationTexts,
+  type LoadCalibrationTextsOptions,
+  loadCalibrationTexts,
+} from './load-calibration-texts';
+export type { TextSplit } from './read-text-file';
