@@ -68,9 +68,7 @@ describe('createSession', () => {
       );
       expect(error.code).toBe('PTQ_DEVICE_UNAVAILABLE');
       expect(error.device).toBe('cuda');
-      expect(error.message).toBe(
-        'Device "cuda" is not available: OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library',
-      );
+      expect(error.message).toBe('Device "cuda" is not available: its provider library is not installed');
     },
   );
 
@@ -83,7 +81,7 @@ describe('createSession', () => {
     expect(notices).toHaveLength(order.indexOf(device));
     if (!cudaInstalled) {
       expect(notices[0]).toBe(
-        'ptq: cuda is not available (OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library); trying webgpu',
+        'ptq: cuda is not available (its provider library is not installed); trying webgpu',
       );
     }
     if (device === 'cpu') {

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor } from '@ptq/tensor';
 import { InferenceSession } from 'onnxruntime-node';
@@ -68,6 +71,10 @@ function probeDevice(device: ResolvedDevice): Promise<string | undefined> {
       if (device === 'cpu') {
         return undefined;
       }
+      if (device === 'cuda' && !cudaProviderInstalled()) {
+        // Probing would make onnxruntime print its own load failure on stderr; say it in one line instead.
+        return 'its provider library is not installed';
+      }
       try {
         // A missing CUDA provider library or WebGPU adapter surfaces here as a thrown error.
         const session = await InferenceSession.create(getProbeModel(), {
@@ -83,6 +90,21 @@ function probeDevice(device: ResolvedDevice): Promise<string | undefined> {
     probes.set(device, probe);
   }
   return probe;
+}
+
+/** Whether onnxruntime-node's CUDA provider library sits beside its native binding. */
+export function cudaProviderInstalled(): boolean {
+  try {
+    const require = createRequire(import.meta.url);
+    const packageRoot = dirname(require.resolve('onnxruntime-node/package.json'));
+    const folder = join(packageRoot, 'bin', 'napi-v6', process.platform, process.arch);
+    return (
+      existsSync(join(folder, 'libonnxruntime_providers_cuda.so')) ||
+      existsSync(join(folder, 'onnxruntime_providers_cuda.dll'))
+    );
+  } catch {
+    return false;
+  }
 }
 
 function providerName(entry: InferenceSession.ExecutionProviderConfig): string {

@@ -3,6 +3,7 @@ export {
   AUTO_DEVICE_ORDER,
   type CreateSessionOptions,
   createSession,
+  cudaProviderInstalled,
   type Device,
   type ResolvedDevice,
   type SessionHandle,
