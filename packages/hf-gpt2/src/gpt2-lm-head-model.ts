@@ -1,0 +1,299 @@
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
+import { InvalidArgumentError } from '@ptq/errors';
+import { getSubmodule, Module, namedModules } from '@ptq/module-path';
+import { type Device, fromOrtTensor, toOrtTensor } from '@ptq/onnx';
+import { createTensor, type Tensor } from '@ptq/tensor';
+import type { Tensor as OrtTensor } from 'onnxruntime-node';
+import type { Gpt2Config } from './config';
+import { NotGraphLinearError } from './errors';
+import {
+  ATTENTION_MASK,
+  buildGpt2Graph,
+  INPUT_IDS,
+  REAL_TOKEN_INDICES,
+  TARGETS,
+} from './graph/build-gpt2-graph';
+import { normalizeTaps, type TapRequest, type TapResult, tapsKey } from './graph/taps';
+import { type GraphLinear, isGraphLinear } from './graph-linear';
+import { gpt2LinearPaths } from './linear-paths';
+import type { GPT2Model } from './modules/gpt2-model';
+import type { Linear } from './modules/linear';
+import { SessionCache } from './session-cache';
+
+export interface GPT2LMHeadModelOptions {
+  readonly config: Gpt2Config;
+  readonly transformer: GPT2Model;
+  readonly lm_head: Linear;
+  readonly tokenizer?: PreTrainedTokenizer | undefined;
+  /** Execution provider: 'auto' tries cuda → webgpu → cpu (default 'auto'). */
+  readonly device?: Device;
+  /** One line per device fallback (default: console.error). */
+  readonly onNotice?: (message: string) => void;
+  /** onnxruntime sessions kept at once, one per tap set; each holds a copy of the weights (default 2). */
+  readonly maxSessions?: number;
+}
+
+export interface ForwardOptions {
+  /** Reductions (or rows) of linear inputs to compute inside the graph. */
+  readonly taps?: readonly TapRequest[];
+  /**
+   * Compute the logits (default true). With false (and no `targets`), lm_head's matmul is left out
+   * of the graph.
+   */
+  readonly logits?: boolean;
+  /**
+   * int64 [batch, sequence] token ids: also return log softmax(logits[b, p])[targets[b, p]], computed
+   * in the graph (float32), so a perplexity needs no full logits on the host.
+   */
+  readonly targets?: Tensor<'int64'>;
+}
+
+export interface ForwardResult {
+  /** float32 [batch, sequence, vocab], when asked for. */
+  readonly logits?: Tensor<'float32'>;
+  /** float32 [batch, sequence]: log p(targets[b, p] | tokens up to p), when `targets` were given. */
+  readonly targetLogProbabilities?: Tensor<'float32'>;
+  /** One result per tapped module path. */
+  readonly taps: Map<string, TapResult>;
+}
+
+/**
+ * The Hugging Face GPT2LMHeadModel as a module tree (`transformer.wte`, `transformer.h.0.attn.c_attn`,
+ * …, `lm_head`), with a forward that builds the GPT-2 graph from whatever linears the tree holds and
+ * runs it through onnxruntime.
+ */
+export class GPT2LMHeadModel extends Module {
+  readonly config: Gpt2Config;
+  tokenizer: PreTrainedTokenizer | undefined;
+  transformer: GPT2Model;
+  lm_head: Linear | (Module & GraphLinear);
+  readonly #sessions: SessionCache;
+
+  constructor(options: GPT2LMHeadModelOptions) {
+    super();
+    this.config = options.config;
+    this.tokenizer = options.tokenizer;
+    this.transformer = options.transformer;
+    this.lm_head = options.lm_head;
+    const maxSessions = options.maxSessions ?? 2;
+    if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) {
+      throw new InvalidArgumentError('maxSessions', `must be a positive integer, got ${maxSessions}`);
+    }
+    this.#sessions = new SessionCache({
+      device: options.device ?? 'auto',
+      onNotice: options.onNotice,
+      maxSessions,
+    });
+  }
+
+  /** The device the sessions run on: undefined until the first forward has built one. */
+  get device(): 'cpu' | 'webgpu' | 'cuda' | undefined {
+    return this.#sessions.device;
+  }
+
+  /** Every linear's path, in forward order: four per block, then `lm_head`. */
+  get linearPaths(): string[] {
+    return gpt2LinearPaths(this.config.n_layer);
+  }
+
+  /** The `GraphLinear` at a linear path (whatever class now sits there). */
+  linear(path: string): GraphLinear {
+    const module = getSubmodule<unknown>(this, path);
+    if (!isGraphLinear(module)) {
+      const found =
+        typeof module === 'object' && module !== null
+          ? `a ${module.constructor?.name ?? 'object'}`
+          : String(module);
+      throw new NotGraphLinearError(path, found);
+    }
+    return module;
+  }
+
+  /**
+   * Runs the model on a batch. Positions come from the mask (left padding is exact: a padded row's
+   * real tokens get the logits of the unpadded row), and pad keys are never attended to.
+   */
+  async forward(
+    inputIds: Tensor<'int64'>,
+    attentionMask: Tensor<'int64'>,
+    options: ForwardOptions = {},
+  ): Promise<ForwardResult> {
+    const { batch, sequence, realTokenIndices } = this.#validateBatch(inputIds, attentionMask);
+    const taps = normalizeTaps(options.taps ?? [], this.linearPaths);
+    const wantLogits = options.logits ?? true;
+    const targets = options.targets;
+    if (targets !== undefined) this.#validateTargets(targets, batch, sequence);
+    if (!wantLogits && targets === undefined && taps.length === 0) return { taps: new Map() };
+
+    const key = `${wantLogits ? 'logits' : 'no-logits'}|${targets === undefined ? '' : 'targets'}|${tapsKey(taps)}`;
+    const { handle, graph } = await this.#sessions.get(key, this.#treeSignature(), () =>
+      buildGpt2Graph(
+        { config: this.config, transformer: this.transformer, linear: (path) => this.linear(path) },
+        {
+          taps,
+          logits: wantLogits,
+          targetLogProbabilities: targets !== undefined,
+        },
+      ),
+    );
+    const feeds: Record<string, OrtTensor> = {
+      [INPUT_IDS]: toOrtTensor(inputIds),
+      [ATTENTION_MASK]: toOrtTensor(attentionMask),
+    };
+    if (targets !== undefined) feeds[TARGETS] = toOrtTensor(targets);
+    if (graph.takesRealTokenIndices) {
+      feeds[REAL_TOKEN_INDICES] = toOrtTensor(
+        createTensor('int64', [realTokenIndices.length], BigInt64Array.from(realTokenIndices, BigInt)),
+      );
+    }
+    const outputs = await handle.session.run(feeds);
+    const read = (name: string) => {
+      const value = outputs[name];
+      if (value === undefined) throw new Error(`onnxruntime returned no output "${name}"`);
+      return value;
+    };
+
+    const tapResults = new Map<string, TapResult>();
+    for (const tap of taps) {
+      const names = graph.tapOutputs.get(tap.module)!;
+      const result: {
+        tokenCount: number;
+        absMax?: number;
+        absMeanPerChannel?: Float32Array;
+        input?: Tensor<'float32'>;
+      } = { tokenCount: realTokenIndices.length };
+      if (names.absMax !== undefined) result.absMax = (read(names.absMax).data as Float32Array)[0]!;
+      if (names.absMeanPerChannel !== undefined) {
+        result.absMeanPerChannel = Float32Array.from(read(names.absMeanPerChannel).data as Float32Array);
+      }
+      if (names.input !== undefined) result.input = fromOrtTensor(read(names.input)) as Tensor<'float32'>;
+      tapResults.set(tap.module, result);
+    }
+    const result: {
+      taps: Map<string, TapResult>;
+      logits?: Tensor<'float32'>;
+      targetLogProbabilities?: Tensor<'float32'>;
+    } = { taps: tapResults };
+    if (graph.logitsOutput !== undefined) {
+      const logits = fromOrtTensor(read(graph.logitsOutput)) as Tensor<'float32'>;
+      result.logits = createTensor('float32', [batch, sequence, this.config.vocab_size], logits.data);
+    }
+    if (graph.targetLogProbabilitiesOutput !== undefined) {
+      const values = fromOrtTensor(read(graph.targetLogProbabilitiesOutput)) as Tensor<'float32'>;
+      result.targetLogProbabilities = createTensor('float32', [batch, sequence], values.data);
+    }
+    return result;
+  }
+
+  #validateTargets(targets: Tensor<'int64'>, batch: number, sequence: number): void {
+    if (
+      targets?.dtype !== 'int64' ||
+      targets.shape[0] !== batch ||
+      targets.shape[1] !== sequence ||
+      targets.shape.length !== 2
+    ) {
+      throw new InvalidArgumentError(
+        'targets',
+        `must be an int64 tensor [${batch}, ${sequence}] like inputIds, got ${targets?.dtype} [${targets?.shape?.join(', ')}]`,
+      );
+    }
+    const vocab = BigInt(this.config.vocab_size);
+    targets.data.forEach((id, index) => {
+      if (id < 0n || id >= vocab) {
+        throw new InvalidArgumentError(
+          'targets',
+          `token id ${id} at flat index ${index} is outside [0, ${vocab})`,
+        );
+      }
+    });
+  }
+
+  /**
+   * Drops the cached sessions so the next forward rebuilds its graph. Replacing a module or a weight
+   * tensor is noticed on its own; call this after changing tensor values in place.
+   */
+  async invalidate(): Promise<void> {
+    await this.#sessions.clear();
+  }
+
+  /** Releases the onnxruntime sessions. The model stays usable: the next forward builds a new one. */
+  async dispose(): Promise<void> {
+    await this.#sessions.clear();
+  }
+
+  #validateBatch(inputIds: Tensor<'int64'>, attentionMask: Tensor<'int64'>) {
+    for (const [name, tensor] of [
+      ['inputIds', inputIds],
+      ['attentionMask', attentionMask],
+    ] as const) {
+      if (tensor?.dtype !== 'int64' || tensor.shape.length !== 2) {
+        throw new InvalidArgumentError(
+          name,
+          `must be an int64 tensor [batch, sequence], got ${tensor?.dtype} [${tensor?.shape?.join(', ')}]`,
+        );
+      }
+    }
+    const [batch = 0, sequence = 0] = inputIds.shape;
+    if (attentionMask.shape[0] !== batch || attentionMask.shape[1] !== sequence) {
+      throw new InvalidArgumentError(
+        'attentionMask',
+        `shape [${attentionMask.shape.join(', ')}] differs from inputIds [${inputIds.shape.join(', ')}]`,
+      );
+    }
+    if (batch < 1 || sequence < 1) {
+      throw new InvalidArgumentError(
+        'inputIds',
+        `needs at least one row and one position, got [${batch}, ${sequence}]`,
+      );
+    }
+    const vocab = BigInt(this.config.vocab_size);
+    const realTokenIndices: number[] = [];
+    for (let row = 0; row < batch; row++) {
+      let realTokens = 0;
+      for (let position = 0; position < sequence; position++) {
+        const index = row * sequence + position;
+        const id = inputIds.data[index]!;
+        if (id < 0n || id >= vocab) {
+          throw new InvalidArgumentError(
+            'inputIds',
+            `token id ${id} at [${row}, ${position}] is outside [0, ${vocab})`,
+          );
+        }
+        const mask = attentionMask.data[index]!;
+        if (mask !== 0n && mask !== 1n) {
+          throw new InvalidArgumentError(
+            'attentionMask',
+            `value ${mask} at [${row}, ${position}] is not 0 or 1`,
+          );
+        }
+        if (mask === 1n) {
+          realTokens++;
+          realTokenIndices.push(index);
+        }
+      }
+      if (realTokens > this.config.n_positions) {
+        throw new InvalidArgumentError(
+          'attentionMask',
+          `row ${row} has ${realTokens} real tokens, more than n_positions ${this.config.n_positions}`,
+        );
+      }
+    }
+    return { batch, sequence, realTokenIndices };
+  }
+
+  /**
+   * What the graph is built from: every module and its own non-module fields (tensors, numbers). A
+   * replaced module, a reassigned tensor or a changed scale shows up here and rebuilds the sessions.
+   */
+  #treeSignature(): unknown[] {
+    const signature: unknown[] = [];
+    for (const [, module] of namedModules(this)) {
+      signature.push(module);
+      for (const value of Object.values(module)) {
+        if (!Module.isModule(value) && !Array.isArray(value) && !(value instanceof Map))
+          signature.push(value);
+      }
+    }
+    return signature;
+  }
+}

@@ -1,0 +1,54 @@
+export { type Gpt2Config, parseGpt2Config, readGpt2Config } from './config';
+export {
+  ConfigError,
+  MissingTokenizerError,
+  MissingWeightsError,
+  ModelNotFoundError,
+  NotGraphLinearError,
+  ShapeMismatchError,
+  UnexpectedWeightsError,
+  WeightDtypeError,
+} from './errors';
+export {
+  type ForwardOptions,
+  type ForwardResult,
+  GPT2LMHeadModel,
+  type GPT2LMHeadModelOptions,
+} from './gpt2-lm-head-model';
+export {
+  buildGpt2Graph,
+  type Gpt2Graph,
+  type Gpt2GraphOptions,
+  type Gpt2GraphSource,
+  type TapOutputNames,
+} from './graph/build-gpt2-graph';
+export { fakeQuantize, type InputQuantizer } from './graph/fake-quant';
+export { type NormalizedTap, normalizeTaps, type TapRequest, type TapResult } from './graph/taps';
+export { type GraphLinear, isGraphLinear, type LinearModule } from './graph-linear';
+export { gpt2LinearPaths } from './linear-paths';
+export { type LoadHfGpt2Options, loadHfGpt2 } from './load-hf-gpt2';
+export { Conv1D } from './modules/conv1d';
+export { Embedding } from './modules/embedding';
+export { GPT2Attention, GPT2Block, GPT2MLP } from './modules/gpt2-block';
+export { GPT2Model } from './modules/gpt2-model';
+export { LayerNorm } from './modules/layer-norm';
+export { Linear } from './modules/linear';
+export {
+  type PerplexityOptions,
+  type PerplexityProgress,
+  type PerplexityResult,
+  perplexity,
+} from './perplexity';
+export {
+  type ResolvedModelFolder,
+  type ResolveModelFolderOptions,
+  resolveModelFolder,
+} from './resolve-model-folder';
+export { loadGpt2Tokenizer, TOKENIZER_FILES } from './tokenizer';
+export {
+  canonicalParameterName,
+  type Gpt2Parameter,
+  gpt2Parameters,
+  isAttentionBuffer,
+} from './weights/gpt2-parameters';
+export { type Gpt2Weights, type LoadGpt2WeightsOptions, loadGpt2Weights } from './weights/load-gpt2-weights';

@@ -1,0 +1,229 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { populateHubCache, startFakeHub } from '@ptq/hub/test';
+import { createTensor, type Tensor } from '@ptq/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TINY_CONFIG, tinyWeights, writeTinyCheckpoint } from './__fixtures__/tiny-gpt2';
+import { ConfigError, MissingTokenizerError, ModelNotFoundError } from './errors';
+import type { GPT2LMHeadModel } from './gpt2-lm-head-model';
+import { loadHfGpt2 } from './load-hf-gpt2';
+
+const weights = tinyWeights(21);
+let root: string;
+let counter = 0;
+const models: GPT2LMHeadModel[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'hf-gpt2-load-'));
+});
+afterAll(async () => {
+  await Promise.all(models.map((model) => model.dispose()));
+  await rm(root, { recursive: true, force: true });
+});
+
+async function folderWith(options: Parameters<typeof writeTinyCheckpoint>[2] = {}): Promise<string> {
+  const folder = path.join(root, `model-${counter++}`);
+  await writeTinyCheckpoint(folder, weights, options);
+  return folder;
+}
+
+async function load(...args: Parameters<typeof loadHfGpt2>): Promise<GPT2LMHeadModel> {
+  const model = await loadHfGpt2(args[0], { device: 'cpu', ...args[1] });
+  models.push(model);
+  return model;
+}
+
+const INPUT_IDS = createTensor(
+  'int64',
+  [2, 6],
+  BigInt64Array.from([49, 49, 3, 4, 5, 6, 10, 20, 30, 40, 45, 47], BigInt),
+);
+const MASK = createTensor('int64', [2, 6], BigInt64Array.from([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], BigInt));
+
+async function logitsOf(model: GPT2LMHeadModel): Promise<Tensor<'float32'>> {
+  return (await model.forward(INPUT_IDS, MASK)).logits!;
+}
+
+/** Every file of a folder, as the fake hub serves them: JSON/text as strings, weights as bytes. */
+async function repoFiles(folder: string): Promise<Record<string, Uint8Array | string>> {
+  const files: Record<string, Uint8Array | string> = {};
+  for (const name of await readdir(folder)) {
+    const bytes = await readFile(path.join(folder, name));
+    files[name] = name.endsWith('.safetensors') ? new Uint8Array(bytes) : bytes.toString('utf8');
+  }
+  return files;
+}
+
+describe('loadHfGpt2 from a folder', () => {
+  it('gives the same logits for an fp32 unprefixed single file and an fp16 prefixed sharded checkpoint', async () => {
+    const single = await load(await folderWith({ layout: 'unprefixed', attentionBuffers: true }));
+    const sharded = await load(
+      await folderWith({ layout: 'prefixed', dtype: 'float16', maxShardBytes: 50_000 }),
+    );
+    const a = await logitsOf(single);
+    const b = await logitsOf(sharded);
+    expect(a.shape).toEqual([2, 6, 50]);
+    expect(b.data).toEqual(a.data);
+  });
+
+  it('exposes config, a module tree and the tokenizer set up for left padding with EOS', async () => {
+    const model = await load(await folderWith());
+    expect(model.config.n_layer).toBe(2);
+    expect(model.linearPaths).toEqual([
+      'transformer.h.0.attn.c_attn',
+      'transformer.h.0.attn.c_proj',
+      'transformer.h.0.mlp.c_fc',
+      'transformer.h.0.mlp.c_proj',
+      'transformer.h.1.attn.c_attn',
+      'transformer.h.1.attn.c_proj',
+      'transformer.h.1.mlp.c_fc',
+      'transformer.h.1.mlp.c_proj',
+      'lm_head',
+    ]);
+    expect(model.lm_head.graphWeight().shape).toEqual([64, 50]);
+    const tokenizer = model.tokenizer!;
+    expect(tokenizer.padding_side).toBe('left');
+    expect(tokenizer.pad_token).toBe('<|endoftext|>');
+    expect(tokenizer.pad_token_id).toBe(49);
+    expect(tokenizer.model_max_length).toBe(32);
+    const encoded = tokenizer(['the cat', 'a cat sat on the mat'], { padding: true });
+    expect(encoded.input_ids.tolist()).toEqual([
+      [49n, 49n, 49n, 49n, 19n, 30n, 40n],
+      [0n, 40n, 41n, 26n, 36n, 31n, 47n],
+    ]);
+    expect(encoded.attention_mask.tolist()[0]).toEqual([0n, 0n, 0n, 0n, 1n, 1n, 1n]);
+  });
+
+  it('refuses a folder without a tokenizer, naming the folder and the files', async () => {
+    const folder = await folderWith({ tokenizer: false });
+    const error = await loadHfGpt2(folder).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MissingTokenizerError);
+    expect(error).toMatchObject({
+      code: 'PTQ_HF_GPT2_TOKENIZER',
+      folder,
+      lookedFor: ['tokenizer.json', 'tokenizer_config.json'],
+    });
+    expect((error as Error).message).toContain(folder);
+  });
+
+  it('refuses a tokenizer.json transformers.js cannot read', async () => {
+    const folder = await folderWith();
+    await writeFile(path.join(folder, 'tokenizer.json'), '{"model": ');
+    await expect(loadHfGpt2(folder)).rejects.toBeInstanceOf(MissingTokenizerError);
+  });
+
+  it('refuses a non-GPT-2 config before reading weights', async () => {
+    const folder = await folderWith({ config: { model_type: 'bert', architectures: ['BertModel'] } });
+    await expect(loadHfGpt2(folder)).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('refuses paths that are not model folders', async () => {
+    const folder = await folderWith();
+    await expect(loadHfGpt2(path.join(folder, 'config.json'))).rejects.toThrow(/is a file/);
+    await expect(loadHfGpt2(path.join(root, 'absent'))).rejects.toBeInstanceOf(ModelNotFoundError);
+    await expect(loadHfGpt2('./not/a/folder')).rejects.toBeInstanceOf(ModelNotFoundError);
+    await expect(loadHfGpt2('')).rejects.toBeInstanceOf(ModelNotFoundError);
+  });
+});
+
+describe('loadHfGpt2 from the hub', () => {
+  let files: Record<string, Uint8Array | string>;
+  let shardedFiles: Record<string, Uint8Array | string>;
+  let local: Tensor<'float32'>;
+
+  beforeAll(async () => {
+    const folder = await folderWith();
+    files = { ...(await repoFiles(folder)), 'flax_model.msgpack': new Uint8Array(64), 'README.md': '# tiny' };
+    shardedFiles = await repoFiles(await folderWith({ dtype: 'bfloat16', maxShardBytes: 60_000 }));
+    local = await logitsOf(await load(folder));
+  });
+
+  it('downloads only the files GPT-2 needs into the HF cache layout, then loads from the cache offline', async () => {
+    const hub = await startFakeHub({ repos: { 'tiny/gpt2': { files } } });
+    const cacheDir = path.join(root, `cache-${counter++}`);
+    try {
+      const model = await load('tiny/gpt2', { endpoint: hub.endpoint, cacheDir });
+      expect((await logitsOf(model)).data).toEqual(local.data);
+      const fetched = hub.requests.join('\n');
+      for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']) {
+        expect(fetched).toContain(`/resolve/`);
+        expect(fetched).toContain(file);
+      }
+      expect(fetched).not.toContain('flax_model.msgpack');
+      expect(fetched).not.toContain('README.md');
+      const snapshots = path.join(cacheDir, 'models--tiny--gpt2', 'snapshots');
+      const [commit] = await readdir(snapshots);
+      expect((await readdir(path.join(snapshots, commit!))).sort()).toEqual([
+        'config.json',
+        'model.safetensors',
+        'tokenizer.json',
+        'tokenizer_config.json',
+      ]);
+    } finally {
+      await hub.close();
+    }
+    // The hub is gone; everything is cached, so no request is needed.
+    const again = await load('tiny/gpt2', { endpoint: hub.endpoint, cacheDir });
+    expect((await logitsOf(again)).data).toEqual(local.data);
+  });
+
+  it('downloads an index and its shards', async () => {
+    const hub = await startFakeHub({ repos: { 'tiny/gpt2-sharded': { files: shardedFiles } } });
+    try {
+      const model = await load('tiny/gpt2-sharded', {
+        endpoint: hub.endpoint,
+        cacheDir: path.join(root, `cache-${counter++}`),
+      });
+      expect((await logitsOf(model)).data).toEqual(local.data);
+      expect(
+        hub.requests.filter((request) => /model-\d{5}-of-\d{5}\.safetensors/.test(request)).length,
+      ).toBeGreaterThan(1);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('finds a pre-populated cache through HF_HUB_CACHE without any network', async () => {
+    const cacheDir = path.join(root, `cache-${counter++}`);
+    await populateHubCache(cacheDir, { 'openai-community/gpt2': { files: shardedFiles } });
+    const saved = process.env.HF_HUB_CACHE;
+    process.env.HF_HUB_CACHE = cacheDir;
+    try {
+      const model = await load('openai-community/gpt2', { offline: true, endpoint: 'http://127.0.0.1:9' });
+      expect((await logitsOf(model)).data).toEqual(local.data);
+    } finally {
+      if (saved === undefined) delete process.env.HF_HUB_CACHE;
+      else process.env.HF_HUB_CACHE = saved;
+    }
+  });
+
+  it('refuses a repo without a tokenizer or without safetensors weights', async () => {
+    const { 'tokenizer.json': _, ...withoutTokenizer } = files;
+    const { 'model.safetensors': __, ...withoutWeights } = files;
+    const hub = await startFakeHub({
+      repos: {
+        'tiny/no-tokenizer': { files: withoutTokenizer },
+        'tiny/no-weights': { files: withoutWeights },
+      },
+    });
+    try {
+      const options = { endpoint: hub.endpoint, cacheDir: path.join(root, `cache-${counter++}`) };
+      await expect(loadHfGpt2('tiny/no-tokenizer', options)).rejects.toBeInstanceOf(MissingTokenizerError);
+      await expect(loadHfGpt2('tiny/no-weights', options)).rejects.toThrow(
+        /neither model.safetensors nor model.safetensors.index.json/,
+      );
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('fails with the hub typed error when offline and not cached', async () => {
+    await expect(
+      loadHfGpt2('tiny/absent', { offline: true, cacheDir: path.join(root, `cache-${counter++}`) }),
+    ).rejects.toMatchObject({ code: 'PTQ_HUB_UNAVAILABLE' });
+  });
+});
+
+// Keep TINY_CONFIG referenced: the fixture's config is what the hub repo serves.
+expect(TINY_CONFIG.n_layer).toBe(2);

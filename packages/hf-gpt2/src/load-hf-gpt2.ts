@@ -1,0 +1,48 @@
+import type { Device } from '@ptq/onnx';
+import { readGpt2Config } from './config';
+import { GPT2LMHeadModel } from './gpt2-lm-head-model';
+import { resolveModelFolder } from './resolve-model-folder';
+import { loadGpt2Tokenizer } from './tokenizer';
+import { loadGpt2Weights } from './weights/load-gpt2-weights';
+
+export interface LoadHfGpt2Options {
+  /** Execution provider for forwards: 'auto' tries cuda → webgpu → cpu (default 'auto'). */
+  readonly device?: Device;
+  /** Branch, tag or commit of a hub repo (default 'main'). */
+  readonly revision?: string;
+  /** Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub). */
+  readonly cacheDir?: string;
+  /** Hub endpoint (default: HF_ENDPOINT, else https://huggingface.co). */
+  readonly endpoint?: string;
+  /** Never download (default: true when HF_HUB_OFFLINE is set). */
+  readonly offline?: boolean;
+  /** One line per download, cache fallback or device fallback (default: device notices to console.error). */
+  readonly onNotice?: (message: string) => void;
+  /** Refuse checkpoint tensors a GPT2LMHeadModel has no place for (default true). */
+  readonly strict?: boolean;
+  /** onnxruntime sessions kept at once, one per tap set (default 2). */
+  readonly maxSessions?: number;
+}
+
+/**
+ * Loads a Hugging Face GPT-2 (`GPT2LMHeadModel`) from a folder or a hub repo id (`gpt2`,
+ * `openai-community/gpt2`): config, tokenizer and float32 weights, as a module tree with a forward.
+ */
+export async function loadHfGpt2(
+  pathOrHubId: string,
+  options: LoadHfGpt2Options = {},
+): Promise<GPT2LMHeadModel> {
+  const { folder } = await resolveModelFolder(pathOrHubId, options);
+  const config = await readGpt2Config(folder);
+  const tokenizer = await loadGpt2Tokenizer(folder, config);
+  const weights = await loadGpt2Weights(folder, config, { strict: options.strict ?? true });
+  return new GPT2LMHeadModel({
+    config,
+    tokenizer,
+    transformer: weights.transformer,
+    lm_head: weights.lm_head,
+    device: options.device,
+    onNotice: options.onNotice,
+    maxSessions: options.maxSessions,
+  });
+}

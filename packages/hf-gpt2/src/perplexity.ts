@@ -1,0 +1,114 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import { createTensor, type Tensor } from '@ptq/tensor';
+import type { GPT2LMHeadModel } from './gpt2-lm-head-model';
+
+export interface PerplexityOptions {
+  /** Tokens per forward (default: the model's n_positions). */
+  readonly window?: number;
+  /** Tokens the window moves by (default: `window`, non-overlapping windows). */
+  readonly stride?: number;
+  /** Called after each window. */
+  readonly onProgress?: (progress: PerplexityProgress) => void;
+}
+
+export interface PerplexityProgress {
+  readonly windowsDone: number;
+  readonly windowCount: number;
+  readonly tokenCount: number;
+}
+
+export interface PerplexityResult {
+  /** exp(negativeLogLikelihood / tokenCount). */
+  readonly perplexity: number;
+  /** Sum of −log p(token | context) over every predicted token, in nats. */
+  readonly negativeLogLikelihood: number;
+  /** Tokens predicted. */
+  readonly tokenCount: number;
+}
+
+/**
+ * Perplexity with the Hugging Face sliding-window definition: for begin = 0, stride, 2·stride, …,
+ * end = min(begin + window, n); the window's targets are its last `end − prevEnd` tokens (the earlier
+ * ones are context only), and a target at window position p ≥ 1 contributes −log softmax(logits[p−1])[t];
+ * stop once end = n. The result is exp(total NLL / tokens predicted), with the exact count of predicted
+ * tokens (the first token of a window is never predicted). The log-softmax and the pick of each
+ * target's log-probability run inside the graph in float32 (so no [window, vocab] logits cross to
+ * the host); the sum over tokens is float64.
+ */
+export async function perplexity(
+  model: GPT2LMHeadModel,
+  input: string | Tensor<'int64'>,
+  options: PerplexityOptions = {},
+): Promise<PerplexityResult> {
+  const tokens = toTokenIds(model, input);
+  const window = options.window ?? model.config.n_positions;
+  const stride = options.stride ?? window;
+  if (!Number.isSafeInteger(window) || window < 2 || window > model.config.n_positions) {
+    throw new InvalidArgumentError(
+      'window',
+      `must be an integer in [2, n_positions ${model.config.n_positions}], got ${window}`,
+    );
+  }
+  if (!Number.isSafeInteger(stride) || stride < 1 || stride > window) {
+    throw new InvalidArgumentError('stride', `must be an integer in [1, window ${window}], got ${stride}`);
+  }
+  const total = tokens.length;
+  if (total < 2) {
+    throw new InvalidArgumentError('input', `needs at least 2 tokens to predict one, got ${total}`);
+  }
+  const windowCount = countWindows(total, window, stride);
+  let negativeLogLikelihood = 0;
+  let tokenCount = 0;
+  let previousEnd = 0;
+  let windowsDone = 0;
+  for (let begin = 0; ; begin += stride) {
+    const end = Math.min(begin + window, total);
+    const targets = end - previousEnd;
+    const length = end - begin;
+    const ids = tokens.slice(begin, end);
+    // targets[p] = the token after p; the last position's target is a placeholder nobody reads.
+    const next = new BigInt64Array(length);
+    next.set(ids.subarray(1));
+    const { targetLogProbabilities } = await model.forward(
+      createTensor('int64', [1, length], ids),
+      createTensor('int64', [1, length], new BigInt64Array(length).fill(1n)),
+      { logits: false, targets: createTensor('int64', [1, length], next) },
+    );
+    const logProbabilities = targetLogProbabilities!.data;
+    for (let position = Math.max(1, length - targets); position < length; position++) {
+      negativeLogLikelihood -= logProbabilities[position - 1]!;
+      tokenCount++;
+    }
+    previousEnd = end;
+    windowsDone++;
+    options.onProgress?.({ windowsDone, windowCount, tokenCount });
+    if (end === total) break;
+  }
+  return { perplexity: Math.exp(negativeLogLikelihood / tokenCount), negativeLogLikelihood, tokenCount };
+}
+
+function toTokenIds(model: GPT2LMHeadModel, input: string | Tensor<'int64'>): BigInt64Array {
+  if (typeof input === 'string') {
+    if (model.tokenizer === undefined) {
+      throw new InvalidArgumentError('input', 'text needs a model with a tokenizer; pass token ids instead');
+    }
+    return BigInt64Array.from(model.tokenizer.encode(input), BigInt);
+  }
+  const { dtype, shape } = input ?? {};
+  const flat = shape?.length === 1 || (shape?.length === 2 && shape[0] === 1);
+  if (dtype !== 'int64' || !flat) {
+    throw new InvalidArgumentError(
+      'input',
+      `token ids must be int64 [n] or [1, n], got ${dtype} [${shape?.join(', ')}]`,
+    );
+  }
+  return input.data;
+}
+
+function countWindows(total: number, window: number, stride: number): number {
+  let count = 0;
+  for (let begin = 0; ; begin += stride) {
+    count++;
+    if (begin + window >= total) return count;
+  }
+}
