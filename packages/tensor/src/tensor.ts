@@ -71,7 +71,10 @@ export function numElements(shape: readonly number[]): number {
   let count = 1;
   for (const dimension of shape) {
     if (!Number.isSafeInteger(dimension) || dimension < 0) {
-      throw new InvalidArgumentError('shape', `dimensions must be non-negative integers, got [${shape.join(', ')}]`);
+      throw new InvalidArgumentError(
+        'shape',
+        `dimensions must be non-negative integers, got [${shape.join(', ')}]`,
+      );
     }
     count *= dimension;
   }
