@@ -1,0 +1,101 @@
+import { float32BitsToFloat8E4M3FNBits } from '@ptq/tensor';
+import { FLOAT8_E4M3FN_VALUES } from './float8-values';
+import { checkFormat, INTEGER_RANGE, MAXBOUND, type QuantFormat } from './maxbound';
+import { forEachRun, planLayout, type QuantLayout } from './quant-layout';
+import { throwFirstNaN, throwNaN } from './quantize';
+import { readScales, type ScaleInput } from './read-scales';
+import { ROUNDING_MAGIC } from './round-half-even';
+
+/** ModelOpt treats amax at or below 2^-24 (the smallest float16 subnormal) as zero. */
+export const ZERO_AMAX_THRESHOLD = 2 ** -24;
+
+// Hot loops as in quantize.ts: module-local aliases, nothing thrown inside the loops.
+const magic = ROUNDING_MAGIC;
+const encodeFloat8 = float32BitsToFloat8E4M3FNBits;
+const float8Values = FLOAT8_E4M3FN_VALUES;
+const scratchFloat = new Float32Array(1);
+const scratchBits = new Uint32Array(scratchFloat.buffer);
+
+function zeroRun(x: Float32Array, output: Float32Array, start: number, end: number, integer: boolean): void {
+  for (let index = start; index < end; index += 1) {
+    const value = x[index]!;
+    if (integer && Number.isNaN(value)) {
+      throwNaN(index);
+    }
+    // x · 0, as torch computes with a zeroed scale: zeros keep their sign.
+    output[index] = value * 0;
+  }
+}
+
+function integerRun(
+  x: Float32Array,
+  output: Float32Array,
+  start: number,
+  end: number,
+  scale: number,
+  minimum: number,
+  maximum: number,
+): void {
+  let sawNaN = false;
+  for (let index = start; index < end; index += 1) {
+    const value = Math.fround(x[index]! * scale);
+    // A plain flag keeps the loop branch-light; the cold path finds the index afterwards.
+    sawNaN = sawNaN || Number.isNaN(value);
+    const clamped = Math.min(maximum, Math.max(minimum, value));
+    const rounded = clamped + magic - magic;
+    // torch.round keeps the sign of zero (round(-0.3) = -0), and so does the division after it.
+    output[index] = (rounded === 0 ? clamped * 0 : rounded) / scale;
+  }
+  if (sawNaN) {
+    throwFirstNaN(x, start, end);
+  }
+}
+
+function float8Run(x: Float32Array, output: Float32Array, start: number, end: number, scale: number): void {
+  const inverse = Math.fround(1 / scale);
+  for (let index = start; index < end; index += 1) {
+    scratchFloat[0] = x[index]! * scale;
+    output[index] = float8Values[encodeFloat8(scratchBits[0]!, true)]! * inverse;
+  }
+}
+
+/**
+ * ModelOpt's fake quantization from amax, as its calibration and AWQ search compute it on CPU in
+ * float32 (`tensor_quant.py`): with `s = maxbound / amax` (float32),
+ * integers give `clamp(round(x · s), min, max) / s` and float8 gives `e4m3(x · s) · (1 / s)`,
+ * e4m3 rounding to nearest even and saturating at ±448 (the CUDA kernel's behaviour).
+ *
+ * Multiplying by `maxbound / amax` can land on the other side of a rounding boundary than dividing by
+ * `amax / maxbound`, so this differs from `fakeQuant(x, convertToScale(amax))` in rare elements; use
+ * it where results must match ModelOpt's reference numbers. amax at or below 2^-24 gives (signed)
+ * zeros, like ModelOpt's integer path. NaN in `x` throws for integer formats.
+ */
+export function fakeQuantModelOpt(
+  x: Float32Array,
+  shape: readonly number[],
+  amax: ScaleInput,
+  format: QuantFormat,
+  layout: QuantLayout,
+): Float32Array {
+  checkFormat(format);
+  const plan = planLayout(shape, layout, x.length);
+  const amaxValues = readScales('amax', amax, plan.scaleShape);
+  const maxbound = Math.fround(MAXBOUND[format]);
+  const output = new Float32Array(plan.count);
+  const integer = format !== 'float8e4m3fn';
+  const { min, max } = integer ? INTEGER_RANGE[format] : { min: 0, max: 0 };
+  forEachRun(plan, (start, end, scaleIndex) => {
+    const amaxValue = amaxValues[scaleIndex]!;
+    if (amaxValue <= ZERO_AMAX_THRESHOLD) {
+      zeroRun(x, output, start, end, integer);
+      return;
+    }
+    const scale = Math.fround(maxbound / amaxValue);
+    if (integer) {
+      integerRun(x, output, start, end, scale, min, max);
+    } else {
+      float8Run(x, output, start, end, scale);
+    }
+  });
+  return output;
+}

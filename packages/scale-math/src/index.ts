@@ -1,0 +1,16 @@
+export { amaxPerBlock, amaxPerChannel, amaxPerTensor } from './amax';
+export { convertToScale } from './convert-to-scale';
+export { fakeQuantModelOpt, ZERO_AMAX_THRESHOLD } from './fake-quant-modelopt';
+export {
+  INTEGER_RANGE,
+  isQuantFormat,
+  MAXBOUND,
+  type MaxboundOptions,
+  maxboundOf,
+  QUANT_FORMATS,
+  type QuantFormat,
+} from './maxbound';
+export { type QuantLayout, scaleShapeOf } from './quant-layout';
+export { dequantize, fakeQuant, type QuantizedCodes, quantize } from './quantize';
+export { type ScaleInput, squeezeShape } from './read-scales';
+export { roundHalfEven } from './round-half-even';
