@@ -1,0 +1,241 @@
+import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
+import type { Device } from '@ptq/onnx';
+import { createTensor, type Tensor } from '@ptq/tensor';
+import { AwqSearchGraphs } from './awq-search-graph';
+import { type ForwardLoop, tappedModel } from './calibration-model';
+import { weightAmax } from './max-calibration';
+import type { QuantLinear } from './quant-linear';
+
+const FLOAT32_TINY = 1.1754943508222875e-38;
+const SCALE_MIN = Math.fround(1e-4);
+const SCALE_MAX = Math.fround(1e4);
+
+export interface AwqLayerResult {
+  readonly alpha: number;
+  readonly losses: number[];
+}
+
+export interface AwqProgress {
+  readonly phase: 'awq-cache' | 'awq-search';
+  readonly linear?: string;
+  readonly index?: number;
+  readonly total?: number;
+  readonly alpha?: number;
+}
+
+export interface AwqLiteOptions {
+  readonly alphaStep: number;
+  /** Where the search graphs run; asked after the cache pass, when the model's device is known. */
+  readonly device: () => Device;
+  /** Bytes of captured linear inputs held at once; linears are searched in groups under it. */
+  readonly memoryBudgetBytes: number;
+  readonly onProgress?: (event: AwqProgress) => void;
+  readonly onNotice?: (message: string) => void;
+}
+
+/** ModelOpt's alpha grid: `torch.arange(0, 1 + step, step)`: ceil((end − start) / step) values in float32. */
+export function awqAlphas(alphaStep: number): number[] {
+  const count = Math.ceil((1 + alphaStep) / alphaStep);
+  return Array.from({ length: count }, (_, index) => Math.fround(index * alphaStep));
+}
+
+/**
+ * `get_weight_scale`: |W| divided by the max of its block of `blockSize` along `in`, averaged over the
+ * output rows, `[in]` (float32).
+ */
+export function awqWeightScale(weight: Tensor<'float32'>, blockSize: number): Float32Array {
+  const [out = 0, inFeatures = 0] = weight.shape;
+  const data = weight.data;
+  const sums = new Float64Array(inFeatures);
+  for (let row = 0; row < out; row++) {
+    const offset = row * inFeatures;
+    for (let start = 0; start < inFeatures; start += blockSize) {
+      const end = Math.min(start + blockSize, inFeatures);
+      let max = 0;
+      for (let column = start; column < end; column++) max = Math.max(max, Math.abs(data[offset + column]!));
+      const denominator = Math.fround(max + FLOAT32_TINY);
+      for (let column = start; column < end; column++) {
+        sums[column]! += Math.fround(Math.abs(data[offset + column]!) / denominator);
+      }
+    }
+  }
+  const scale = new Float32Array(inFeatures);
+  for (let column = 0; column < inFeatures; column++) scale[column] = sums[column]! / out;
+  return scale;
+}
+
+/**
+ * `get_scale`: `clamp(act^α / (w^(1−α) + tiny), 1e-4, 1e4)`, normalised so `sqrt(max · min) = 1`,
+ * every step in float32.
+ */
+export function awqScale(actScale: Float32Array, weightScale: Float32Array, alpha: number): Float32Array {
+  const scale = new Float32Array(actScale.length);
+  const weightExponent = Math.fround(1 - alpha);
+  let max = Number.NEGATIVE_INFINITY;
+  let min = Number.POSITIVE_INFINITY;
+  for (let index = 0; index < scale.length; index++) {
+    const numerator = Math.fround(actScale[index]! ** alpha);
+    const denominator = Math.fround(Math.fround(weightScale[index]! ** weightExponent) + FLOAT32_TINY);
+    const value = Math.min(SCALE_MAX, Math.max(SCALE_MIN, Math.fround(numerator / denominator)));
+    scale[index] = value;
+    max = Math.max(max, value);
+    min = Math.min(min, value);
+  }
+  const norm = Math.fround(Math.sqrt(Math.fround(max * min)));
+  for (let index = 0; index < scale.length; index++) scale[index] = Math.fround(scale[index]! / norm);
+  return scale;
+}
+
+function reciprocal(values: Float32Array): Float32Array {
+  const result = new Float32Array(values.length);
+  for (let index = 0; index < values.length; index++) result[index] = Math.fround(1 / values[index]!);
+  return result;
+}
+
+/**
+ * AWQ-lite as ModelOpt 0.41 runs it (model_calib.py `awq_lite`), with statistics over real tokens
+ * only: a cache pass averages each linear's per-channel mean |x| over batches; a search pass tries
+ * every alpha on the captured inputs of the unquantized model, summing per-batch output MSE; the best
+ * alpha's scale s is applied as ModelOpt does (`W ← W·diag(s)`, `input_quantizer._pre_quant_scale =
+ * 1/s`, weight `_amax` recalibrated on the scaled weight).
+ */
+export async function awqLite(
+  model: GPT2LMHeadModel,
+  linears: ReadonlyMap<string, QuantLinear>,
+  forwardLoop: ForwardLoop,
+  options: AwqLiteOptions,
+): Promise<Map<string, AwqLayerResult>> {
+  const paths = [...linears.keys()];
+  const sums = new Map(paths.map((path) => [path, new Float32Array(linears.get(path)!.inFeatures)]));
+  let batches = 0;
+  let tokens = 0;
+  options.onProgress?.({ phase: 'awq-cache' });
+  await forwardLoop(
+    tappedModel(
+      model,
+      paths.map((module) => ({ module, absMeanPerChannel: true })),
+      (taps) => {
+        for (const path of paths) {
+          const mean = taps.get(path)!.absMeanPerChannel!;
+          const sum = sums.get(path)!;
+          for (let index = 0; index < sum.length; index++)
+            sum[index] = Math.fround(sum[index]! + mean[index]!);
+        }
+        tokens += taps.get(paths[0]!)!.tokenCount;
+        batches++;
+      },
+    ),
+  );
+  const actScales = new Map<string, Float32Array>();
+  for (const [path, sum] of sums) {
+    actScales.set(
+      path,
+      sum.map((value) => Math.fround(value / batches)),
+    );
+  }
+
+  const alphas = awqAlphas(options.alphaStep);
+  const graphs = new AwqSearchGraphs(options.device(), options.onNotice);
+  const results = new Map<string, AwqLayerResult>();
+  // Scales are applied once every group is searched, so later groups still see the unquantized model.
+  const chosen = new Map<string, Float32Array>();
+  try {
+    let index = 0;
+    for (const group of groupByBudget(paths, linears, tokens, options.memoryBudgetBytes)) {
+      const inputs = new Map(group.map((path) => [path, [] as Tensor<'float32'>[]]));
+      await forwardLoop(
+        tappedModel(
+          model,
+          group.map((module) => ({ module, input: true })),
+          (taps) => {
+            for (const path of group) inputs.get(path)!.push(taps.get(path)!.input!);
+          },
+        ),
+      );
+      for (const path of group) {
+        const linear = linears.get(path)!;
+        const blockSize = linear.weight_quantizer.blockSize ?? 128;
+        const bias = linear.bias ?? createTensor('float32', [linear.outFeatures]);
+        const batchInputs = inputs.get(path)!.filter((input) => (input.shape[0] ?? 0) > 0);
+        const references = [];
+        for (const input of batchInputs) references.push(await graphs.reference(input, linear.weight, bias));
+        const weightScale = awqWeightScale(linear.weight, blockSize);
+        const actScale = actScales.get(path)!;
+        const losses: number[] = [];
+        for (const alpha of alphas) {
+          const scale = awqScale(actScale, weightScale, alpha);
+          const inverse = reciprocal(scale);
+          let loss = 0;
+          for (let batch = 0; batch < batchInputs.length; batch++) {
+            loss += await graphs.loss(
+              batchInputs[batch]!,
+              linear.weight,
+              bias,
+              references[batch]!,
+              scale,
+              inverse,
+              blockSize,
+            );
+          }
+          losses.push(loss);
+        }
+        let best = 0;
+        for (let candidate = 1; candidate < losses.length; candidate++) {
+          if (losses[candidate]! < losses[best]!) best = candidate;
+        }
+        chosen.set(path, awqScale(actScale, weightScale, alphas[best]!));
+        results.set(path, { alpha: alphas[best]!, losses });
+        inputs.set(path, []);
+        options.onProgress?.({
+          phase: 'awq-search',
+          linear: path,
+          index: ++index,
+          total: paths.length,
+          alpha: alphas[best]!,
+        });
+      }
+    }
+  } finally {
+    await graphs.dispose();
+  }
+  for (const [path, scale] of chosen) applyAwqScale(linears.get(path)!, scale);
+  return results;
+}
+
+/** ModelOpt's postprocess: scale the weight's input channels by s, store 1/s, recalibrate the weight. */
+function applyAwqScale(linear: QuantLinear, scale: Float32Array): void {
+  const [out = 0, inFeatures = 0] = linear.weight.shape;
+  const source = linear.weight.data;
+  const scaled = new Float32Array(source.length);
+  for (let row = 0; row < out; row++) {
+    const offset = row * inFeatures;
+    for (let column = 0; column < inFeatures; column++) {
+      scaled[offset + column] = Math.fround(source[offset + column]! * scale[column]!);
+    }
+  }
+  linear.weight = createTensor('float32', [out, inFeatures], scaled);
+  linear.input_quantizer.preQuantScale = createTensor('float32', [inFeatures], reciprocal(scale));
+  linear.weight_quantizer.amax = weightAmax(linear.weight, linear.weight_quantizer);
+  linear.invalidate();
+}
+
+function* groupByBudget(
+  paths: readonly string[],
+  linears: ReadonlyMap<string, QuantLinear>,
+  tokens: number,
+  budget: number,
+): Generator<string[]> {
+  let group: string[] = [];
+  let bytes = 0;
+  for (const path of paths) {
+    const size = tokens * linears.get(path)!.inFeatures * 4;
+    if (group.length > 0 && bytes + size > budget) {
+      yield group;
+      group = [];
+      bytes = 0;
+    }
+    group.push(path);
+    bytes += size;
+  }
+  if (group.length > 0) yield group;
+}

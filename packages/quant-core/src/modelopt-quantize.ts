@@ -1,0 +1,208 @@
+import { createForwardLoop } from '@ptq/calibration';
+import { InvalidArgumentError } from '@ptq/errors';
+import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
+import type { Device } from '@ptq/onnx';
+import { type AwqLayerResult, type AwqProgress, awqLite } from './awq-lite';
+import { type CalibrationModel, type ForwardLoop, tappedModel } from './calibration-model';
+import { RunningMax, weightAmax } from './max-calibration';
+import {
+  algorithmOf,
+  isQuantMode,
+  type QuantConfig,
+  type QuantMode,
+  quantConfigForMode,
+  UnknownQuantModeError,
+} from './quant-config';
+import { quantizeLinears } from './quantize-linears';
+import { QuantizedModel } from './quantized-model';
+
+/** The seed's calibration defaults per mode: int8 / fp8 64 samples in batches of 1; int4 16 in one batch. */
+export const CALIBRATION_DEFAULTS: Readonly<Record<QuantMode, { numSamples: number; batchSize: number }>> = {
+  'int8-weight-only': { numSamples: 64, batchSize: 1 },
+  float8: { numSamples: 64, batchSize: 1 },
+  'int4-weight-only': { numSamples: 16, batchSize: 16 },
+};
+
+export type QuantizeProgress =
+  | {
+      readonly phase: 'calibrate';
+      readonly batch: number;
+      readonly batches?: number;
+      readonly samples?: number;
+    }
+  | AwqProgress;
+
+export interface ModelOptQuantizeOptions {
+  /** A config of your own instead of the mode's preset (wildcard patterns on quantizer names). */
+  readonly config?: QuantConfig;
+  /** Your own calibration loop (ModelOpt's `forward_loop`); replaces the dataset loop. */
+  readonly forwardLoop?: ForwardLoop;
+  /** Dataset name or path (default `cnn_dailymail`). */
+  readonly dataset?: string;
+  readonly numSamples?: number;
+  readonly batchSize?: number;
+  /** Tokens kept per sample (default 512). */
+  readonly maxSampleLength?: number;
+  /** Where calibration runs (default: the model's device, else `auto`). */
+  readonly device?: Device;
+  /** Bytes of captured activations AWQ may hold at once (default 1 GiB). */
+  readonly memoryBudgetBytes?: number;
+  readonly onProgress?: (event: QuantizeProgress) => void;
+  /** One-line notices (dataset source, device fallback). Default: stderr. */
+  readonly onNotice?: (message: string) => void;
+  /** Summary lines like the seed prints ("Quantization took …"). Default: stderr; pass `() => {}` to silence. */
+  readonly log?: (line: string) => void;
+}
+
+const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * The seed's `modelopt_quantize(model_hf, quant_mode)`: picks the mode's ModelOpt config, replaces
+ * the model's linears by quantized linears, calibrates them on real text (max calibration; AWQ-lite
+ * for int4) and returns the quantized model with a ModelOpt-keyed state dict. The model passed in is
+ * modified in place, as `mtq.quantize` does.
+ */
+export async function modelOptQuantize(
+  model: GPT2LMHeadModel,
+  quantMode: QuantMode,
+  options: ModelOptQuantizeOptions = {},
+): Promise<QuantizedModel> {
+  if (!isQuantMode(quantMode)) throw new UnknownQuantModeError(quantMode);
+  const started = performance.now();
+  const log = options.log ?? stderrLine;
+  const onNotice = options.onNotice ?? stderrLine;
+  const config = options.config ?? quantConfigForMode(quantMode);
+  const algorithm = algorithmOf(config);
+  const defaults = CALIBRATION_DEFAULTS[quantMode];
+  const numSamples = options.numSamples ?? defaults.numSamples;
+  const batchSize = options.batchSize ?? defaults.batchSize;
+  // The model's device is known once it has run a batch; AWQ's search graphs follow it.
+  const device = (): Device => options.device ?? model.device ?? 'auto';
+  const memoryBudgetBytes = options.memoryBudgetBytes ?? 2 ** 30;
+  if (!(memoryBudgetBytes > 0)) {
+    throw new InvalidArgumentError('memoryBudgetBytes', `must be positive, got ${memoryBudgetBytes}`);
+  }
+
+  const linears = quantizeLinears(model, config);
+  const inputCalibrated = [...linears].filter(([, linear]) => linear.input_quantizer.enabled);
+  if (algorithm.method === 'awq_lite' && inputCalibrated.length > 0) {
+    throw new InvalidArgumentError(
+      'config',
+      'AWQ-lite with enabled input quantizers is not supported; disable "*input_quantizer"',
+    );
+  }
+  for (const [, linear] of inputCalibrated) {
+    if (linear.input_quantizer.axis !== null || linear.input_quantizer.blockSize !== undefined) {
+      throw new InvalidArgumentError(
+        'config',
+        'input quantizers support per-tensor calibration (axis None) only',
+      );
+    }
+  }
+  const needsData = inputCalibrated.length > 0 || algorithm.method === 'awq_lite';
+
+  let batchesSeen = 0;
+  let forwardLoop: ForwardLoop | undefined;
+  if (needsData) {
+    forwardLoop =
+      options.forwardLoop ?? (await datasetLoop(model, options, device(), numSamples, batchSize, onNotice));
+    const source = options.forwardLoop
+      ? 'a custom forward loop'
+      : `${numSamples} samples of ${options.dataset ?? 'cnn_dailymail'} in batches of ${batchSize}`;
+    log(`ptq: calibrating ${quantMode} on ${source}`);
+  } else {
+    log(`ptq: ${quantMode} quantizes weights only: no calibration data needed`);
+  }
+  const counted: ForwardLoop | undefined =
+    forwardLoop &&
+    (async (calibrationModel: CalibrationModel) => {
+      await forwardLoop!({
+        config: calibrationModel.config,
+        tokenizer: calibrationModel.tokenizer,
+        async forward(inputIds, attentionMask) {
+          await calibrationModel.forward(inputIds, attentionMask);
+          batchesSeen++;
+          options.onProgress?.({ phase: 'calibrate', batch: batchesSeen });
+        },
+      });
+    });
+
+  // Calibration sees the unquantized model, as ModelOpt's calibration mode does: weight ranges are
+  // set only after every data pass.
+  if (inputCalibrated.length > 0) {
+    const maxima = new Map(inputCalibrated.map(([path]) => [path, new RunningMax()]));
+    await counted!(
+      tappedModel(
+        model,
+        inputCalibrated.map(([module]) => ({ module, absMax: true })),
+        (taps) => {
+          for (const [path, max] of maxima) max.update(taps.get(path)!.absMax!);
+        },
+      ),
+    );
+    for (const [path, max] of maxima) {
+      if (max.batches === 0) throw new InvalidArgumentError('forwardLoop', 'ran no batch through the model');
+      linears.get(path)!.input_quantizer.amax = max.tensor();
+    }
+  }
+  let awq: Map<string, AwqLayerResult> | undefined;
+  if (algorithm.method === 'awq_lite') {
+    awq = await awqLite(model, linears, counted!, {
+      alphaStep: algorithm.alphaStep,
+      device,
+      memoryBudgetBytes,
+      onNotice,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    if (awq.size > 0) {
+      const alphas = [...awq.values()].map((result) => result.alpha.toFixed(1));
+      log(`ptq: AWQ-lite alphas per linear: ${alphas.join(' ')}`);
+    }
+  }
+  for (const [path, linear] of linears) {
+    if (linear.weight_quantizer.enabled && !awq?.has(path)) {
+      linear.weight_quantizer.amax = weightAmax(linear.weight, linear.weight_quantizer);
+    }
+    linear.invalidate();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  log(`ptq: quantization took ${seconds.toFixed(2)} s`);
+  return new QuantizedModel({
+    model,
+    mode: quantMode,
+    config,
+    linears,
+    awq,
+    seconds,
+    calibrationBatches: batchesSeen,
+  });
+}
+
+async function datasetLoop(
+  model: GPT2LMHeadModel,
+  options: ModelOptQuantizeOptions,
+  device: Device,
+  numSamples: number,
+  batchSize: number,
+  onNotice: (message: string) => void,
+): Promise<ForwardLoop> {
+  if (model.tokenizer === undefined) {
+    throw new InvalidArgumentError(
+      'model',
+      'has no tokenizer; load it with loadHfGpt2 or pass a forwardLoop',
+    );
+  }
+  const loop = await createForwardLoop(
+    model,
+    options.dataset ?? 'cnn_dailymail',
+    model.tokenizer,
+    device,
+    batchSize,
+    numSamples,
+    {
+      ...(options.maxSampleLength === undefined ? {} : { maxSampleLength: options.maxSampleLength }),
+      onNotice,
+    },
+  );
+  return (calibrationModel) => loop(calibrationModel);
+}

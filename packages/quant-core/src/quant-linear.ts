@@ -1,0 +1,79 @@
+import type { GraphLinear } from '@ptq/hf-gpt2';
+import { Module } from '@ptq/module-path';
+import { createTensor, type Tensor } from '@ptq/tensor';
+import { fakeQuantizeWeight } from './fake-quantize-weight';
+import { TensorQuantizer } from './tensor-quantizer';
+
+/**
+ * A quantized linear as ModelOpt makes it: weight `[out, in]` (GPT-2's Conv1D weights transposed,
+ * as `_QuantConv1D` does), bias, and `weight_quantizer` / `input_quantizer` / `output_quantizer`.
+ * The HF graph sees it through `GraphLinear`: its fake-quantized weight, AWQ's pre-quant scale and
+ * the input's fake quantization.
+ */
+export class QuantLinear extends Module implements GraphLinear {
+  weight: Tensor<'float32'>;
+  bias: Tensor<'float32'> | undefined;
+  readonly weight_quantizer = new TensorQuantizer();
+  readonly input_quantizer = new TensorQuantizer();
+  readonly output_quantizer = new TensorQuantizer();
+  #graphWeight: { key: string; value: Tensor<'float32'> } | undefined;
+  #weightVersion = 0;
+
+  constructor(weight: Tensor<'float32'>, bias: Tensor<'float32'> | undefined) {
+    super();
+    this.weight = weight;
+    this.bias = bias;
+    this.output_quantizer.enabled = false;
+  }
+
+  get inFeatures(): number {
+    return this.weight.shape[1] ?? 0;
+  }
+
+  get outFeatures(): number {
+    return this.weight.shape[0] ?? 0;
+  }
+
+  /** Call after changing `weight` or the weight quantizer's state in place. */
+  invalidate(): void {
+    this.#weightVersion++;
+  }
+
+  /** The weight the graph multiplies by: fake-quantized when the weight quantizer is on, `[in, out]`. */
+  graphWeight(): Tensor<'float32'> {
+    const quantizer = this.weight_quantizer;
+    const key = `${this.#weightVersion}:${quantizer.enabled}:${quantizer.amax === undefined ? '-' : 'c'}`;
+    if (this.#graphWeight?.key !== key || this.#graphWeight.value === undefined) {
+      const effective =
+        quantizer.enabled && quantizer.amax !== undefined
+          ? fakeQuantizeWeight(this.weight, quantizer)
+          : this.weight;
+      this.#graphWeight = { key, value: transpose(effective) };
+    }
+    return this.#graphWeight.value;
+  }
+
+  graphPreQuantScale(): Float32Array | undefined {
+    return this.input_quantizer.preQuantScale?.data;
+  }
+
+  graphInputQuantizer(): { format: 'float8e4m3fn' | 'int8'; scale: number } | undefined {
+    const quantizer = this.input_quantizer;
+    if (!quantizer.enabled || quantizer.amax === undefined) return undefined;
+    const format = quantizer.format;
+    if (format === 'int4') return undefined;
+    const amax = quantizer.amax.data[0] ?? 0;
+    return { format, scale: Math.fround(Math.fround(amax) / quantizer.maxbound) };
+  }
+}
+
+function transpose(matrix: Tensor<'float32'>): Tensor<'float32'> {
+  const [rows = 0, columns = 0] = matrix.shape;
+  const source = matrix.data;
+  const target = new Float32Array(rows * columns);
+  for (let row = 0; row < rows; row++) {
+    const offset = row * columns;
+    for (let column = 0; column < columns; column++) target[column * rows + row] = source[offset + column]!;
+  }
+  return createTensor('float32', [columns, rows], target);
+}

@@ -1,0 +1,73 @@
+import { Conv1D, type GPT2LMHeadModel, isGraphLinear } from '@ptq/hf-gpt2';
+import { getSubmodule, setSubmodule } from '@ptq/module-path';
+import { createTensor, type Tensor } from '@ptq/tensor';
+import type { QuantConfig } from './quant-config';
+import { QuantLinear } from './quant-linear';
+import { TensorQuantizer } from './tensor-quantizer';
+import { matchesWildcard } from './wildcard';
+
+const QUANTIZER_NAMES = ['weight_quantizer', 'input_quantizer', 'output_quantizer'] as const;
+
+/**
+ * Sets a quantizer's attributes from a config as ModelOpt's `set_quantizer_by_cfg` does: `default`
+ * first, then every pattern that matches the quantizer's full name, in order, each setting only the
+ * attributes it names.
+ */
+export function configureQuantizer(quantizer: TensorQuantizer, name: string, config: QuantConfig): void {
+  for (const [pattern, attributes] of config.quantCfg) {
+    if (pattern === 'default') quantizer.applyAttributes(attributes);
+  }
+  for (const [pattern, attributes] of config.quantCfg) {
+    if (pattern !== 'default' && matchesWildcard(name, pattern)) quantizer.applyAttributes(attributes);
+  }
+}
+
+/**
+ * Replaces every linear of the model that the config quantizes by a `QuantLinear` (ModelOpt's
+ * convert step). GPT-2's Conv1D weights `[in, out]` are transposed to `[out, in]`, as ModelOpt's
+ * `_QuantConv1D` does. Linears whose quantizers are all disabled stay as they are.
+ */
+export function quantizeLinears(model: GPT2LMHeadModel, config: QuantConfig): Map<string, QuantLinear> {
+  const converted = new Map<string, QuantLinear>();
+  for (const path of model.linearPaths) {
+    const module = getSubmodule<unknown>(model, path);
+    if (module instanceof QuantLinear) {
+      converted.set(path, module);
+      continue;
+    }
+    if (!isGraphLinear(module)) continue;
+    const quantizers = QUANTIZER_NAMES.map((name) => {
+      const quantizer = new TensorQuantizer();
+      configureQuantizer(quantizer, `${path}.${name}`, config);
+      return quantizer;
+    });
+    if (!quantizers.some((quantizer) => quantizer.enabled)) continue;
+    const weight =
+      module instanceof Conv1D
+        ? transposed(module.weight)
+        : (module as unknown as { weight: Tensor<'float32'> }).weight;
+    const linear = new QuantLinear(weight, module.bias);
+    for (const [index, name] of QUANTIZER_NAMES.entries())
+      Object.assign(linear[name], pick(quantizers[index]!));
+    setSubmodule(model, path, linear);
+    converted.set(path, linear);
+  }
+  return converted;
+}
+
+function pick(quantizer: TensorQuantizer) {
+  const { enabled, numBits, axis, blockSizes, unsigned, narrowRange } = quantizer;
+  return { enabled, numBits, axis, blockSizes, unsigned, narrowRange };
+}
+
+/** Conv1D stores `[in, out]`; ModelOpt's `_QuantConv1D` keeps the transpose, `[out, in]`. */
+function transposed(matrix: Tensor<'float32'>): Tensor<'float32'> {
+  const [rows = 0, columns = 0] = matrix.shape;
+  const source = matrix.data;
+  const target = new Float32Array(rows * columns);
+  for (let row = 0; row < rows; row++) {
+    const offset = row * columns;
+    for (let column = 0; column < columns; column++) target[column * rows + row] = source[offset + column]!;
+  }
+  return createTensor('float32', [columns, rows], target);
+}
