@@ -3,22 +3,34 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_MODEL_DIR,
+  REFERENCE_DIR,
   readHeldOutText,
   readModelOptReference,
   readTransformersReference,
-  REFERENCE_DIR,
 } from './index';
 
 describe('default model', () => {
   it('ships a GPT-2 checkpoint in Hugging Face layout under 15 MB', async () => {
-    const files = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
+    const files = [
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'generation_config.json',
+    ];
     let total = 0;
     for (const file of files) {
       total += (await stat(join(DEFAULT_MODEL_DIR, file))).size;
     }
     expect(total).toBeLessThan(15 * 1024 * 1024);
     const config = JSON.parse(await readFile(join(DEFAULT_MODEL_DIR, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ model_type: 'gpt2', n_layer: 4, n_embd: 256, n_head: 4, vocab_size: 8192 });
+    expect(config).toMatchObject({
+      model_type: 'gpt2',
+      n_layer: 4,
+      n_embd: 256,
+      n_head: 4,
+      vocab_size: 8192,
+    });
     expect(config.n_positions).toBe(1024);
   });
 
