@@ -34,10 +34,12 @@ export { GPT2Model } from './modules/gpt2-model';
 export { LayerNorm } from './modules/layer-norm';
 export { Linear } from './modules/linear';
 export {
+  logitsScorer,
   type PerplexityOptions,
   type PerplexityProgress,
   type PerplexityResult,
   perplexity,
+  type WindowScorer,
 } from './perplexity';
 export {
   type ResolvedModelFolder,

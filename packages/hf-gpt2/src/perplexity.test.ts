@@ -13,7 +13,7 @@ import {
 } from './__fixtures__/tiny-gpt2';
 import { GPT2LMHeadModel } from './gpt2-lm-head-model';
 import { loadHfGpt2 } from './load-hf-gpt2';
-import { type PerplexityProgress, perplexity } from './perplexity';
+import { logitsScorer, type PerplexityProgress, perplexity } from './perplexity';
 
 const weights = tinyWeights(11);
 const reference = referenceWeights(weights);
@@ -73,6 +73,19 @@ describe('perplexity', () => {
       { windowsDone: 1, windowCount: 2, tokenCount: 7 },
       { windowsDone: 2, windowCount: 2, tokenCount: 11 },
     ]);
+  });
+
+  it('scores any logits model the same way through logitsScorer (log-softmax on the host)', async () => {
+    const tokens = randomTokens(12, 5);
+    const expected = await perplexity(model, ids(tokens), { window: 8, stride: 5 });
+    const scorer = logitsScorer(
+      async (inputIds, attentionMask) => ({ logits: (await model.forward(inputIds, attentionMask)).logits! }),
+      model.config.n_positions,
+    );
+    const result = await perplexity(scorer, ids(tokens), { window: 8, stride: 5 });
+    expect(result.tokenCount).toBe(expected.tokenCount);
+    expect(Math.abs(result.negativeLogLikelihood / expected.negativeLogLikelihood - 1)).toBeLessThan(1e-5);
+    await expect(perplexity(scorer, 'text')).rejects.toThrow('text needs a model with a tokenizer');
   });
 
   it('defaults to non-overlapping windows of n_positions', async () => {

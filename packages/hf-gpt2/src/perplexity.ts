@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor, type Tensor } from '@ptq/tensor';
-import type { GPT2LMHeadModel } from './gpt2-lm-head-model';
+import { GPT2LMHeadModel } from './gpt2-lm-head-model';
 
 export interface PerplexityOptions {
   /** Tokens per forward (default: the model's n_positions). */
@@ -36,17 +36,19 @@ export interface PerplexityResult {
  * the host); the sum over tokens is float64.
  */
 export async function perplexity(
-  model: GPT2LMHeadModel,
+  model: GPT2LMHeadModel | WindowScorer,
   input: string | Tensor<'int64'>,
   options: PerplexityOptions = {},
 ): Promise<PerplexityResult> {
-  const tokens = toTokenIds(model, input);
-  const window = options.window ?? model.config.n_positions;
+  const scorer = model instanceof GPT2LMHeadModel ? hfScorer(model) : model;
+  const tokens = toTokenIds(scorer, input);
+  const contextSize = scorer.contextSize;
+  const window = options.window ?? contextSize;
   const stride = options.stride ?? window;
-  if (!Number.isSafeInteger(window) || window < 2 || window > model.config.n_positions) {
+  if (!Number.isSafeInteger(window) || window < 2 || window > contextSize) {
     throw new InvalidArgumentError(
       'window',
-      `must be an integer in [2, n_positions ${model.config.n_positions}], got ${window}`,
+      `must be an integer in [2, n_positions ${contextSize}], got ${window}`,
     );
   }
   if (!Number.isSafeInteger(stride) || stride < 1 || stride > window) {
@@ -69,12 +71,7 @@ export async function perplexity(
     // targets[p] = the token after p; the last position's target is a placeholder nobody reads.
     const next = new BigInt64Array(length);
     next.set(ids.subarray(1));
-    const { targetLogProbabilities } = await model.forward(
-      createTensor('int64', [1, length], ids),
-      createTensor('int64', [1, length], new BigInt64Array(length).fill(1n)),
-      { logits: false, targets: createTensor('int64', [1, length], next) },
-    );
-    const logProbabilities = targetLogProbabilities!.data;
+    const logProbabilities = await scorer.logProbabilities(ids, next);
     for (let position = Math.max(1, length - targets); position < length; position++) {
       negativeLogLikelihood -= logProbabilities[position - 1]!;
       tokenCount++;
@@ -87,7 +84,71 @@ export async function perplexity(
   return { perplexity: Math.exp(negativeLogLikelihood / tokenCount), negativeLogLikelihood, tokenCount };
 }
 
-function toTokenIds(model: GPT2LMHeadModel, input: string | Tensor<'int64'>): BigInt64Array {
+/**
+ * What perplexity needs of a model: its context size, a tokenizer for text, and the log-probability
+ * of each next token in one window. `GPT2LMHeadModel` is adapted automatically; `logitsScorer` adapts
+ * any model that returns logits.
+ */
+export interface WindowScorer {
+  readonly contextSize: number;
+  readonly tokenizer?: { encode(text: string): number[] } | undefined;
+  /** log p(next[p] | ids[0..p]) for each position p of the window (the last entry is not read). */
+  logProbabilities(ids: BigInt64Array, next: BigInt64Array): Promise<ArrayLike<number>>;
+}
+
+function hfScorer(model: GPT2LMHeadModel): WindowScorer {
+  return {
+    contextSize: model.config.n_positions,
+    tokenizer: model.tokenizer,
+    async logProbabilities(ids, next) {
+      const length = ids.length;
+      const { targetLogProbabilities } = await model.forward(
+        createTensor('int64', [1, length], ids),
+        createTensor('int64', [1, length], new BigInt64Array(length).fill(1n)),
+        { logits: false, targets: createTensor('int64', [1, length], next) },
+      );
+      return targetLogProbabilities!.data;
+    },
+  };
+}
+
+/**
+ * A `WindowScorer` for any model whose forward returns float32 logits `[1, length, vocab]`: the
+ * log-softmax runs on the host in float64.
+ */
+export function logitsScorer(
+  forward: (
+    inputIds: Tensor<'int64'>,
+    attentionMask: Tensor<'int64'>,
+  ) => Promise<{ logits: Tensor<'float32'> }>,
+  contextSize: number,
+  tokenizer?: { encode(text: string): number[] },
+): WindowScorer {
+  return {
+    contextSize,
+    tokenizer,
+    async logProbabilities(ids, next) {
+      const length = ids.length;
+      const { logits } = await forward(
+        createTensor('int64', [1, length], ids),
+        createTensor('int64', [1, length], new BigInt64Array(length).fill(1n)),
+      );
+      const vocab = logits.shape[2] ?? 0;
+      const result = new Float64Array(length);
+      for (let position = 0; position < length; position++) {
+        const row = logits.data.subarray(position * vocab, (position + 1) * vocab);
+        let max = Number.NEGATIVE_INFINITY;
+        for (let token = 0; token < vocab; token++) max = Math.max(max, row[token]!);
+        let sum = 0;
+        for (let token = 0; token < vocab; token++) sum += Math.exp(row[token]! - max);
+        result[position] = row[Number(next[position])]! - max - Math.log(sum);
+      }
+      return result;
+    },
+  };
+}
+
+function toTokenIds(model: WindowScorer, input: string | Tensor<'int64'>): BigInt64Array {
   if (typeof input === 'string') {
     if (model.tokenizer === undefined) {
       throw new InvalidArgumentError('input', 'text needs a model with a tokenizer; pass token ids instead');
