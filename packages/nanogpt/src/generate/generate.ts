@@ -1,0 +1,187 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import { createTensor } from '@ptq/tensor';
+import type { CompiledGPT } from '../runtime/compiled-gpt';
+import type { KeyValueCache } from '../runtime/key-value-cache';
+import { argmax, sampleToken } from './sampling';
+import { createXoshiro128 } from './xoshiro128';
+
+export interface GenerateOptions {
+  /** Tokens to add per row (default 32). */
+  maxNewTokens?: number;
+  /** 0 (default) is greedy; above 0, logits are divided by it and sampled. */
+  temperature?: number;
+  /** Sample among the k most likely tokens only (default: the whole vocabulary). */
+  topK?: number;
+  /** Seed of the xoshiro128** generator used for sampling; the same seed gives the same tokens. Default: random. */
+  seed?: number;
+  /** Stop a row once it produces `eosTokenId` (default true); the EOS token is kept. */
+  stopAtEos?: boolean;
+  /** End-of-text token, also used to left-pad shorter prompts (default: the model's `eosTokenId`). */
+  eosTokenId?: number;
+  /** Called after every step with each row's new token (`undefined` for rows that had already stopped). */
+  onToken?: (tokens: readonly (number | undefined)[], step: number) => void;
+}
+
+export interface GenerateTimings {
+  /** The prompt's forward, up to its logits (time to first token, without sampling). */
+  readonly prefillMs: number;
+  /** All decode steps. */
+  readonly decodeMs: number;
+  /** Tokens made by decode steps per second of decodeMs (rows still running count each; 0 without decode steps). */
+  readonly tokensPerSecond: number;
+}
+
+export interface GenerateResult {
+  /** Per row: the prompt followed by the generated tokens (without padding). */
+  readonly tokens: number[][];
+  /** Per row: the generated tokens only. */
+  readonly newTokens: number[][];
+  readonly timings: GenerateTimings;
+}
+
+function checkOptions(compiled: CompiledGPT, options: GenerateOptions) {
+  const maxNewTokens = options.maxNewTokens ?? 32;
+  if (!Number.isSafeInteger(maxNewTokens) || maxNewTokens < 0) {
+    throw new InvalidArgumentError(
+      'maxNewTokens',
+      `must be a non-negative integer, got ${String(maxNewTokens)}`,
+    );
+  }
+  const temperature = options.temperature ?? 0;
+  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
+    throw new InvalidArgumentError('temperature', `must be a finite number ≥ 0, got ${String(temperature)}`);
+  }
+  const { topK } = options;
+  if (topK !== undefined && (!Number.isSafeInteger(topK) || topK < 1)) {
+    throw new InvalidArgumentError('topK', `must be a positive integer, got ${String(topK)}`);
+  }
+  const eosTokenId = options.eosTokenId ?? compiled.config.eosTokenId;
+  if (!Number.isSafeInteger(eosTokenId) || eosTokenId < 0 || eosTokenId >= compiled.config.vocabSize) {
+    throw new InvalidArgumentError(
+      'eosTokenId',
+      `must be a token id in [0, ${compiled.config.vocabSize - 1}], got ${String(eosTokenId)}`,
+    );
+  }
+  const seed = options.seed ?? Math.floor(Math.random() * 0x100000000);
+  const random = createXoshiro128(seed);
+  return { maxNewTokens, temperature, topK, eosTokenId, random, stopAtEos: options.stopAtEos ?? true };
+}
+
+function promptRows(inputIds: readonly number[] | readonly (readonly number[])[]): number[][] {
+  const rows = (inputIds.length > 0 && Array.isArray(inputIds[0]) ? inputIds : [inputIds]) as readonly (
+    | readonly number[]
+    | number
+  )[];
+  return rows.map((row, index) => {
+    if (!Array.isArray(row) || row.length === 0) {
+      throw new InvalidArgumentError('inputIds', `row ${index} must be a non-empty array of token ids`);
+    }
+    return [...(row as number[])];
+  });
+}
+
+/**
+ * Continues each prompt: one prefill over the (left-padded, masked) prompt batch, then one decode
+ * step per new token that feeds only that token against the KV cache. Greedy at temperature 0;
+ * otherwise `softmax(logits / temperature)` over the top-k, sampled with a seeded xoshiro128**, so a
+ * seed reproduces the tokens exactly.
+ */
+export async function generate(
+  compiled: CompiledGPT,
+  inputIds: readonly number[] | readonly (readonly number[])[],
+  options: GenerateOptions = {},
+): Promise<GenerateResult> {
+  const settings = checkOptions(compiled, options);
+  const prompts = promptRows(inputIds);
+  const { vocabSize } = compiled.config;
+  prompts.forEach((row, rowIndex) => {
+    row.forEach((token, column) => {
+      if (!Number.isSafeInteger(token) || token < 0 || token >= vocabSize) {
+        throw new InvalidArgumentError(
+          'inputIds',
+          `token ${String(token)} at [${rowIndex}, ${column}] is outside the vocabulary [0, ${vocabSize - 1}]`,
+        );
+      }
+    });
+  });
+  const rows = prompts.length;
+  const width = Math.max(...prompts.map((row) => row.length));
+  if (width + settings.maxNewTokens > compiled.maxSequence) {
+    throw new InvalidArgumentError(
+      'maxNewTokens',
+      `the longest prompt (${width} tokens) plus ${settings.maxNewTokens} new tokens exceeds the compiled maxSequence ${compiled.maxSequence}`,
+    );
+  }
+  const newTokens: number[][] = prompts.map(() => []);
+  const result = (prefillMs: number, decodeMs: number, decodeTokens: number): GenerateResult => ({
+    tokens: prompts.map((row, index) => [...row, ...newTokens[index]!]),
+    newTokens,
+    timings: { prefillMs, decodeMs, tokensPerSecond: decodeMs > 0 ? (decodeTokens * 1000) / decodeMs : 0 },
+  });
+  if (settings.maxNewTokens === 0) return result(0, 0, 0);
+
+  const ids = new BigInt64Array(rows * width);
+  const mask = new BigInt64Array(rows * width);
+  prompts.forEach((row, index) => {
+    const padding = width - row.length;
+    for (let column = 0; column < width; column += 1) {
+      ids[index * width + column] = BigInt(column < padding ? settings.eosTokenId : row[column - padding]!);
+      mask[index * width + column] = column < padding ? 0n : 1n;
+    }
+  });
+
+  const choose = (logits: Float32Array): number =>
+    settings.temperature === 0
+      ? argmax(logits)
+      : sampleToken(logits, {
+          temperature: settings.temperature,
+          topK: settings.topK,
+          random: settings.random,
+        });
+  const finished = new Array<boolean>(rows).fill(false);
+  let step = 0;
+  const take = (logits: Float32Array, positions: number): (number | undefined)[] => {
+    const chosen: (number | undefined)[] = [];
+    for (let row = 0; row < rows; row += 1) {
+      if (finished[row]) {
+        chosen.push(undefined);
+        continue;
+      }
+      const offset = (row * positions + positions - 1) * vocabSize;
+      const token = choose(logits.subarray(offset, offset + vocabSize));
+      newTokens[row]!.push(token);
+      chosen.push(token);
+      if (settings.stopAtEos && token === settings.eosTokenId) finished[row] = true;
+    }
+    options.onToken?.(chosen, step);
+    step += 1;
+    return chosen;
+  };
+
+  let cache: KeyValueCache | undefined;
+  try {
+    const prefillStart = performance.now();
+    const prefill = await compiled.prefill(
+      createTensor('int64', [rows, width], ids),
+      createTensor('int64', [rows, width], mask),
+    );
+    cache = prefill.cache;
+    const prefillMs = performance.now() - prefillStart;
+    let chosen = take(prefill.logits.data, width);
+    let decodeMs = 0;
+    let decodeTokens = 0;
+    while (step < settings.maxNewTokens && finished.some((done) => !done)) {
+      // Rows that stopped keep feeding EOS so the batch stays rectangular; their tokens are dropped.
+      const feed = chosen.map((token) => token ?? settings.eosTokenId);
+      const active = finished.filter((done) => !done).length;
+      const decodeStart = performance.now();
+      const { logits } = await compiled.decodeStep(cache, feed);
+      decodeMs += performance.now() - decodeStart;
+      decodeTokens += active;
+      chosen = take(logits.data, 1);
+    }
+    return result(prefillMs, decodeMs, decodeTokens);
+  } finally {
+    cache?.dispose();
+  }
+}

@@ -1,0 +1,212 @@
+import type { Value } from '@ptq/onnx';
+import { type QuantLayout, quantize } from '@ptq/scale-math';
+import { createTensor, float8E4M3FNBitsToFloat32, packInt4, type Tensor, toFloat32 } from '@ptq/tensor';
+import type { Linear } from '../modules/linear';
+import { appendFloat8FakeQuant } from './float8-fake-quant';
+import { floatTensor, type GraphContext, ONNX_FLOAT, ONNX_INT32 } from './graph-context';
+import { packMatMulNBits } from './matmul-nbits';
+import { type MatrixStorage, transposeMatrix } from './transpose-matrix';
+import type { WeightFormat } from './weight-format';
+
+/** MatMulNBits block length for int8 weights: per-channel scales are repeated over the blocks of a row. */
+const INT8_MATMUL_NBITS_BLOCK = 128;
+
+export interface AppendLinearOptions {
+  /** How quantized weights are stored (required for quantized linears). */
+  readonly weightFormat: WeightFormat | undefined;
+  /** Multiply the input by `pre_quant_scale` here; false when it was folded into the preceding LayerNorm. */
+  readonly applyPreQuantScale: boolean;
+  /** The weight already lives in the graph as `[out, in]` (a tied embedding): read it with `Gemm transB`. */
+  readonly sharedWeight?: Value | undefined;
+}
+
+function firstValue(tensor: Tensor): number {
+  return toFloat32(tensor)[0]!;
+}
+
+/** How a linear's `weight_scale` covers its `[out, in]` weight, in @ptq/scale-math's terms. */
+function scaleLayoutOf(linear: Linear): QuantLayout {
+  if (linear.quantDtype === 'int4') return { kind: 'block', blockSize: linear.blockSize! };
+  return linear.weightQuantDim === 0 ? { kind: 'per-channel', axis: 0 } : { kind: 'per-tensor' };
+}
+
+/**
+ * Appends `y = x · Wᵀ + b` for one linear, with its AWQ pre-quant scale, its float8 input fake
+ * quantization and its weight in the chosen format. `x` has the model dtype and shape `[..., in]`.
+ */
+export function appendLinear(
+  context: GraphContext,
+  path: string,
+  linear: Linear,
+  x: Value,
+  options: AppendLinearOptions,
+): Value {
+  const { builder } = context;
+  let input = x;
+  if (linear.pre_quant_scale !== undefined && options.applyPreQuantScale) {
+    input = builder.node('Mul', [
+      input,
+      builder.initializer(`${path}.pre_quant_scale`, linear.pre_quant_scale),
+    ]);
+  }
+  if (linear.input_scale !== undefined) {
+    const scale = firstValue(linear.input_scale);
+    if (context.dtype === 'float16') {
+      // In float32, so the result is exactly the float8 grid value times the scale before the one rounding to float16.
+      const widened = builder.node('Cast', [input], { to: ONNX_FLOAT });
+      input = builder.node('Cast', [appendFloat8FakeQuant(context, widened, scale)], {
+        to: context.dtypeCode,
+      });
+    } else {
+      input = appendFloat8FakeQuant(context, input, scale);
+    }
+  }
+  const product = appendProduct(context, path, linear, input, options);
+  return linear.bias === undefined
+    ? product
+    : builder.node('Add', [product, builder.initializer(`${path}.bias`, linear.bias)]);
+}
+
+function appendProduct(
+  context: GraphContext,
+  path: string,
+  linear: Linear,
+  input: Value,
+  options: AppendLinearOptions,
+): Value {
+  const { builder, dtype } = context;
+  const { inFeatures, outFeatures, quantDtype } = linear;
+  if (quantDtype === undefined) {
+    if (options.sharedWeight !== undefined) {
+      return appendTransposedGemm(context, input, options.sharedWeight, inFeatures, outFeatures);
+    }
+    const transposed = transposeMatrix(linear.weight.data as MatrixStorage, outFeatures, inFeatures);
+    const weight = createTensor(linear.weight.dtype, [inFeatures, outFeatures], transposed as Tensor['data']);
+    return builder.node('MatMul', [input, builder.initializer(`${path}.weight`, weight)]);
+  }
+
+  // Codes from the float weight and its scales: q = clamp(roundHalfEven(W / scale)) for integers,
+  // e4m3(W / scale) for float8, the division in float32 (@ptq/scale-math).
+  const weight = toFloat32(linear.weight);
+  const scales = toFloat32(linear.weight_scale!);
+  const format = options.weightFormat;
+  const layout = scaleLayoutOf(linear);
+  const shape = [outFeatures, inFeatures];
+  if (quantDtype === 'float8e4m3fn') {
+    const scale = scales[0]!;
+    const codes = transposeMatrix(
+      quantize(weight, shape, scales, 'float8e4m3fn', layout),
+      outFeatures,
+      inFeatures,
+    );
+    if (format === 'lookup') {
+      // Each entry already holds value(code) · scale, rounded once, as DequantizeLinear would give.
+      const table = new Float32Array(256);
+      for (let code = 0; code < 256; code += 1) {
+        table[code] = Math.fround(float8E4M3FNBitsToFloat32(code) * scale);
+      }
+      const indices = builder.node(
+        'Cast',
+        [
+          builder.initializer(
+            `${path}.weight_codes`,
+            createTensor('uint8', [inFeatures, outFeatures], codes),
+          ),
+        ],
+        { to: ONNX_INT32 },
+      );
+      const decoded = builder.node(
+        'Gather',
+        [context.floatInitializer(`${path}.weight_table`, [256], table), indices],
+        {
+          axis: 0,
+        },
+      );
+      return builder.node('MatMul', [input, decoded]);
+    }
+    const dequantized = builder.node('DequantizeLinear', [
+      builder.initializer(
+        `${path}.weight_codes`,
+        createTensor('float8e4m3fn', [inFeatures, outFeatures], codes),
+      ),
+      builder.initializer(`${path}.weight_scale`, floatTensor(dtype, [], Float32Array.of(scale))),
+    ]);
+    return builder.node('MatMul', [input, dequantized]);
+  }
+
+  const bits = quantDtype === 'int4' ? 4 : 8;
+  const codes = quantize(weight, shape, scales, quantDtype, layout);
+  if (format === 'matmul-nbits') {
+    const blockSize = layout.kind === 'block' ? layout.blockSize : INT8_MATMUL_NBITS_BLOCK;
+    const blocks = Math.ceil(inFeatures / blockSize);
+    const packed = packMatMulNBits(codes, outFeatures, inFeatures, bits, blockSize);
+    // Scales [N · blocks], row-major (n, block): ModelOpt's [out, in / 128] as it is; per-channel and
+    // per-tensor scales repeated over every block of their rows.
+    const blockScales =
+      layout.kind === 'block'
+        ? scales
+        : Float32Array.from({ length: outFeatures * blocks }, (_, index) =>
+            layout.kind === 'per-channel' ? scales[Math.floor(index / blocks)]! : scales[0]!,
+          );
+    return builder.node(
+      'MatMulNBits',
+      [
+        input,
+        builder.initializer(
+          `${path}.weight_packed`,
+          createTensor('uint8', [outFeatures, blocks, (blockSize * bits) / 8], packed),
+        ),
+        context.floatInitializer(`${path}.weight_scale`, [outFeatures * blocks], blockScales),
+      ],
+      { K: inFeatures, N: outFeatures, bits, block_size: blockSize },
+      { domain: 'com.microsoft' },
+    );
+  }
+
+  // DequantizeLinear on the transposed weight [in, out], so the matmul needs no Transpose.
+  const transposedCodes = transposeMatrix(codes, outFeatures, inFeatures);
+  const codesTensor =
+    bits === 4
+      ? createTensor('int4', [inFeatures, outFeatures], packInt4(transposedCodes))
+      : createTensor('int8', [inFeatures, outFeatures], transposedCodes);
+  const codesValue = builder.initializer(`${path}.weight_codes`, codesTensor);
+  if (layout.kind === 'block') {
+    const blocks = Math.ceil(inFeatures / layout.blockSize);
+    const scaleValue = context.floatInitializer(
+      `${path}.weight_scale`,
+      [blocks, outFeatures],
+      transposeMatrix(scales, outFeatures, blocks),
+    );
+    const dequantized = builder.node('DequantizeLinear', [codesValue, scaleValue], {
+      axis: 0,
+      block_size: layout.blockSize,
+    });
+    return builder.node('MatMul', [input, dequantized]);
+  }
+  const scaleValue =
+    layout.kind === 'per-channel'
+      ? context.floatInitializer(`${path}.weight_scale`, [outFeatures], scales)
+      : context.floatInitializer(`${path}.weight_scale`, [], scales);
+  const dequantized = builder.node('DequantizeLinear', [codesValue, scaleValue], { axis: 1 });
+  return builder.node('MatMul', [input, dequantized]);
+}
+
+/** `x · Wᵀ` for `x [..., in]` and a weight `[out, in]` already in the graph, without copying the weight. */
+function appendTransposedGemm(
+  context: GraphContext,
+  input: Value,
+  weight: Value,
+  inFeatures: number,
+  outFeatures: number,
+): Value {
+  const { builder } = context;
+  const rows = builder.node('Reshape', [input, context.int64s([-1, inFeatures])]);
+  const product = builder.node('Gemm', [rows, weight], { transB: 1 });
+  const leading = builder.node('Slice', [
+    builder.node('Shape', [input]),
+    context.int64s([0]),
+    context.int64s([-1]),
+  ]);
+  const shape = builder.node('Concat', [leading, context.int64s([outFeatures])], { axis: 0 });
+  return builder.node('Reshape', [product, shape]);
+}

@@ -1,0 +1,206 @@
+import { type DecodedModel, decodeModel, serializeModel } from '@ptq/onnx';
+import { createTensor, toFloat32 } from '@ptq/tensor';
+import { describe, expect, it } from 'vitest';
+import { tinyModel } from '../__fixtures__/tiny-model';
+import type { QuantMode } from '../config';
+import { buildGptGraph } from './build-gpt-graph';
+import type { WeightFormat } from './weight-format';
+
+function decoded(
+  mode: QuantMode | undefined,
+  weightFormat?: WeightFormat,
+  embeddingSize = 128,
+): DecodedModel {
+  const model = tinyModel({ quantMode: mode, embeddingSize });
+  return decodeModel(serializeModel(buildGptGraph(model, { weightFormat })));
+}
+
+function opCounts(model: DecodedModel): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const node of model.graph.nodes) counts[node.opType] = (counts[node.opType] ?? 0) + 1;
+  return counts;
+}
+
+function initializer(model: DecodedModel, name: string) {
+  const found = model.graph.initializers.find((entry) => entry.name === name);
+  if (found === undefined) throw new Error(`no initializer ${name}`);
+  return found;
+}
+
+describe('buildGptGraph', () => {
+  it('has the transformers.js decoder inputs and outputs', () => {
+    const { graph } = decoded(undefined);
+    expect(graph.inputs.map(({ name, dtype, shape }) => [name, dtype, shape])).toEqual([
+      ['input_ids', 'int64', ['batch_size', 'sequence_length']],
+      ['attention_mask', 'int64', ['batch_size', 'total_sequence_length']],
+      ['position_ids', 'int64', ['batch_size', 'sequence_length']],
+      ['past_key_values.0.key', 'float32', ['batch_size', 4, 'past_sequence_length', 32]],
+      ['past_key_values.1.key', 'float32', ['batch_size', 4, 'past_sequence_length', 32]],
+      ['past_key_values.0.value', 'float32', ['batch_size', 4, 'past_sequence_length', 32]],
+      ['past_key_values.1.value', 'float32', ['batch_size', 4, 'past_sequence_length', 32]],
+    ]);
+    expect(graph.outputs.map(({ name, dtype, shape }) => [name, dtype, shape])).toEqual([
+      ['logits', 'float32', ['batch_size', 'sequence_length', 96]],
+      ['present.0.key', 'float32', ['batch_size', 4, 'total_sequence_length', 32]],
+      ['present.0.value', 'float32', ['batch_size', 4, 'total_sequence_length', 32]],
+      ['present.1.key', 'float32', ['batch_size', 4, 'total_sequence_length', 32]],
+      ['present.1.value', 'float32', ['batch_size', 4, 'total_sequence_length', 32]],
+    ]);
+  });
+
+  it('reads a tied, unquantized head from the embedding with Gemm transB, without a copy', () => {
+    const model = decoded(undefined);
+    const gemm = model.graph.nodes.filter((node) => node.opType === 'Gemm');
+    expect(gemm).toHaveLength(1);
+    expect(gemm[0]!.inputs[1]).toBe('transformer.wte.weight');
+    expect(gemm[0]!.attributes).toContainEqual({ name: 'transB', type: 'int', value: 1n });
+    expect(model.graph.initializers.some((entry) => entry.name.startsWith('lm_head'))).toBe(false);
+    // Unquantized linears: MatMul on [in, out] float weights.
+    expect(initializer(model, 'transformer.h.0.mlp.c_fc.weight').shape).toEqual([128, 512]);
+  });
+
+  it.each<[QuantMode, WeightFormat, Record<string, number>, Record<string, [string, number[]]>]>([
+    [
+      'int4-weight-only',
+      'matmul-nbits',
+      { MatMulNBits: 8, DequantizeLinear: 0 },
+      {
+        // [N, blocks, 128 · 4 / 8 bytes]; scales [N · blocks] in ModelOpt's (o, block) order.
+        'transformer.h.0.attn.c_attn.weight_packed': ['uint8', [384, 1, 64]],
+        'transformer.h.0.attn.c_attn.weight_scale': ['float32', [384]],
+        'transformer.h.0.mlp.c_proj.weight_packed': ['uint8', [128, 4, 64]],
+        'transformer.h.0.mlp.c_proj.weight_scale': ['float32', [512]],
+      },
+    ],
+    [
+      'int4-weight-only',
+      'dequantize-linear',
+      { MatMulNBits: 0, DequantizeLinear: 8 },
+      {
+        'transformer.h.0.mlp.c_proj.weight_codes': ['int4', [512, 128]],
+        'transformer.h.0.mlp.c_proj.weight_scale': ['float32', [4, 128]],
+      },
+    ],
+    [
+      'int8-weight-only',
+      'matmul-nbits',
+      { MatMulNBits: 8, DequantizeLinear: 0 },
+      {
+        // Per-channel scales repeated over the blocks of 128 of each row.
+        'transformer.h.0.mlp.c_proj.weight_packed': ['uint8', [128, 4, 128]],
+        'transformer.h.0.mlp.c_proj.weight_scale': ['float32', [512]],
+      },
+    ],
+    [
+      'int8-weight-only',
+      'dequantize-linear',
+      { MatMulNBits: 0, DequantizeLinear: 8 },
+      {
+        'transformer.h.0.attn.c_attn.weight_codes': ['int8', [128, 384]],
+        'transformer.h.0.attn.c_attn.weight_scale': ['float32', [384]],
+      },
+    ],
+    [
+      'float8',
+      'dequantize-linear',
+      { DequantizeLinear: 9, Gemm: 0 },
+      {
+        'transformer.h.0.attn.c_attn.weight_codes': ['float8e4m3fn', [128, 384]],
+        'lm_head.weight_codes': ['float8e4m3fn', [128, 96]],
+        'lm_head.weight_scale': ['float32', []],
+      },
+    ],
+    [
+      'float8',
+      'lookup',
+      { DequantizeLinear: 0, Gemm: 0 },
+      {
+        'transformer.h.0.attn.c_attn.weight_codes': ['uint8', [128, 384]],
+        'transformer.h.0.attn.c_attn.weight_table': ['float32', [256]],
+        'lm_head.weight_table': ['float32', [256]],
+      },
+    ],
+  ])('%s with %s keeps weights compact', (mode, format, ops, expected) => {
+    const model = decoded(mode, format);
+    const counts = opCounts(model);
+    for (const [op, count] of Object.entries(ops)) expect(counts[op] ?? 0, op).toBe(count);
+    for (const [name, [dtype, shape]] of Object.entries(expected)) {
+      const entry = initializer(model, name);
+      expect([entry.dtype, entry.shape], name).toEqual([dtype, shape]);
+    }
+    // No quantized linear keeps a float weight matrix.
+    const floatWeights = model.graph.initializers.filter(
+      (entry) => entry.name.endsWith('.weight') && entry.name.includes('.h.') && entry.shape.length === 2,
+    );
+    expect(floatWeights).toEqual([]);
+    if (mode === 'float8') {
+      // Inputs of all 9 linears (lm_head included) are fake-quantized (one Reciprocal each, for the
+      // sign), with no QuantizeLinear (the CPU's QDQ fusion) and no Round (WebGPU has none).
+      expect(counts.Reciprocal).toBe(9);
+      expect(counts.QuantizeLinear ?? 0).toBe(0);
+      expect(counts.Round ?? 0).toBe(0);
+    }
+  });
+
+  it('folds pre_quant_scale into ln_1 / ln_2 and multiplies the c_proj inputs', () => {
+    const model = tinyModel({ quantMode: 'int4-weight-only' });
+    const block = model.transformer.h[0]!;
+    const scale = Float32Array.from({ length: 128 }, (_, index) => 0.5 + index / 128);
+    block.attn.c_attn.pre_quant_scale = createTensor('float32', [128], scale);
+    const graph = decodeModel(serializeModel(buildGptGraph(model, { weightFormat: 'matmul-nbits' })));
+    const raw = initializer(graph, 'transformer.h.0.ln_1.weight').rawData!;
+    const folded = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const weight = toFloat32(block.ln_1.weight);
+    expect(Array.from(folded)).toEqual(
+      Array.from(weight, (value, index) => Math.fround(value * scale[index]!)),
+    );
+    const rawBias = initializer(graph, 'transformer.h.0.ln_1.bias').rawData!;
+    const foldedBias = new Float32Array(
+      rawBias.buffer.slice(rawBias.byteOffset, rawBias.byteOffset + rawBias.byteLength),
+    );
+    const bias = toFloat32(block.ln_1.bias!);
+    expect(Array.from(foldedBias)).toEqual(
+      Array.from(bias, (value, index) => Math.fround(value * scale[index]!)),
+    );
+    const names = graph.graph.initializers.map((entry) => entry.name);
+    expect(names).not.toContain('transformer.h.0.attn.c_attn.pre_quant_scale');
+    expect(names).not.toContain('transformer.h.0.mlp.c_fc.pre_quant_scale');
+    expect(names).toContain('transformer.h.0.attn.c_proj.pre_quant_scale');
+    expect(names).toContain('transformer.h.0.mlp.c_proj.pre_quant_scale');
+
+    const unfolded = decodeModel(
+      serializeModel(buildGptGraph(model, { weightFormat: 'matmul-nbits', foldPreQuantScale: false })),
+    );
+    const unfoldedNames = unfolded.graph.initializers.map((entry) => entry.name);
+    expect(unfoldedNames).toContain('transformer.h.0.attn.c_attn.pre_quant_scale');
+    expect(unfoldedNames).toContain('transformer.h.1.mlp.c_fc.pre_quant_scale');
+  });
+
+  it('casts float16 logits to float32 and keeps the cache in float16', () => {
+    const model = decodeModel(serializeModel(buildGptGraph(tinyModel({ dtype: 'float16' }))));
+    expect(model.graph.outputs[0]).toMatchObject({ name: 'logits', dtype: 'float32' });
+    expect(model.graph.outputs[1]).toMatchObject({ name: 'present.0.key', dtype: 'float16' });
+    expect(model.graph.inputs[3]).toMatchObject({ name: 'past_key_values.0.key', dtype: 'float16' });
+    expect(initializer(model, 'transformer.wte.weight').dtype).toBe('float16');
+  });
+
+  it('refuses NaN weights and negative scales, naming the parameter', () => {
+    const model = tinyModel({ quantMode: 'float8' });
+    const weight = new Float32Array(384 * 128);
+    weight[17] = Number.NaN;
+    model.transformer.h[1]!.attn.c_attn.weight = createTensor('float32', [384, 128], weight);
+    expect(() => buildGptGraph(model, { weightFormat: 'lookup' })).toThrow(
+      'transformer.h.1.attn.c_attn.weight: element 17 is not finite; weights and scales must be finite numbers',
+    );
+    const scaled = tinyModel({ quantMode: 'float8' });
+    scaled.lm_head.input_scale = createTensor('float32', [], Float32Array.of(-1));
+    let caught: unknown;
+    try {
+      buildGptGraph(scaled, { weightFormat: 'lookup' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'PTQ_WEIGHT_VALUE', parameter: 'lm_head.input_scale' });
+    expect((caught as Error).message).toBe('lm_head.input_scale: element 0 is negative; scales must be ≥ 0');
+  });
+});

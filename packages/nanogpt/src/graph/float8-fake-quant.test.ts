@@ -1,0 +1,169 @@
+import { GraphBuilder, serializeModel } from '@ptq/onnx';
+import { float8E4M3FNBitsToFloat32, float32ToFloat8E4M3FNBits } from '@ptq/tensor';
+import fc from 'fast-check';
+import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { appendFloat8FakeQuant, appendRoundHalfEven } from './float8-fake-quant';
+import { GraphContext } from './graph-context';
+
+/** The expected value through the JS codec: e4m3(float32(x / s)) · s, rounded to float32. */
+function expected(value: number, scale: number): number {
+  if (scale === 0) return value * 0;
+  const code = float32ToFloat8E4M3FNBits(Math.fround(value / scale));
+  return Math.fround(float8E4M3FNBitsToFloat32(code) * scale);
+}
+
+async function fakeQuantizeInGraph(
+  values: Float32Array,
+  scale: number,
+  round = false,
+): Promise<Float32Array> {
+  const builder = new GraphBuilder({ name: 'float8_fake_quant' });
+  const context = new GraphContext(builder, 'float32');
+  const x = builder.input('x', 'float32', ['n']);
+  const y = round ? appendRoundHalfEven(context, x) : appendFloat8FakeQuant(context, x, scale);
+  builder.output(y, 'y', 'float32', ['n']);
+  const session = await InferenceSession.create(serializeModel(builder.build()), {
+    executionProviders: ['cpu'],
+  });
+  try {
+    const outputs = await session.run({ x: new OrtTensor('float32', values, [values.length]) });
+    return outputs.y!.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+function nextUp(value: number): number {
+  const bits = new Float32Array([value]);
+  const view = new Int32Array(bits.buffer);
+  view[0]! += value >= 0 ? 1 : -1;
+  return bits[0]!;
+}
+
+function nextDown(value: number): number {
+  const bits = new Float32Array([value]);
+  const view = new Int32Array(bits.buffer);
+  view[0]! += value > 0 ? -1 : 1;
+  return bits[0]!;
+}
+
+/** Every finite e4m3fn value, the midpoints between neighbours (ties) and the floats right beside them. */
+function edgeValues(): number[] {
+  const grid: number[] = [];
+  for (let code = 0; code < 0x7f; code += 1) grid.push(float8E4M3FNBitsToFloat32(code));
+  const values: number[] = [];
+  for (let index = 0; index < grid.length; index += 1) {
+    const value = grid[index]!;
+    values.push(value, nextUp(value));
+    if (value > 0) values.push(nextDown(value));
+    const next = grid[index + 1];
+    if (next !== undefined) {
+      const middle = (value + next) / 2;
+      values.push(middle, nextUp(middle), nextDown(middle));
+    }
+  }
+  // Saturation (464 is the tie between 448 and the missing 512), tiny values (2^-10 is the tie with 0).
+  values.push(448, 449, 463.99, 464, 465, 480, 1e6, 3e38, 2 ** -10, 2 ** -11, 1e-30, 2 ** -6, 2 ** -7);
+  for (let exponent = -10; exponent <= 9; exponent += 1) {
+    values.push(2 ** exponent, nextUp(2 ** exponent), nextDown(2 ** exponent));
+  }
+  return [
+    ...values,
+    ...values.map((value) => -value),
+    0,
+    -0,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+  ];
+}
+
+function float32Bits(values: ArrayLike<number>): number[] {
+  return Array.from(new Uint32Array(Float32Array.from(values).buffer));
+}
+
+describe('appendRoundHalfEven', () => {
+  it('rounds ties to even and keeps the sign of zero, like Round', async () => {
+    const values = Float32Array.of(
+      -0,
+      0,
+      -0.3,
+      0.3,
+      -0.5,
+      0.5,
+      1.5,
+      2.5,
+      -1.5,
+      -2.5,
+      0.49,
+      15.5,
+      14.5,
+      -15.5,
+      3.25,
+      16,
+    );
+    const expectedValues = [-0, 0, -0, 0, -0, 0, 2, 2, -2, -2, 0, 16, 14, -16, 3, 16];
+    expect(float32Bits(await fakeQuantizeInGraph(values, 1, true))).toEqual(float32Bits(expectedValues));
+  });
+
+  it('agrees with round-half-even on every float32 in [-16, 16] with 20 fraction bits (sampled)', async () => {
+    const values = Float32Array.from(
+      fc.sample(fc.integer({ min: -(16 * 2 ** 20), max: 16 * 2 ** 20 }), { numRuns: 20_000, seed: 3 }),
+      (units) => units / 2 ** 20,
+    );
+    const halves = Float32Array.from({ length: 65 }, (_, index) => index / 2 - 16);
+    const all = Float32Array.from([...values, ...halves]);
+    const rounded = await fakeQuantizeInGraph(all, 1, true);
+    // Math.round rounds ties up; the definition here: nearest, ties to the even neighbour.
+    const want = Array.from(all, (value) => {
+      const floor = Math.floor(value);
+      const fraction = value - floor;
+      const magnitude =
+        fraction > 0.5 ? floor + 1 : fraction < 0.5 ? floor : floor % 2 === 0 ? floor : floor + 1;
+      return magnitude === 0 ? value * 0 : magnitude;
+    });
+    expect(float32Bits(rounded)).toEqual(float32Bits(want));
+  });
+});
+
+describe('appendFloat8FakeQuant', () => {
+  it('matches the e4m3fn codec bit for bit on the whole grid, its ties, subnormals and saturation (scale 1)', async () => {
+    const values = Float32Array.from(edgeValues());
+    const graph = await fakeQuantizeInGraph(values, 1);
+    expect(float32Bits(graph)).toEqual(float32Bits(Array.from(values, (value) => expected(value, 1))));
+  });
+
+  it.each([0.0123, 3.7, 2 ** -10, 1 / 448])(
+    'matches the codec bit for bit with scale %d',
+    async (rawScale) => {
+      const scale = Math.fround(rawScale);
+      // The grid, its ties and neighbours again, now times the scale, plus random floats of all magnitudes.
+      const onGrid = edgeValues().map((value) => Math.fround(value * scale));
+      const random = fc.sample(fc.float({ noNaN: true, noDefaultInfinity: true }), {
+        numRuns: 20_000,
+        seed: 7,
+      });
+      const near = fc.sample(
+        fc.float({ min: Math.fround(-500 * scale), max: Math.fround(500 * scale), noNaN: true }),
+        {
+          numRuns: 20_000,
+          seed: 11,
+        },
+      );
+      const values = Float32Array.from([...onGrid, ...random, ...near]);
+      const graph = await fakeQuantizeInGraph(values, scale);
+      const want = Array.from(values, (value) => expected(value, scale));
+      const mismatches = float32Bits(graph)
+        .map((bits, index) => (bits === float32Bits([want[index]!])[0] ? undefined : index))
+        .filter((index) => index !== undefined);
+      expect(mismatches.slice(0, 5).map((index) => [values[index!], graph[index!], want[index!]])).toEqual(
+        [],
+      );
+    },
+  );
+
+  it('keeps NaN as NaN and maps everything to zero for a zero scale', async () => {
+    expect(Number.isNaN((await fakeQuantizeInGraph(Float32Array.of(Number.NaN), 0.5))[0])).toBe(true);
+    expect([...(await fakeQuantizeInGraph(Float32Array.of(3, -2, 1e-3), 0))]).toEqual([0, -0, 0]);
+  });
+});

@@ -1,0 +1,65 @@
+import type { GraphBuilder, Value } from '@ptq/onnx';
+import { createTensor, float32ArrayToFloat16, type Tensor } from '@ptq/tensor';
+import type { ModelDType } from '../config';
+
+/** ONNX `TensorProto.DataType` codes the graph casts to. */
+export const ONNX_FLOAT = 1;
+export const ONNX_INT32 = 6;
+export const ONNX_INT64 = 7;
+export const ONNX_BOOL = 9;
+export const ONNX_FLOAT16 = 10;
+
+/** The builder plus the model dtype, with shared small constants (one initializer per distinct value). */
+export class GraphContext {
+  readonly builder: GraphBuilder;
+  readonly dtype: ModelDType;
+  readonly #constants = new Map<string, Value>();
+
+  constructor(builder: GraphBuilder, dtype: ModelDType) {
+    this.builder = builder;
+    this.dtype = dtype;
+  }
+
+  /** ONNX type code of the model dtype, for `Cast`. */
+  get dtypeCode(): number {
+    return this.dtype === 'float16' ? ONNX_FLOAT16 : ONNX_FLOAT;
+  }
+
+  /** A scalar constant of the model dtype (or float32 when asked). */
+  scalar(value: number, dtype: ModelDType = this.dtype): Value {
+    return this.#shared(`${dtype}:${value}`, () => floatTensor(dtype, [], Float32Array.of(value)));
+  }
+
+  /** An int64 vector constant. */
+  int64s(values: readonly number[]): Value {
+    return this.#shared(`int64s:${values.join(',')}`, () =>
+      createTensor('int64', [values.length], BigInt64Array.from(values, BigInt)),
+    );
+  }
+
+  /** An int64 scalar constant. */
+  int64(value: number): Value {
+    return this.#shared(`int64:${value}`, () => createTensor('int64', [], BigInt64Array.of(BigInt(value))));
+  }
+
+  /** A named initializer in the model dtype made from float32 values. */
+  floatInitializer(name: string, shape: readonly number[], values: Float32Array): Value {
+    return this.builder.initializer(name, floatTensor(this.dtype, shape, values));
+  }
+
+  #shared(key: string, make: () => Tensor): Value {
+    let value = this.#constants.get(key);
+    if (value === undefined) {
+      value = this.builder.constant(make());
+      this.#constants.set(key, value);
+    }
+    return value;
+  }
+}
+
+/** float32 values as a tensor of `dtype` (rounded to nearest even for float16). */
+export function floatTensor(dtype: ModelDType, shape: readonly number[], values: Float32Array): Tensor {
+  return dtype === 'float16'
+    ? createTensor('float16', shape, float32ArrayToFloat16(values))
+    : createTensor('float32', shape, values);
+}

@@ -1,0 +1,27 @@
+/** Graph input and output names, in the layout transformers.js and Optimum use for decoder models. */
+export const INPUT_IDS = 'input_ids';
+export const ATTENTION_MASK = 'attention_mask';
+export const POSITION_IDS = 'position_ids';
+export const LOGITS = 'logits';
+
+export function pastKeyName(layer: number): string {
+  return `past_key_values.${layer}.key`;
+}
+
+export function pastValueName(layer: number): string {
+  return `past_key_values.${layer}.value`;
+}
+
+export function presentKeyName(layer: number): string {
+  return `present.${layer}.key`;
+}
+
+export function presentValueName(layer: number): string {
+  return `present.${layer}.value`;
+}
+
+/** Symbolic dimension names. */
+export const BATCH_DIMENSION = 'batch_size';
+export const SEQUENCE_DIMENSION = 'sequence_length';
+export const PAST_SEQUENCE_DIMENSION = 'past_sequence_length';
+export const TOTAL_SEQUENCE_DIMENSION = 'total_sequence_length';

@@ -1,0 +1,63 @@
+export {
+  type GPTConfig,
+  type GPTConfigInput,
+  MODEL_DTYPES,
+  type ModelDType,
+  QUANT_MODES,
+  type QuantMode,
+  resolveGPTConfig,
+} from './config';
+export { StateDictError, type StateDictProblem, WeightValueError } from './errors';
+export {
+  type GenerateOptions,
+  type GenerateResult,
+  type GenerateTimings,
+  generate,
+} from './generate/generate';
+export { argmax, type SampleOptions, sampleToken, topKIndices } from './generate/sampling';
+export { createXoshiro128, type RandomSource, xoshiro128FromState } from './generate/xoshiro128';
+export { type BuildGraphOptions, buildGptGraph } from './graph/build-gpt-graph';
+export { appendFloat8FakeQuant } from './graph/float8-fake-quant';
+export { GraphContext } from './graph/graph-context';
+export {
+  ATTENTION_MASK,
+  INPUT_IDS,
+  LOGITS,
+  POSITION_IDS,
+  pastKeyName,
+  pastValueName,
+  presentKeyName,
+  presentValueName,
+} from './graph/graph-io';
+export { MATMUL_NBITS_BLOCK_SIZES, packMatMulNBits } from './graph/matmul-nbits';
+export {
+  defaultWeightFormat,
+  resolveWeightFormat,
+  WEIGHT_FORMATS,
+  type WeightFormat,
+  weightFormatsFor,
+} from './graph/weight-format';
+export { type InitializeWeightsOptions, initializeWeights } from './initialize-weights';
+export { Block, CausalSelfAttention, MLP } from './modules/block';
+export { Embedding } from './modules/embedding';
+export { GPT, type GPTTransformer } from './modules/gpt';
+export { LayerNorm } from './modules/layer-norm';
+export {
+  INT4_BLOCK_SIZE,
+  Linear,
+  type LinearOptions,
+  QUANT_DTYPES,
+  type QuantDType,
+  weightScaleShape,
+} from './modules/linear';
+export { ParameterModule } from './modules/parameters';
+export { type CompileOptions, compile } from './runtime/compile';
+export { CompiledGPT, type ForwardOutput, type PrefillOutput } from './runtime/compiled-gpt';
+export { KeyValueCache } from './runtime/key-value-cache';
+export { collectStateDict } from './state-dict/collect-state-dict';
+export {
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  loadStateDict,
+  type StateDictInput,
+} from './state-dict/load-state-dict';

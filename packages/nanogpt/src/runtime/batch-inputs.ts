@@ -1,0 +1,104 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import type { Tensor } from '@ptq/tensor';
+
+/** A validated batch: ids and mask as rows of numbers. */
+export interface BatchInputs {
+  readonly rows: number;
+  readonly sequence: number;
+  readonly ids: BigInt64Array;
+  readonly mask: number[][];
+}
+
+export interface BatchLimits {
+  readonly vocabSize: number;
+  readonly maxBatch: number;
+  readonly maxSequence: number;
+}
+
+function checkMatrix(name: string, tensor: Tensor<'int64'>): [number, number] {
+  if (tensor?.dtype !== 'int64' || tensor.shape.length !== 2) {
+    throw new InvalidArgumentError(
+      name,
+      `must be an int64 tensor [batch, sequence], got ${tensor?.dtype} [${tensor?.shape?.join(', ')}]`,
+    );
+  }
+  return [tensor.shape[0]!, tensor.shape[1]!];
+}
+
+/**
+ * Checks `input_ids` (and `attention_mask`, all ones when omitted) against the compiled limits:
+ * `[batch ≤ maxBatch, 1 ≤ sequence ≤ maxSequence]`, ids in `[0, vocabSize)`, mask entries 0 or 1.
+ */
+export function readBatchInputs(
+  inputIds: Tensor<'int64'>,
+  attentionMask: Tensor<'int64'> | undefined,
+  limits: BatchLimits,
+): BatchInputs {
+  const [rows, sequence] = checkMatrix('inputIds', inputIds);
+  if (rows < 1 || rows > limits.maxBatch) {
+    throw new InvalidArgumentError(
+      'inputIds',
+      `batch must be in [1, ${limits.maxBatch}] (the compiled batch), got ${rows}`,
+    );
+  }
+  if (sequence < 1 || sequence > limits.maxSequence) {
+    throw new InvalidArgumentError(
+      'inputIds',
+      `sequence length must be in [1, ${limits.maxSequence}] (the compiled maxSequence), got ${sequence}`,
+    );
+  }
+  const ids = inputIds.data;
+  for (let index = 0; index < ids.length; index += 1) {
+    const id = ids[index]!;
+    if (id < 0n || id >= BigInt(limits.vocabSize)) {
+      throw new InvalidArgumentError(
+        'inputIds',
+        `token id ${id} at [${Math.floor(index / sequence)}, ${index % sequence}] is outside the vocabulary [0, ${limits.vocabSize - 1}]`,
+      );
+    }
+  }
+  const mask: number[][] = [];
+  if (attentionMask === undefined) {
+    for (let row = 0; row < rows; row += 1) mask.push(new Array<number>(sequence).fill(1));
+  } else {
+    const [maskRows, maskSequence] = checkMatrix('attentionMask', attentionMask);
+    if (maskRows !== rows || maskSequence !== sequence) {
+      throw new InvalidArgumentError(
+        'attentionMask',
+        `must have the shape of inputIds [${rows}, ${sequence}], got [${maskRows}, ${maskSequence}]`,
+      );
+    }
+    for (let row = 0; row < rows; row += 1) {
+      const values: number[] = [];
+      for (let column = 0; column < sequence; column += 1) {
+        const bit = attentionMask.data[row * sequence + column]!;
+        if (bit !== 0n && bit !== 1n) {
+          throw new InvalidArgumentError(
+            'attentionMask',
+            `entries must be 0 or 1, got ${bit} at [${row}, ${column}]`,
+          );
+        }
+        values.push(Number(bit));
+      }
+      mask.push(values);
+    }
+  }
+  return { rows, sequence, ids, mask };
+}
+
+/**
+ * Position ids from a mask: a real token's position is the number of real tokens before it in its
+ * row (so a left-padded row sees the positions of the unpadded one); pads get 0.
+ */
+export function positionsFromMask(mask: readonly (readonly number[])[]): BigInt64Array {
+  const sequence = mask[0]?.length ?? 0;
+  const positions = new BigInt64Array(mask.length * sequence);
+  mask.forEach((row, rowIndex) => {
+    let seen = 0;
+    row.forEach((bit, column) => {
+      positions[rowIndex * sequence + column] = BigInt(bit === 1 ? seen : 0);
+      seen += bit;
+    });
+  });
+  return positions;
+}

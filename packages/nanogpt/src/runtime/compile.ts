@@ -1,0 +1,172 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import {
+  createSession,
+  type Device,
+  GraphBuilder,
+  OnnxSessionError,
+  type ResolvedDevice,
+  type SessionHandle,
+  serializeModel,
+} from '@ptq/onnx';
+import { createTensor } from '@ptq/tensor';
+import type { InferenceSession } from 'onnxruntime-node';
+import { buildGptGraph } from '../graph/build-gpt-graph';
+import { LOGITS, presentKeyName, presentValueName } from '../graph/graph-io';
+import { resolveWeightFormat, type WeightFormat } from '../graph/weight-format';
+import type { GPT } from '../modules/gpt';
+import { CompiledGPT } from './compiled-gpt';
+import { toSessionModel } from './session-model';
+
+export interface CompileOptions {
+  /** Default 'auto': cuda, then webgpu, then cpu, with a one-line notice per device skipped. */
+  device?: Device;
+  /** The longest sequence (prompt plus generated tokens) the compiled model accepts; default and maximum `blockSize`. */
+  maxSequence?: number;
+  /** The most rows per call (default 1). */
+  batch?: number;
+  /** Where device fallback notices go (default console.error). */
+  onNotice?: (message: string) => void;
+  /** Storage of quantized weights; the default depends on the mode and device (see `defaultWeightFormat`). */
+  weightFormat?: WeightFormat;
+  /** Fold AWQ pre-quant scales of `c_attn` / `c_fc` into the LayerNorms before them (default true). */
+  foldPreQuantScale?: boolean;
+  /** Merged into the session options ptq sets (nested `extra` entries are merged key by key). */
+  sessionOptions?: InferenceSession.SessionOptions;
+}
+
+let probeModel: Uint8Array | undefined;
+
+/** A one-node graph whose session tells which device 'auto' lands on, before the real graph is built. */
+function deviceProbeModel(): Uint8Array {
+  if (probeModel === undefined) {
+    const builder = new GraphBuilder({ name: 'nanogpt_device_probe', opsetImports: { '': 21 } });
+    const input = builder.input('x', 'float32', [1]);
+    const one = builder.constant(createTensor('float32', [1], Float32Array.of(1)));
+    builder.output(builder.node('Add', [input, one]), 'y', 'float32', [1]);
+    probeModel = serializeModel(builder.build());
+  }
+  return probeModel;
+}
+
+async function resolveDevice(
+  device: Device,
+  onNotice: ((message: string) => void) | undefined,
+): Promise<ResolvedDevice> {
+  if (device !== 'auto') return device;
+  const probe = await createSession(deviceProbeModel(), { device: 'auto', onNotice });
+  await probe.session.release();
+  return probe.device;
+}
+
+function mergeSessionOptions(
+  ours: InferenceSession.SessionOptions,
+  theirs: InferenceSession.SessionOptions | undefined,
+): InferenceSession.SessionOptions {
+  if (theirs === undefined) return ours;
+  const extra: Record<string, unknown> = { ...(ours.extra ?? {}) };
+  for (const [group, entries] of Object.entries(theirs.extra ?? {})) {
+    const current = extra[group];
+    extra[group] =
+      typeof current === 'object' && current !== null && typeof entries === 'object' && entries !== null
+        ? { ...current, ...entries }
+        : entries;
+  }
+  return { ...ours, ...theirs, extra };
+}
+
+/** The session options a graph needs on a device. */
+function sessionOptionsFor(
+  gpt: GPT,
+  device: ResolvedDevice,
+  weightFormat: WeightFormat | undefined,
+): InferenceSession.SessionOptions {
+  const extra: Record<string, Record<string, string>> = {};
+  if (weightFormat === 'dequantize-linear' && gpt.config.quantMode !== 'float8') {
+    // onnxruntime fuses DequantizeLinear → MatMul into MatMulNBits and by default lets that kernel
+    // quantize activations to int8 (accuracy level 4); level 0 keeps float activations, as the
+    // weight-only modes mean.
+    extra.session = { qdq_matmulnbits_accuracy_level: '0' };
+  }
+  if (weightFormat === 'lookup') {
+    // Constant folding would decode the table lookup at load time into a float weight four times
+    // the size of the codes; the point of the lookup is to keep the codes compact on the device.
+    extra.optimization = { disable_specified_optimizers: 'ConstantFolding' };
+  }
+  const options: InferenceSession.SessionOptions = { extra };
+  if (device === 'webgpu') {
+    // The KV cache stays in GPU buffers between steps; only logits come back to the host.
+    const locations: Record<string, 'gpu-buffer' | 'cpu'> = { [LOGITS]: 'cpu' };
+    for (let layer = 0; layer < gpt.config.numLayers; layer += 1) {
+      locations[presentKeyName(layer)] = 'gpu-buffer';
+      locations[presentValueName(layer)] = 'gpu-buffer';
+    }
+    options.preferredOutputLocation = locations;
+  }
+  return options;
+}
+
+function checkPositiveInteger(name: string, value: number, maximum?: number): void {
+  if (!Number.isSafeInteger(value) || value < 1 || (maximum !== undefined && value > maximum)) {
+    const range = maximum === undefined ? 'a positive integer' : `an integer in [1, ${maximum}]`;
+    throw new InvalidArgumentError(name, `must be ${range}, got ${String(value)}`);
+  }
+}
+
+async function createOn(
+  gpt: GPT,
+  device: ResolvedDevice,
+  options: CompileOptions,
+): Promise<{ handle: SessionHandle; weightFormat: WeightFormat | undefined }> {
+  const weightFormat = resolveWeightFormat(gpt.config.quantMode, device, options.weightFormat);
+  const definition = buildGptGraph(gpt, { weightFormat, foldPreQuantScale: options.foldPreQuantScale });
+  const sessionModel = await toSessionModel(definition);
+  try {
+    const handle = await createSession(sessionModel.model, {
+      device,
+      onNotice: options.onNotice,
+      sessionOptions: mergeSessionOptions(
+        sessionOptionsFor(gpt, device, weightFormat),
+        options.sessionOptions,
+      ),
+    });
+    return { handle, weightFormat };
+  } finally {
+    await sessionModel.cleanup();
+  }
+}
+
+/**
+ * Builds the model's ONNX graph (see `buildGptGraph`) and opens it in one onnxruntime session on
+ * `device`. The weights are read now: later changes to the model need a new `compile`.
+ *
+ * With `device: 'auto'`, the device is found first (cuda → webgpu → cpu) so the graph can use
+ * that device's weight format; a device that cannot load this graph falls back to the CPU with a
+ * notice. A named device that is not available throws `DeviceUnavailableError`.
+ */
+export async function compile(gpt: GPT, options: CompileOptions = {}): Promise<CompiledGPT> {
+  const { blockSize } = gpt.config;
+  const maxSequence = options.maxSequence ?? blockSize;
+  const batch = options.batch ?? 1;
+  checkPositiveInteger('maxSequence', maxSequence, blockSize);
+  checkPositiveInteger('batch', batch);
+  const requested = options.device ?? 'auto';
+  const device = await resolveDevice(requested, options.onNotice);
+  let created: Awaited<ReturnType<typeof createOn>>;
+  try {
+    created = await createOn(gpt, device, options);
+  } catch (error) {
+    // Only a session the device refused is retried; bad weights or options fail the same everywhere.
+    if (requested !== 'auto' || device === 'cpu' || !(error instanceof OnnxSessionError)) throw error;
+    const reason = error.message.split('\n')[0];
+    (options.onNotice ?? console.error)(`ptq: ${device} could not load the model (${reason}); using cpu`);
+    created = await createOn(gpt, 'cpu', options);
+  }
+  return new CompiledGPT({
+    config: gpt.config,
+    session: created.handle.session,
+    device: created.handle.device,
+    weightFormat: created.weightFormat,
+    maxSequence,
+    batch,
+  });
+}

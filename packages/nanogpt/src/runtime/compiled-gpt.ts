@@ -1,0 +1,213 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import { fromOrtTensor, type ResolvedDevice } from '@ptq/onnx';
+import { createTensor, type Tensor } from '@ptq/tensor';
+import { type InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import type { GPTConfig } from '../config';
+import {
+  ATTENTION_MASK,
+  INPUT_IDS,
+  LOGITS,
+  POSITION_IDS,
+  pastKeyName,
+  pastValueName,
+  presentKeyName,
+  presentValueName,
+} from '../graph/graph-io';
+import type { WeightFormat } from '../graph/weight-format';
+import { positionsFromMask, readBatchInputs } from './batch-inputs';
+import { KeyValueCache } from './key-value-cache';
+
+export interface CompiledGPTInit {
+  readonly config: GPTConfig;
+  readonly session: InferenceSession;
+  readonly device: ResolvedDevice;
+  readonly weightFormat: WeightFormat | undefined;
+  readonly maxSequence: number;
+  readonly batch: number;
+}
+
+export interface ForwardOutput {
+  /** float32 `[batch, sequence, vocab]`. */
+  readonly logits: Tensor<'float32'>;
+}
+
+export interface PrefillOutput extends ForwardOutput {
+  /** The keys and values of the prompt, to continue with `decodeStep`. */
+  readonly cache: KeyValueCache;
+}
+
+function int64Matrix(values: BigInt64Array, rows: number, columns: number): OrtTensor {
+  return new OrtTensor('int64', values, [rows, columns]);
+}
+
+function maskTensor(mask: readonly (readonly number[])[]): OrtTensor {
+  const columns = mask[0]?.length ?? 0;
+  const values = new BigInt64Array(mask.length * columns);
+  mask.forEach((row, rowIndex) => {
+    row.forEach((bit, column) => {
+      values[rowIndex * columns + column] = BigInt(bit);
+    });
+  });
+  return int64Matrix(values, mask.length, columns);
+}
+
+/**
+ * A GPT compiled to one onnxruntime session (see `compile`). `forward` runs whole sequences;
+ * `prefill` and `decodeStep` run a prompt once and then one token per step against a KV cache.
+ */
+export class CompiledGPT {
+  readonly config: GPTConfig;
+  readonly session: InferenceSession;
+  /** The execution provider the session runs on. */
+  readonly device: ResolvedDevice;
+  /** How quantized weights are stored in the graph; undefined for unquantized models. */
+  readonly weightFormat: WeightFormat | undefined;
+  /** The longest sequence (cached positions plus new ones) a call accepts. */
+  readonly maxSequence: number;
+  /** The most rows a call accepts. */
+  readonly batch: number;
+  #released = false;
+
+  constructor(init: CompiledGPTInit) {
+    this.config = init.config;
+    this.session = init.session;
+    this.device = init.device;
+    this.weightFormat = init.weightFormat;
+    this.maxSequence = init.maxSequence;
+    this.batch = init.batch;
+  }
+
+  /**
+   * Logits of every position of a batch, with no cache (what perplexity needs). Left padding is
+   * exact: pads get mask 0, real tokens get the positions and logits of the unpadded row.
+   */
+  async forward(inputIds: Tensor<'int64'>, attentionMask?: Tensor<'int64'>): Promise<ForwardOutput> {
+    const batch = this.#readBatch(inputIds, attentionMask);
+    const feeds = this.#feeds(batch.ids, batch.mask, batch.sequence, undefined);
+    if (this.device !== 'webgpu') {
+      // Only logits: the cache tensors are never copied out.
+      const outputs = await this.session.run(feeds, [LOGITS]);
+      return { logits: this.#logits(outputs, batch.rows, batch.sequence) };
+    }
+    // With preferred output locations set, onnxruntime-node wants every output fetched; the cache
+    // stays in GPU buffers, which are freed at once.
+    const outputs = await this.session.run(feeds);
+    const [keys, values] = this.#presents(outputs);
+    for (const tensor of [...keys, ...values]) tensor.dispose();
+    return { logits: this.#logits(outputs, batch.rows, batch.sequence) };
+  }
+
+  /** Runs a prompt batch and keeps its keys and values for `decodeStep`. */
+  async prefill(inputIds: Tensor<'int64'>, attentionMask?: Tensor<'int64'>): Promise<PrefillOutput> {
+    const batch = this.#readBatch(inputIds, attentionMask);
+    const outputs = await this.session.run(this.#feeds(batch.ids, batch.mask, batch.sequence, undefined));
+    const [keys, values] = this.#presents(outputs);
+    const cache = new KeyValueCache(keys, values, batch.mask);
+    return { logits: this.#logits(outputs, batch.rows, batch.sequence), cache };
+  }
+
+  /**
+   * Feeds one new (real) token per row against `cache`, advances the cache in place and returns the
+   * new position's logits, float32 `[batch, 1, vocab]`.
+   */
+  async decodeStep(cache: KeyValueCache, tokens: readonly number[]): Promise<ForwardOutput> {
+    this.#checkUsable();
+    if (cache.disposed) {
+      throw new InvalidArgumentError('cache', 'has been disposed');
+    }
+    if (tokens.length !== cache.rows) {
+      throw new InvalidArgumentError(
+        'tokens',
+        `must hold one token per cached row (${cache.rows}), got ${tokens.length}`,
+      );
+    }
+    if (cache.length + 1 > this.maxSequence) {
+      throw new InvalidArgumentError(
+        'cache',
+        `holds ${cache.length} positions; one more exceeds the compiled maxSequence ${this.maxSequence}`,
+      );
+    }
+    const ids = new BigInt64Array(tokens.length);
+    tokens.forEach((token, row) => {
+      if (!Number.isSafeInteger(token) || token < 0 || token >= this.config.vocabSize) {
+        throw new InvalidArgumentError(
+          'tokens',
+          `token ${token} of row ${row} is outside the vocabulary [0, ${this.config.vocabSize - 1}]`,
+        );
+      }
+      ids[row] = BigInt(token);
+    });
+    const mask = cache.attentionMask.map((row) => [...row, 1]);
+    const positions = BigInt64Array.from(cache.nextPositions, BigInt);
+    const outputs = await this.session.run(this.#feeds(ids, mask, 1, cache, positions));
+    const [keys, values] = this.#presents(outputs);
+    cache.advance(keys, values);
+    return { logits: this.#logits(outputs, cache.rows, 1) };
+  }
+
+  /** Frees the session. The compiled model cannot be used afterwards. */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    await this.session.release();
+  }
+
+  #checkUsable(): void {
+    if (this.#released) {
+      throw new InvalidArgumentError('compiled', 'the session has been released');
+    }
+  }
+
+  #readBatch(inputIds: Tensor<'int64'>, attentionMask: Tensor<'int64'> | undefined) {
+    this.#checkUsable();
+    return readBatchInputs(inputIds, attentionMask, {
+      vocabSize: this.config.vocabSize,
+      maxBatch: this.batch,
+      maxSequence: this.maxSequence,
+    });
+  }
+
+  #feeds(
+    ids: BigInt64Array,
+    mask: readonly (readonly number[])[],
+    sequence: number,
+    cache: KeyValueCache | undefined,
+    positions?: BigInt64Array,
+  ): Record<string, OrtTensor> {
+    const rows = mask.length;
+    const feeds: Record<string, OrtTensor> = {
+      [INPUT_IDS]: int64Matrix(ids, rows, sequence),
+      [ATTENTION_MASK]: maskTensor(mask),
+      [POSITION_IDS]: int64Matrix(positions ?? positionsFromMask(mask), rows, sequence),
+    };
+    const { numLayers, numHeads, embeddingSize, dtype } = this.config;
+    const emptyShape = [rows, numHeads, 0, embeddingSize / numHeads];
+    for (let layer = 0; layer < numLayers; layer += 1) {
+      feeds[pastKeyName(layer)] = cache?.keys[layer] ?? emptyCache(dtype, emptyShape);
+      feeds[pastValueName(layer)] = cache?.values[layer] ?? emptyCache(dtype, emptyShape);
+    }
+    return feeds;
+  }
+
+  #presents(outputs: InferenceSession.OnnxValueMapType): [OrtTensor[], OrtTensor[]] {
+    const keys: OrtTensor[] = [];
+    const values: OrtTensor[] = [];
+    for (let layer = 0; layer < this.config.numLayers; layer += 1) {
+      keys.push(outputs[presentKeyName(layer)] as OrtTensor);
+      values.push(outputs[presentValueName(layer)] as OrtTensor);
+    }
+    return [keys, values];
+  }
+
+  #logits(outputs: InferenceSession.OnnxValueMapType, rows: number, sequence: number): Tensor<'float32'> {
+    // logits is always asked for on the CPU; reading a gpu-buffer tensor would abort the process.
+    const logits = fromOrtTensor(outputs[LOGITS] as OrtTensor) as Tensor<'float32'>;
+    return createTensor('float32', [rows, sequence, this.config.vocabSize], logits.data);
+  }
+}
+
+function emptyCache(dtype: GPTConfig['dtype'], shape: number[]): OrtTensor {
+  return dtype === 'float16'
+    ? new OrtTensor('float16', new Uint16Array(0), shape)
+    : new OrtTensor('float32', new Float32Array(0), shape);
+}
