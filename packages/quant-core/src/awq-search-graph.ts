@@ -6,7 +6,7 @@ import type { InferenceSession } from 'onnxruntime-node';
  * Two small onnxruntime graphs per linear shape, so the AWQ search's matmuls run in native code on
  * the calibration device: `reference` computes `y = x·Wᵀ + b`; `loss` computes, for one candidate
  * scale s, `mean((x·(1/s))·Q(W·diag(s))ᵀ + b − y)²` with Q = int4 fake quantization in blocks of
- * `blockSize` along `in`, done as ModelOpt does it (`w·(7/amax)`, round half to even, clamp
+ * `blockSize` along `in`, done as ModelOpt does it on the CPU (`w·(7/amax)`, round half to even, clamp
  * [-8, 7], divide back; amax = 0 gives 0). Element-wise steps are IEEE float32 like PyTorch's.
  */
 export class AwqSearchGraphs {
@@ -129,7 +129,8 @@ function buildLossGraph(inFeatures: number, out: number, blockSize: number) {
   const amax = graph.node('ReduceMax', [graph.node('Abs', [grouped]), graph.constant(int64([2]))], {
     keepdims: 1,
   });
-  const scale = graph.node('Div', [graph.constant(scalar(7)), amax]);
+  // PyTorch evaluates `7 / amax` as `amax.reciprocal() * 7`; so does this graph.
+  const scale = graph.node('Mul', [graph.node('Reciprocal', [amax]), graph.constant(scalar(7))]);
   const codes = graph.node('Clip', [
     graph.node('Round', [graph.node('Mul', [grouped, scale])]),
     graph.constant(scalar(-8)),

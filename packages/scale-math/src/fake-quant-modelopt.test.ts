@@ -24,12 +24,13 @@ function referenceElement(x: number, amax: number, format: QuantFormat): number 
     return x * 0;
   }
   if (format === 'float8e4m3fn') {
-    const scale = fround(448 / amax);
+    const scale = fround(fround(1 / amax) * 448);
     const inverse = fround(1 / scale);
     return fround(float8E4M3FNBitsToFloat32(float32ToFloat8E4M3FNBits(fround(x * scale))) * inverse);
   }
   const maxbound = format === 'int8' ? 127 : 7;
-  const scale = fround(maxbound / amax);
+  // torch: `max_bound / amax` is `amax.reciprocal() * max_bound`.
+  const scale = fround(fround(1 / amax) * maxbound);
   const clamped = Math.min(maxbound, Math.max(-maxbound - 1, referenceRound(fround(x * scale))));
   return fround(clamped / scale);
 }
@@ -57,18 +58,19 @@ describe('fakeQuantModelOpt, integers', () => {
   });
 
   it('can land on the other side of a tie than x / (amax / maxbound)', () => {
-    const x = -1.6833219528198242;
-    const amax = 1.8350375890731812;
-    const modelOptScale = fround(127 / amax);
+    const x = -0.5956340432167053;
+    const amax = 1.1912680864334106;
+    const modelOptScale = fround(fround(1 / amax) * 127);
     const exportScale = fround(amax / 127);
-    // Preconditions: x · (127 / amax) is exactly -116.5 in float32, x / (amax / 127) is not.
-    expect(fround(x * modelOptScale)).toBe(-116.5);
-    expect(fround(x / exportScale)).toBe(-116.50000762939453);
+    // Preconditions: x · (127 / amax) is exactly -63.5 in float32 (a tie, to even: -64);
+    // x / (amax / 127) is not (it rounds to -63).
+    expect(fround(x * modelOptScale)).toBe(-63.5);
+    expect(fround(x / exportScale)).toBe(-63.499996185302734);
     expect([...fakeQuantModelOpt(f32([x]), [1], amax, 'int8', PER_TENSOR)]).toEqual([
-      fround(-116 / modelOptScale),
+      fround(-64 / modelOptScale),
     ]);
     const viaScale = fakeQuant(f32([x]), [1], convertToScale(amax, 127), 'int8', PER_TENSOR);
-    expect([...viaScale]).toEqual([fround(-117 * exportScale)]);
+    expect([...viaScale]).toEqual([fround(-63 * exportScale)]);
   });
 
   it('gives signed zeros for amax at or below 2^-24 and quantizes just above it', () => {
@@ -101,7 +103,7 @@ describe('fakeQuantModelOpt, float8', () => {
   it('multiplies the decoded value by 1 / scale rather than dividing by scale', () => {
     const amax = 1.0317614078521729;
     const x = 0.029939504340291023;
-    const scale = fround(448 / amax);
+    const scale = fround(fround(1 / amax) * 448);
     // Precondition: x · scale is exactly 13, an e4m3 value, so only the way back differs.
     expect(fround(x * scale)).toBe(13);
     const output = fakeQuantModelOpt(f32([x]), [1], amax, 'float8e4m3fn', PER_TENSOR);

@@ -61,7 +61,8 @@ function float8Run(x: Float32Array, output: Float32Array, start: number, end: nu
 
 /**
  * ModelOpt's fake quantization from amax, as its calibration and AWQ search compute it on CPU in
- * float32 (`tensor_quant.py`): with `s = maxbound / amax` (float32),
+ * float32 (`tensor_quant.py`): with `s = maxbound / amax` (float32, computed as PyTorch does
+ * `number / tensor`: `fround(fround(1 / amax) · maxbound)`),
  * integers give `clamp(round(x · s), min, max) / s` and float8 gives `e4m3(x · s) · (1 / s)`,
  * e4m3 rounding to nearest even and saturating at ±448 (the CUDA kernel's behaviour).
  *
@@ -90,7 +91,9 @@ export function fakeQuantModelOpt(
       zeroRun(x, output, start, end, integer);
       return;
     }
-    const scale = Math.fround(maxbound / amaxValue);
+    // PyTorch evaluates `max_bound / amax` (a Python number over a tensor) as
+    // `amax.reciprocal() * max_bound`: two float32 roundings, not one.
+    const scale = Math.fround(Math.fround(1 / amaxValue) * maxbound);
     if (integer) {
       integerRun(x, output, start, end, scale, min, max);
     } else {
