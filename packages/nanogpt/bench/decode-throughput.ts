@@ -1,7 +1,7 @@
 // Decode speed of a GPT-2-124M-shaped model with random weights, per quant mode and dtype.
 //
 //   pnpm bench                      # every mode on the default device ('auto')
-//   node .bench/decode-throughput.mjs --device webgpu --tokens 128
+//   node .bench/decode-throughput.js --device webgpu --tokens 128
 //
 // For each configuration it first checks that KV-cache decode gives the logits of a full recompute
 // (the cache path on that device), then times one greedy `generate` call. Results are printed as a

@@ -181,3 +181,21 @@ export async function createSession(
   // Unreachable: the CPU is last and either returns a session or throws above.
   throw new DeviceUnavailableError('cpu', 'no device could create a session');
 }
+
+/**
+ * The device a program will run on, decided once before any real work: `auto` becomes the first of
+ * cuda, webgpu, cpu that opens a session (one notice per device skipped); a named device that is not
+ * there fails now with `DeviceUnavailableError`, rather than after loading and calibrating.
+ */
+export async function resolveDevice(
+  device: Device = 'auto',
+  options: { onNotice?: ((message: string) => void) | undefined } = {},
+): Promise<ResolvedDevice> {
+  if (device === 'cpu') return 'cpu';
+  const { session, device: resolved } = await createSession(getProbeModel(), {
+    device,
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+  });
+  await session.release();
+  return resolved;
+}

@@ -6,6 +6,7 @@ export {
   cudaProviderInstalled,
   type Device,
   type ResolvedDevice,
+  resolveDevice,
   type SessionHandle,
 } from './create-session';
 export {

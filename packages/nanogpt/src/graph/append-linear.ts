@@ -158,7 +158,8 @@ function appendProduct(
         ),
         context.floatInitializer(`${path}.weight_scale`, [outFeatures * blocks], blockScales),
       ],
-      { K: inFeatures, N: outFeatures, bits, block_size: blockSize },
+      // accuracy_level 1: float32 compute. Left unset, the CPU kernel may quantize activations to int8.
+      { K: inFeatures, N: outFeatures, bits, block_size: blockSize, accuracy_level: 1 },
       { domain: 'com.microsoft' },
     );
   }

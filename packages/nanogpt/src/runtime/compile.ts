@@ -2,13 +2,11 @@ import { InvalidArgumentError } from '@ptq/errors';
 import {
   createSession,
   type Device,
-  GraphBuilder,
   OnnxSessionError,
   type ResolvedDevice,
+  resolveDevice,
   type SessionHandle,
-  serializeModel,
 } from '@ptq/onnx';
-import { createTensor } from '@ptq/tensor';
 import type { InferenceSession } from 'onnxruntime-node';
 import { buildGptGraph } from '../graph/build-gpt-graph';
 import { LOGITS, presentKeyName, presentValueName } from '../graph/graph-io';
@@ -32,30 +30,6 @@ export interface CompileOptions {
   foldPreQuantScale?: boolean;
   /** Merged into the session options ptq sets (nested `extra` entries are merged key by key). */
   sessionOptions?: InferenceSession.SessionOptions;
-}
-
-let probeModel: Uint8Array | undefined;
-
-/** A one-node graph whose session tells which device 'auto' lands on, before the real graph is built. */
-function deviceProbeModel(): Uint8Array {
-  if (probeModel === undefined) {
-    const builder = new GraphBuilder({ name: 'nanogpt_device_probe', opsetImports: { '': 21 } });
-    const input = builder.input('x', 'float32', [1]);
-    const one = builder.constant(createTensor('float32', [1], Float32Array.of(1)));
-    builder.output(builder.node('Add', [input, one]), 'y', 'float32', [1]);
-    probeModel = serializeModel(builder.build());
-  }
-  return probeModel;
-}
-
-async function resolveDevice(
-  device: Device,
-  onNotice: ((message: string) => void) | undefined,
-): Promise<ResolvedDevice> {
-  if (device !== 'auto') return device;
-  const probe = await createSession(deviceProbeModel(), { device: 'auto', onNotice });
-  await probe.session.release();
-  return probe.device;
 }
 
 function mergeSessionOptions(
@@ -150,7 +124,9 @@ export async function compile(gpt: GPT, options: CompileOptions = {}): Promise<C
   checkPositiveInteger('maxSequence', maxSequence, blockSize);
   checkPositiveInteger('batch', batch);
   const requested = options.device ?? 'auto';
-  const device = await resolveDevice(requested, options.onNotice);
+  // 'auto' is decided before the graph is built, since the graph depends on the device.
+  const device =
+    requested === 'auto' ? await resolveDevice('auto', { onNotice: options.onNotice }) : requested;
   let created: Awaited<ReturnType<typeof createOn>>;
   try {
     created = await createOn(gpt, device, options);
