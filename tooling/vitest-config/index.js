@@ -13,7 +13,8 @@ export function definePackageConfig(overrides = {}) {
       test: {
         environment: 'node',
         include: ['src/**/*.test.ts'],
-        testTimeout: 60_000,
+        // Generous: the heaviest tests calibrate and evaluate real models on a shared 2-core machine.
+        testTimeout: 600_000,
         hookTimeout: 60_000,
       },
     }),

@@ -1,0 +1,140 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Options } from 'tsup';
+
+/** An esbuild plugin, typed through tsup (which bundles esbuild) so no direct esbuild dependency is needed. */
+type Plugin = NonNullable<Options['esbuildPlugins']>[number];
+
+export interface SelfContainedBundleOptions {
+  /** Folder the bundle is written to. */
+  readonly outDir: string;
+  /** A workspace package that depends on onnxruntime-node, to find the installed copy from. */
+  readonly onnxruntimeFrom: string;
+}
+
+const ONNXRUNTIME = 'onnxruntime-node';
+const VIRTUAL_NAMESPACE = 'ptq-bundle';
+const SHARP_STUB = fileURLToPath(new URL('./sharp-stub.ts', import.meta.url));
+// transformers.js loads onnxruntime-node through a require made from its own location, which a
+// bundle has moved; it is rewired to the import below.
+const TRANSFORMERS_REQUIRE = 'requireFromHere("onnxruntime-node")';
+
+/**
+ * esbuild plugin for a single-file ESM bundle of a ptq program that needs nothing installed but
+ * onnxruntime-node (a native module, never bundled):
+ *
+ * - `onnxruntime-node` becomes a small module that requires the real one at run time, first as any
+ *   program would (a `node_modules` next to or above the bundle: how it runs on a GPU machine),
+ *   then from where this workspace installed it (pnpm keeps it under the packages that use it);
+ * - `sharp` becomes a stub (transformers.js imports it for images, which ptq never reads);
+ * - `import.meta.url` in workspace sources is rewritten to the source file's own URL, relative to
+ *   the bundle, so packages still find their data (the bundled model, calibration samples) beside
+ *   their sources.
+ */
+export function selfContainedBundle(options: SelfContainedBundleOptions): Plugin {
+  const requireFrom = createRequire(path.join(options.onnxruntimeFrom, 'package.json'));
+  const onnxruntimeEntry = requireFrom.resolve(ONNXRUNTIME);
+  const exportNames = Object.keys(requireFrom(ONNXRUNTIME) as Record<string, unknown>).filter(
+    (name) => name !== 'default' && /^[A-Za-z_$][\w$]*$/.test(name),
+  );
+  const fallback = path.relative(options.outDir, onnxruntimeEntry).split(path.sep).join('/');
+  const workspaceRoot = path.resolve(options.onnxruntimeFrom, '..', '..');
+
+  return {
+    name: 'ptq-self-contained-bundle',
+    setup(build) {
+      build.onResolve({ filter: /^onnxruntime-node$/ }, () => ({
+        path: ONNXRUNTIME,
+        namespace: VIRTUAL_NAMESPACE,
+      }));
+      build.onLoad({ filter: /.*/, namespace: VIRTUAL_NAMESPACE }, () => ({
+        resolveDir: options.outDir,
+        loader: 'js',
+        contents: [
+          "import { createRequire } from 'node:module';",
+          "import { fileURLToPath } from 'node:url';",
+          'const requireHere = createRequire(import.meta.url);',
+          'function loadOnnxruntime() {',
+          `  try { return requireHere(${JSON.stringify(ONNXRUNTIME)}); } catch (error) {`,
+          "    if (error?.code !== 'MODULE_NOT_FOUND') throw error;",
+          `    return requireHere(fileURLToPath(new URL(${JSON.stringify(fallback)}, import.meta.url)));`,
+          '  }',
+          '}',
+          'const onnxruntime = loadOnnxruntime();',
+          'export default onnxruntime;',
+          `export const { ${exportNames.join(', ')} } = onnxruntime;`,
+        ].join('\n'),
+      }));
+
+      build.onResolve({ filter: /^sharp$/ }, () => ({ path: SHARP_STUB }));
+
+      build.onLoad({ filter: /transformers\.node\.mjs$/ }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        if (!source.includes(TRANSFORMERS_REQUIRE)) {
+          throw new Error(
+            `${args.path}: expected ${TRANSFORMERS_REQUIRE}; update the bundle plugin for this version`,
+          );
+        }
+        return {
+          loader: 'js',
+          contents: `import __ptqOnnxruntime from 'onnxruntime-node';\n${source.replaceAll(TRANSFORMERS_REQUIRE, '__ptqOnnxruntime')}`,
+        };
+      });
+
+      build.onLoad({ filter: /\.ts$/ }, async (args) => {
+        if (
+          !args.path.startsWith(workspaceRoot) ||
+          args.path.includes(`${path.sep}node_modules${path.sep}`)
+        ) {
+          return undefined;
+        }
+        const source = await readFile(args.path, 'utf8');
+        if (!source.includes('import.meta.url')) return undefined;
+        const relative = path.relative(options.outDir, args.path).split(path.sep).join('/');
+        return {
+          loader: 'ts',
+          contents: source.replaceAll(
+            'import.meta.url',
+            `new URL(${JSON.stringify(relative)}, import.meta.url).href`,
+          ),
+        };
+      });
+    },
+  };
+}
+
+const WORKSPACE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * tsup options for one self-contained ESM bundle of a ptq program (the `ptq` bin, the GPT-2 app,
+ * benchmarks): workspace packages from source, transformers.js inside, onnxruntime-node resolved at
+ * run time (see `selfContainedBundle`).
+ */
+export function selfContainedOptions(options: { entry: Options['entry']; outDir: string }): Options {
+  return {
+    entry: options.entry,
+    outDir: options.outDir,
+    format: ['esm'],
+    target: 'node20',
+    platform: 'node',
+    sourcemap: false,
+    splitting: false,
+    clean: false,
+    noExternal: [/.*/],
+    esbuildOptions(esbuild) {
+      esbuild.conditions = ['@ptq/source'];
+      // CommonJS dependencies inside an ES module bundle require node built-ins through this.
+      esbuild.banner = {
+        js: "import { createRequire as __ptqCreateRequire } from 'node:module'; const require = __ptqCreateRequire(import.meta.url);",
+      };
+    },
+    esbuildPlugins: [
+      selfContainedBundle({
+        outDir: options.outDir,
+        onnxruntimeFrom: path.join(WORKSPACE_ROOT, 'packages', 'onnx'),
+      }),
+    ],
+  };
+}
