@@ -1,0 +1,11 @@
+export { WeightMappingError } from './errors';
+export { type GptConfigFromHfOptions, gptConfigFromHf } from './gpt-config-from-hf';
+export {
+  castOnce,
+  type LoadQuantWeightsOptions,
+  type LoadQuantWeightsResult,
+  loadQuantWeightsFromHf,
+  quantizedStateToRuntime,
+} from './load-quant-weights-from-hf';
+export { hfStateToRuntime, type LoadWeightsOptions, loadWeightsFromHf } from './load-weights-from-hf';
+export { isAttentionBuffer, renameQuantizerKey } from './rename-quantizer-key';

@@ -1,0 +1,125 @@
+import { type GPT2LMHeadModel, type LoadHfGpt2Options, loadHfGpt2 } from '@ptq/hf-gpt2';
+import { getSubmodule } from '@ptq/module-path';
+import type { GPT, ModelDType } from '@ptq/nanogpt';
+import {
+  fakeQuantizeWeight,
+  type ModelOptQuantizeOptions,
+  modelOptQuantize,
+  type QuantizedModel,
+  type QuantMode,
+  type TensorQuantizer,
+} from '@ptq/quant-core';
+import { convertToScale } from '@ptq/scale-math';
+import { castTensor, createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import { WeightMappingError } from './errors';
+import { isAttentionBuffer, renameQuantizerKey } from './rename-quantizer-key';
+
+export interface LoadQuantWeightsOptions {
+  /** Where the checkpoint comes from: a folder or hub id (default: `modelType` itself, e.g. `gpt2`). */
+  readonly model?: string;
+  /** Options for loading the HF model (device for calibration, cache, offline, …). */
+  readonly load?: LoadHfGpt2Options;
+  /** Options for `modelOptQuantize` (dataset, samples, batch size, custom forward loop, progress). */
+  readonly quantize?: ModelOptQuantizeOptions;
+  /** An HF model already loaded: skips loading (it is quantized in place). */
+  readonly hfModel?: GPT2LMHeadModel;
+}
+
+export interface LoadQuantWeightsResult {
+  readonly model: GPT;
+  readonly quantized: QuantizedModel;
+}
+
+/**
+ * The seed's `load_quant_weights_from_hf(model, model_type, dtype, quant_mode)`, done right: load the
+ * HF checkpoint, quantize it ModelOpt-style, then walk the quantized state dict: every `…_amax`
+ * becomes a scale through its quantizer's maxbound (`convertToScale`), int4 block scales keep
+ * ModelOpt's `[out, in/128]` layout (blocks along `in`), AWQ's `pre_quant_scale` is carried, weights
+ * stay `[out, in]` as ModelOpt left them, `lm_head` is tied to `transformer.wte`, and everything is
+ * cast to `dtype` and loaded with every key checked.
+ */
+export async function loadQuantWeightsFromHf(
+  model: GPT,
+  modelType: string,
+  dtype: ModelDType,
+  quantMode: QuantMode,
+  options: LoadQuantWeightsOptions = {},
+): Promise<LoadQuantWeightsResult> {
+  const hf = options.hfModel ?? (await loadHfGpt2(options.model ?? modelType, options.load));
+  const quantized = await modelOptQuantize(hf, quantMode, options.quantize);
+  const state = quantizedStateToRuntime(quantized, dtype);
+  model.loadStateDict(state, { strict: true });
+  return { model, quantized };
+}
+
+/** The runtime model's state dict from a quantized HF model (see `loadQuantWeightsFromHf`). */
+export function quantizedStateToRuntime(quantized: QuantizedModel, dtype: ModelDType): Map<string, Tensor> {
+  const source = quantized.stateDict();
+  const target = new Map<string, Tensor>();
+  const cast = castOnce(dtype);
+  for (const [key, value] of source) {
+    if (isAttentionBuffer(key)) continue;
+    const renamed = renameQuantizerKey(key);
+    if (renamed === undefined) {
+      if (key.includes('_quantizer.')) {
+        throw new WeightMappingError(`"${key}" is a quantizer buffer the runtime model has no parameter for`);
+      }
+      target.set(key, cast(onQuantizationGrid(quantized, key, value)));
+      continue;
+    }
+    if (key.endsWith('._pre_quant_scale')) {
+      target.set(renamed.target, cast(value));
+      continue;
+    }
+    const quantizer = getSubmodule<TensorQuantizer>(quantized.model, renamed.quantizer);
+    let scale = convertToScale(value, quantizer.maxbound);
+    const blockSize = quantizer.blockSize;
+    if (blockSize !== undefined) {
+      // ModelOpt's `[out · blocks, 1]` in (out, block) order is `[out, blocks]` row-major: reshape only.
+      const out = (source.get(`${renamed.module}.weight`)?.shape[0] ?? 0) as number;
+      if (out === 0 || scale.data.length % out !== 0) {
+        throw new WeightMappingError(
+          `"${key}" has ${scale.data.length} block ranges, not a multiple of the ${out} output rows`,
+        );
+      }
+      scale = createTensor('float32', [out, scale.data.length / out], scale.data);
+    }
+    target.set(renamed.target, cast(scale));
+  }
+  const embedding = target.get('transformer.wte.weight');
+  if (embedding === undefined)
+    throw new WeightMappingError('the quantized state dict has no "transformer.wte.weight"');
+  if (!target.has('lm_head.weight')) target.set('lm_head.weight', embedding);
+  return target;
+}
+
+/**
+ * A quantized linear's weight as ModelOpt's fake quantization left it (`w · maxbound/amax`, rounded,
+ * divided back). The runtime quantizes `weight / weight_scale` again when it compiles; starting from
+ * the fake-quantized values makes it land on exactly ModelOpt's codes, where the raw weight would
+ * differ at rare rounding boundaries (`w · (127/amax)` and `w / (amax/127)` are not the same float).
+ * A weight tied to another module (fp8's lm_head shares wte) is left as it is.
+ */
+function onQuantizationGrid(quantized: QuantizedModel, key: string, value: Tensor): Tensor {
+  if (!key.endsWith('.weight')) return value;
+  const linear = quantized.linears.get(key.slice(0, -'.weight'.length));
+  if (linear === undefined || !linear.weight_quantizer.enabled || linear.weight_quantizer.amax === undefined)
+    return value;
+  if (key === 'lm_head.weight') return value;
+  return fakeQuantizeWeight(linear.weight, linear.weight_quantizer);
+}
+
+/** Casts to the model dtype, once per source tensor, so tied tensors stay one tensor. */
+export function castOnce(dtype: ModelDType): (tensor: Tensor) => Tensor {
+  const done = new Map<Tensor, Tensor>();
+  return (tensor) => {
+    let result = done.get(tensor);
+    if (result === undefined) {
+      if (tensor.dtype === dtype) result = tensor;
+      else if (dtype === 'float32') result = createTensor('float32', tensor.shape, toFloat32(tensor));
+      else result = castTensor(tensor, dtype);
+      done.set(tensor, result);
+    }
+    return result;
+  };
+}
