@@ -1,0 +1,66 @@
+export { dequantizeModelOptWeight } from './dequantize-modelopt-weight';
+export {
+  CheckpointTensorError,
+  ExportTargetExistsError,
+  ExportWriteError,
+  NotModelOptCheckpointError,
+  UnknownExportError,
+  UnknownQuantAlgoError,
+  UnsupportedExportError,
+} from './errors';
+export {
+  type ExportModelOptCheckpointOptions,
+  type ExportResult,
+  exportModelOptCheckpoint,
+  HF_QUANT_CONFIG_FILE,
+  hfQuantConfig,
+  modelOptQuantizationConfig,
+} from './export-modelopt-checkpoint';
+export {
+  type ExportOnnxOptions,
+  exportedOnnxGraph,
+  exportOnnx,
+  type OnnxExportResult,
+} from './export-onnx';
+export { findOnnxModelFile, onnxModelFiles } from './find-onnx-model';
+export { float8ActivationsToQdq } from './float8-activations-to-qdq';
+export { listFiles } from './list-files';
+export { type ModelOptLinearTensors, modelOptLinearTensors } from './modelopt-linear-tensors';
+export {
+  type HfQuantConfig,
+  INT4_GROUP_SIZE,
+  isModelOptQuantAlgo,
+  MODE_BY_QUANT_ALGO,
+  MODELOPT_QUANT_ALGOS,
+  type ModelOptQuantAlgo,
+  type ModelOptQuantizationConfig,
+  QUANT_ALGO_BY_MODE,
+} from './modelopt-quant-algo';
+export { type ModelOptState, modelOptState } from './modelopt-state';
+export {
+  ONNX_EXPORT_FORMATS,
+  ONNX_SUBFOLDER,
+  type OnnxExportFormat,
+  type OnnxModelFile,
+  onnxModelFile,
+} from './onnx-model-file';
+export { type OpenedOnnxExport, type OpenOnnxExportOptions, openOnnxExport } from './open-onnx-export';
+export { PRODUCER } from './producer';
+export {
+  detectExport,
+  type ExportFormat,
+  type ExportInspection,
+  type InspectExportOptions,
+  inspectExport,
+} from './read-export';
+export {
+  type LoadModelOptCheckpointOptions,
+  loadModelOptCheckpoint,
+  type ModelOptCheckpoint,
+  type ModelOptQuantization,
+  type ReadModelOptCheckpointOptions,
+  readModelOptCheckpoint,
+  readModelOptQuantization,
+} from './read-modelopt-checkpoint';
+export { SCALE_KINDS, type ScaleKind, type ScaleStatistics } from './scale-statistics';
+export { type WriteDirectoryOptions, writeDirectoryAtomically } from './write-directory-atomically';

@@ -1,0 +1,267 @@
+import { open, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { isAttentionBuffer } from '@ptq/hf-gpt2';
+import type { QuantMode } from '@ptq/nanogpt';
+import { type DecodedModel, type DecodedTensor, decodedToTensor, decodeModel } from '@ptq/onnx';
+import { openSafetensorsCheckpoint, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from '@ptq/safetensors';
+import { allocateStorage, numElements, type Tensor, toFloat32 } from '@ptq/tensor';
+import { UnknownExportError } from './errors';
+import { HF_QUANT_CONFIG_FILE } from './export-modelopt-checkpoint';
+import { findOnnxModelFile, onnxModelFiles } from './find-onnx-model';
+import { listFiles } from './list-files';
+import { CONFIG_FILE, readJsonObject } from './model-files';
+import type { ModelOptQuantAlgo } from './modelopt-quant-algo';
+import { ONNX_SUBFOLDER } from './onnx-model-file';
+import { readModelOptQuantization } from './read-modelopt-checkpoint';
+import { type ScaleKind, type ScaleStatistics, ScaleStatisticsCollector } from './scale-statistics';
+
+/** What a folder holds: a ModelOpt unified HF checkpoint, ONNX in transformers.js layout, or a plain HF checkpoint. */
+export type ExportFormat = 'modelopt-hf' | 'onnx' | 'hf';
+
+export interface ExportInspection {
+  readonly format: ExportFormat;
+  readonly directory: string;
+  /** The ptq mode, or undefined for an unquantized model. */
+  readonly mode: QuantMode | undefined;
+  /** ModelOpt checkpoints only. */
+  readonly quantAlgo?: ModelOptQuantAlgo;
+  /** The file inspected, relative to the folder (`model.safetensors`, `onnx/model_q4.onnx`). */
+  readonly modelFile: string;
+  /** Paths of the linears with quantized weights, in file order. */
+  readonly quantizedLayers: string[];
+  /** min / max / mean of every kind of scale present. */
+  readonly scaleStats: Partial<Record<ScaleKind, ScaleStatistics>>;
+  /** Bytes of every file in the folder. */
+  readonly sizeOnDisk: number;
+  /** Bytes the same parameters take as float32 (scales left out), for the compression ratio. */
+  readonly fp32Size: number;
+}
+
+export interface InspectExportOptions {
+  /** ONNX exports holding several models: which one, relative to the folder (`onnx/model_q4.onnx`). */
+  readonly modelFile?: string;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Which export a folder holds: `modelopt-hf` (an `hf_quant_config.json`, or a `config.json` whose
+ * `quantization_config.quant_method` is `modelopt`), `onnx` (`.onnx` files in `onnx/`), or `hf`
+ * (`config.json` with `model.safetensors` or its index). Anything else is an `UnknownExportError`.
+ */
+export async function detectExport(dir: string): Promise<ExportFormat> {
+  const directory = resolve(dir);
+  let isDirectory = false;
+  try {
+    isDirectory = (await stat(directory)).isDirectory();
+  } catch {
+    throw new UnknownExportError(directory, 'does not exist');
+  }
+  if (!isDirectory) throw new UnknownExportError(directory, 'is not a folder');
+  if (await isFile(join(directory, HF_QUANT_CONFIG_FILE))) return 'modelopt-hf';
+  const configFile = join(directory, CONFIG_FILE);
+  const config = (await isFile(configFile)) ? await readJsonObject(configFile) : undefined;
+  const quantization = config?.quantization_config;
+  if (
+    typeof quantization === 'object' &&
+    quantization !== null &&
+    (quantization as Record<string, unknown>).quant_method === 'modelopt'
+  ) {
+    return 'modelopt-hf';
+  }
+  if ((await onnxModelFiles(directory)).length > 0) return 'onnx';
+  if (
+    config !== undefined &&
+    ((await isFile(join(directory, SAFETENSORS_FILE))) ||
+      (await isFile(join(directory, SAFETENSORS_INDEX_FILE))))
+  ) {
+    return 'hf';
+  }
+  throw new UnknownExportError(
+    directory,
+    `holds no ${HF_QUANT_CONFIG_FILE}, no ${ONNX_SUBFOLDER}/*.onnx and no ${CONFIG_FILE} with ${SAFETENSORS_FILE}: not an export ptq reads`,
+  );
+}
+
+async function folderSize(directory: string): Promise<number> {
+  let total = 0;
+  for (const file of await listFiles(directory)) total += (await stat(join(directory, file))).size;
+  return total;
+}
+
+const QUANTIZED_CODE_DTYPES = new Set(['int8', 'uint8', 'int4', 'float8e4m3fn']);
+
+/** Module order: blocks by number (`h.2` before `h.10`), the head last. */
+function compareModulePaths(left: string, right: string): number {
+  const rank = (path: string) => (path.startsWith('lm_head') ? 1 : 0);
+  return rank(left) - rank(right) || left.localeCompare(right, 'en', { numeric: true });
+}
+
+function scaleKindOf(name: string): ScaleKind | undefined {
+  const match = /\.(weight_scale|input_scale|pre_quant_scale)$/.exec(name);
+  return match === null ? undefined : (match[1] as ScaleKind);
+}
+
+/**
+ * Summarizes an export for `ptq inspect`: its format and mode, the quantized layers, min / max / mean
+ * of each kind of scale, its size on disk and the float32 size of the same parameters.
+ */
+export async function inspectExport(
+  dir: string,
+  options: InspectExportOptions = {},
+): Promise<ExportInspection> {
+  const directory = resolve(dir);
+  const format = await detectExport(directory);
+  const sizeOnDisk = await folderSize(directory);
+  if (format === 'onnx') return { ...(await inspectOnnx(directory, options.modelFile)), sizeOnDisk };
+  return { ...(await inspectSafetensors(directory, format)), sizeOnDisk };
+}
+
+async function inspectSafetensors(
+  directory: string,
+  format: 'modelopt-hf' | 'hf',
+): Promise<Omit<ExportInspection, 'sizeOnDisk'>> {
+  const quantization = format === 'modelopt-hf' ? await readModelOptQuantization(directory) : undefined;
+  const checkpoint = await openSafetensorsCheckpoint(directory);
+  const statistics = new ScaleStatisticsCollector();
+  const quantizedLayers: string[] = [];
+  let fp32Elements = 0;
+  try {
+    for (const [name, info] of checkpoint.tensors) {
+      if (isAttentionBuffer(name)) continue;
+      const kind = scaleKindOf(name);
+      if (kind !== undefined) {
+        statistics.add(kind, toFloat32(await checkpoint.readTensor(name)));
+        if (kind === 'weight_scale') quantizedLayers.push(name.slice(0, -'.weight_scale'.length));
+        continue;
+      }
+      // W4A16 packs two int4 values per byte.
+      const packed = quantization?.quantAlgo === 'W4A16_AWQ' && info.dtype === 'U8';
+      fp32Elements += numElements(info.shape) * (packed ? 2 : 1);
+    }
+  } finally {
+    await checkpoint.close();
+  }
+  quantizedLayers.sort(compareModulePaths);
+  return {
+    format,
+    directory,
+    mode: quantization?.mode,
+    ...(quantization === undefined ? {} : { quantAlgo: quantization.quantAlgo }),
+    modelFile: basename(checkpoint.path),
+    quantizedLayers,
+    scaleStats: statistics.result(),
+    fp32Size: fp32Elements * 4,
+  };
+}
+
+/** An initializer's tensor, read from the model or from its external data file. */
+async function initializerTensor(modelPath: string, decoded: DecodedTensor): Promise<Tensor> {
+  if (decoded.rawData !== undefined || decoded.externalData === undefined) return decodedToTensor(decoded);
+  const { location, offset } = decoded.externalData;
+  const storage = allocateStorage(decoded.dtype, numElements(decoded.shape));
+  const bytes = new Uint8Array(storage.buffer, storage.byteOffset, storage.byteLength);
+  const handle = await open(join(dirname(modelPath), location), 'r');
+  try {
+    const { bytesRead } = await handle.read(bytes, 0, bytes.byteLength, offset);
+    if (bytesRead !== bytes.byteLength) {
+      throw new UnknownExportError(
+        join(dirname(modelPath), location),
+        `ends before initializer "${decoded.name}" (${bytes.byteLength} bytes at offset ${offset})`,
+      );
+    }
+  } finally {
+    await handle.close();
+  }
+  return { dtype: decoded.dtype, shape: [...decoded.shape], data: storage };
+}
+
+function modeOfOnnx(
+  model: DecodedModel,
+  initializers: ReadonlyMap<string, DecodedTensor>,
+): QuantMode | undefined {
+  const declared = model.metadata['ptq.quant_mode'];
+  if (declared === 'none') return undefined;
+  if (declared === 'int8-weight-only' || declared === 'int4-weight-only' || declared === 'float8')
+    return declared;
+  // A graph ptq did not write: judge by its quantized weights.
+  for (const node of model.graph.nodes) {
+    if (node.opType === 'MatMulNBits') {
+      const bits = node.attributes.find((attribute) => attribute.name === 'bits');
+      return bits?.type === 'int' && bits.value === 8n ? 'int8-weight-only' : 'int4-weight-only';
+    }
+    if (node.opType === 'DequantizeLinear') {
+      const dtype = initializers.get(node.inputs[0] ?? '')?.dtype;
+      if (dtype === 'float8e4m3fn') return 'float8';
+      if (dtype === 'int4') return 'int4-weight-only';
+      if (dtype === 'int8') return 'int8-weight-only';
+    }
+  }
+  return undefined;
+}
+
+async function inspectOnnx(
+  directory: string,
+  requested: string | undefined,
+): Promise<Omit<ExportInspection, 'sizeOnDisk'>> {
+  const modelFile = await findOnnxModelFile(directory, requested);
+  const modelPath = join(directory, modelFile);
+  const model = decodeModel(new Uint8Array(await readFile(modelPath)), { file: modelPath });
+  const initializers = new Map(
+    model.graph.initializers.map((initializer) => [initializer.name, initializer]),
+  );
+  const statistics = new ScaleStatisticsCollector();
+  const quantizedLayers: string[] = [];
+  const scaleNames = new Map<string, ScaleKind>();
+  const weightElements = new Map<string, number>();
+
+  for (const node of model.graph.nodes) {
+    if (node.opType === 'MatMulNBits') {
+      const attribute = (name: string) => node.attributes.find((entry) => entry.name === name);
+      const k = attribute('K');
+      const n = attribute('N');
+      if (k?.type === 'int' && n?.type === 'int')
+        weightElements.set(node.inputs[1] ?? '', Number(k.value * n.value));
+      const scale = node.inputs[2] ?? '';
+      scaleNames.set(scale, 'weight_scale');
+      quantizedLayers.push(scale.replace(/\.weight_scale$/, ''));
+    } else if (node.opType === 'DequantizeLinear') {
+      const codes = initializers.get(node.inputs[0] ?? '');
+      const scale = node.inputs[1] ?? '';
+      if (codes !== undefined && QUANTIZED_CODE_DTYPES.has(codes.dtype)) {
+        scaleNames.set(scale, 'weight_scale');
+        quantizedLayers.push(scale.replace(/\.weight_scale$/, ''));
+      } else if (codes === undefined && !scaleNames.has(scale)) {
+        // Q → DQ on an activation.
+        scaleNames.set(scale, 'input_scale');
+      }
+    } else if (node.opType === 'Mul') {
+      for (const input of node.inputs)
+        if (input.endsWith('.pre_quant_scale')) scaleNames.set(input, 'pre_quant_scale');
+    }
+  }
+  let fp32Elements = 0;
+  for (const initializer of model.graph.initializers) {
+    const kind = scaleNames.get(initializer.name);
+    if (kind !== undefined) {
+      statistics.add(kind, toFloat32(await initializerTensor(modelPath, initializer)));
+      continue;
+    }
+    fp32Elements += weightElements.get(initializer.name) ?? numElements(initializer.shape);
+  }
+  return {
+    format: 'onnx',
+    directory,
+    mode: modeOfOnnx(model, initializers),
+    modelFile,
+    quantizedLayers,
+    scaleStats: statistics.result(),
+    fp32Size: fp32Elements * 4,
+  };
+}
