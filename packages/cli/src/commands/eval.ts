@@ -1,0 +1,148 @@
+import { defineCommand } from '../command-definition';
+import { deviceOption, GLOBAL_OPTIONS } from '../options/common-options';
+import {
+  CALIBRATION_OPTIONS,
+  DEFAULT_DATASET,
+  dtypeOption,
+  modelNameForJson,
+  modelOption,
+  onTheFlyModeOption,
+} from '../options/model-options';
+import { valueOption, withDefault } from '../options/option-spec';
+import { parsePositiveInteger, parseText } from '../options/parse-values';
+import { formatSeconds, secondsSince } from '../output/format-values';
+
+export const EVAL_OPTIONS = {
+  model: modelOption,
+  dataset: withDefault(
+    valueOption(
+      '--dataset <name|path>',
+      'text to measure: held-out, wikitext, or a .txt/.jsonl/.parquet file',
+      parseText,
+    ),
+    undefined as string | undefined,
+    'held-out for the bundled model, else wikitext',
+  ),
+  window: valueOption(
+    '--window <n>',
+    "tokens per forward (default: the model's positions)",
+    parsePositiveInteger,
+  ),
+  stride: valueOption(
+    '--stride <n>',
+    'tokens the window moves by (default: the window)',
+    parsePositiveInteger,
+  ),
+  maxTokens: valueOption(
+    '--max-tokens <n>',
+    'measure only the first n tokens of the text',
+    parsePositiveInteger,
+  ),
+  device: deviceOption,
+  dtype: dtypeOption,
+  mode: onTheFlyModeOption,
+  calibDataset: withDefault(
+    valueOption('--calib-dataset <name|path>', 'calibration texts for --mode', parseText),
+    DEFAULT_DATASET,
+  ),
+  calibSize: CALIBRATION_OPTIONS.calibSize,
+  batchSize: CALIBRATION_OPTIONS.batchSize,
+  maxSampleLength: CALIBRATION_OPTIONS.maxSampleLength,
+  ...GLOBAL_OPTIONS,
+} as const;
+
+export const evalCommand = defineCommand({
+  name: 'eval',
+  summary: 'Measure perplexity (sliding windows, as Hugging Face computes it)',
+  arguments: [],
+  options: EVAL_OPTIONS,
+  examples: [
+    {
+      description: 'perplexity of the bundled model on its held-out text',
+      command: 'ptq eval',
+    },
+    {
+      description: 'the same model quantized to int4 on the fly, on the first 20,000 tokens of wikitext-2',
+      command: 'ptq eval --mode int4-weight-only --dataset wikitext --max-tokens 20000',
+    },
+    {
+      description: 'a folder written by "ptq quantize", with overlapping windows',
+      command: 'ptq eval --model gpt2-int8 --window 512 --stride 256',
+    },
+  ],
+  async run({ options }, context) {
+    const started = performance.now();
+    const { DEFAULT_MODEL_DIR } = await import('@ptq/default-model');
+    const { HELD_OUT_DATASET, loadEvaluationText } = await import('../model/evaluation-text');
+    const { checkDataset } = await import('../model/check-dataset');
+    const path = await import('node:path');
+    const bundled = path.resolve(options.model) === path.resolve(DEFAULT_MODEL_DIR);
+    const dataset = options.dataset ?? (bundled ? HELD_OUT_DATASET : 'wikitext');
+    await checkDataset(dataset, [HELD_OUT_DATASET]);
+    const { UsageError } = await import('../cli-errors');
+    if (options.window !== undefined && options.window < 2) {
+      throw new UsageError(`--window must be at least 2, got ${options.window}`);
+    }
+    if (options.stride !== undefined && options.window !== undefined && options.stride > options.window) {
+      throw new UsageError(`--stride must not exceed --window ${options.window}, got ${options.stride}`);
+    }
+
+    const { loadRuntimeModel } = await import('../model/load-runtime-model');
+    const runtime = await loadRuntimeModel({ ...options, dataset: options.calibDataset }, context);
+    try {
+      const { compiled, tokenizer } = runtime;
+      let phaseStart = performance.now();
+      const { text, description } = await loadEvaluationText(dataset, context.status);
+      const encoded = tokenizer.encode(text);
+      const limit = Math.min(encoded.length, options.maxTokens ?? encoded.length);
+      const tokens = BigInt64Array.from(encoded.slice(0, limit), BigInt);
+      const tokenizeSeconds = secondsSince(phaseStart);
+
+      const window = options.window ?? compiled.maxSequence;
+      if (window > compiled.maxSequence) {
+        throw new UsageError(
+          `--window must not exceed the model's ${compiled.maxSequence} positions, got ${window}`,
+        );
+      }
+      const stride = options.stride ?? window;
+      if (stride > window)
+        throw new UsageError(`--stride must not exceed the window ${window}, got ${stride}`);
+      const { compiledPerplexity, countWindows } = await import('../model/compiled-perplexity');
+      const task = context.progress.task('eval', countWindows(tokens.length, window, stride));
+      phaseStart = performance.now();
+      let result: Awaited<ReturnType<typeof compiledPerplexity>>;
+      try {
+        result = await compiledPerplexity(compiled, tokens, {
+          window,
+          stride,
+          onProgress: (done) => task.update(done),
+        });
+      } finally {
+        task.finish();
+      }
+      const evalSeconds = secondsSince(phaseStart);
+      context.status(
+        `ptq: eval ${formatSeconds(evalSeconds)} (${result.tokenCount} tokens of ${description})`,
+      );
+      context.print(
+        `perplexity ${result.perplexity.toFixed(3)} (${result.tokenCount} tokens, window ${window}, stride ${stride})`,
+      );
+      return {
+        command: 'eval',
+        model: modelNameForJson(options.model),
+        mode: runtime.mode ?? null,
+        device: compiled.device,
+        dtype: runtime.dtype,
+        dataset,
+        perplexity: result.perplexity,
+        negativeLogLikelihood: result.negativeLogLikelihood,
+        tokenCount: result.tokenCount,
+        window,
+        stride,
+        timings: { ...runtime.timings, tokenizeSeconds, evalSeconds, totalSeconds: secondsSince(started) },
+      };
+    } finally {
+      await runtime.compiled.release();
+    }
+  },
+});

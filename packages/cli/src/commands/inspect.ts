@@ -1,0 +1,74 @@
+import { defineCommand } from '../command-definition';
+import { GLOBAL_OPTIONS } from '../options/common-options';
+import { valueOption } from '../options/option-spec';
+import { parseText } from '../options/parse-values';
+import { formatBytes } from '../output/format-values';
+
+export const INSPECT_OPTIONS = {
+  modelFile: valueOption(
+    '--model-file <path>',
+    'which ONNX file of the folder, when it holds several (e.g. onnx/model_q4.onnx)',
+    parseText,
+  ),
+  ...GLOBAL_OPTIONS,
+} as const;
+
+// Layers listed by name in text output; --json lists them all.
+const LISTED_LAYERS = 6;
+
+export const inspectCommand = defineCommand({
+  name: 'inspect',
+  summary: "Show a folder's format, mode, quantized layers, scale statistics and size",
+  arguments: [
+    { name: 'dir', description: 'folder written by "ptq quantize" (or any Hugging Face GPT-2 folder)' },
+  ],
+  options: INSPECT_OPTIONS,
+  examples: [
+    { description: 'what "ptq quantize --out gpt2-int8" wrote', command: 'ptq inspect gpt2-int8' },
+    {
+      description: 'the same as one JSON object, every layer listed',
+      command: 'ptq inspect gpt2-int8 --json',
+    },
+  ],
+  async run({ arguments: [dir = ''], options }, context) {
+    const { inspectExport } = await import('@ptq/export');
+    const inspection = await inspectExport(
+      dir,
+      options.modelFile === undefined ? {} : { modelFile: options.modelFile },
+    );
+    const ratio = inspection.fp32Size > 0 ? inspection.sizeOnDisk / inspection.fp32Size : Number.NaN;
+    const layers = inspection.quantizedLayers;
+    const shown =
+      layers.length <= LISTED_LAYERS
+        ? layers.join(', ')
+        : `${layers.slice(0, LISTED_LAYERS - 2).join(', ')}, …, ${layers.slice(-2).join(', ')}`;
+    const rows: [string, string][] = [
+      ['folder', dir],
+      ['format', inspection.format],
+      [
+        'mode',
+        `${inspection.mode ?? 'unquantized'}${inspection.quantAlgo ? ` (${inspection.quantAlgo})` : ''}`,
+      ],
+      ['model file', inspection.modelFile],
+      ['quantized layers', layers.length === 0 ? 'none' : `${layers.length}: ${shown}`],
+    ];
+    for (const [kind, statistics] of Object.entries(inspection.scaleStats)) {
+      if (statistics === undefined) continue;
+      rows.push([
+        kind,
+        `${statistics.count} values, min ${statistics.min.toPrecision(4)}, max ${statistics.max.toPrecision(4)}, mean ${statistics.mean.toPrecision(4)}`,
+      ]);
+    }
+    rows.push([
+      'size on disk',
+      `${formatBytes(inspection.sizeOnDisk)} (float32 parameters: ${formatBytes(inspection.fp32Size)}, ${ratio.toFixed(2)}x)`,
+    ]);
+    const width = Math.max(...rows.map(([label]) => label.length));
+    for (const [label, value] of rows) context.print(`${label.padEnd(width)}  ${value}`);
+    return {
+      command: 'inspect',
+      ...inspection,
+      sizeRatio: ratio,
+    };
+  },
+});

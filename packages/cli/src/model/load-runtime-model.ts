@@ -1,0 +1,169 @@
+import { loadModelOptCheckpoint, openOnnxExport } from '@ptq/export';
+import { type GPT2LMHeadModel, loadGpt2Tokenizer, loadHfGpt2, resolveModelFolder } from '@ptq/hf-gpt2';
+import { type CompiledGPT, compile, GPT, type ModelDType } from '@ptq/nanogpt';
+import { type Device, type ResolvedDevice, resolveDevice } from '@ptq/onnx';
+import type { QuantMode } from '@ptq/quant-core';
+import { gptConfigFromHf, loadQuantWeightsFromHf, loadWeightsFromHf } from '@ptq/tripy-loader';
+import { UsageError } from '../cli-errors';
+import type { CommandContext } from '../command-definition';
+import { formatSeconds, secondsSince } from '../output/format-values';
+import { type CalibrationFlags, calibrationSettings } from './calibration-settings';
+import { checkDataset } from './check-dataset';
+import { detectExportFolder } from './export-formats';
+import { type ExportSource, type HuggingFaceSource, resolveModelSource } from './model-source';
+
+/** The transformers.js tokenizer hf-gpt2 loads (typed through it: this package does not depend on transformers.js). */
+export type Tokenizer = NonNullable<GPT2LMHeadModel['tokenizer']>;
+
+export interface RuntimeModelFlags extends CalibrationFlags {
+  readonly model: string;
+  readonly device: Device;
+  readonly dtype: ModelDType | undefined;
+  readonly mode: QuantMode | undefined;
+}
+
+export interface RuntimeTimings {
+  loadSeconds: number;
+  calibrateSeconds?: number;
+  compileSeconds: number;
+}
+
+export interface RuntimeModel {
+  readonly compiled: CompiledGPT;
+  readonly tokenizer: Tokenizer;
+  readonly mode: QuantMode | undefined;
+  readonly dtype: ModelDType;
+  readonly timings: RuntimeTimings;
+}
+
+/** float16 where a GPU runs it, float32 on the CPU (whose kernels are float32). */
+export function defaultDtypeFor(device: ResolvedDevice): ModelDType {
+  return device === 'cpu' ? 'float32' : 'float16';
+}
+
+/**
+ * The runtime model of `--model`, ready on `--device`: a ptq export is read as written (a ModelOpt
+ * checkpoint is compiled, an ONNX export opened as is); a Hugging Face model is loaded, quantized
+ * on the fly when `--mode` is given (with the calibration flags), and compiled. Prints each phase's
+ * time as a status line.
+ */
+export async function loadRuntimeModel(
+  flags: RuntimeModelFlags,
+  context: CommandContext,
+): Promise<RuntimeModel> {
+  if (flags.mode !== undefined) await checkDataset(flags.dataset);
+  const source = await resolveModelSource(flags.model, detectExportFolder);
+  if (source.kind === 'export' && flags.mode !== undefined) {
+    throw new UsageError(
+      `--mode quantizes a Hugging Face model; ${source.label} is already a ${source.format} export`,
+    );
+  }
+  const device = await resolveDevice(flags.device, { onNotice: context.status });
+  const dtype = flags.dtype ?? defaultDtypeFor(device);
+  if (source.kind === 'huggingface') return loadHuggingFace(source, flags, device, dtype, context);
+  if (source.format === 'onnx') return openOnnx(source, flags, device, context);
+  return loadCheckpoint(source, device, dtype, context);
+}
+
+async function loadHuggingFace(
+  source: HuggingFaceSource,
+  flags: RuntimeModelFlags,
+  device: ResolvedDevice,
+  dtype: ModelDType,
+  context: CommandContext,
+): Promise<RuntimeModel> {
+  let phaseStart = performance.now();
+  const { folder } = await resolveModelFolder(source.location, { onNotice: context.status });
+  const hf = await loadHfGpt2(folder, { device, onNotice: context.status });
+  if (hf.tokenizer === undefined) throw new UsageError(`${source.label} has no tokenizer`);
+  const mode = flags.mode;
+  const gpt = new GPT(gptConfigFromHf(hf.config, { dtype, quantMode: mode }));
+  if (mode === undefined) await loadWeightsFromHf(gpt, folder, dtype, { hfModel: hf });
+  const loadSeconds = secondsSince(phaseStart);
+  context.status(`ptq: load ${formatSeconds(loadSeconds)} (${source.label}, ${device})`);
+
+  let calibrateSeconds: number | undefined;
+  if (mode !== undefined) {
+    const calibration = calibrationSettings(mode, flags, device, context);
+    phaseStart = performance.now();
+    try {
+      await loadQuantWeightsFromHf(gpt, folder, dtype, mode, { hfModel: hf, quantize: calibration.options });
+    } finally {
+      calibration.finish();
+    }
+    calibrateSeconds = secondsSince(phaseStart);
+    context.status(`ptq: calibrate ${formatSeconds(calibrateSeconds)} (${mode}, ${calibration.description})`);
+  }
+  const { compiled, compileSeconds } = await compileTimed(gpt, device, dtype, context);
+  return {
+    compiled,
+    tokenizer: hf.tokenizer,
+    mode,
+    dtype,
+    timings: { loadSeconds, ...(calibrateSeconds === undefined ? {} : { calibrateSeconds }), compileSeconds },
+  };
+}
+
+async function loadCheckpoint(
+  source: ExportSource,
+  device: ResolvedDevice,
+  dtype: ModelDType,
+  context: CommandContext,
+): Promise<RuntimeModel> {
+  const phaseStart = performance.now();
+  const { gpt, checkpoint } = await loadModelOptCheckpoint(source.folder, { dtype });
+  const tokenizer = await loadGpt2Tokenizer(source.folder, checkpoint.hfConfig);
+  const loadSeconds = secondsSince(phaseStart);
+  context.status(`ptq: load ${formatSeconds(loadSeconds)} (${source.label}: ${checkpoint.mode} checkpoint)`);
+  const { compiled, compileSeconds } = await compileTimed(gpt, device, dtype, context);
+  return {
+    compiled,
+    tokenizer,
+    mode: checkpoint.mode,
+    dtype,
+    timings: { loadSeconds, compileSeconds },
+  };
+}
+
+async function openOnnx(
+  source: ExportSource,
+  flags: RuntimeModelFlags,
+  device: ResolvedDevice,
+  context: CommandContext,
+): Promise<RuntimeModel> {
+  const phaseStart = performance.now();
+  const opened = await openOnnxExport(source.folder, { device, onNotice: context.status });
+  const { compiled } = opened;
+  if (flags.dtype !== undefined && flags.dtype !== compiled.config.dtype) {
+    await compiled.release();
+    throw new UsageError(
+      `--dtype ${flags.dtype} does not apply: ${opened.modelFile} is ${compiled.config.dtype}`,
+    );
+  }
+  const tokenizer = await loadGpt2Tokenizer(source.folder, opened.hfConfig);
+  // Nothing to compile: the graph was built when it was exported; opening its session is the load.
+  const loadSeconds = secondsSince(phaseStart);
+  context.status(
+    `ptq: load ${formatSeconds(loadSeconds)} (${source.label}: ${opened.modelFile}, ${compiled.device})`,
+  );
+  return {
+    compiled,
+    tokenizer,
+    mode: opened.mode,
+    dtype: compiled.config.dtype,
+    timings: { loadSeconds, compileSeconds: 0 },
+  };
+}
+
+async function compileTimed(
+  gpt: GPT,
+  device: ResolvedDevice,
+  dtype: ModelDType,
+  context: CommandContext,
+): Promise<{ compiled: CompiledGPT; compileSeconds: number }> {
+  const phaseStart = performance.now();
+  const compiled = await compile(gpt, { device, onNotice: context.status });
+  const compileSeconds = secondsSince(phaseStart);
+  context.status(`ptq: compile ${formatSeconds(compileSeconds)} (${compiled.device}, ${dtype})`);
+  return { compiled, compileSeconds };
+}

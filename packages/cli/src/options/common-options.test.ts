@@ -1,0 +1,13 @@
+import { ONNX_EXPORT_FORMATS } from '@ptq/export';
+import { MODEL_DTYPES as NANOGPT_DTYPES } from '@ptq/nanogpt';
+import { AUTO_DEVICE_ORDER } from '@ptq/onnx';
+import { QUANT_MODES as CORE_QUANT_MODES } from '@ptq/quant-core';
+import { expect, test } from 'vitest';
+import { DEVICES, EXPORT_FORMATS, MODEL_DTYPES, QUANT_MODES } from './common-options';
+
+test('the lists kept here (so help loads no model code) match the packages they stand in for', () => {
+  expect(QUANT_MODES).toEqual(CORE_QUANT_MODES);
+  expect(new Set(DEVICES)).toEqual(new Set(['auto', ...AUTO_DEVICE_ORDER]));
+  expect(MODEL_DTYPES).toEqual(NANOGPT_DTYPES);
+  expect(EXPORT_FORMATS).toEqual(['modelopt-hf', ...ONNX_EXPORT_FORMATS]);
+});

@@ -1,0 +1,32 @@
+import type { Device } from '@ptq/onnx';
+import type { QuantMode } from '@ptq/quant-core';
+import { booleanOption, choiceOption, withDefault } from './option-spec';
+
+// Kept here rather than imported so that `ptq --help` and flag errors load no model code
+// (onnxruntime, transformers.js); a test checks they match the packages' own lists.
+export const QUANT_MODES = [
+  'int8-weight-only',
+  'int4-weight-only',
+  'float8',
+] as const satisfies readonly QuantMode[];
+export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const satisfies readonly Device[];
+
+/** What `ptq quantize` writes: ModelOpt's unified HF checkpoint, transformers.js ONNX, or QDQ ONNX. */
+export const EXPORT_FORMATS = ['modelopt-hf', 'onnx', 'onnx-qdq'] as const;
+export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
+
+export const MODEL_DTYPES = ['float32', 'float16'] as const;
+
+/** Flags every command takes. */
+export const GLOBAL_OPTIONS = {
+  json: booleanOption('--json', 'print one JSON object on stdout instead of text'),
+  quiet: booleanOption('-q, --quiet', 'print no progress, notices or timings on stderr'),
+  verbose: booleanOption('--verbose', 'print the stack trace of an error'),
+} as const;
+
+export type GlobalOptionTable = typeof GLOBAL_OPTIONS;
+
+export const deviceOption = withDefault(
+  choiceOption('--device <device>', 'where the model runs (auto: a GPU when present, else the CPU)', DEVICES),
+  'auto' as Device,
+);

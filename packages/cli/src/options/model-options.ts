@@ -1,0 +1,62 @@
+import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
+import { MODEL_DTYPES, QUANT_MODES } from './common-options';
+import { choiceOption, valueOption, withDefault } from './option-spec';
+import { parsePositiveInteger, parseText } from './parse-values';
+
+export const DEFAULT_DATASET = 'cnn_dailymail';
+
+/** `--model`, for commands that read a Hugging Face model or a ptq export. */
+export const modelOption = withDefault(
+  valueOption(
+    '--model <id|path>',
+    'Hugging Face hub id, model folder, or folder written by "ptq quantize"',
+    parseText,
+  ),
+  DEFAULT_MODEL_DIR,
+  'the bundled model',
+);
+
+/** The calibration flags of `quantize`, also taken by `generate` and `eval` with `--mode`. */
+export const CALIBRATION_OPTIONS = {
+  dataset: withDefault(
+    valueOption(
+      '--dataset <name|path>',
+      'calibration texts: cnn_dailymail, wikitext, or a .txt/.jsonl/.parquet file or folder',
+      parseText,
+    ),
+    DEFAULT_DATASET,
+  ),
+  calibSize: valueOption(
+    '--calib-size <n>',
+    'calibration samples (default: 64, or 16 for int4-weight-only)',
+    parsePositiveInteger,
+  ),
+  batchSize: valueOption(
+    '--batch-size <n>',
+    'calibration samples per forward (default: 1, or 16 for int4-weight-only)',
+    parsePositiveInteger,
+  ),
+  maxSampleLength: withDefault(
+    valueOption('--max-sample-length <n>', 'tokens kept per calibration sample', parsePositiveInteger),
+    512,
+  ),
+} as const;
+
+/** `--mode` where it is optional: quantize on the fly before running. */
+export const onTheFlyModeOption = choiceOption(
+  '--mode <mode>',
+  'quantize a Hugging Face model on the fly first',
+  QUANT_MODES,
+);
+
+/** Element type of the runtime model. */
+export const dtypeOption = withDefault(
+  choiceOption('--dtype <dtype>', 'element type of weights and activations', MODEL_DTYPES),
+  undefined as (typeof MODEL_DTYPES)[number] | undefined,
+  'float16 on a GPU, float32 on the CPU',
+);
+
+/** `--model` as JSON output names it: as given, or `bundled` for the default. */
+export function modelNameForJson(model: string): string {
+  return model === DEFAULT_MODEL_DIR ? 'bundled' : model;
+}

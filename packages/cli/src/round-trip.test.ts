@@ -1,0 +1,263 @@
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readHeldOutText } from '@ptq/default-model';
+import { perplexity } from '@ptq/hf-gpt2';
+import { createTensor } from '@ptq/tensor';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runCli } from './run-cli';
+import { captureIo } from './test-support/capture-io';
+import { hfGreedy, hfModel } from './test-support/hf-reference';
+
+async function run(argv: string[]) {
+  const io = captureIo();
+  const exitCode = await runCli(argv, io);
+  return { exitCode, stdout: io.stdoutText(), stderr: io.stderrText() };
+}
+
+async function runJson(argv: string[]): Promise<Record<string, unknown>> {
+  const result = await run([...argv, '--json', '--quiet']);
+  expect(result.stderr).toBe('');
+  expect(result.exitCode).toBe(0);
+  return JSON.parse(result.stdout) as Record<string, unknown>;
+}
+
+const PROMPT = 'It was a bright cold day in April, and';
+// The bundled model: 4 blocks of c_attn (768 outputs), attn.c_proj (256), c_fc (1024), mlp.c_proj (256).
+const LAYERS = [0, 1, 2, 3].flatMap((block) =>
+  ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'].map(
+    (linear) => `transformer.h.${block}.${linear}`,
+  ),
+);
+
+describe('quantize → inspect → generate → eval on the bundled model (int8 weight-only, CPU)', () => {
+  let folder: string;
+  let out: string;
+  let quantized: Record<string, unknown>;
+
+  beforeAll(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'ptq-cli-round-trip-'));
+    out = path.join(folder, 'q8');
+    quantized = await runJson([
+      'quantize',
+      '--mode',
+      'int8-weight-only',
+      '--format',
+      'modelopt-hf',
+      '--device',
+      'cpu',
+      '--out',
+      out,
+    ]);
+  });
+
+  afterAll(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('quantize writes the checkpoint, and only it', async () => {
+    expect(quantized).toMatchObject({
+      command: 'quantize',
+      mode: 'int8-weight-only',
+      format: 'modelopt-hf',
+      device: 'cpu',
+      out,
+    });
+    expect(quantized.files).toEqual([
+      'config.json',
+      'generation_config.json',
+      'hf_quant_config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
+    let bytes = 0;
+    for (const file of quantized.files as string[]) bytes += (await stat(path.join(out, file))).size;
+    expect(quantized.sizeBytes).toBe(bytes);
+    expect(await readdir(folder)).toEqual(['q8']);
+  });
+
+  test('inspect reports the mode, the 16 linears and per-channel scales amax / 127', async () => {
+    const inspection = await runJson(['inspect', out]);
+    expect(inspection).toMatchObject({ format: 'modelopt-hf', mode: 'int8-weight-only', quantAlgo: 'W8A16' });
+    expect(inspection.quantizedLayers).toEqual(LAYERS);
+    // Independently: one scale per output channel, max |w| over the channel's inputs / 127.
+    const hf = await hfModel();
+    const scales: number[] = [];
+    for (const layer of LAYERS) {
+      const weight = hf.linear(layer).graphWeight();
+      const [inputs = 0, outputs = 0] = weight.shape; // Conv1D stores [in, out]
+      for (let output = 0; output < outputs; output++) {
+        let amax = 0;
+        for (let input = 0; input < inputs; input++)
+          amax = Math.max(amax, Math.abs(weight.data[input * outputs + output]!));
+        scales.push(amax / 127);
+      }
+    }
+    const statistics = (
+      inspection.scaleStats as Record<string, { count: number; min: number; max: number; mean: number }>
+    ).weight_scale!;
+    expect(statistics.count).toBe(9216);
+    expect(scales.length).toBe(9216);
+    expect(statistics.min).toBeCloseTo(Math.min(...scales), 9);
+    expect(statistics.max).toBeCloseTo(Math.max(...scales), 9);
+    expect(statistics.mean).toBeCloseTo(scales.reduce((sum, value) => sum + value, 0) / scales.length, 9);
+    let bytes = 0;
+    for (const file of await readdir(out)) bytes += (await stat(path.join(out, file))).size;
+    expect(inspection.sizeOnDisk).toBe(bytes);
+  });
+
+  test('generate from the checkpoint continues the prompt as the fake-quantized HF model does', async () => {
+    const generated = await runJson([
+      'generate',
+      '--model',
+      out,
+      '--device',
+      'cpu',
+      '--max-new-tokens',
+      '8',
+      '--input-text',
+      PROMPT,
+    ]);
+    const reference = await hfGreedy(await hfModel('int8-weight-only'), PROMPT, 8);
+    expect(generated).toMatchObject({
+      mode: 'int8-weight-only',
+      device: 'cpu',
+      dtype: 'float32',
+      prompt: PROMPT,
+    });
+    expect(generated.tokens).toEqual(reference);
+    expect(generated.text).toBe(PROMPT + (generated.completion as string));
+
+    // Text mode prints the same text on stdout, and phase timings on stderr.
+    const text = await run([
+      'generate',
+      '--model',
+      out,
+      '--device',
+      'cpu',
+      '--max-new-tokens',
+      '8',
+      '--input-text',
+      PROMPT,
+    ]);
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toBe(`${generated.text as string}\n`);
+    expect(text.stderr).toMatch(/^ptq: load \d+\.\d\d s \(.*: int8-weight-only checkpoint\)$/m);
+    expect(text.stderr).toMatch(/^ptq: compile \d+\.\d\d s \(cpu, float32\)$/m);
+    expect(text.stderr).toMatch(/^ptq: generate \d+\.\d\d s \(8 tokens, /m);
+  });
+
+  test('eval of the checkpoint gives the perplexity hf-gpt2 computes for the fake-quantized model', async () => {
+    const evaluated = await runJson([
+      'eval',
+      '--model',
+      out,
+      '--dataset',
+      'held-out',
+      '--max-tokens',
+      '2048',
+      '--device',
+      'cpu',
+    ]);
+    const hf = await hfModel('int8-weight-only');
+    const ids = BigInt64Array.from(hf.tokenizer!.encode(await readHeldOutText()).slice(0, 2048), BigInt);
+    const reference = await perplexity(hf, createTensor('int64', [ids.length], ids));
+    expect(evaluated).toMatchObject({
+      mode: 'int8-weight-only',
+      tokenCount: reference.tokenCount,
+      window: 1024,
+      stride: 1024,
+    });
+    // Two float32 paths (MatMulNBits kernels vs fake-quantized float matmuls) agree to float32 noise.
+    expect(Math.abs((evaluated.perplexity as number) / reference.perplexity - 1)).toBeLessThan(1e-5);
+  });
+
+  test('--force replaces the folder whole', async () => {
+    await writeFile(path.join(out, 'stale.txt'), 'from before');
+    await runJson(['quantize', '--mode', 'int8-weight-only', '--device', 'cpu', '--out', out, '--force']);
+    expect(await readdir(out)).not.toContain('stale.txt');
+    expect(await readdir(folder)).toEqual(['q8']);
+  });
+
+  test('an ONNX export of the same model generates the same tokens', async () => {
+    const onnxOut = path.join(folder, 'q8-onnx');
+    const written = await runJson([
+      'quantize',
+      '--mode',
+      'int8-weight-only',
+      '--format',
+      'onnx',
+      '--device',
+      'cpu',
+      '--out',
+      onnxOut,
+    ]);
+    expect(written.files).toContain('onnx/model_quantized.onnx');
+    const inspection = await runJson(['inspect', onnxOut]);
+    expect(inspection).toMatchObject({
+      format: 'onnx',
+      mode: 'int8-weight-only',
+      modelFile: 'onnx/model_quantized.onnx',
+    });
+    const fromOnnx = await runJson([
+      'generate',
+      '--model',
+      onnxOut,
+      '--device',
+      'cpu',
+      '--max-new-tokens',
+      '8',
+      '--input-text',
+      PROMPT,
+    ]);
+    const fromCheckpoint = await runJson([
+      'generate',
+      '--model',
+      out,
+      '--device',
+      'cpu',
+      '--max-new-tokens',
+      '8',
+      '--input-text',
+      PROMPT,
+    ]);
+    expect(fromOnnx.tokens).toEqual(fromCheckpoint.tokens);
+  });
+});
+
+describe('what a run shows on stderr', () => {
+  test('without a terminal: plain progress lines and phase timings; the result on stdout', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'ptq-cli-progress-'));
+    try {
+      const out = path.join(folder, 'f8');
+      const result = await run([
+        'quantize',
+        '--mode',
+        'float8',
+        '--calib-size',
+        '3',
+        '--max-sample-length',
+        '32',
+        '--dataset',
+        'wikitext',
+        '--device',
+        'cpu',
+        '--out',
+        out,
+      ]);
+      expect(result.exitCode).toBe(0);
+      const lines = result.stderr.split('\n');
+      expect(lines).toEqual(expect.arrayContaining(['calibrate 1/3', 'calibrate 2/3', 'calibrate 3/3']));
+      expect(
+        lines.some((line) => /^ptq: calibrate \d+\.\d\d s \(float8, 3 samples of wikitext\)$/.test(line)),
+      ).toBe(true);
+      expect(lines.some((line) => /^ptq: export \d+\.\d\d s \(modelopt-hf\)$/.test(line))).toBe(true);
+      expect(result.stdout).toMatch(
+        new RegExp(`^Wrote ${out} \\(modelopt-hf, float8\\): 6 files, \\d+\\.\\d MB\\n$`),
+      );
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
