@@ -1,0 +1,105 @@
+import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
+import { type GPT2LMHeadModel, loadHfGpt2 } from '@ptq/hf-gpt2';
+import { modelOptQuantize } from '@ptq/quant-core';
+import { describe, expect, test } from 'vitest';
+import { parseExampleOptions } from './example-options';
+import { runExample, runPipeline } from './run-example';
+
+function captureIo() {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    io: {
+      stdout: { write: (chunk: string) => stdout.push(chunk) },
+      stderr: { write: (chunk: string) => stderr.push(chunk) },
+    },
+    stdout: () => stdout.join(''),
+    stderr: () => stderr.join(''),
+  };
+}
+
+type TokenTensor = Parameters<GPT2LMHeadModel['forward']>[0];
+
+function tokenMatrix(data: BigInt64Array): TokenTensor {
+  return { dtype: 'int64', shape: [1, data.length], data };
+}
+
+/** Greedy continuation by full forwards of the fake-quantized Hugging Face module tree (no KV cache). */
+async function hfGreedy(mode: 'int8-weight-only', prompt: string, count: number): Promise<number[]> {
+  const hf = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+  await modelOptQuantize(hf, mode, { device: 'cpu', log: () => {}, onNotice: () => {} });
+  const tokens = Array.from(hf.tokenizer!.encode(prompt), Number);
+  const vocab = hf.config.vocab_size;
+  const generated: number[] = [];
+  for (let step = 0; step < count; step++) {
+    const ids = BigInt64Array.from([...tokens, ...generated], BigInt);
+    const { logits } = await hf.forward(
+      tokenMatrix(ids),
+      tokenMatrix(new BigInt64Array(ids.length).fill(1n)),
+    );
+    const last = logits!.data.subarray((ids.length - 1) * vocab, ids.length * vocab);
+    let best = 0;
+    for (let index = 1; index < vocab; index++) if (last[index]! > last[best]!) best = index;
+    generated.push(best);
+  }
+  return generated;
+}
+
+describe('the example end to end on the bundled model (CPU)', () => {
+  test('default mode (int4 AWQ): prints the four phases and the response, exit 0', async () => {
+    const capture = captureIo();
+    const exitCode = await runExample(['--device', 'cpu', '--max-new-tokens', '8'], capture.io);
+    expect(exitCode).toBe(0);
+    const lines = capture.stdout().split('\n');
+    expect(lines[0]).toMatch(/^Loading model \(the bundled model\): \d+\.\d\d s$/);
+    expect(lines[1]).toMatch(/^Calibrating \(int4-weight-only, 16 samples of cnn_dailymail\): \d+\.\d\d s$/);
+    expect(lines[2]).toMatch(/^Compiling \(cpu, float32\): \d+\.\d\d s$/);
+    expect(lines[3]).toMatch(/^Generating 8 tokens: \d+\.\d\d s \(\d+\.\d tokens\/s\)$/);
+    const response = lines.slice(4).join('\n');
+    expect(response.startsWith('Response: It was a bright cold day in April, and')).toBe(true);
+    expect(response.length).toBeGreaterThan('Response: It was a bright cold day in April, and'.length + 8);
+    // Notices (here: where the calibration texts came from) go to stderr, never between the phases.
+    expect(capture.stderr()).not.toContain('Response');
+  });
+
+  test('int8 weight-only: the compiled model continues the prompt as the fake-quantized HF model does', async () => {
+    const capture = captureIo();
+    const options = parseExampleOptions([
+      '--device',
+      'cpu',
+      '--max-new-tokens',
+      '8',
+      '--quant-mode',
+      'int8-weight-only',
+    ]);
+    const result = await runPipeline(options, capture.io);
+    expect(result.device).toBe('cpu');
+    expect(result.dtype).toBe('float32');
+    expect(result.newTokens).toEqual(await hfGreedy('int8-weight-only', options.inputText, 8));
+    expect(capture.stdout()).toContain('Calibrating (int8-weight-only, weights only): ');
+  });
+
+  test('a model folder that does not exist: one line, exit 1, nothing on stdout', async () => {
+    const capture = captureIo();
+    const exitCode = await runExample(['--model-type', './no/such/model', '--device', 'cpu'], capture.io);
+    expect(exitCode).toBe(1);
+    expect(capture.stdout()).toBe('');
+    expect(capture.stderr()).toBe(
+      'gpt2: ./no/such/model: no such folder (and it is not a Hugging Face repo id)\n',
+    );
+  });
+
+  test('a bad flag: one line, exit 2', async () => {
+    const capture = captureIo();
+    expect(await runExample(['--max-new-tokens', 'many'], capture.io)).toBe(2);
+    expect(capture.stderr()).toBe('gpt2: --max-new-tokens must be a positive integer, got "many"\n');
+    expect(capture.stdout()).toBe('');
+  });
+
+  test('--help prints the usage, exit 0', async () => {
+    const capture = captureIo();
+    expect(await runExample(['--help'], capture.io)).toBe(0);
+    expect(capture.stdout()).toContain('--model-type <type>');
+    expect(capture.stdout()).toContain('Example:');
+  });
+});
