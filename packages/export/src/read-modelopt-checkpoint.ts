@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { type Gpt2Config, isAttentionBuffer, parseGpt2Config } from '@ptq/hf-gpt2';
 import { GPT, type ModelDType, type QuantMode } from '@ptq/nanogpt';
 import { openSafetensorsCheckpoint, type SafetensorsCheckpoint, toPtqDType } from '@ptq/safetensors';
-import { createTensor, type DType, isFloatDType, type Tensor, toFloat32 } from '@ptq/tensor';
+import { createTensor, type DType, isFloatDType, type Tensor, toFloat32, transposeMatrix } from '@ptq/tensor';
 import { castOnce, gptConfigFromHf } from '@ptq/tripy-loader';
 import { dequantizeModelOptWeight } from './dequantize-modelopt-weight';
 import { CheckpointTensorError, NotModelOptCheckpointError, UnknownQuantAlgoError } from './errors';
@@ -184,16 +184,6 @@ function sameShape(left: readonly number[], right: readonly number[]): boolean {
   return left.length === right.length && left.every((size, index) => size === right[index]);
 }
 
-function transposed(values: Float32Array, rows: number, columns: number): Float32Array {
-  const result = new Float32Array(values.length);
-  for (let row = 0; row < rows; row += 1) {
-    for (let column = 0; column < columns; column += 1) {
-      result[column * rows + row] = values[row * columns + column]!;
-    }
-  }
-  return result;
-}
-
 /** A check on a tensor's dtype and shape, with the words that describe what it accepts. */
 interface TensorExpectation {
   readonly description: string;
@@ -367,7 +357,7 @@ async function readLinear(
       `${path}.weight`,
       slot.conv1d ? [inFeatures, outFeatures] : [outFeatures, inFeatures],
     );
-    const outIn = slot.conv1d ? transposed(weight, inFeatures, outFeatures) : weight;
+    const outIn = slot.conv1d ? transposeMatrix(weight, inFeatures, outFeatures) : weight;
     state.set(`${path}.weight`, createTensor('float32', [outFeatures, inFeatures], outIn));
   }
   if (path !== 'lm_head') {

@@ -1,6 +1,6 @@
 import type { GraphLinear } from '@ptq/hf-gpt2';
 import { Module } from '@ptq/module-path';
-import { createTensor, type Tensor } from '@ptq/tensor';
+import { type Tensor, transposeTensor } from '@ptq/tensor';
 import { fakeQuantizeWeight } from './fake-quantize-weight';
 import { TensorQuantizer } from './tensor-quantizer';
 
@@ -48,7 +48,7 @@ export class QuantLinear extends Module implements GraphLinear {
         quantizer.enabled && quantizer.amax !== undefined
           ? fakeQuantizeWeight(this.weight, quantizer)
           : this.weight;
-      this.#graphWeight = { key, value: transpose(effective) };
+      this.#graphWeight = { key, value: transposeTensor(effective) };
     }
     return this.#graphWeight.value;
   }
@@ -65,15 +65,4 @@ export class QuantLinear extends Module implements GraphLinear {
     const amax = quantizer.amax.data[0] ?? 0;
     return { format, scale: Math.fround(Math.fround(amax) / quantizer.maxbound) };
   }
-}
-
-function transpose(matrix: Tensor<'float32'>): Tensor<'float32'> {
-  const [rows = 0, columns = 0] = matrix.shape;
-  const source = matrix.data;
-  const target = new Float32Array(rows * columns);
-  for (let row = 0; row < rows; row++) {
-    const offset = row * columns;
-    for (let column = 0; column < columns; column++) target[column * rows + row] = source[offset + column]!;
-  }
-  return createTensor('float32', [columns, rows], target);
 }

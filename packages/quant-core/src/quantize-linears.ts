@@ -1,6 +1,6 @@
 import { Conv1D, type GPT2LMHeadModel, isGraphLinear } from '@ptq/hf-gpt2';
 import { getSubmodule, setSubmodule } from '@ptq/module-path';
-import { createTensor, type Tensor } from '@ptq/tensor';
+import { type Tensor, transposeTensor } from '@ptq/tensor';
 import type { QuantConfig } from './quant-config';
 import { QuantLinear } from './quant-linear';
 import { TensorQuantizer } from './tensor-quantizer';
@@ -44,7 +44,7 @@ export function quantizeLinears(model: GPT2LMHeadModel, config: QuantConfig): Ma
     if (!quantizers.some((quantizer) => quantizer.enabled)) continue;
     const weight =
       module instanceof Conv1D
-        ? transposed(module.weight)
+        ? transposeTensor(module.weight)
         : (module as unknown as { weight: Tensor<'float32'> }).weight;
     const linear = new QuantLinear(weight, module.bias);
     for (const [index, name] of QUANTIZER_NAMES.entries())
@@ -58,16 +58,4 @@ export function quantizeLinears(model: GPT2LMHeadModel, config: QuantConfig): Ma
 function pick(quantizer: TensorQuantizer) {
   const { enabled, numBits, axis, blockSizes, unsigned, narrowRange } = quantizer;
   return { enabled, numBits, axis, blockSizes, unsigned, narrowRange };
-}
-
-/** Conv1D stores `[in, out]`; ModelOpt's `_QuantConv1D` keeps the transpose, `[out, in]`. */
-function transposed(matrix: Tensor<'float32'>): Tensor<'float32'> {
-  const [rows = 0, columns = 0] = matrix.shape;
-  const source = matrix.data;
-  const target = new Float32Array(rows * columns);
-  for (let row = 0; row < rows; row++) {
-    const offset = row * columns;
-    for (let column = 0; column < columns; column++) target[column * rows + row] = source[offset + column]!;
-  }
-  return createTensor('float32', [columns, rows], target);
 }

@@ -47,3 +47,4 @@ export {
   type TensorData,
   tensorBytes,
 } from './tensor';
+export { type MatrixStorage, transposeMatrix, transposeTensor } from './transpose';

@@ -1,7 +1,7 @@
 import { Conv1D, type GPT2LMHeadModel, type LoadHfGpt2Options, loadHfGpt2 } from '@ptq/hf-gpt2';
 import { namedModules } from '@ptq/module-path';
 import type { GPT, ModelDType } from '@ptq/nanogpt';
-import { createTensor, type Tensor } from '@ptq/tensor';
+import { type Tensor, transposeTensor } from '@ptq/tensor';
 import { castOnce } from './load-quant-weights-from-hf';
 
 export interface LoadWeightsOptions {
@@ -34,20 +34,12 @@ export function hfStateToRuntime(hf: GPT2LMHeadModel, dtype: ModelDType): Map<st
   for (const [path, module] of namedModules(hf, { includeRoot: false })) {
     const holder = module as unknown as { weight?: Tensor<'float32'>; bias?: Tensor<'float32'> };
     if (holder.weight !== undefined) {
-      state.set(`${path}.weight`, cast(module instanceof Conv1D ? transposed(holder.weight) : holder.weight));
+      state.set(
+        `${path}.weight`,
+        cast(module instanceof Conv1D ? transposeTensor(holder.weight) : holder.weight),
+      );
     }
     if (holder.bias !== undefined) state.set(`${path}.bias`, cast(holder.bias));
   }
   return state;
-}
-
-function transposed(matrix: Tensor<'float32'>): Tensor<'float32'> {
-  const [rows = 0, columns = 0] = matrix.shape;
-  const source = matrix.data;
-  const target = new Float32Array(rows * columns);
-  for (let row = 0; row < rows; row++) {
-    const offset = row * columns;
-    for (let column = 0; column < columns; column++) target[column * rows + row] = source[offset + column]!;
-  }
-  return createTensor('float32', [columns, rows], target);
 }

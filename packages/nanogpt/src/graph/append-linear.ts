@@ -1,11 +1,18 @@
 import type { Value } from '@ptq/onnx';
 import { type QuantLayout, quantize } from '@ptq/scale-math';
-import { createTensor, float8E4M3FNBitsToFloat32, packInt4, type Tensor, toFloat32 } from '@ptq/tensor';
+import {
+  createTensor,
+  float8E4M3FNBitsToFloat32,
+  type MatrixStorage,
+  packInt4,
+  type Tensor,
+  toFloat32,
+  transposeMatrix,
+} from '@ptq/tensor';
 import type { Linear } from '../modules/linear';
 import { appendFloat8FakeQuant } from './float8-fake-quant';
 import { floatTensor, type GraphContext, ONNX_FLOAT, ONNX_INT32 } from './graph-context';
 import { packMatMulNBits } from './matmul-nbits';
-import { type MatrixStorage, transposeMatrix } from './transpose-matrix';
 import type { WeightFormat } from './weight-format';
 
 /** MatMulNBits block length for int8 weights: per-channel scales are repeated over the blocks of a row. */

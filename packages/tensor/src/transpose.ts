@@ -1,3 +1,6 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import { createTensor, type Tensor } from './tensor';
+
 /** Typed arrays a weight matrix is stored in. */
 export type MatrixStorage = Float32Array | Uint16Array | Int8Array | Uint8Array;
 
@@ -18,4 +21,22 @@ export function transposeMatrix<T extends MatrixStorage>(values: T, rows: number
     }
   }
   return result;
+}
+
+/** The transpose of a 2-D tensor `[rows, columns]` → `[columns, rows]`, same dtype (not int4). */
+export function transposeTensor<D extends 'float32' | 'float16' | 'bfloat16' | 'int8' | 'uint8'>(
+  tensor: Tensor<D>,
+): Tensor<D> {
+  if (tensor.shape.length !== 2) {
+    throw new InvalidArgumentError(
+      'tensor',
+      `must be 2-D to transpose, got shape [${tensor.shape.join(', ')}]`,
+    );
+  }
+  const [rows = 0, columns = 0] = tensor.shape;
+  return createTensor(
+    tensor.dtype,
+    [columns, rows],
+    transposeMatrix(tensor.data as MatrixStorage, rows, columns) as Tensor<D>['data'],
+  );
 }

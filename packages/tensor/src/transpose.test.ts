@@ -1,0 +1,35 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createTensor } from './tensor';
+import { transposeMatrix, transposeTensor } from './transpose';
+
+describe('transpose', () => {
+  it('transposes a written-out example', () => {
+    const matrix = createTensor('float32', [2, 3], new Float32Array([1, 2, 3, 4, 5, 6]));
+    const result = transposeTensor(matrix);
+    expect(result.shape).toEqual([3, 2]);
+    expect([...result.data]).toEqual([1, 4, 2, 5, 3, 6]);
+  });
+
+  it('is its own inverse and moves element (r, c) to (c, r), across tile edges', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }), (rows, columns) => {
+        const values = Int8Array.from({ length: rows * columns }, (_, index) => ((index * 37) % 251) - 125);
+        const transposed = transposeMatrix(values, rows, columns);
+        for (let row = 0; row < rows; row++) {
+          for (let column = 0; column < columns; column++) {
+            expect(transposed[column * rows + row]).toBe(values[row * columns + column]);
+          }
+        }
+        expect(transposeMatrix(transposed, columns, rows)).toEqual(values);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('refuses a tensor that is not 2-D', () => {
+    expect(() => transposeTensor(createTensor('float32', [2, 2, 2]))).toThrow(
+      'must be 2-D to transpose, got shape [2, 2, 2]',
+    );
+  });
+});
