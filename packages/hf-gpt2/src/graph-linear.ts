@@ -1,5 +1,6 @@
 import type { Module } from '@ptq/module-path';
 import type { Tensor } from '@ptq/tensor';
+import type { InputQuantizer } from './graph/fake-quant';
 
 /**
  * A linear layer as the GPT-2 graph builder sees it. `Conv1D` and `Linear` implement it, and so do
@@ -15,7 +16,7 @@ export interface GraphLinear {
   /** AWQ pre_quant_scale multiplied into the input (per input channel) before the matmul, if any. */
   graphPreQuantScale?(): Float32Array | undefined;
   /** Fake quantization of the input (after the pre-quant scale), if any: fp8 e4m3fn (RNE, saturating at ±448) or int8 (RNE, clamp [-128,127]), per-tensor scale. */
-  graphInputQuantizer?(): { format: 'float8e4m3fn' | 'int8'; scale: number } | undefined;
+  graphInputQuantizer?(): InputQuantizer | undefined;
 }
 
 /** A module of the tree that is also a `GraphLinear`: what sits at every linear's path. */

@@ -1,4 +1,4 @@
-import type { GraphLinear } from '@ptq/hf-gpt2';
+import type { GraphLinear, InputQuantizer } from '@ptq/hf-gpt2';
 import { Module } from '@ptq/module-path';
 import { type Tensor, transposeTensor } from '@ptq/tensor';
 import { fakeQuantizeWeight } from './fake-quantize-weight';
@@ -57,12 +57,15 @@ export class QuantLinear extends Module implements GraphLinear {
     return this.input_quantizer.preQuantScale?.data;
   }
 
-  graphInputQuantizer(): { format: 'float8e4m3fn' | 'int8'; scale: number } | undefined {
+  graphInputQuantizer(): InputQuantizer | undefined {
     const quantizer = this.input_quantizer;
     if (!quantizer.enabled || quantizer.amax === undefined) return undefined;
     const format = quantizer.format;
     if (format === 'int4') return undefined;
     const amax = quantizer.amax.data[0] ?? 0;
-    return { format, scale: Math.fround(Math.fround(amax) / quantizer.maxbound) };
+    // ModelOpt multiplies by m = maxbound / amax (PyTorch: reciprocal, then multiply) and dequantizes
+    // by 1/m; the graph multiplies by inverseScale and then by scale.
+    const multiplier = Math.fround(Math.fround(1 / Math.fround(amax)) * quantizer.maxbound);
+    return { format, scale: Math.fround(1 / multiplier), inverseScale: multiplier };
   }
 }

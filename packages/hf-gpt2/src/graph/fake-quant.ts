@@ -7,6 +7,11 @@ export interface InputQuantizer {
   readonly format: 'float8e4m3fn' | 'int8';
   /** Per-tensor scale (amax / maxbound); must be positive and finite. */
   readonly scale: number;
+  /**
+   * The multiplier applied before rounding; default `1 / scale` in float32. ModelOpt's is
+   * `maxbound / amax`, which is not always the float32 reciprocal of `amax / maxbound`.
+   */
+  readonly inverseScale?: number;
 }
 
 const FLOAT8_MAX = 448;
@@ -37,7 +42,7 @@ function scalar(builder: GraphBuilder, value: number): Value {
  */
 export function fakeQuantize(builder: GraphBuilder, x: Value, quantizer: InputQuantizer): Value {
   const { format, scale } = quantizer;
-  const inverse = Math.fround(1 / Math.fround(scale));
+  const inverse = Math.fround(quantizer.inverseScale ?? 1 / Math.fround(scale));
   if (!(Number.isFinite(scale) && Math.fround(scale) > 0 && Number.isFinite(inverse))) {
     throw new InvalidArgumentError(
       'scale',
