@@ -95,10 +95,9 @@ describe.each(['int8-weight-only', 'int4-weight-only', 'float8'] as const)(
       const mask = createTensor('int64', [1, ids.length], new BigInt64Array(ids.length).fill(1n));
       const { logits } = await compiled.forward(input, mask);
       if (mode !== 'float8') {
-        // Weight-only modes: the runtime holds exactly the fake-quantized HF model's codes. (float8
-        // also quantizes activations, which the runtime divides by input_scale as TensorRT does while
-        // the HF fake quantization multiplies by 448/amax as ModelOpt does; a rare activation then
-        // lands one fp8 step apart, so float8 is held to the reference below instead.)
+        // Weight-only modes: the runtime holds exactly the fake-quantized HF model's codes. float8 is
+        // held to the PyTorch reference below instead: the HF graph's fake-quantized fp8 logits are up
+        // to 0.13 off both the runtime and the reference on this prompt, a gap not yet explained.
         const fakeQuantized = (await quantized.model.forward(input, mask)).logits!;
         expect(maxAbsDifference(logits.data, fakeQuantized.data)).toBeLessThanOrEqual(1e-3);
       }
