@@ -96,8 +96,10 @@ describe.each(['int8-weight-only', 'int4-weight-only', 'float8'] as const)(
       const { logits } = await compiled.forward(input, mask);
       if (mode !== 'float8') {
         // Weight-only modes: the runtime holds exactly the fake-quantized HF model's codes. float8 is
-        // held to the PyTorch reference below instead: the HF graph's fake-quantized fp8 logits are up
-        // to 0.13 off both the runtime and the reference on this prompt, a gap not yet explained.
+        // held to the PyTorch reference below instead: fp8 rounding of activations is discontinuous,
+        // and on this prompt one activation of the HF graph sits within float32 summation noise of a
+        // rounding boundary (its logits agree to 1.5e-5 at positions 0–9 and differ by 0.13 from
+        // position 10 on), so two correct float32 graphs need not agree there.
         const fakeQuantized = (await quantized.model.forward(input, mask)).logits!;
         expect(maxAbsDifference(logits.data, fakeQuantized.data)).toBeLessThanOrEqual(1e-3);
       }
