@@ -1,7 +1,7 @@
 import type { Initializer, ModelDefinition, NodeDefinition } from '@ptq/onnx';
 import { createTensor, FLOAT8_E4M3FN_MAX, toFloat32 } from '@ptq/tensor';
 
-// The ops the runtime's float8 fake quantization (`appendFloat8FakeQuant`) is built from.
+// The ops the runtime's float8 fake quantization (`@ptq/onnx`'s `appendFloat8FakeQuant`) is built from.
 const FAKE_QUANT_OPS = new Set([
   'Div',
   'Clip',

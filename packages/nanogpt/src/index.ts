@@ -17,7 +17,6 @@ export {
 export { argmax, type SampleOptions, sampleToken, topKIndices } from './generate/sampling';
 export { createXoshiro128, type RandomSource, xoshiro128FromState } from './generate/xoshiro128';
 export { type BuildGraphOptions, buildGptGraph } from './graph/build-gpt-graph';
-export { appendFloat8FakeQuant } from './graph/float8-fake-quant';
 export { GraphContext } from './graph/graph-context';
 export {
   ATTENTION_MASK,

@@ -40,6 +40,12 @@ export {
   OnnxWriteError,
 } from './errors';
 export {
+  appendFloat8FakeQuant,
+  appendRoundHalfEven,
+  type Float8FakeQuantOptions,
+  type ScalarConstant,
+} from './float8-fake-quant';
+export {
   DEFAULT_OPSET_IMPORTS,
   GraphBuilder,
   type GraphBuilderOptions,

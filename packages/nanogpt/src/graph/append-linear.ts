@@ -1,4 +1,4 @@
-import type { Value } from '@ptq/onnx';
+import { appendFloat8FakeQuant, type Value } from '@ptq/onnx';
 import { type QuantLayout, quantize } from '@ptq/scale-math';
 import {
   createTensor,
@@ -10,7 +10,6 @@ import {
   transposeMatrix,
 } from '@ptq/tensor';
 import type { Linear } from '../modules/linear';
-import { appendFloat8FakeQuant } from './float8-fake-quant';
 import { floatTensor, type GraphContext, ONNX_FLOAT, ONNX_INT32 } from './graph-context';
 import { packMatMulNBits } from './matmul-nbits';
 import type { WeightFormat } from './weight-format';
@@ -58,14 +57,19 @@ export function appendLinear(
   }
   if (linear.input_scale !== undefined) {
     const scale = firstValue(linear.input_scale);
+    const float32Scalar = (value: number) => context.scalar(value, 'float32');
     if (context.dtype === 'float16') {
       // In float32, so the result is exactly the float8 grid value times the scale before the one rounding to float16.
       const widened = builder.node('Cast', [input], { to: ONNX_FLOAT });
-      input = builder.node('Cast', [appendFloat8FakeQuant(context, widened, scale)], {
-        to: context.dtypeCode,
-      });
+      input = builder.node(
+        'Cast',
+        [appendFloat8FakeQuant(builder, widened, { scale, scalar: float32Scalar })],
+        {
+          to: context.dtypeCode,
+        },
+      );
     } else {
-      input = appendFloat8FakeQuant(context, input, scale);
+      input = appendFloat8FakeQuant(builder, input, { scale, scalar: float32Scalar });
     }
   }
   const product = appendProduct(context, path, linear, input, options);

@@ -1,10 +1,10 @@
-import { GraphBuilder, serializeModel } from '@ptq/onnx';
 import { float8E4M3FNBitsToFloat32, float32ToFloat8E4M3FNBits } from '@ptq/tensor';
 import fc from 'fast-check';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { appendFloat8FakeQuant, appendRoundHalfEven } from './float8-fake-quant';
-import { GraphContext } from './graph-context';
+import { GraphBuilder } from './graph-builder';
+import { serializeModel } from './serialize-model';
 
 /** The expected value through the JS codec: e4m3(float32(x / s)) · s, rounded to float32. */
 function expected(value: number, scale: number): number {
@@ -17,11 +17,13 @@ async function fakeQuantizeInGraph(
   values: Float32Array,
   scale: number,
   round = false,
+  multiplier?: number,
 ): Promise<Float32Array> {
   const builder = new GraphBuilder({ name: 'float8_fake_quant' });
-  const context = new GraphContext(builder, 'float32');
   const x = builder.input('x', 'float32', ['n']);
-  const y = round ? appendRoundHalfEven(context, x) : appendFloat8FakeQuant(context, x, scale);
+  const y = round
+    ? appendRoundHalfEven(builder, x)
+    : appendFloat8FakeQuant(builder, x, multiplier === undefined ? { scale } : { scale, multiplier });
   builder.output(y, 'y', 'float32', ['n']);
   const session = await InferenceSession.create(serializeModel(builder.build()), {
     executionProviders: ['cpu'],
@@ -161,6 +163,23 @@ describe('appendFloat8FakeQuant', () => {
       );
     },
   );
+
+  it('multiplies by a given multiplier instead of dividing by the scale', async () => {
+    // ModelOpt's 448 / amax as PyTorch computes it is not the float32 reciprocal of amax / 448 here.
+    const amax = Math.fround(7.895528316497803);
+    const multiplier = Math.fround(Math.fround(1 / amax) * 448);
+    const scale = Math.fround(1 / multiplier);
+    expect(Math.fround(1 / scale)).not.toBe(multiplier);
+    const values = Float32Array.from(
+      fc.sample(fc.float({ min: -10, max: 10, noNaN: true }), { numRuns: 20_000, seed: 5 }),
+    );
+    const graph = await fakeQuantizeInGraph(values, scale, false, multiplier);
+    const want = Array.from(values, (value) => {
+      const code = float32ToFloat8E4M3FNBits(Math.fround(value * multiplier));
+      return Math.fround(float8E4M3FNBitsToFloat32(code) * scale);
+    });
+    expect(float32Bits(graph)).toEqual(float32Bits(want));
+  });
 
   it('keeps NaN as NaN and maps everything to zero for a zero scale', async () => {
     expect(Number.isNaN((await fakeQuantizeInGraph(Float32Array.of(Number.NaN), 0.5))[0])).toBe(true);
