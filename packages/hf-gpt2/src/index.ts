@@ -34,7 +34,9 @@ export { GPT2Model } from './modules/gpt2-model';
 export { LayerNorm } from './modules/layer-norm';
 export { Linear } from './modules/linear';
 export {
+  countWindows,
   logitsScorer,
+  logSoftmaxAt,
   type PerplexityOptions,
   type PerplexityProgress,
   type PerplexityResult,
@@ -42,6 +44,7 @@ export {
   type WindowScorer,
 } from './perplexity';
 export {
+  looksLikePath,
   type ResolvedModelFolder,
   type ResolveModelFolderOptions,
   resolveModelFolder,

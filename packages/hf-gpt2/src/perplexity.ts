@@ -137,11 +137,7 @@ export function logitsScorer(
       const result = new Float64Array(length);
       for (let position = 0; position < length; position++) {
         const row = logits.data.subarray(position * vocab, (position + 1) * vocab);
-        let max = Number.NEGATIVE_INFINITY;
-        for (let token = 0; token < vocab; token++) max = Math.max(max, row[token]!);
-        let sum = 0;
-        for (let token = 0; token < vocab; token++) sum += Math.exp(row[token]! - max);
-        result[position] = row[Number(next[position])]! - max - Math.log(sum);
+        result[position] = logSoftmaxAt(row, Number(next[position]));
       }
       return result;
     },
@@ -166,7 +162,17 @@ function toTokenIds(model: WindowScorer, input: string | Tensor<'int64'>): BigIn
   return input.data;
 }
 
-function countWindows(total: number, window: number, stride: number): number {
+/** log softmax(row)[index], in float64 with the max subtracted first. */
+export function logSoftmaxAt(row: Float32Array, index: number): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const value of row) if (value > max) max = value;
+  let sum = 0;
+  for (const value of row) sum += Math.exp(value - max);
+  return row[index]! - max - Math.log(sum);
+}
+
+/** How many windows the sliding-window definition runs over `total` tokens. */
+export function countWindows(total: number, window: number, stride: number): number {
   let count = 0;
   for (let begin = 0; ; begin += stride) {
     count++;

@@ -154,7 +154,8 @@ async function shardsOf(indexPath: string): Promise<string[]> {
   return [...shards];
 }
 
-function looksLikePath(value: string): boolean {
+/** A hub id is `name` or `owner/name`; anything else with path syntax is meant as a folder. */
+export function looksLikePath(value: string): boolean {
   return (
     value.startsWith('.') ||
     value.startsWith('/') ||

@@ -107,15 +107,17 @@ export const evalCommand = defineCommand({
       const stride = options.stride ?? window;
       if (stride > window)
         throw new UsageError(`--stride must not exceed the window ${window}, got ${stride}`);
-      const { compiledPerplexity, countWindows } = await import('../model/compiled-perplexity');
+      const { countWindows, logitsScorer, perplexity } = await import('@ptq/hf-gpt2');
+      const { createTensor } = await import('@ptq/tensor');
       const task = context.progress.task('eval', countWindows(tokens.length, window, stride));
       phaseStart = performance.now();
-      let result: Awaited<ReturnType<typeof compiledPerplexity>>;
+      const scorer = logitsScorer((ids, mask) => compiled.forward(ids, mask), compiled.maxSequence);
+      let result: Awaited<ReturnType<typeof perplexity>>;
       try {
-        result = await compiledPerplexity(compiled, tokens, {
+        result = await perplexity(scorer, createTensor('int64', [tokens.length], tokens), {
           window,
           stride,
-          onProgress: (done) => task.update(done),
+          onProgress: (progress) => task.update(progress.windowsDone),
         });
       } finally {
         task.finish();

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import { ModelNotFoundError } from '@ptq/hf-gpt2';
+import { looksLikePath, ModelNotFoundError } from '@ptq/hf-gpt2';
 import type { ReadableExport } from './export-formats';
 
 /** What `--model` names. */
@@ -49,16 +49,4 @@ export async function resolveModelSource(
     throw new ModelNotFoundError(model, 'no such folder (and it is not a Hugging Face repo id)');
   }
   return { kind: 'huggingface', location: model, label: model, bundled: false };
-}
-
-/** A hub id is `name` or `owner/name`; anything else with path syntax is meant as a folder. */
-function looksLikePath(value: string): boolean {
-  return (
-    value.startsWith('.') ||
-    value.startsWith('/') ||
-    value.startsWith('~') ||
-    value.includes('\\') ||
-    value.split('/').length > 2 ||
-    path.isAbsolute(value)
-  );
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { countWindows, logSoftmaxAt } from './compiled-perplexity';
+import { countWindows, logSoftmaxAt } from './perplexity';
 
 describe('logSoftmaxAt', () => {
   test('hand-computed values', () => {
