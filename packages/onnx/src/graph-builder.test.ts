@@ -111,6 +111,45 @@ describe('GraphBuilder', () => {
     expect(next.name).toBe('constant_3');
   });
 
+  it('leaves unwanted optional outputs unnamed and drops trailing ones', () => {
+    const builder = new GraphBuilder({ name: 'g' });
+    const x = builder.input('x', 'float32', [2, 4]);
+    const scale = builder.constant(createTensor('float32', [4], new Float32Array(4).fill(1)));
+    const outputs = builder.nodeWithOptionalOutputs(
+      'SkipLayerNormalization',
+      [x, x, scale, scale],
+      [true, false, false, true, false],
+      {},
+      { domain: 'com.microsoft' },
+    );
+    expect(outputs.map((output) => output?.name)).toEqual([
+      'SkipLayerNormalization_0_output_0',
+      undefined,
+      undefined,
+      'SkipLayerNormalization_0_output_3',
+    ]);
+    builder.output(outputs[3]!, 'sum', 'float32', [2, 4]);
+    const node = builder.build().graph.nodes[0]!;
+    expect(node.outputs).toEqual([
+      'SkipLayerNormalization_0_output_0',
+      '',
+      '',
+      'SkipLayerNormalization_0_output_3',
+    ]);
+    expect(() => builder.nodeWithOptionalOutputs('Split', [x], [false, false])).toThrow(
+      /at least one output must be wanted/,
+    );
+  });
+
+  it('names outputs as asked, so a graph output needs no Identity node', () => {
+    const builder = new GraphBuilder({ name: 'g' });
+    const x = builder.input('x', 'float32', [4]);
+    const [y] = builder.nodeWithOutputs('Relu', [x], 1, {}, { outputNames: ['y'] });
+    builder.output(y!, 'y', 'float32', [4]);
+    expect(builder.build().graph.nodes.map((node) => [node.opType, node.outputs])).toEqual([['Relu', ['y']]]);
+    expect(() => builder.node('Relu', [x], {}, { outputNames: ['x'] })).toThrow(/output name "x"/);
+  });
+
   it('declares a value as output under its own name without an Identity node', () => {
     const builder = new GraphBuilder({ name: 'g' });
     const x = builder.input('x', 'float32', [2]);

@@ -19,6 +19,11 @@ export interface NodeOptions {
   domain?: string;
   /** Node name; defaults to `<opType>_<index>`. */
   name?: string;
+  /**
+   * Names for the outputs, by position (default `<node name>_output_<i>`). Naming a node's output after
+   * a graph output spares the Identity node `output()` would otherwise add.
+   */
+  outputNames?: readonly (string | undefined)[];
 }
 
 export interface GraphBuilderOptions {
@@ -102,13 +107,38 @@ export class GraphBuilder {
     attributes: Record<string, AttributeValue> = {},
     options: NodeOptions = {},
   ): Value[] {
-    if (typeof opType !== 'string' || opType === '') {
-      throw new OnnxGraphError(`graph "${this.name}": op type must be a non-empty string`);
-    }
     if (!Number.isSafeInteger(outputCount) || outputCount < 1) {
       throw new OnnxGraphError(
         `graph "${this.name}" ${opType} node: output count must be a positive integer, got ${outputCount}`,
       );
+    }
+    return this.nodeWithOptionalOutputs(
+      opType,
+      inputs,
+      Array.from({ length: outputCount }, () => true),
+      attributes,
+      options,
+    ) as Value[];
+  }
+
+  /**
+   * Adds a node whose outputs are optional: `wanted[i]` false leaves output `i` unnamed (`""`, which
+   * tells the runtime not to compute it) and returns `undefined` in its place. Trailing unwanted
+   * outputs are dropped.
+   */
+  nodeWithOptionalOutputs(
+    opType: string,
+    inputs: (Value | undefined)[],
+    wanted: readonly boolean[],
+    attributes: Record<string, AttributeValue> = {},
+    options: NodeOptions = {},
+  ): (Value | undefined)[] {
+    if (typeof opType !== 'string' || opType === '') {
+      throw new OnnxGraphError(`graph "${this.name}": op type must be a non-empty string`);
+    }
+    const outputCount = wanted.lastIndexOf(true) + 1;
+    if (outputCount < 1) {
+      throw new OnnxGraphError(`graph "${this.name}" ${opType} node: at least one output must be wanted`);
     }
     const domain = options.domain ?? '';
     const nodeName = options.name ?? this.#uniqueNodeName(opType);
@@ -144,11 +174,21 @@ export class GraphBuilder {
     }
     const outputNames: string[] = [];
     for (let index = 0; index < outputCount; index++) {
-      outputNames.push(this.#uniqueValueName(`${nodeName}_output_${index}`));
+      const given = options.outputNames?.[index];
+      if (!wanted[index]) {
+        outputNames.push('');
+      } else if (given === undefined) {
+        outputNames.push(this.#uniqueValueName(`${nodeName}_output_${index}`));
+      } else {
+        if (given === '' || this.#valueNames.has(given) || outputNames.includes(given)) {
+          throw new OnnxGraphError(`${where}: output name "${given}" is empty or already used`);
+        }
+        outputNames.push(given);
+      }
     }
     this.#nodeNames.add(nodeName);
     for (const output of outputNames) {
-      this.#valueNames.add(output);
+      if (output !== '') this.#valueNames.add(output);
     }
     this.#nodes.push({
       opType,
@@ -158,7 +198,7 @@ export class GraphBuilder {
       outputs: outputNames,
       attributes: resolvedAttributes,
     });
-    return outputNames.map((name) => ({ name }));
+    return outputNames.map((name) => (name === '' ? undefined : { name }));
   }
 
   /**
