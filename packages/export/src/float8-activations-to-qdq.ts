@@ -2,28 +2,9 @@ import type { Initializer, ModelDefinition, NodeDefinition } from '@ptq/onnx';
 import { createTensor, FLOAT8_E4M3FN_MAX, toFloat32 } from '@ptq/tensor';
 
 // The ops the runtime's float8 fake quantization (`@ptq/onnx`'s `appendFloat8FakeQuant`) is built from.
-const FAKE_QUANT_OPS = new Set([
-  'Div',
-  'Clip',
-  'Max',
-  'Abs',
-  'Log',
-  'Floor',
-  'Gather',
-  'Cast',
-  'Sub',
-  'Add',
-  'GreaterOrEqual',
-  'Less',
-  'Round',
-  'Mul',
-  'Where',
-  'Equal',
-  'And',
-  'Reciprocal',
-]);
+const FAKE_QUANT_OPS = new Set(['Div', 'Clip', 'Mul', 'Sub', 'Add', 'Abs', 'Less', 'Where']);
 
-// Enough to cover one fake-quantization subgraph (about 30 nodes), never the whole graph.
+// Enough to cover one fake-quantization subgraph (a dozen nodes), never the whole graph.
 const SEARCH_LIMIT = 64;
 
 interface Replacement {

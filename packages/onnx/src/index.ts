@@ -41,7 +41,6 @@ export {
 } from './errors';
 export {
   appendFloat8FakeQuant,
-  appendRoundHalfEven,
   type Float8FakeQuantOptions,
   type ScalarConstant,
 } from './float8-fake-quant';
