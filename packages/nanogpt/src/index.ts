@@ -16,6 +16,7 @@ export {
 } from './generate/generate';
 export { argmax, type SampleOptions, sampleToken, topKIndices } from './generate/sampling';
 export { createXoshiro128, type RandomSource, xoshiro128FromState } from './generate/xoshiro128';
+export type { GraphOperators } from './graph/blocks';
 export { type BuildGraphOptions, buildGptGraph } from './graph/build-gpt-graph';
 export { GraphContext } from './graph/graph-context';
 export {

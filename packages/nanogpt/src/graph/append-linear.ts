@@ -24,6 +24,12 @@ export interface AppendLinearOptions {
   readonly applyPreQuantScale: boolean;
   /** The weight already lives in the graph as `[out, in]` (a tied embedding): read it with `Gemm transB`. */
   readonly sharedWeight?: Value | undefined;
+  /**
+   * How the bias joins (default `'add'`, an `Add` after the product). `'fused'` gives it to the
+   * product's own op (MatMulNBits' bias input, or `Gemm`, so `x` must be 2-D `[tokens, in]`);
+   * `'omit'` leaves it out for the caller to fuse into the next op.
+   */
+  readonly bias?: 'add' | 'fused' | 'omit';
 }
 
 function firstValue(tensor: Tensor): number {
@@ -72,10 +78,23 @@ export function appendLinear(
       input = appendFloat8FakeQuant(builder, input, { scale, scalar: float32Scalar });
     }
   }
+  const biasMode = options.bias ?? 'add';
+  const bias =
+    linear.bias === undefined || biasMode === 'omit'
+      ? undefined
+      : builder.initializer(`${path}.bias`, linear.bias);
+  if (biasMode === 'fused') {
+    return appendProduct(context, path, linear, input, options, bias);
+  }
   const product = appendProduct(context, path, linear, input, options);
-  return linear.bias === undefined
-    ? product
-    : builder.node('Add', [product, builder.initializer(`${path}.bias`, linear.bias)]);
+  return bias === undefined ? product : builder.node('Add', [product, bias]);
+}
+
+/** `input · weight (+ bias)`: a `Gemm` when a bias is fused in (2-D input), else a `MatMul`. */
+function appendMatrixProduct(context: GraphContext, input: Value, weight: Value, bias?: Value): Value {
+  return bias === undefined
+    ? context.builder.node('MatMul', [input, weight])
+    : context.builder.node('Gemm', [input, weight, bias]);
 }
 
 function appendProduct(
@@ -84,16 +103,17 @@ function appendProduct(
   linear: Linear,
   input: Value,
   options: AppendLinearOptions,
+  bias?: Value,
 ): Value {
   const { builder, dtype } = context;
   const { inFeatures, outFeatures, quantDtype } = linear;
   if (quantDtype === undefined) {
     if (options.sharedWeight !== undefined) {
-      return appendTransposedGemm(context, input, options.sharedWeight, inFeatures, outFeatures);
+      return appendTransposedGemm(context, input, options.sharedWeight, inFeatures, outFeatures, bias);
     }
     const transposed = transposeMatrix(linear.weight.data as MatrixStorage, outFeatures, inFeatures);
     const weight = createTensor(linear.weight.dtype, [inFeatures, outFeatures], transposed as Tensor['data']);
-    return builder.node('MatMul', [input, builder.initializer(`${path}.weight`, weight)]);
+    return appendMatrixProduct(context, input, builder.initializer(`${path}.weight`, weight), bias);
   }
 
   // Codes from the float weight and its scales: q = clamp(roundHalfEven(W / scale)) for integers,
@@ -133,7 +153,7 @@ function appendProduct(
           axis: 0,
         },
       );
-      return builder.node('MatMul', [input, decoded]);
+      return appendMatrixProduct(context, input, decoded, bias);
     }
     const dequantized = builder.node('DequantizeLinear', [
       builder.initializer(
@@ -142,7 +162,7 @@ function appendProduct(
       ),
       builder.initializer(`${path}.weight_scale`, floatTensor(dtype, [], Float32Array.of(scale))),
     ]);
-    return builder.node('MatMul', [input, dequantized]);
+    return appendMatrixProduct(context, input, dequantized, bias);
   }
 
   const bits = quantDtype === 'int4' ? 4 : 8;
@@ -168,6 +188,9 @@ function appendProduct(
           createTensor('uint8', [outFeatures, blocks, (blockSize * bits) / 8], packed),
         ),
         context.floatInitializer(`${path}.weight_scale`, [outFeatures * blocks], blockScales),
+        undefined, // zero points: symmetric codes, stored with the default offset
+        undefined, // g_idx
+        bias,
       ],
       // accuracy_level 1: float32 compute. Left unset, the CPU kernel may quantize activations to int8.
       { K: inFeatures, N: outFeatures, bits, block_size: blockSize, accuracy_level: 1 },
@@ -193,14 +216,14 @@ function appendProduct(
       axis: 0,
       block_size: layout.blockSize,
     });
-    return builder.node('MatMul', [input, dequantized]);
+    return appendMatrixProduct(context, input, dequantized, bias);
   }
   const scaleValue =
     layout.kind === 'per-channel'
       ? context.floatInitializer(`${path}.weight_scale`, [outFeatures], scales)
       : context.floatInitializer(`${path}.weight_scale`, [], scales);
   const dequantized = builder.node('DequantizeLinear', [codesValue, scaleValue], { axis: 1 });
-  return builder.node('MatMul', [input, dequantized]);
+  return appendMatrixProduct(context, input, dequantized, bias);
 }
 
 /** `x · Wᵀ` for `x [..., in]` and a weight `[out, in]` already in the graph, without copying the weight. */
@@ -210,10 +233,11 @@ function appendTransposedGemm(
   weight: Value,
   inFeatures: number,
   outFeatures: number,
+  bias?: Value,
 ): Value {
   const { builder } = context;
   const rows = builder.node('Reshape', [input, context.int64s([-1, inFeatures])]);
-  const product = builder.node('Gemm', [rows, weight], { transB: 1 });
+  const product = builder.node('Gemm', [rows, weight, bias], { transB: 1 });
   const leading = builder.node('Slice', [
     builder.node('Shape', [input]),
     context.int64s([0]),

@@ -134,9 +134,9 @@ describe('buildGptGraph', () => {
     );
     expect(floatWeights).toEqual([]);
     if (mode === 'float8') {
-      // Inputs of all 9 linears (lm_head included) are fake-quantized (one Reciprocal each, for the
-      // sign), with no QuantizeLinear (the CPU's QDQ fusion) and no Round (WebGPU has none).
-      expect(counts.Reciprocal).toBe(9);
+      // Inputs of all 9 linears (lm_head included) are fake-quantized (one Clip to ±448 each), with
+      // no QuantizeLinear (the CPU's QDQ fusion) and no Round (WebGPU has none).
+      expect(counts.Clip).toBe(9);
       expect(counts.QuantizeLinear ?? 0).toBe(0);
       expect(counts.Round ?? 0).toBe(0);
     }
@@ -202,5 +202,56 @@ describe('buildGptGraph', () => {
     }
     expect(caught).toMatchObject({ code: 'PTQ_WEIGHT_VALUE', parameter: 'lm_head.input_scale' });
     expect((caught as Error).message).toBe('lm_head.input_scale: element 0 is negative; scales must be ≥ 0');
+  });
+
+  it('fuses each block into SkipLayerNormalization, MultiHeadAttention and FastGelu with its bias', () => {
+    const model = tinyModel();
+    const fused = decodeModel(serializeModel(buildGptGraph(model, { operators: 'fused' })));
+    const counts = opCounts(fused);
+    // Two layers: ln_1 and ln_2 of each, and ln_f; the residual Adds are inside them.
+    expect(counts.SkipLayerNormalization).toBe(5);
+    expect(counts.MultiHeadAttention).toBe(2);
+    expect(counts.LayerNormalization ?? 0).toBe(0);
+    expect(counts.Softmax ?? 0).toBe(0);
+    expect(counts.Add ?? 0).toBe(0);
+    // c_attn's bias is in its Gemm, c_fc's in FastGelu, the c_proj ones in the next SkipLayerNormalization.
+    expect(counts.Gemm).toBe(2 + 1);
+    const gelu = fused.graph.nodes.find((node) => node.opType === 'FastGelu')!;
+    expect(gelu.inputs[1]).toBe('transformer.h.0.mlp.c_fc.bias');
+    const skip = fused.graph.nodes.filter((node) => node.opType === 'SkipLayerNormalization');
+    expect(skip[1]!.inputs[4]).toBe('transformer.h.0.attn.c_proj.bias');
+    expect(skip[1]!.outputs[1]).toBe('');
+    // The presents come straight out of the attention op, and the interface is the standard one's.
+    const attention = fused.graph.nodes.find((node) => node.opType === 'MultiHeadAttention')!;
+    expect(attention.outputs.slice(1)).toEqual(['present.0.key', 'present.0.value']);
+    expect(counts.Identity ?? 0).toBe(0);
+    const standard = decoded(undefined);
+    expect(fused.graph.inputs).toEqual(standard.graph.inputs);
+    expect(fused.graph.outputs).toEqual(standard.graph.outputs);
+    expect(fused.graph.nodes.length).toBeLessThan(standard.graph.nodes.length);
+  });
+
+  it('builds a single-row graph on GroupQueryAttention with input_ids as the only host input', () => {
+    const single = decodeModel(
+      serializeModel(buildGptGraph(tinyModel(), { operators: 'fused', singleRow: true })),
+    );
+    expect(single.graph.inputs.map((input) => input.name)).toEqual([
+      'input_ids',
+      'past_key_values.0.key',
+      'past_key_values.1.key',
+      'past_key_values.0.value',
+      'past_key_values.1.value',
+    ]);
+    const counts = opCounts(single);
+    expect(counts.GroupQueryAttention).toBe(2);
+    expect(counts.MultiHeadAttention ?? 0).toBe(0);
+    expect(counts.Split ?? 0).toBe(0);
+    expect(counts.Where ?? 0).toBe(0);
+    // The attention lengths are computed by nodes the runtime pins to the host.
+    const host = single.graph.nodes
+      .filter((node) => node.name.startsWith('host/'))
+      .map((node) => node.opType);
+    expect(host).toEqual(['Shape', 'Slice', 'Shape', 'Slice', 'Add', 'Sub', 'Cast', 'Squeeze', 'Cast']);
+    expect(() => buildGptGraph(tinyModel(), { singleRow: true })).toThrow(/singleRow/);
   });
 });

@@ -37,6 +37,13 @@ export class GraphContext {
     );
   }
 
+  /** An int32 vector constant. */
+  int32s(values: readonly number[]): Value {
+    return this.#shared(`int32s:${values.join(',')}`, () =>
+      createTensor('int32', [values.length], Int32Array.from(values)),
+    );
+  }
+
   /** An int64 scalar constant. */
   int64(value: number): Value {
     return this.#shared(`int64:${value}`, () => createTensor('int64', [], BigInt64Array.of(BigInt(value))));

@@ -25,3 +25,10 @@ export const BATCH_DIMENSION = 'batch_size';
 export const SEQUENCE_DIMENSION = 'sequence_length';
 export const PAST_SEQUENCE_DIMENSION = 'past_sequence_length';
 export const TOTAL_SEQUENCE_DIMENSION = 'total_sequence_length';
+
+/**
+ * Names of nodes that compute small host-side values (lengths for the attention op) start with this;
+ * on a GPU they are pinned to the CPU, since computing them on the device would cost a device-to-host
+ * copy, and so a full synchronization, in the middle of every run.
+ */
+export const HOST_NODE_PREFIX = 'host/';

@@ -2,14 +2,16 @@ import { InvalidArgumentError } from '@ptq/errors';
 import {
   createSession,
   type Device,
+  type ModelDefinition,
   OnnxSessionError,
   type ResolvedDevice,
   resolveDevice,
   type SessionHandle,
 } from '@ptq/onnx';
 import type { InferenceSession } from 'onnxruntime-node';
+import type { GraphOperators } from '../graph/blocks';
 import { buildGptGraph } from '../graph/build-gpt-graph';
-import { LOGITS, presentKeyName, presentValueName } from '../graph/graph-io';
+import { HOST_NODE_PREFIX, LOGITS, presentKeyName, presentValueName } from '../graph/graph-io';
 import { resolveWeightFormat, type WeightFormat } from '../graph/weight-format';
 import type { GPT } from '../modules/gpt';
 import { CompiledGPT } from './compiled-gpt';
@@ -28,8 +30,31 @@ export interface CompileOptions {
   weightFormat?: WeightFormat;
   /** Fold AWQ pre-quant scales of `c_attn` / `c_fc` into the LayerNorms before them (default true). */
   foldPreQuantScale?: boolean;
-  /** Merged into the session options ptq sets (nested `extra` entries are merged key by key). */
+  /**
+   * Default `'fused'`: onnxruntime's fused kernels, a third of the nodes of `'standard'` (plain
+   * ONNX ops, as the exports hold). Both give the same logits to float rounding. With `batch: 1`
+   * the fused graph is single-row: `input_ids` is its only host input.
+   */
+  operators?: GraphOperators;
+  /** Merged into the session options ptq sets (`extra` entries are merged key by key, at every depth). */
   sessionOptions?: InferenceSession.SessionOptions;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `theirs` over `ours`, nested objects merged key by key. */
+function mergeEntries(
+  ours: Record<string, unknown>,
+  theirs: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...ours };
+  for (const [key, value] of Object.entries(theirs)) {
+    const current = merged[key];
+    merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeEntries(current, value) : value;
+  }
+  return merged;
 }
 
 function mergeSessionOptions(
@@ -37,14 +62,7 @@ function mergeSessionOptions(
   theirs: InferenceSession.SessionOptions | undefined,
 ): InferenceSession.SessionOptions {
   if (theirs === undefined) return ours;
-  const extra: Record<string, unknown> = { ...(ours.extra ?? {}) };
-  for (const [group, entries] of Object.entries(theirs.extra ?? {})) {
-    const current = extra[group];
-    extra[group] =
-      typeof current === 'object' && current !== null && typeof entries === 'object' && entries !== null
-        ? { ...current, ...entries }
-        : entries;
-  }
+  const extra = mergeEntries(ours.extra ?? {}, theirs.extra ?? {});
   return { ...ours, ...theirs, extra };
 }
 
@@ -53,8 +71,9 @@ function sessionOptionsFor(
   gpt: GPT,
   device: ResolvedDevice,
   weightFormat: WeightFormat | undefined,
+  definition: ModelDefinition,
 ): InferenceSession.SessionOptions {
-  const extra: Record<string, Record<string, string>> = {};
+  const extra: Record<string, unknown> = {};
   if (weightFormat === 'dequantize-linear' && gpt.config.quantMode !== 'float8') {
     // onnxruntime fuses DequantizeLinear → MatMul into MatMulNBits and by default lets that kernel
     // quantize activations to int8 (accuracy level 4); level 0 keeps float activations, as the
@@ -68,6 +87,12 @@ function sessionOptionsFor(
   }
   const options: InferenceSession.SessionOptions = { extra };
   if (device === 'webgpu') {
+    const hostNodes = definition.graph.nodes
+      .map((node) => node.name)
+      .filter((name) => name.startsWith(HOST_NODE_PREFIX));
+    if (hostNodes.length > 0) {
+      extra.ep = { webgpuexecutionprovider: { forceCpuNodeNames: hostNodes.join('\n') } };
+    }
     // The KV cache stays in GPU buffers between steps; only logits come back to the host.
     const locations: Record<string, 'gpu-buffer' | 'cpu'> = { [LOGITS]: 'cpu' };
     for (let layer = 0; layer < gpt.config.numLayers; layer += 1) {
@@ -92,14 +117,21 @@ async function createOn(
   options: CompileOptions,
 ): Promise<{ handle: SessionHandle; weightFormat: WeightFormat | undefined }> {
   const weightFormat = resolveWeightFormat(gpt.config.quantMode, device, options.weightFormat);
-  const definition = buildGptGraph(gpt, { weightFormat, foldPreQuantScale: options.foldPreQuantScale });
+  const operators = options.operators ?? 'fused';
+  const definition = buildGptGraph(gpt, {
+    weightFormat,
+    foldPreQuantScale: options.foldPreQuantScale,
+    operators,
+    // One row needs no mask and no positions: only input_ids crosses from the host per step.
+    singleRow: operators === 'fused' && (options.batch ?? 1) === 1,
+  });
   const sessionModel = await toSessionModel(definition);
   try {
     const handle = await createSession(sessionModel.model, {
       device,
       onNotice: options.onNotice,
       sessionOptions: mergeSessionOptions(
-        sessionOptionsFor(gpt, device, weightFormat),
+        sessionOptionsFor(gpt, device, weightFormat, definition),
         options.sessionOptions,
       ),
     });

@@ -14,7 +14,7 @@ import {
   presentValueName,
 } from '../graph/graph-io';
 import type { WeightFormat } from '../graph/weight-format';
-import { positionsFromMask, readBatchInputs } from './batch-inputs';
+import { type BatchInputs, positionsFromMask, readBatchInputs } from './batch-inputs';
 import { KeyValueCache } from './key-value-cache';
 
 export interface CompiledGPTInit {
@@ -82,28 +82,37 @@ export class CompiledGPT {
    * exact: pads get mask 0, real tokens get the positions and logits of the unpadded row.
    */
   async forward(inputIds: Tensor<'int64'>, attentionMask?: Tensor<'int64'>): Promise<ForwardOutput> {
-    const batch = this.#readBatch(inputIds, attentionMask);
+    const padded = this.#readBatch(inputIds, attentionMask);
+    const batch = this.#withoutPadding(padded);
+    if (batch.sequence === 0) return { logits: this.#zeroLogits(padded.sequence) };
     const feeds = this.#feeds(batch.ids, batch.mask, batch.sequence, undefined);
     if (this.device !== 'webgpu') {
       // Only logits: the cache tensors are never copied out.
       const outputs = await this.session.run(feeds, [LOGITS]);
-      return { logits: this.#logits(outputs, batch.rows, batch.sequence) };
+      return { logits: this.#restorePadding(this.#logits(outputs, batch.rows, batch.sequence), padded) };
     }
     // With preferred output locations set, onnxruntime-node wants every output fetched; the cache
     // stays in GPU buffers, which are freed at once.
     const outputs = await this.session.run(feeds);
     const [keys, values] = this.#presents(outputs);
     for (const tensor of [...keys, ...values]) tensor.dispose();
-    return { logits: this.#logits(outputs, batch.rows, batch.sequence) };
+    return { logits: this.#restorePadding(this.#logits(outputs, batch.rows, batch.sequence), padded) };
   }
 
   /** Runs a prompt batch and keeps its keys and values for `decodeStep`. */
   async prefill(inputIds: Tensor<'int64'>, attentionMask?: Tensor<'int64'>): Promise<PrefillOutput> {
-    const batch = this.#readBatch(inputIds, attentionMask);
+    const padded = this.#readBatch(inputIds, attentionMask);
+    const batch = this.#withoutPadding(padded);
+    if (batch.sequence === 0) {
+      const { numLayers, numHeads, embeddingSize, dtype } = this.config;
+      const shape = [1, numHeads, 0, embeddingSize / numHeads];
+      const empty = () => Array.from({ length: numLayers }, () => emptyCache(dtype, shape));
+      return { logits: this.#zeroLogits(padded.sequence), cache: new KeyValueCache(empty(), empty(), [[]]) };
+    }
     const outputs = await this.session.run(this.#feeds(batch.ids, batch.mask, batch.sequence, undefined));
     const [keys, values] = this.#presents(outputs);
     const cache = new KeyValueCache(keys, values, batch.mask);
-    return { logits: this.#logits(outputs, batch.rows, batch.sequence), cache };
+    return { logits: this.#restorePadding(this.#logits(outputs, batch.rows, batch.sequence), padded), cache };
   }
 
   /**
@@ -167,6 +176,43 @@ export class CompiledGPT {
     });
   }
 
+  /** True when the graph has one row and no mask (see `buildGptGraph`'s `singleRow`). */
+  get #singleRow(): boolean {
+    return !this.session.inputNames.includes(ATTENTION_MASK);
+  }
+
+  /**
+   * For a single-row graph, the row without its masked positions: dropping them is exactly what the
+   * mask means (real tokens keep their positions and attend only each other).
+   */
+  #withoutPadding(batch: BatchInputs): BatchInputs {
+    if (!this.#singleRow || batch.mask[0]!.every((bit) => bit === 1)) return batch;
+    const kept = batch.ids.filter((_, column) => batch.mask[0]![column] === 1);
+    return { rows: 1, sequence: kept.length, ids: kept, mask: [Array.from(kept, () => 1)] };
+  }
+
+  /** Logits at every position of the padded row: the real positions' in place, zeros at the masked ones. */
+  #restorePadding(logits: Tensor<'float32'>, padded: BatchInputs): Tensor<'float32'> {
+    if (logits.shape[1] === padded.sequence) return logits;
+    const vocab = this.config.vocabSize;
+    const restored = this.#zeroLogits(padded.sequence);
+    let real = 0;
+    padded.mask[0]!.forEach((bit, column) => {
+      if (bit !== 1) return;
+      restored.data.set(logits.data.subarray(real * vocab, (real + 1) * vocab), column * vocab);
+      real += 1;
+    });
+    return restored;
+  }
+
+  #zeroLogits(sequence: number): Tensor<'float32'> {
+    return createTensor(
+      'float32',
+      [1, sequence, this.config.vocabSize],
+      new Float32Array(sequence * this.config.vocabSize),
+    );
+  }
+
   #feeds(
     ids: BigInt64Array,
     mask: readonly (readonly number[])[],
@@ -175,11 +221,12 @@ export class CompiledGPT {
     positions?: BigInt64Array,
   ): Record<string, OrtTensor> {
     const rows = mask.length;
-    const feeds: Record<string, OrtTensor> = {
-      [INPUT_IDS]: int64Matrix(ids, rows, sequence),
-      [ATTENTION_MASK]: maskTensor(mask),
-      [POSITION_IDS]: int64Matrix(positions ?? positionsFromMask(mask), rows, sequence),
-    };
+    const feeds: Record<string, OrtTensor> = { [INPUT_IDS]: int64Matrix(ids, rows, sequence) };
+    if (!this.#singleRow) {
+      // Every tensor is a host-to-device copy on a GPU: the single-row graph needs neither.
+      feeds[ATTENTION_MASK] = maskTensor(mask);
+      feeds[POSITION_IDS] = int64Matrix(positions ?? positionsFromMask(mask), rows, sequence);
+    }
     const { numLayers, numHeads, embeddingSize, dtype } = this.config;
     const emptyShape = [rows, numHeads, 0, embeddingSize / numHeads];
     for (let layer = 0; layer < numLayers; layer += 1) {

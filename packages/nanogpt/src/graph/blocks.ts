@@ -1,0 +1,44 @@
+import type { Value } from '@ptq/onnx';
+import type { Linear } from '../modules/linear';
+
+/** Which operators build the transformer blocks (see `appendStandardBlocks`, `appendFusedBlocks`). */
+export type GraphOperators = 'standard' | 'fused';
+
+/** The padding-aware inputs: per-row positions and which keys each query may attend. */
+export interface MaskInputs {
+  readonly positionIds: Value;
+  /** `[batch, 1, sequence, total]` bool: which keys each query may attend. */
+  readonly allowed: Value;
+  /** The model dtype's masked attention score (finite, so a fully masked row stays finite). */
+  readonly maskedScore: Value;
+}
+
+/** What the block builders read from the rest of the graph. */
+export interface BlocksInputs {
+  readonly inputIds: Value;
+  readonly wte: Value;
+  readonly wpe: Value;
+  readonly pastKeys: readonly Value[];
+  readonly pastValues: readonly Value[];
+  /** Absent in a single-row graph: no padding, positions follow the cache length, causal attention. */
+  readonly masking: MaskInputs | undefined;
+  /** Fold `c_attn` / `c_fc` pre-quant scales into `ln_1` / `ln_2`. */
+  readonly foldPreQuantScale: boolean;
+}
+
+export interface BlocksOutput {
+  /** The final LayerNorm's output. */
+  readonly normalized: Value;
+  /** Each layer's present key and value. */
+  readonly presents: ReadonlyArray<readonly [Value, Value]>;
+  /** True when `normalized` is `[batch · sequence, embedding]` rather than `[batch, sequence, embedding]`. */
+  readonly flattened: boolean;
+}
+
+/** Appends one linear of the model (its path, module and input) with the given bias placement. */
+export type LinearAppender = (
+  path: string,
+  module: Linear,
+  x: Value,
+  options?: { preScaleFolded?: boolean; bias?: 'add' | 'fused' | 'omit' },
+) => Value;

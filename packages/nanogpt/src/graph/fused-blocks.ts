@@ -1,0 +1,242 @@
+import type { Value } from '@ptq/onnx';
+import type { Tensor } from '@ptq/tensor';
+import type { GPT } from '../modules/gpt';
+import { appendSkipLayerNorm } from './append-layer-norm';
+import type { BlocksInputs, BlocksOutput, LinearAppender, MaskInputs } from './blocks';
+import { type GraphContext, ONNX_INT32 } from './graph-context';
+import { HOST_NODE_PREFIX, presentKeyName, presentValueName } from './graph-io';
+
+/** Attention of one layer: `qkv [tokens, 3 · embedding]` in, `[tokens, embedding]` and the presents out. */
+type AttentionAppender = (
+  qkv: Value,
+  layer: number,
+) => { attended: Value; presentKey: Value; presentValue: Value };
+
+const MS_DOMAIN = 'com.microsoft';
+
+/**
+ * The transformer blocks from onnxruntime's fused `com.microsoft` kernels, on tokens flattened to
+ * `[batch · sequence, embedding]`; each op is a kernel dispatch (or a few), which is what a decode
+ * step costs on a GPU at GPT-2 sizes. Per block: `SkipLayerNormalization` (residual add, branch
+ * bias and LayerNorm in one), the `c_attn` product with its bias fused in (`Gemm` or MatMulNBits'
+ * bias), the attention op, the `c_proj` product, `SkipLayerNormalization`, the `c_fc` product,
+ * `FastGelu` with the `c_fc` bias, and the `mlp.c_proj` product, whose bias joins the next
+ * `SkipLayerNormalization`.
+ *
+ * Attention is `MultiHeadAttention` with the mask as an additive bias when the graph takes
+ * `attention_mask` and `position_ids` (padded batches), and `GroupQueryAttention` (causal, packed
+ * QKV, no mask, positions from the cache length) in a single-row graph, whose only host input is
+ * `input_ids`: every tensor copied from the host costs a transfer per decode step.
+ */
+export function appendFusedBlocks(
+  context: GraphContext,
+  model: GPT,
+  inputs: BlocksInputs,
+  linear: LinearAppender,
+): BlocksOutput {
+  const { builder } = context;
+  const flat = context.int64s([-1]);
+  const tokens = builder.node('Gather', [inputs.wte, builder.node('Reshape', [inputs.inputIds, flat])], {
+    axis: 0,
+  });
+  const { positions, attention } =
+    inputs.masking === undefined
+      ? singleRowAttention(context, model, inputs)
+      : maskedAttention(context, model, inputs, inputs.masking);
+  const biasOf = (path: string, bias: Tensor | undefined) =>
+    bias === undefined ? undefined : builder.initializer(`${path}.bias`, bias);
+  const rowsShape = context.int64s([-1, model.config.embeddingSize]);
+
+  // The branch waiting to join the residual stream: its product and bias.
+  let branch: { input: Value; bias: Value | undefined } = { input: tokens, bias: undefined };
+  let residual = positions;
+  const presents: Array<[Value, Value]> = [];
+  model.transformer.h.forEach((block, layer) => {
+    const prefix = `transformer.h.${layer}`;
+    const { c_attn, c_proj } = block.attn;
+    const attnScale = inputs.foldPreQuantScale ? c_attn.pre_quant_scale : undefined;
+    const first = appendSkipLayerNorm(
+      context,
+      `${prefix}.ln_1`,
+      block.ln_1,
+      { input: branch.input, skip: residual, bias: branch.bias },
+      { foldedScale: attnScale, wantSum: true },
+    );
+    residual = first.sum!;
+    const qkv = linear(`${prefix}.attn.c_attn`, c_attn, first.normalized, {
+      preScaleFolded: attnScale !== undefined,
+      bias: 'fused',
+    });
+    const { attended, presentKey, presentValue } = attention(qkv, layer);
+    presents.push([presentKey, presentValue]);
+    const projected = linear(
+      `${prefix}.attn.c_proj`,
+      c_proj,
+      builder.node('Reshape', [attended, rowsShape]),
+      {
+        bias: 'omit',
+      },
+    );
+
+    const { c_fc, c_proj: down } = block.mlp;
+    const mlpScale = inputs.foldPreQuantScale ? c_fc.pre_quant_scale : undefined;
+    const second = appendSkipLayerNorm(
+      context,
+      `${prefix}.ln_2`,
+      block.ln_2,
+      { input: projected, skip: residual, bias: biasOf(`${prefix}.attn.c_proj`, c_proj.bias) },
+      { foldedScale: mlpScale, wantSum: true },
+    );
+    residual = second.sum!;
+    const expanded = linear(`${prefix}.mlp.c_fc`, c_fc, second.normalized, {
+      preScaleFolded: mlpScale !== undefined,
+      bias: 'omit',
+    });
+    // gelu_new (GPT-2's tanh approximation) of expanded + bias.
+    const activated = builder.node(
+      'FastGelu',
+      [expanded, biasOf(`${prefix}.mlp.c_fc`, c_fc.bias)],
+      {},
+      { domain: MS_DOMAIN },
+    );
+    branch = {
+      input: linear(`${prefix}.mlp.c_proj`, down, activated, { bias: 'omit' }),
+      bias: biasOf(`${prefix}.mlp.c_proj`, down.bias),
+    };
+  });
+
+  const { normalized } = appendSkipLayerNorm(
+    context,
+    'transformer.ln_f',
+    model.transformer.ln_f,
+    { input: branch.input, skip: residual, bias: branch.bias },
+    { wantSum: false },
+  );
+  return { normalized, presents, flattened: true };
+}
+
+/** `[batch, sequence, width]` from the shape of `input_ids`, for reshaping flattened tokens. */
+function sequenceShape(context: GraphContext, inputs: BlocksInputs, width: number): Value {
+  const { builder } = context;
+  return builder.node('Concat', [builder.node('Shape', [inputs.inputIds]), context.int64s([width])], {
+    axis: 0,
+  });
+}
+
+/** Padded batches: positions from `position_ids`, `MultiHeadAttention` with an additive mask. */
+function maskedAttention(
+  context: GraphContext,
+  model: GPT,
+  inputs: BlocksInputs,
+  masking: MaskInputs,
+): { positions: Value; attention: AttentionAppender } {
+  const { builder } = context;
+  const { numHeads, embeddingSize } = model.config;
+  const positions = builder.node(
+    'Gather',
+    [inputs.wpe, builder.node('Reshape', [masking.positionIds, context.int64s([-1])])],
+    { axis: 0 },
+  );
+  const shape = sequenceShape(context, inputs, embeddingSize);
+  const splitSizes = context.int64s([embeddingSize, embeddingSize, embeddingSize]);
+  // Additive attention bias [batch, 1, sequence, total]: 0 where allowed, a large negative elsewhere.
+  // In float16 -2^15 rather than the lowest value, so score + bias cannot overflow to -Inf, which
+  // would make a fully masked row (a left-pad query) NaN and spread through its keys and values.
+  const masked = context.dtype === 'float16' ? context.scalar(-(2 ** 15)) : masking.maskedScore;
+  const attentionBias = builder.node('Where', [masking.allowed, context.scalar(0), masked]);
+  const attention: AttentionAppender = (qkv, layer) => {
+    const heads = builder
+      .nodeWithOutputs('Split', [qkv, splitSizes], 3, { axis: 1 })
+      .map((part) => builder.node('Reshape', [part, shape]));
+    const [attended, presentKey, presentValue] = builder.nodeWithOutputs(
+      'MultiHeadAttention',
+      [
+        heads[0],
+        heads[1],
+        heads[2],
+        undefined, // bias: already in the c_attn product (a bias here rules out flash attention)
+        undefined, // key_padding_mask: the padding is in the attention bias
+        attentionBias,
+        inputs.pastKeys[layer],
+        inputs.pastValues[layer],
+      ],
+      3,
+      { num_heads: numHeads },
+      // The presents are graph outputs: named as such, no Identity copies them.
+      { domain: MS_DOMAIN, outputNames: [undefined, presentKeyName(layer), presentValueName(layer)] },
+    ) as [Value, Value, Value];
+    return { attended, presentKey, presentValue };
+  };
+  return { positions, attention };
+}
+
+/**
+ * One row, no padding: positions `past … past + sequence - 1` are a `Slice` of `wpe` (bounds read
+ * from the cache's shape on the host, so nothing is uploaded), and `GroupQueryAttention` takes the
+ * packed `c_attn` output as it is and is causal by itself.
+ */
+function singleRowAttention(
+  context: GraphContext,
+  model: GPT,
+  inputs: BlocksInputs,
+): { positions: Value; attention: AttentionAppender } {
+  const { builder } = context;
+  const { numHeads, embeddingSize } = model.config;
+  const host = (name: string) => ({ name: `${HOST_NODE_PREFIX}${name}` });
+  const past = builder.node(
+    'Slice',
+    [
+      builder.node('Shape', [inputs.pastKeys[0]!], {}, host('past_shape')),
+      context.int64s([2]),
+      context.int64s([3]),
+    ],
+    {},
+    host('past_length'),
+  );
+  const sequence = builder.node(
+    'Slice',
+    [
+      builder.node('Shape', [inputs.inputIds], {}, host('input_shape')),
+      context.int64s([1]),
+      context.int64s([2]),
+    ],
+    {},
+    host('sequence_length'),
+  );
+  const total = builder.node('Add', [past, sequence], {}, host('total_length'));
+  const positions = builder.node('Slice', [inputs.wpe, past, total, context.int64s([0])]);
+  // GroupQueryAttention's lengths, read on the host: seqlens_k = total - 1 per row [batch] and
+  // total_sequence_length, a scalar, both int32.
+  const keyLengths = builder.node(
+    'Cast',
+    [builder.node('Sub', [total, context.int64s([1])], {}, host('last_position'))],
+    { to: ONNX_INT32 },
+    host('key_lengths'),
+  );
+  const scalarTotal = builder.node(
+    'Cast',
+    [builder.node('Squeeze', [total, context.int64s([0])], {}, host('total_scalar'))],
+    { to: ONNX_INT32 },
+    host('total_length_int32'),
+  );
+  const packedShape = sequenceShape(context, inputs, 3 * embeddingSize);
+  const attention: AttentionAppender = (qkv, layer) => {
+    const [attended, presentKey, presentValue] = builder.nodeWithOutputs(
+      'GroupQueryAttention',
+      [
+        builder.node('Reshape', [qkv, packedShape]),
+        undefined, // key and value: packed in the query
+        undefined,
+        inputs.pastKeys[layer],
+        inputs.pastValues[layer],
+        keyLengths,
+        scalarTotal,
+      ],
+      3,
+      { num_heads: numHeads, kv_num_heads: numHeads },
+      { domain: MS_DOMAIN, outputNames: [undefined, presentKeyName(layer), presentValueName(layer)] },
+    ) as [Value, Value, Value];
+    return { attended, presentKey, presentValue };
+  };
+  return { positions, attention };
+}

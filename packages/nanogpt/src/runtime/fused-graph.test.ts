@@ -1,0 +1,116 @@
+import { createTensor, type Tensor } from '@ptq/tensor';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tinyModel } from '../__fixtures__/tiny-model';
+import type { ModelDType, QuantMode } from '../config';
+import { compile } from './compile';
+import type { CompiledGPT } from './compiled-gpt';
+
+const opened: CompiledGPT[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((model) => model.release()));
+});
+
+async function open(...args: Parameters<typeof compile>): Promise<CompiledGPT> {
+  const compiled = await compile(args[0], { device: 'cpu', ...args[1] });
+  opened.push(compiled);
+  return compiled;
+}
+
+function row(ids: readonly number[]): Tensor<'int64'> {
+  return createTensor('int64', [1, ids.length], BigInt64Array.from(ids, BigInt));
+}
+
+function maxDifference(left: Float32Array, right: Float32Array): number {
+  expect(left.length).toBe(right.length);
+  let worst = 0;
+  for (let index = 0; index < left.length; index += 1) {
+    worst = Math.max(worst, Math.abs(left[index]! - right[index]!));
+  }
+  return worst;
+}
+
+const PROMPT = [3, 17, 42, 5, 88, 61, 7, 29, 90];
+const NEXT = [12, 33, 71];
+
+describe('the fused single-row graph (batch 1)', () => {
+  it.each<[QuantMode | undefined, ModelDType, number]>([
+    [undefined, 'float32', 1e-4],
+    ['int8-weight-only', 'float32', 1e-4],
+    ['int4-weight-only', 'float32', 1e-4],
+    [undefined, 'float16', 2e-2],
+    ['int4-weight-only', 'float16', 2e-2],
+  ])(
+    '%s %s: forward, prefill and decode steps give the standard graph’s logits',
+    async (quantMode, dtype, tolerance) => {
+      const model = tinyModel({ quantMode, dtype });
+      const fused = await open(model, {});
+      const standard = await open(model, { operators: 'standard' });
+      expect(fused.session.inputNames).not.toContain('attention_mask');
+      expect(standard.session.inputNames).toContain('attention_mask');
+
+      const full = [...PROMPT, ...NEXT];
+      const expected = (await standard.forward(row(full))).logits;
+      expect(maxDifference((await fused.forward(row(full))).logits.data, expected.data)).toBeLessThanOrEqual(
+        tolerance,
+      );
+
+      const vocab = model.config.vocabSize;
+      const { logits, cache } = await fused.prefill(row(PROMPT));
+      expect(
+        maxDifference(logits.data, expected.data.subarray(0, PROMPT.length * vocab)),
+      ).toBeLessThanOrEqual(tolerance);
+      for (const [step, token] of NEXT.entries()) {
+        const position = PROMPT.length + step;
+        const decoded = await fused.decodeStep(cache, [token]);
+        const want = expected.data.subarray(position * vocab, (position + 1) * vocab);
+        expect(maxDifference(decoded.logits.data, want), `step ${step}`).toBeLessThanOrEqual(tolerance);
+      }
+      expect(cache.length).toBe(full.length);
+      cache.dispose();
+    },
+  );
+
+  it('drops masked positions: real tokens get the unpadded logits, masked ones zeros', async () => {
+    const model = tinyModel();
+    const fused = await open(model, {});
+    const vocab = model.config.vocabSize;
+    const ids = [95, 95, ...PROMPT.slice(0, 4), 95, ...PROMPT.slice(4)];
+    const mask = [0, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1];
+    const maskTensor = createTensor('int64', [1, mask.length], BigInt64Array.from(mask, BigInt));
+    const alone = (await fused.forward(row(PROMPT))).logits;
+    const padded = (await fused.forward(row(ids), maskTensor)).logits;
+    expect(padded.shape).toEqual([1, ids.length, vocab]);
+    let real = 0;
+    mask.forEach((bit, column) => {
+      const got = padded.data.subarray(column * vocab, (column + 1) * vocab);
+      if (bit === 0) {
+        expect(got.every((value) => value === 0)).toBe(true);
+        return;
+      }
+      const want = alone.data.subarray(real * vocab, (real + 1) * vocab);
+      expect(maxDifference(got, want)).toBeLessThanOrEqual(1e-5);
+      real += 1;
+    });
+
+    // The cache of a padded prompt holds the real tokens only, and decoding continues from them.
+    const { cache } = await fused.prefill(row(ids), maskTensor);
+    expect(cache.length).toBe(PROMPT.length);
+    const step = await fused.decodeStep(cache, [NEXT[0]!]);
+    const whole = (await fused.forward(row([...PROMPT, NEXT[0]!]))).logits;
+    expect(maxDifference(step.logits.data, whole.data.subarray(PROMPT.length * vocab))).toBeLessThanOrEqual(
+      1e-5,
+    );
+    cache.dispose();
+
+    // An all-masked row has nothing to run: zeros, and an empty cache to decode from.
+    const none = createTensor('int64', [1, 3], new BigInt64Array(3));
+    expect((await fused.forward(row([1, 2, 3]), none)).logits.data.every((value) => value === 0)).toBe(true);
+    const empty = await fused.prefill(row([1, 2, 3]), none);
+    expect(empty.cache.length).toBe(0);
+    const first = await fused.decodeStep(empty.cache, [PROMPT[0]!]);
+    expect(
+      maxDifference(first.logits.data, (await fused.forward(row([PROMPT[0]!]))).logits.data),
+    ).toBeLessThanOrEqual(1e-5);
+    empty.cache.dispose();
+  });
+});
