@@ -1,18 +1,25 @@
-// Decode speed of a GPT-2-124M-shaped model with random weights, per quant mode and dtype.
+// Decode speed of a GPT-2-124M-shaped model with random weights, per quant mode, dtype and graph
+// operators (fused onnxruntime kernels against standard ONNX ops, measured in the same run).
 //
-//   pnpm bench                      # every mode on the default device ('auto')
-//   node .bench/decode-throughput.js --device webgpu --tokens 128
+//   pnpm bench                      # every configuration on the default device ('auto')
+//   node .bench/decode-throughput.js --device webgpu --prompt 32 --tokens 128 --out results.json
+//   node .bench/decode-throughput.js --only int4-weight-only/float16 --operators fused --profile
 //
 // For each configuration it first checks that KV-cache decode gives the logits of a full recompute
-// (the cache path on that device), then times one greedy `generate` call. Results are printed as a
-// table and written to bench-results/nanogpt-decode.json.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+// (the cache path on that device), then times greedy `generate` (median of --repeats). `--profile`
+// adds onnxruntime's per-operator dispatch times for the fused graph's decode steps.
+import { readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Device } from '@ptq/onnx';
 import { createTensor } from '@ptq/tensor';
+import { summarizeProfile } from '../../../tooling/bench/onnxruntime-profile';
+import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
 import {
+  type CompiledGPT,
   compile,
   GPT,
+  type GraphOperators,
   generate,
   initializeWeights,
   type ModelDType,
@@ -23,6 +30,7 @@ import {
 interface Row {
   mode: string;
   dtype: ModelDType;
+  operators: GraphOperators;
   device: string;
   weightFormat: string;
   compileMs: number;
@@ -31,16 +39,24 @@ interface Row {
   cacheVersusRecompute: number;
 }
 
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? fallback : (process.argv[index + 1] ?? fallback);
-}
-
-const device = argument('device', 'auto') as Device;
-const newTokens = Number(argument('tokens', '128'));
-const promptLength = Number(argument('prompt', '16'));
-const only = argument('only', '');
-const weightFormat = argument('weight-format', '') as WeightFormat | '';
+const device = flag('device', 'auto') as Device;
+const newTokens = Number(flag('tokens', '128'));
+const promptLength = Number(flag('prompt', '32'));
+const repeats = Number(flag('repeats', '3'));
+const only = flag('only', '');
+const operatorsList = flag('operators', 'fused,standard').split(',') as GraphOperators[];
+const weightFormat = flag('weight-format', '') as WeightFormat | '';
+const out = flag('out', 'bench-results/nanogpt-decode.json');
+const profile = process.argv.includes('--profile');
+// --webgpu-config validationMode=disabled,...: WebGPU provider settings (session config entries).
+const webgpuConfig = Object.fromEntries(
+  flag('webgpu-config', '')
+    .split(',')
+    .filter((entry) => entry !== '')
+    .map((entry) => entry.split('=') as [string, string]),
+);
+const providerExtra =
+  Object.keys(webgpuConfig).length === 0 ? {} : { extra: { ep: { webgpuexecutionprovider: webgpuConfig } } };
 // --verbose: onnxruntime's verbose log, which lists the nodes placed on each execution provider.
 const verbose = process.argv.includes('--verbose');
 const shape = { numLayers: 12, numHeads: 12, embeddingSize: 768, vocabSize: 50257, blockSize: 1024 };
@@ -50,8 +66,9 @@ const configurations: Array<[QuantMode | undefined, ModelDType]> = [
   ['int4-weight-only', 'float32'],
   ['float8', 'float32'],
   [undefined, 'float16'],
-  ['float8', 'float16'],
+  ['int8-weight-only', 'float16'],
   ['int4-weight-only', 'float16'],
+  ['float8', 'float16'],
 ];
 
 function maxDifference(left: Float32Array, right: Float32Array): number {
@@ -62,62 +79,127 @@ function maxDifference(left: Float32Array, right: Float32Array): number {
   return difference;
 }
 
+const ids = (tokens: readonly number[]) =>
+  createTensor('int64', [1, tokens.length], BigInt64Array.from(tokens, BigInt));
+
+/** Largest logit difference between 4 KV-cache decode steps and full recomputes. */
+async function cacheCheck(compiled: CompiledGPT, prompt: readonly number[]): Promise<number> {
+  const tokens = [...prompt];
+  const { cache } = await compiled.prefill(ids(tokens));
+  let difference = 0;
+  for (const token of [11, 22, 33, 44]) {
+    const { logits } = await compiled.decodeStep(cache, [token]);
+    tokens.push(token);
+    const full = await compiled.forward(ids(tokens));
+    const last = full.logits.data.subarray((tokens.length - 1) * shape.vocabSize);
+    difference = Math.max(difference, maxDifference(logits.data, last));
+  }
+  cache.dispose();
+  return difference;
+}
+
 const rows: Row[] = [];
+const profiles: Record<string, ReturnType<typeof summarizeProfile>> = {};
 const prompt = Array.from({ length: promptLength }, (_, index) => (index * 7919) % shape.vocabSize);
 for (const [quantMode, dtype] of configurations) {
   const mode = quantMode ?? 'none';
   if (only !== '' && !only.split(',').includes(`${mode}/${dtype}`)) continue;
   const model = new GPT({ ...shape, quantMode, dtype });
   initializeWeights(model, { seed: 1 });
-  const compileStart = performance.now();
-  const compiled = await compile(model, {
+  const compileOptions = {
     device,
     maxSequence: promptLength + newTokens + 8,
     weightFormat: weightFormat === '' || quantMode === undefined ? undefined : weightFormat,
-    sessionOptions: verbose ? { logSeverityLevel: 0 } : undefined,
-  });
-  const compileMs = performance.now() - compileStart;
+  };
+  for (const operators of operatorsList) {
+    const compileStart = performance.now();
+    const compiled = await compile(model, {
+      ...compileOptions,
+      operators,
+      sessionOptions: { ...providerExtra, ...(verbose ? { logSeverityLevel: 0 } : {}) },
+    });
+    const compileMs = performance.now() - compileStart;
+    const cacheVersusRecompute = await cacheCheck(compiled, prompt);
+    await generate(compiled, prompt, { maxNewTokens: 8, stopAtEos: false }); // warm-up
+    // One decode step's wall time on its own (no sampling), to set against generate's.
+    {
+      const { cache } = await compiled.prefill(ids(prompt));
+      const steps: number[] = [];
+      for (let step = 0; step < 48; step += 1) {
+        const started = performance.now();
+        await compiled.decodeStep(cache, [(step * 31) % shape.vocabSize]);
+        steps.push(performance.now() - started);
+      }
+      cache.dispose();
+      console.error(
+        `${mode}/${dtype} ${operators}: decodeStep median ${median(steps.slice(8)).toFixed(2)} ms`,
+      );
+    }
+    const timings = [];
+    for (let run = 0; run < repeats; run += 1) {
+      timings.push((await generate(compiled, prompt, { maxNewTokens: newTokens, stopAtEos: false })).timings);
+    }
+    rows.push({
+      mode,
+      dtype,
+      operators,
+      device: compiled.device,
+      weightFormat: compiled.weightFormat ?? '-',
+      compileMs: Math.round(compileMs),
+      prefillMs: median(timings.map((timing) => timing.prefillMs)),
+      decodeTokensPerSecond: median(timings.map((timing) => timing.tokensPerSecond)),
+      cacheVersusRecompute,
+    });
+    console.error(JSON.stringify(rows.at(-1)));
+    writeJson(out, { machine: machine(), promptLength, newTokens, repeats, rows, profiles }); // kept if cut short
+    await compiled.release();
 
-  // Cache check: 4 decode steps against full recomputes.
-  const ids = [...prompt];
-  const { cache } = await compiled.prefill(
-    createTensor('int64', [1, ids.length], BigInt64Array.from(ids, BigInt)),
-  );
-  let cacheVersusRecompute = 0;
-  for (const token of [11, 22, 33, 44]) {
-    const { logits } = await compiled.decodeStep(cache, [token]);
-    ids.push(token);
-    const full = await compiled.forward(
-      createTensor('int64', [1, ids.length], BigInt64Array.from(ids, BigInt)),
-    );
-    const last = full.logits.data.subarray((ids.length - 1) * shape.vocabSize);
-    cacheVersusRecompute = Math.max(cacheVersusRecompute, maxDifference(logits.data, last));
+    if (profile && operators === 'fused') {
+      const prefix = join(tmpdir(), `ptq-profile-${process.pid}-${mode}-${dtype}`);
+      const profiled = await compile(model, {
+        ...compileOptions,
+        operators,
+        sessionOptions: { ...providerExtra, enableProfiling: true, profileFilePrefix: prefix },
+      });
+      await generate(profiled, prompt, { maxNewTokens: Math.min(24, newTokens), stopAtEos: false });
+      await profiled.release(); // writes the profile
+      const directory = tmpdir();
+      const file = readdirSync(directory).find((name) => join(directory, name).startsWith(prefix));
+      if (file !== undefined) {
+        // Skip the prefill and the first decode step (shader compilation).
+        const summary = summarizeProfile(join(directory, file), 2);
+        profiles[`${mode}/${dtype}`] = summary;
+        rmSync(join(directory, file));
+        printTable(
+          `${mode}/${dtype} fused, per decode step: model_run median ${summary.runMs.toFixed(2)} ms`,
+          ['op', 'provider', 'nodes', 'µs per step'],
+          summary.operators.map((cost) => [cost.op, cost.provider, cost.nodes, cost.microsecondsPerRun]),
+        );
+        if (summary.otherEvents.length > 0) {
+          printTable(
+            `${mode}/${dtype} fused, other profile events (all runs, prefill included)`,
+            ['event', 'count', 'µs per run'],
+            summary.otherEvents.map((entry) => [entry.event, entry.count, entry.microsecondsPerRun]),
+          );
+        }
+      }
+    }
   }
-  cache.dispose();
-
-  await generate(compiled, prompt, { maxNewTokens: 8, stopAtEos: false }); // warm-up
-  const { timings } = await generate(compiled, prompt, { maxNewTokens: newTokens, stopAtEos: false });
-  rows.push({
-    mode,
-    dtype,
-    device: compiled.device,
-    weightFormat: compiled.weightFormat ?? '-',
-    compileMs: Math.round(compileMs),
-    prefillMs: Number(timings.prefillMs.toFixed(1)),
-    decodeTokensPerSecond: Number(timings.tokensPerSecond.toFixed(1)),
-    cacheVersusRecompute: Number(cacheVersusRecompute.toExponential(2)),
-  });
-  console.error(JSON.stringify(rows.at(-1)));
-  await compiled.release();
 }
 
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}`;
-console.log(
-  `GPT-2-124M shape, random weights, prompt ${promptLength}, ${newTokens} new tokens, batch 1 — ${machine}`,
+const host = machine();
+printTable(
+  `Decode, GPT-2-124M shape, random weights, prompt ${promptLength}, ${newTokens} new tokens, batch 1, median of ${repeats}, WebGPU config ${JSON.stringify(webgpuConfig)} — ${host.gpu ?? 'no GPU'}; ${host.cpu} × ${host.cores}; Node ${host.node}`,
+  ['mode', 'dtype', 'operators', 'device', 'weights', 'prefill ms', 'decode tok/s', 'cache vs recompute'],
+  rows.map((row) => [
+    row.mode,
+    row.dtype,
+    row.operators,
+    row.device,
+    row.weightFormat,
+    row.prefillMs,
+    row.decodeTokensPerSecond,
+    row.cacheVersusRecompute.toExponential(1),
+  ]),
 );
-console.table(rows);
-await mkdir('bench-results', { recursive: true });
-await writeFile(
-  'bench-results/nanogpt-decode.json',
-  `${JSON.stringify({ machine, promptLength, newTokens, rows }, null, 2)}\n`,
-);
+writeJson(out, { machine: host, promptLength, newTokens, repeats, webgpuConfig, rows, profiles });
