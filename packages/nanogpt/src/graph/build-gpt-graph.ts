@@ -7,7 +7,7 @@ import { appendAttentionAllowed } from './attention-mask';
 import type { BlocksInputs, GraphOperators, LinearAppender } from './blocks';
 import { checkWeightValues } from './check-weight-values';
 import { appendFusedBlocks } from './fused-blocks';
-import { GraphContext, ONNX_FLOAT } from './graph-context';
+import { GraphContext, ONNX_FLOAT, tokensShape } from './graph-context';
 import {
   ATTENTION_MASK,
   BATCH_DIMENSION,
@@ -121,10 +121,11 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
       applyPreQuantScale: !(linearOptions.preScaleFolded ?? false),
       bias: linearOptions.bias,
     });
+  // A standard graph always has its mask (single-row graphs are fused only, checked above).
   const { normalized, presents, flattened } =
-    operators === 'fused'
-      ? appendFusedBlocks(context, model, blocksInputs, linear)
-      : appendStandardBlocks(context, model, blocksInputs, linear);
+    operators === 'standard' && blocksInputs.masking !== undefined
+      ? appendStandardBlocks(context, model, blocksInputs, blocksInputs.masking, linear)
+      : appendFusedBlocks(context, model, blocksInputs, linear);
 
   const head = model.lm_head;
   const tiedAndPlain = model.weightsTied && head.quantDtype === undefined;
@@ -137,14 +138,14 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
     logits = builder.node('Cast', [logits], { to: ONNX_FLOAT });
   }
   if (flattened) {
-    const logitsShape = builder.node(
-      'Concat',
-      [builder.node('Shape', [inputIds]), context.int64s([vocabSize])],
+    logits = builder.node(
+      'Reshape',
+      [logits, tokensShape(context, inputIds, vocabSize)],
+      {},
       {
-        axis: 0,
+        outputNames: [LOGITS],
       },
     );
-    logits = builder.node('Reshape', [logits, logitsShape], {}, { outputNames: [LOGITS] });
   }
   builder.output(logits, LOGITS, 'float32', [BATCH_DIMENSION, SEQUENCE_DIMENSION, vocabSize]);
   presents.forEach(([keys, values], layer) => {

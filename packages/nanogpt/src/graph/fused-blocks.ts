@@ -3,7 +3,7 @@ import type { Tensor } from '@ptq/tensor';
 import type { GPT } from '../modules/gpt';
 import { appendSkipLayerNorm } from './append-layer-norm';
 import type { BlocksInputs, BlocksOutput, LinearAppender, MaskInputs } from './blocks';
-import { type GraphContext, ONNX_INT32 } from './graph-context';
+import { type GraphContext, ONNX_INT32, tokensShape } from './graph-context';
 import { HOST_NODE_PREFIX, presentKeyName, presentValueName } from './graph-io';
 
 /** Attention of one layer: `qkv [tokens, 3 · embedding]` in, `[tokens, embedding]` and the presents out. */
@@ -115,14 +115,6 @@ export function appendFusedBlocks(
   return { normalized, presents, flattened: true };
 }
 
-/** `[batch, sequence, width]` from the shape of `input_ids`, for reshaping flattened tokens. */
-function sequenceShape(context: GraphContext, inputs: BlocksInputs, width: number): Value {
-  const { builder } = context;
-  return builder.node('Concat', [builder.node('Shape', [inputs.inputIds]), context.int64s([width])], {
-    axis: 0,
-  });
-}
-
 /** Padded batches: positions from `position_ids`, `MultiHeadAttention` with an additive mask. */
 function maskedAttention(
   context: GraphContext,
@@ -137,7 +129,7 @@ function maskedAttention(
     [inputs.wpe, builder.node('Reshape', [masking.positionIds, context.int64s([-1])])],
     { axis: 0 },
   );
-  const shape = sequenceShape(context, inputs, embeddingSize);
+  const shape = tokensShape(context, inputs.inputIds, embeddingSize);
   const splitSizes = context.int64s([embeddingSize, embeddingSize, embeddingSize]);
   // Additive attention bias [batch, 1, sequence, total]: 0 where allowed, a large negative elsewhere.
   // In float16 -2^15 rather than the lowest value, so score + bias cannot overflow to -Inf, which
@@ -219,7 +211,7 @@ function singleRowAttention(
     { to: ONNX_INT32 },
     host('total_length_int32'),
   );
-  const packedShape = sequenceShape(context, inputs, 3 * embeddingSize);
+  const packedShape = tokensShape(context, inputs.inputIds, 3 * embeddingSize);
   const attention: AttentionAppender = (qkv, layer) => {
     const [attended, presentKey, presentValue] = builder.nodeWithOutputs(
       'GroupQueryAttention',

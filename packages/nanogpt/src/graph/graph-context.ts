@@ -70,3 +70,9 @@ export function floatTensor(dtype: ModelDType, shape: readonly number[], values:
     ? createTensor('float16', shape, float32ArrayToFloat16(values))
     : createTensor('float32', shape, values);
 }
+
+/** `[batch, sequence, width]` from the shape of `input_ids`, to give flattened tokens their rows back. */
+export function tokensShape(context: GraphContext, inputIds: Value, width: number): Value {
+  const { builder } = context;
+  return builder.node('Concat', [builder.node('Shape', [inputIds]), context.int64s([width])], { axis: 0 });
+}

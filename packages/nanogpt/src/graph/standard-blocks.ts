@@ -1,7 +1,7 @@
 import type { Value } from '@ptq/onnx';
 import type { GPT } from '../modules/gpt';
 import { appendLayerNorm } from './append-layer-norm';
-import type { BlocksInputs, BlocksOutput, LinearAppender } from './blocks';
+import type { BlocksInputs, BlocksOutput, LinearAppender, MaskInputs } from './blocks';
 import type { GraphContext } from './graph-context';
 
 /**
@@ -13,12 +13,11 @@ export function appendStandardBlocks(
   context: GraphContext,
   model: GPT,
   inputs: BlocksInputs,
+  masking: MaskInputs,
   linear: LinearAppender,
 ): BlocksOutput {
   const { builder } = context;
   const { numHeads, embeddingSize } = model.config;
-  const masking = inputs.masking;
-  if (masking === undefined) throw new Error('standard blocks need the attention mask and positions');
   const headSize = embeddingSize / numHeads;
   const tokens = builder.node('Gather', [inputs.wte, inputs.inputIds], { axis: 0 });
   const positions = builder.node('Gather', [inputs.wpe, masking.positionIds], { axis: 0 });

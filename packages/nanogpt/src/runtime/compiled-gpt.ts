@@ -66,6 +66,8 @@ export class CompiledGPT {
   readonly maxSequence: number;
   /** The most rows a call accepts. */
   readonly batch: number;
+  /** The graph has one row and no mask or position inputs (see `buildGptGraph`'s `singleRow`). */
+  readonly #singleRow: boolean;
   #released = false;
 
   constructor(init: CompiledGPTInit) {
@@ -75,6 +77,7 @@ export class CompiledGPT {
     this.weightFormat = init.weightFormat;
     this.maxSequence = init.maxSequence;
     this.batch = init.batch;
+    this.#singleRow = !init.session.inputNames.includes(ATTENTION_MASK);
   }
 
   /**
@@ -104,10 +107,8 @@ export class CompiledGPT {
     const padded = this.#readBatch(inputIds, attentionMask);
     const batch = this.#withoutPadding(padded);
     if (batch.sequence === 0) {
-      const { numLayers, numHeads, embeddingSize, dtype } = this.config;
-      const shape = [1, numHeads, 0, embeddingSize / numHeads];
-      const empty = () => Array.from({ length: numLayers }, () => emptyCache(dtype, shape));
-      return { logits: this.#zeroLogits(padded.sequence), cache: new KeyValueCache(empty(), empty(), [[]]) };
+      const cache = new KeyValueCache(this.#emptyLayers(1), this.#emptyLayers(1), [[]]);
+      return { logits: this.#zeroLogits(padded.sequence), cache };
     }
     const outputs = await this.session.run(this.#feeds(batch.ids, batch.mask, batch.sequence, undefined));
     const [keys, values] = this.#presents(outputs);
@@ -176,11 +177,6 @@ export class CompiledGPT {
     });
   }
 
-  /** True when the graph has one row and no mask (see `buildGptGraph`'s `singleRow`). */
-  get #singleRow(): boolean {
-    return !this.session.inputNames.includes(ATTENTION_MASK);
-  }
-
   /**
    * For a single-row graph, the row without its masked positions: dropping them is exactly what the
    * mask means (real tokens keep their positions and attend only each other).
@@ -213,6 +209,13 @@ export class CompiledGPT {
     );
   }
 
+  /** One empty past (no positions yet) per layer, for `rows` rows. */
+  #emptyLayers(rows: number): OrtTensor[] {
+    const { numLayers, numHeads, embeddingSize, dtype } = this.config;
+    const shape = [rows, numHeads, 0, embeddingSize / numHeads];
+    return Array.from({ length: numLayers }, () => emptyCache(dtype, shape));
+  }
+
   #feeds(
     ids: BigInt64Array,
     mask: readonly (readonly number[])[],
@@ -227,11 +230,11 @@ export class CompiledGPT {
       feeds[ATTENTION_MASK] = maskTensor(mask);
       feeds[POSITION_IDS] = int64Matrix(positions ?? positionsFromMask(mask), rows, sequence);
     }
-    const { numLayers, numHeads, embeddingSize, dtype } = this.config;
-    const emptyShape = [rows, numHeads, 0, embeddingSize / numHeads];
-    for (let layer = 0; layer < numLayers; layer += 1) {
-      feeds[pastKeyName(layer)] = cache?.keys[layer] ?? emptyCache(dtype, emptyShape);
-      feeds[pastValueName(layer)] = cache?.values[layer] ?? emptyCache(dtype, emptyShape);
+    const keys = cache?.keys ?? this.#emptyLayers(rows);
+    const values = cache?.values ?? this.#emptyLayers(rows);
+    for (let layer = 0; layer < this.config.numLayers; layer += 1) {
+      feeds[pastKeyName(layer)] = keys[layer]!;
+      feeds[pastValueName(layer)] = values[layer]!;
     }
     return feeds;
   }
