@@ -31,6 +31,7 @@ export {
   type ExternalDataReference,
   type UnsupportedAttribute,
 } from './decode-model';
+export { DeviceTensorReader, MAX_READ_TENSORS } from './device-tensor-reader';
 export {
   DeviceUnavailableError,
   OnnxFormatError,
