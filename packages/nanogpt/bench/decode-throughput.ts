@@ -6,8 +6,10 @@
 //   node .bench/decode-throughput.js --only int4-weight-only/float16 --operators fused --profile
 //
 // For each configuration it first checks that KV-cache decode gives the logits of a full recompute
-// (the cache path on that device), then times greedy `generate` (median of --repeats). `--profile`
-// adds onnxruntime's per-operator dispatch times for the fused graph's decode steps.
+// (the cache path on that device), then times greedy `generate` (median of --repeats): with the
+// tokens chosen in the graph and fed back on the device (single-row fused graphs), and with the
+// tokens chosen on the host from each step's logits, in the same session; both must give the same
+// tokens. `--profile` adds onnxruntime's per-operator dispatch times for the fused graph's decode steps.
 import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +33,8 @@ interface Row {
   mode: string;
   dtype: ModelDType;
   operators: GraphOperators;
+  /** Where greedy tokens are chosen: in the graph (fed back on the device) or on the host from logits. */
+  choice: 'device' | 'host';
   device: string;
   weightFormat: string;
   compileMs: number;
@@ -48,6 +52,7 @@ const operatorsList = flag('operators', 'fused,standard').split(',') as GraphOpe
 const weightFormat = flag('weight-format', '') as WeightFormat | '';
 const out = flag('out', 'bench-results/nanogpt-decode.json');
 const profile = process.argv.includes('--profile');
+const tokensPerRead = Number(flag('tokens-per-read', '16'));
 // --webgpu-config validationMode=disabled,...: WebGPU provider settings (session config entries).
 const webgpuConfig = Object.fromEntries(
   flag('webgpu-config', '')
@@ -120,7 +125,6 @@ for (const [quantMode, dtype] of configurations) {
     });
     const compileMs = performance.now() - compileStart;
     const cacheVersusRecompute = await cacheCheck(compiled, prompt);
-    await generate(compiled, prompt, { maxNewTokens: 8, stopAtEos: false }); // warm-up
     // One decode step's wall time on its own (no sampling), to set against generate's.
     {
       const { cache } = await compiled.prefill(ids(prompt));
@@ -135,23 +139,42 @@ for (const [quantMode, dtype] of configurations) {
         `${mode}/${dtype} ${operators}: decodeStep median ${median(steps.slice(8)).toFixed(2)} ms`,
       );
     }
-    const timings = [];
-    for (let run = 0; run < repeats; run += 1) {
-      timings.push((await generate(compiled, prompt, { maxNewTokens: newTokens, stopAtEos: false })).timings);
+    // Tokens chosen in the graph (the default where the graph can) and on the host, same session.
+    const choices: Array<'device' | 'host'> = compiled.choosesTokens ? ['device', 'host'] : ['host'];
+    let reference: number[] | undefined;
+    for (const choice of choices) {
+      const generateOptions = {
+        maxNewTokens: newTokens,
+        stopAtEos: false,
+        chooseOnDevice: choice === 'device',
+        tokensPerRead,
+      };
+      await generate(compiled, prompt, { ...generateOptions, maxNewTokens: 8 }); // warm-up
+      const timings = [];
+      for (let run = 0; run < repeats; run += 1) {
+        const result = await generate(compiled, prompt, generateOptions);
+        timings.push(result.timings);
+        // Both choices must give the same tokens.
+        reference ??= result.newTokens[0];
+        if (result.newTokens[0]!.join(',') !== reference!.join(',')) {
+          throw new Error(`${mode}/${dtype} ${operators} ${choice}: tokens differ from the first run`);
+        }
+      }
+      rows.push({
+        mode,
+        dtype,
+        operators,
+        choice,
+        device: compiled.device,
+        weightFormat: compiled.weightFormat ?? '-',
+        compileMs: Math.round(compileMs),
+        prefillMs: median(timings.map((timing) => timing.prefillMs)),
+        decodeTokensPerSecond: median(timings.map((timing) => timing.tokensPerSecond)),
+        cacheVersusRecompute,
+      });
+      console.error(JSON.stringify(rows.at(-1)));
+      writeJson(out, { machine: machine(), promptLength, newTokens, repeats, tokensPerRead, rows, profiles }); // kept if cut short
     }
-    rows.push({
-      mode,
-      dtype,
-      operators,
-      device: compiled.device,
-      weightFormat: compiled.weightFormat ?? '-',
-      compileMs: Math.round(compileMs),
-      prefillMs: median(timings.map((timing) => timing.prefillMs)),
-      decodeTokensPerSecond: median(timings.map((timing) => timing.tokensPerSecond)),
-      cacheVersusRecompute,
-    });
-    console.error(JSON.stringify(rows.at(-1)));
-    writeJson(out, { machine: machine(), promptLength, newTokens, repeats, rows, profiles }); // kept if cut short
     await compiled.release();
 
     if (profile && operators === 'fused') {
@@ -189,12 +212,23 @@ for (const [quantMode, dtype] of configurations) {
 
 const host = machine();
 printTable(
-  `Decode, GPT-2-124M shape, random weights, prompt ${promptLength}, ${newTokens} new tokens, batch 1, median of ${repeats}, WebGPU config ${JSON.stringify(webgpuConfig)} — ${host.gpu ?? 'no GPU'}; ${host.cpu} × ${host.cores}; Node ${host.node}`,
-  ['mode', 'dtype', 'operators', 'device', 'weights', 'prefill ms', 'decode tok/s', 'cache vs recompute'],
+  `Decode, GPT-2-124M shape, random weights, prompt ${promptLength}, ${newTokens} new tokens, batch 1, median of ${repeats}, ${tokensPerRead} tokens per read, WebGPU config ${JSON.stringify(webgpuConfig)} — ${host.gpu ?? 'no GPU'}; ${host.cpu} × ${host.cores}; Node ${host.node}`,
+  [
+    'mode',
+    'dtype',
+    'operators',
+    'tokens chosen',
+    'device',
+    'weights',
+    'prefill ms',
+    'decode tok/s',
+    'cache vs recompute',
+  ],
   rows.map((row) => [
     row.mode,
     row.dtype,
     row.operators,
+    row.choice,
     row.device,
     row.weightFormat,
     row.prefillMs,
@@ -202,4 +236,13 @@ printTable(
     row.cacheVersusRecompute.toExponential(1),
   ]),
 );
-writeJson(out, { machine: host, promptLength, newTokens, repeats, webgpuConfig, rows, profiles });
+writeJson(out, {
+  machine: host,
+  promptLength,
+  newTokens,
+  repeats,
+  tokensPerRead,
+  webgpuConfig,
+  rows,
+  profiles,
+});

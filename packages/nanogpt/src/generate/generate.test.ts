@@ -126,5 +126,81 @@ describe('generate', () => {
     await expect(generate(compiled, [[1], [2], [3]], { maxNewTokens: 1 })).rejects.toThrow(
       'batch must be in [1, 2] (the compiled batch), got 3',
     );
+    await expect(generate(compiled, PROMPTS, { tokensPerRead: 0 })).rejects.toThrow(
+      'Invalid argument "tokensPerRead": must be an integer in [1, 256], got 0',
+    );
+  });
+});
+
+describe('generate, tokens chosen in the graph (batch 1)', () => {
+  let single: CompiledGPT;
+  beforeAll(async () => {
+    single = await compile(tinyModel({ quantMode: 'int4-weight-only' }, 3, 0.3), {
+      device: 'cpu',
+      maxSequence: 24,
+    });
+  });
+  afterAll(async () => {
+    await single.release();
+  });
+
+  it('gives the tokens of host argmax for every read size, reporting each token in order', async () => {
+    expect(single.choosesTokens).toBe(true);
+    expect(compiled.choosesTokens).toBe(false);
+    const options = { maxNewTokens: 12, stopAtEos: false };
+    const onHost = await generate(single, PROMPTS[0]!, { ...options, chooseOnDevice: false });
+    // The batch-2 graph (masked attention, host argmax) agrees on the same row.
+    const batched = await generate(compiled, PROMPTS, options);
+    expect(onHost.newTokens[0]).toEqual(batched.newTokens[0]);
+    for (const tokensPerRead of [1, 5, 16]) {
+      const steps: number[] = [];
+      const seen: number[] = [];
+      const onDevice = await generate(single, PROMPTS[0]!, {
+        ...options,
+        tokensPerRead,
+        onToken: ([token], step) => {
+          steps.push(step);
+          seen.push(token!);
+        },
+      });
+      expect(onDevice.tokens).toEqual(onHost.tokens);
+      expect(steps).toEqual(Array.from({ length: 12 }, (_, step) => step));
+      expect(seen).toEqual(onDevice.newTokens[0]);
+      expect(onDevice.timings.tokensPerSecond).toBeGreaterThan(0);
+    }
+  });
+
+  it('returns the prefill token alone, then chunks of tokensPerRead', async () => {
+    const chunks: number[][] = [];
+    for await (const chunk of single.greedyChunks(PROMPTS[1]!, 12, 5)) chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.length)).toEqual([1, 5, 5, 1]);
+    const onHost = await generate(single, PROMPTS[1]!, {
+      maxNewTokens: 12,
+      stopAtEos: false,
+      chooseOnDevice: false,
+    });
+    expect(chunks.flat()).toEqual(onHost.newTokens[0]);
+    // Stopping early frees the cache; the model keeps working.
+    for await (const chunk of single.greedyChunks(PROMPTS[1]!, 12, 5)) {
+      expect(chunk).toEqual(chunks[0]);
+      break;
+    }
+    await expect(single.greedyChunks(PROMPTS[1]!, 30).next()).rejects.toThrow(/maxSequence 24/);
+    await expect(compiled.greedyChunks(PROMPTS[1]!, 4).next()).rejects.toThrow(/single-row graph/);
+  });
+
+  it('stops at EOS inside a chunk, dropping the steps run past it', async () => {
+    const greedy = await generate(single, PROMPTS[0]!, { maxNewTokens: 10, stopAtEos: false });
+    const eosTokenId = greedy.newTokens[0]![3]!;
+    const stopAt = greedy.newTokens[0]!.indexOf(eosTokenId);
+    const seen: number[] = [];
+    const stopped = await generate(single, PROMPTS[0]!, {
+      maxNewTokens: 10,
+      eosTokenId,
+      tokensPerRead: 8,
+      onToken: ([token]) => seen.push(token!),
+    });
+    expect(stopped.newTokens[0]).toEqual(greedy.newTokens[0]!.slice(0, stopAt + 1));
+    expect(seen).toEqual(stopped.newTokens[0]);
   });
 });

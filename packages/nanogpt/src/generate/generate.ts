@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor } from '@ptq/tensor';
-import type { CompiledGPT } from '../runtime/compiled-gpt';
+import { type CompiledGPT, MAX_TOKENS_PER_READ } from '../runtime/compiled-gpt';
 import type { KeyValueCache } from '../runtime/key-value-cache';
 import { argmax, sampleToken } from './sampling';
 import { createXoshiro128 } from './xoshiro128';
@@ -20,6 +20,19 @@ export interface GenerateOptions {
   eosTokenId?: number;
   /** Called after every step with each row's new token (`undefined` for rows that had already stopped). */
   onToken?: (tokens: readonly (number | undefined)[], step: number) => void;
+  /**
+   * Greedy decoding of one row lets the graph choose each token and feeds it straight back, so
+   * tokens reach the host only `tokensPerRead` at a time (default true where the compiled graph
+   * can: `batch: 1`, fused operators). The tokens are the same either way; false picks them on the
+   * host from each step's logits.
+   */
+  chooseOnDevice?: boolean;
+  /**
+   * With `chooseOnDevice`: tokens per host read after the first (default 16). Each read waits for
+   * the device; `onToken` is called for each token when its chunk arrives, and a row that reached
+   * EOS stops at the next read (the steps run past it are dropped).
+   */
+  tokensPerRead?: number;
 }
 
 export interface GenerateTimings {
@@ -60,6 +73,16 @@ function checkOptions(compiled: CompiledGPT, options: GenerateOptions) {
     throw new InvalidArgumentError(
       'eosTokenId',
       `must be a token id in [0, ${compiled.config.vocabSize - 1}], got ${String(eosTokenId)}`,
+    );
+  }
+  const { tokensPerRead } = options;
+  if (
+    tokensPerRead !== undefined &&
+    (!Number.isSafeInteger(tokensPerRead) || tokensPerRead < 1 || tokensPerRead > MAX_TOKENS_PER_READ)
+  ) {
+    throw new InvalidArgumentError(
+      'tokensPerRead',
+      `must be an integer in [1, ${MAX_TOKENS_PER_READ}], got ${String(tokensPerRead)}`,
     );
   }
   const seed = options.seed ?? Math.floor(Math.random() * 0x100000000);
@@ -138,6 +161,15 @@ export async function generate(
           topK: settings.topK,
           random: settings.random,
         });
+  if (
+    rows === 1 &&
+    settings.temperature === 0 &&
+    (options.chooseOnDevice ?? true) &&
+    compiled.choosesTokens
+  ) {
+    return greedyOnDevice(compiled, prompts[0]!, newTokens[0]!, settings, options, result);
+  }
+
   const finished = new Array<boolean>(rows).fill(false);
   let step = 0;
   const take = (logits: Float32Array, positions: number): (number | undefined)[] => {
@@ -184,4 +216,31 @@ export async function generate(
   } finally {
     cache?.dispose();
   }
+}
+
+/**
+ * One row, greedy, tokens chosen in the graph (`CompiledGPT.greedyChunks`). The first chunk is the
+ * prefill's token alone, so prefillMs is the time to the first token, as on the host path.
+ */
+async function greedyOnDevice(
+  compiled: CompiledGPT,
+  prompt: readonly number[],
+  made: number[],
+  settings: ReturnType<typeof checkOptions>,
+  options: GenerateOptions,
+  result: (prefillMs: number, decodeMs: number, decodeTokens: number) => GenerateResult,
+): Promise<GenerateResult> {
+  const started = performance.now();
+  let prefillMs = 0;
+  for await (const chunk of compiled.greedyChunks(prompt, settings.maxNewTokens, options.tokensPerRead)) {
+    if (made.length === 0) prefillMs = performance.now() - started;
+    for (const token of chunk) {
+      made.push(token);
+      options.onToken?.([token], made.length - 1);
+      if (settings.stopAtEos && token === settings.eosTokenId) break;
+    }
+    if (settings.stopAtEos && made.at(-1) === settings.eosTokenId) break;
+  }
+  const decodeMs = made.length > 1 ? performance.now() - started - prefillMs : 0;
+  return result(prefillMs, decodeMs, made.length - 1);
 }

@@ -31,8 +31,11 @@ export interface BlocksOutput {
   readonly normalized: Value;
   /** Each layer's present key and value. */
   readonly presents: ReadonlyArray<readonly [Value, Value]>;
-  /** True when `normalized` is `[batch · sequence, embedding]` rather than `[batch, sequence, embedding]`. */
-  readonly flattened: boolean;
+  /**
+   * Set when `normalized` is `[batch · sequence, embedding]` rather than `[batch, sequence,
+   * embedding]`: `[batch, sequence, width]` for a given width, to give the rows back their shape.
+   */
+  readonly unflatten: ((width: number) => Value) | undefined;
 }
 
 /** Appends one linear of the model (its path, module and input) with the given bias placement. */

@@ -246,12 +246,23 @@ describe('buildGptGraph', () => {
     expect(counts.GroupQueryAttention).toBe(2);
     expect(counts.MultiHeadAttention ?? 0).toBe(0);
     expect(counts.Split ?? 0).toBe(0);
-    expect(counts.Where ?? 0).toBe(0);
-    // The attention lengths are computed by nodes the runtime pins to the host.
+    // The greedy token: ReduceMax / Equal / Where / ReduceMin (WebGPU has no ArgMax kernel).
+    expect(counts.ArgMax ?? 0).toBe(0);
+    expect(counts.Where).toBe(1);
+    expect(single.graph.outputs.map((output) => output.name)).toContain('next_token');
+    // input_ids feeds the embedding Gather alone: a host node reading it would copy a device-resident
+    // token back to the host.
+    const readers = single.graph.nodes.filter((node) => node.inputs.includes('input_ids'));
+    expect(readers.map((node) => node.opType)).toEqual(['Gather']);
+    // The attention lengths are computed by nodes the runtime pins to the host; Shape nodes are not
+    // pinned (the device's Shape reads no data), and seqlens_k is made on the device by Range.
     const host = single.graph.nodes
       .filter((node) => node.name.startsWith('host/'))
       .map((node) => node.opType);
-    expect(host).toEqual(['Shape', 'Slice', 'Shape', 'Slice', 'Add', 'Sub', 'Cast', 'Squeeze', 'Cast']);
+    expect(host).toEqual(['Slice', 'Slice', 'Add', 'Squeeze', 'Cast', 'Sub', 'Squeeze', 'Cast']);
+    const attention = single.graph.nodes.find((node) => node.opType === 'GroupQueryAttention')!;
+    const range = single.graph.nodes.find((node) => node.opType === 'Range')!;
+    expect(attention.inputs[5]).toBe(range.outputs[0]);
     expect(() => buildGptGraph(tinyModel(), { singleRow: true })).toThrow(/singleRow/);
   });
 });

@@ -2,17 +2,19 @@ import { InvalidArgumentError } from '@ptq/errors';
 import { GraphBuilder, type ModelDefinition } from '@ptq/onnx';
 import { FLOAT16_MAX } from '@ptq/tensor';
 import type { GPT } from '../modules/gpt';
+import { appendGreedyToken } from './append-greedy-token';
 import { appendLinear } from './append-linear';
 import { appendAttentionAllowed } from './attention-mask';
 import type { BlocksInputs, GraphOperators, LinearAppender } from './blocks';
 import { checkWeightValues } from './check-weight-values';
 import { appendFusedBlocks } from './fused-blocks';
-import { GraphContext, ONNX_FLOAT, tokensShape } from './graph-context';
+import { GraphContext, ONNX_FLOAT } from './graph-context';
 import {
   ATTENTION_MASK,
   BATCH_DIMENSION,
   INPUT_IDS,
   LOGITS,
+  NEXT_TOKEN,
   PAST_SEQUENCE_DIMENSION,
   POSITION_IDS,
   pastKeyName,
@@ -122,7 +124,7 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
       bias: linearOptions.bias,
     });
   // A standard graph always has its mask (single-row graphs are fused only, checked above).
-  const { normalized, presents, flattened } =
+  const { normalized, presents, unflatten } =
     operators === 'standard' && blocksInputs.masking !== undefined
       ? appendStandardBlocks(context, model, blocksInputs, blocksInputs.masking, linear)
       : appendFusedBlocks(context, model, blocksInputs, linear);
@@ -137,10 +139,13 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
   if (dtype === 'float16') {
     logits = builder.node('Cast', [logits], { to: ONNX_FLOAT });
   }
-  if (flattened) {
+  // Single-row graphs: the greedy token, chosen on the device, to be fed straight back as the next
+  // step's input_ids, so a greedy decode loop never copies logits to the host.
+  const nextToken = singleRow ? appendGreedyToken(context, logits, vocabSize) : undefined;
+  if (unflatten !== undefined) {
     logits = builder.node(
       'Reshape',
-      [logits, tokensShape(context, inputIds, vocabSize)],
+      [logits, unflatten(vocabSize)],
       {},
       {
         outputNames: [LOGITS],
@@ -148,6 +153,7 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
     );
   }
   builder.output(logits, LOGITS, 'float32', [BATCH_DIMENSION, SEQUENCE_DIMENSION, vocabSize]);
+  if (nextToken !== undefined) builder.output(nextToken, NEXT_TOKEN, 'int64', [1, 1]);
   presents.forEach(([keys, values], layer) => {
     builder.output(keys, presentKeyName(layer), dtype, presentShape);
     builder.output(values, presentValueName(layer), dtype, presentShape);

@@ -35,17 +35,19 @@ export function appendFusedBlocks(
   linear: LinearAppender,
 ): BlocksOutput {
   const { builder } = context;
-  const flat = context.int64s([-1]);
-  const tokens = builder.node('Gather', [inputs.wte, builder.node('Reshape', [inputs.inputIds, flat])], {
-    axis: 0,
-  });
+  const rowsShape = context.int64s([-1, model.config.embeddingSize]);
+  // input_ids feeds this Gather only, and every shape is read from `embedded`, which the device
+  // made: onnxruntime may put a node reading a graph input on the CPU, and when input_ids is a
+  // device tensor (a token fed back from the last step) that would copy it off the device.
+  const embedded = builder.node('Gather', [inputs.wte, inputs.inputIds], { axis: 0 });
+  const tokens = builder.node('Reshape', [embedded, rowsShape]);
+  const unflatten = (width: number) => tokensShape(context, embedded, width);
   const { positions, attention } =
     inputs.masking === undefined
-      ? singleRowAttention(context, model, inputs)
-      : maskedAttention(context, model, inputs, inputs.masking);
+      ? singleRowAttention(context, model, inputs, embedded, unflatten)
+      : maskedAttention(context, model, inputs, inputs.masking, unflatten);
   const biasOf = (path: string, bias: Tensor | undefined) =>
     bias === undefined ? undefined : builder.initializer(`${path}.bias`, bias);
-  const rowsShape = context.int64s([-1, model.config.embeddingSize]);
 
   // The branch waiting to join the residual stream: its product and bias.
   let branch: { input: Value; bias: Value | undefined } = { input: tokens, bias: undefined };
@@ -112,7 +114,7 @@ export function appendFusedBlocks(
     { input: branch.input, skip: residual, bias: branch.bias },
     { wantSum: false },
   );
-  return { normalized, presents, flattened: true };
+  return { normalized, presents, unflatten };
 }
 
 /** Padded batches: positions from `position_ids`, `MultiHeadAttention` with an additive mask. */
@@ -121,6 +123,7 @@ function maskedAttention(
   model: GPT,
   inputs: BlocksInputs,
   masking: MaskInputs,
+  unflatten: (width: number) => Value,
 ): { positions: Value; attention: AttentionAppender } {
   const { builder } = context;
   const { numHeads, embeddingSize } = model.config;
@@ -129,7 +132,7 @@ function maskedAttention(
     [inputs.wpe, builder.node('Reshape', [masking.positionIds, context.int64s([-1])])],
     { axis: 0 },
   );
-  const shape = tokensShape(context, inputs.inputIds, embeddingSize);
+  const shape = unflatten(embeddingSize);
   const splitSizes = context.int64s([embeddingSize, embeddingSize, embeddingSize]);
   // Additive attention bias [batch, 1, sequence, total]: 0 where allowed, a large negative elsewhere.
   // In float16 -2^15 rather than the lowest value, so score + bias cannot overflow to -Inf, which
@@ -163,55 +166,54 @@ function maskedAttention(
 }
 
 /**
- * One row, no padding: positions `past … past + sequence - 1` are a `Slice` of `wpe` (bounds read
- * from the cache's shape on the host, so nothing is uploaded), and `GroupQueryAttention` takes the
- * packed `c_attn` output as it is and is causal by itself.
+ * One row, no padding: positions `past … past + sequence - 1` are a `Slice` of `wpe`, and
+ * `GroupQueryAttention` takes the packed `c_attn` output as it is and is causal by itself. The
+ * lengths come from tensor shapes, read on the host (`Shape` needs no copy of the data); nothing
+ * is uploaded per step. The one length the attention op wants on the device, `seqlens_k`, is made
+ * there by `Range` from host scalars.
  */
 function singleRowAttention(
   context: GraphContext,
   model: GPT,
   inputs: BlocksInputs,
+  embedded: Value,
+  unflatten: (width: number) => Value,
 ): { positions: Value; attention: AttentionAppender } {
   const { builder } = context;
   const { numHeads, embeddingSize } = model.config;
   const host = (name: string) => ({ name: `${HOST_NODE_PREFIX}${name}` });
+  // Shape nodes stay on the device's provider, which reads shapes without copying data; pinning
+  // them to the CPU would copy their input to the host.
   const past = builder.node(
     'Slice',
-    [
-      builder.node('Shape', [inputs.pastKeys[0]!], {}, host('past_shape')),
-      context.int64s([2]),
-      context.int64s([3]),
-    ],
+    [builder.node('Shape', [inputs.pastKeys[0]!]), context.int64s([2]), context.int64s([3])],
     {},
     host('past_length'),
   );
   const sequence = builder.node(
     'Slice',
-    [
-      builder.node('Shape', [inputs.inputIds], {}, host('input_shape')),
-      context.int64s([1]),
-      context.int64s([2]),
-    ],
+    [builder.node('Shape', [embedded]), context.int64s([1]), context.int64s([2])],
     {},
     host('sequence_length'),
   );
   const total = builder.node('Add', [past, sequence], {}, host('total_length'));
   const positions = builder.node('Slice', [inputs.wpe, past, total, context.int64s([0])]);
-  // GroupQueryAttention's lengths, read on the host: seqlens_k = total - 1 per row [batch] and
-  // total_sequence_length, a scalar, both int32.
-  const keyLengths = builder.node(
-    'Cast',
-    [builder.node('Sub', [total, context.int64s([1])], {}, host('last_position'))],
-    { to: ONNX_INT32 },
-    host('key_lengths'),
+  // GroupQueryAttention's lengths, both int32: total_sequence_length, a host scalar, and
+  // seqlens_k = total - 1 per row [batch], which it reads on the device.
+  const int32Scalar = (value: Value, name: string) =>
+    builder.node(
+      'Cast',
+      [builder.node('Squeeze', [value, context.int64s([0])], {}, host(`${name}_scalar`))],
+      { to: ONNX_INT32 },
+      host(`${name}_int32`),
+    );
+  const scalarTotal = int32Scalar(total, 'total_length');
+  const lastPosition = int32Scalar(
+    builder.node('Sub', [total, context.int64s([1])], {}, host('last_position')),
+    'last_position',
   );
-  const scalarTotal = builder.node(
-    'Cast',
-    [builder.node('Squeeze', [total, context.int64s([0])], {}, host('total_scalar'))],
-    { to: ONNX_INT32 },
-    host('total_length_int32'),
-  );
-  const packedShape = tokensShape(context, inputs.inputIds, 3 * embeddingSize);
+  const keyLengths = builder.node('Range', [lastPosition, scalarTotal, context.int32(1)]);
+  const packedShape = unflatten(3 * embeddingSize);
   const attention: AttentionAppender = (qkv, layer) => {
     const [attended, presentKey, presentValue] = builder.nodeWithOutputs(
       'GroupQueryAttention',

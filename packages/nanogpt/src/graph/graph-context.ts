@@ -49,6 +49,11 @@ export class GraphContext {
     return this.#shared(`int64:${value}`, () => createTensor('int64', [], BigInt64Array.of(BigInt(value))));
   }
 
+  /** An int32 scalar constant. */
+  int32(value: number): Value {
+    return this.#shared(`int32:${value}`, () => createTensor('int32', [], Int32Array.of(value)));
+  }
+
   /** A named initializer in the model dtype made from float32 values. */
   floatInitializer(name: string, shape: readonly number[], values: Float32Array): Value {
     return this.builder.initializer(name, floatTensor(this.dtype, shape, values));
@@ -71,8 +76,14 @@ export function floatTensor(dtype: ModelDType, shape: readonly number[], values:
     : createTensor('float32', shape, values);
 }
 
-/** `[batch, sequence, width]` from the shape of `input_ids`, to give flattened tokens their rows back. */
-export function tokensShape(context: GraphContext, inputIds: Value, width: number): Value {
+/**
+ * `[batch, sequence, width]` from the first two dimensions of `tokens` (`[batch, sequence, …]`), to
+ * give flattened rows their shape back. `tokens` should be a tensor the device made: a `Shape` of a
+ * graph input can be placed on the CPU, which would copy that input off the device to read it.
+ */
+export function tokensShape(context: GraphContext, tokens: Value, width: number): Value {
   const { builder } = context;
-  return builder.node('Concat', [builder.node('Shape', [inputIds]), context.int64s([width])], { axis: 0 });
+  return builder.node('Concat', [builder.node('Shape', [tokens], { end: 2 }), context.int64s([width])], {
+    axis: 0,
+  });
 }

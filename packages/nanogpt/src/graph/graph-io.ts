@@ -3,6 +3,8 @@ export const INPUT_IDS = 'input_ids';
 export const ATTENTION_MASK = 'attention_mask';
 export const POSITION_IDS = 'position_ids';
 export const LOGITS = 'logits';
+/** Single-row graphs: the greedy choice after the last position, int64 `[1, 1]`, to feed back as `input_ids`. */
+export const NEXT_TOKEN = 'next_token';
 
 export function pastKeyName(layer: number): string {
   return `past_key_values.${layer}.key`;

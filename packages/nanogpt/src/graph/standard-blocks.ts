@@ -70,5 +70,5 @@ export function appendStandardBlocks(
   });
 
   const normalized = appendLayerNorm(context, 'transformer.ln_f', model.transformer.ln_f, hidden);
-  return { normalized, presents, flattened: false };
+  return { normalized, presents, unflatten: undefined };
 }

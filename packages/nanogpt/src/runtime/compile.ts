@@ -11,7 +11,7 @@ import {
 import type { InferenceSession } from 'onnxruntime-node';
 import type { GraphOperators } from '../graph/blocks';
 import { buildGptGraph } from '../graph/build-gpt-graph';
-import { HOST_NODE_PREFIX, LOGITS, presentKeyName, presentValueName } from '../graph/graph-io';
+import { HOST_NODE_PREFIX, LOGITS, NEXT_TOKEN, presentKeyName, presentValueName } from '../graph/graph-io';
 import { resolveWeightFormat, type WeightFormat } from '../graph/weight-format';
 import type { GPT } from '../modules/gpt';
 import { CompiledGPT } from './compiled-gpt';
@@ -93,8 +93,14 @@ function sessionOptionsFor(
     if (hostNodes.length > 0) {
       extra.ep = { webgpuexecutionprovider: { forceCpuNodeNames: hostNodes.join('\n') } };
     }
-    // The KV cache stays in GPU buffers between steps; only logits come back to the host.
-    const locations: Record<string, 'gpu-buffer' | 'cpu'> = { [LOGITS]: 'cpu' };
+    // The KV cache stays in GPU buffers between steps. A single-row graph chooses its greedy token
+    // itself, and a greedy loop feeds it back without reading anything, so its logits and token
+    // stay on the device too (`CompiledGPT` reads logits back when a caller asks for them); other
+    // graphs send logits to the host.
+    const choosesTokens = definition.graph.outputs.some((output) => output.name === NEXT_TOKEN);
+    const locations: Record<string, 'gpu-buffer' | 'cpu'> = choosesTokens
+      ? { [LOGITS]: 'gpu-buffer', [NEXT_TOKEN]: 'gpu-buffer' }
+      : { [LOGITS]: 'cpu' };
     for (let layer = 0; layer < gpt.config.numLayers; layer += 1) {
       locations[presentKeyName(layer)] = 'gpu-buffer';
       locations[presentValueName(layer)] = 'gpu-buffer';

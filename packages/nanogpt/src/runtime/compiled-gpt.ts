@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { fromOrtTensor, type ResolvedDevice } from '@ptq/onnx';
+import { DeviceTensorReader, fromOrtTensor, type ResolvedDevice } from '@ptq/onnx';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { type InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { GPTConfig } from '../config';
@@ -7,6 +7,7 @@ import {
   ATTENTION_MASK,
   INPUT_IDS,
   LOGITS,
+  NEXT_TOKEN,
   POSITION_IDS,
   pastKeyName,
   pastValueName,
@@ -35,6 +36,11 @@ export interface PrefillOutput extends ForwardOutput {
   /** The keys and values of the prompt, to continue with `decodeStep`. */
   readonly cache: KeyValueCache;
 }
+
+/** Tokens per host read in `greedyChunks` after the first (see there). */
+export const DEFAULT_TOKENS_PER_READ = 16;
+/** Bounds `tokensPerRead`: each count is a small session of its own. */
+export const MAX_TOKENS_PER_READ = 256;
 
 function int64Matrix(values: BigInt64Array, rows: number, columns: number): OrtTensor {
   return new OrtTensor('int64', values, [rows, columns]);
@@ -68,6 +74,8 @@ export class CompiledGPT {
   readonly batch: number;
   /** The graph has one row and no mask or position inputs (see `buildGptGraph`'s `singleRow`). */
   readonly #singleRow: boolean;
+  /** Copies device-resident outputs to the host; made on first use. */
+  #reader: DeviceTensorReader | undefined;
   #released = false;
 
   constructor(init: CompiledGPTInit) {
@@ -92,14 +100,16 @@ export class CompiledGPT {
     if (this.device !== 'webgpu') {
       // Only logits: the cache tensors are never copied out.
       const outputs = await this.session.run(feeds, [LOGITS]);
-      return { logits: this.#restorePadding(this.#logits(outputs, batch.rows, batch.sequence), padded) };
+      const logits = await this.#readLogits(outputs, batch.rows, batch.sequence);
+      return { logits: this.#restorePadding(logits, padded) };
     }
     // With preferred output locations set, onnxruntime-node wants every output fetched; the cache
-    // stays in GPU buffers, which are freed at once.
+    // stays in device buffers, which are freed at once.
     const outputs = await this.session.run(feeds);
     const [keys, values] = this.#presents(outputs);
     for (const tensor of [...keys, ...values]) tensor.dispose();
-    return { logits: this.#restorePadding(this.#logits(outputs, batch.rows, batch.sequence), padded) };
+    const logits = await this.#readLogits(outputs, batch.rows, batch.sequence);
+    return { logits: this.#restorePadding(logits, padded) };
   }
 
   /** Runs a prompt batch and keeps its keys and values for `decodeStep`. */
@@ -113,7 +123,8 @@ export class CompiledGPT {
     const outputs = await this.session.run(this.#feeds(batch.ids, batch.mask, batch.sequence, undefined));
     const [keys, values] = this.#presents(outputs);
     const cache = new KeyValueCache(keys, values, batch.mask);
-    return { logits: this.#restorePadding(this.#logits(outputs, batch.rows, batch.sequence), padded), cache };
+    const logits = await this.#readLogits(outputs, batch.rows, batch.sequence);
+    return { logits: this.#restorePadding(logits, padded), cache };
   }
 
   /**
@@ -152,13 +163,95 @@ export class CompiledGPT {
     const outputs = await this.session.run(this.#feeds(ids, mask, 1, cache, positions));
     const [keys, values] = this.#presents(outputs);
     cache.advance(keys, values);
-    return { logits: this.#logits(outputs, cache.rows, 1) };
+    return { logits: await this.#readLogits(outputs, cache.rows, 1) };
+  }
+
+  /** Whether `greedyChunks` can run: the graph is single-row and picks its greedy token itself. */
+  get choosesTokens(): boolean {
+    return this.#singleRow && this.session.outputNames.includes(NEXT_TOKEN);
+  }
+
+  /**
+   * Greedy continuation of one prompt, with the choice made in the graph: each step feeds the
+   * previous step's `next_token` output straight back as `input_ids`, so on a GPU a step makes no
+   * host↔device copy and the host never waits for the device between steps. Tokens come back in
+   * chunks, each one read (one transfer, one wait): the prefill's token alone, so the first token is
+   * not held back, then `tokensPerRead` at a time. Stop iterating to stop early; the cache is
+   * freed either way. Needs a single-row graph (`choosesTokens`).
+   */
+  async *greedyChunks(
+    prompt: readonly number[],
+    maxNewTokens: number,
+    tokensPerRead = DEFAULT_TOKENS_PER_READ,
+  ): AsyncGenerator<number[], void, undefined> {
+    this.#checkUsable();
+    if (!this.choosesTokens) {
+      throw new InvalidArgumentError(
+        'compiled',
+        "greedy decoding in the graph needs a single-row graph (compile with batch: 1 and operators: 'fused')",
+      );
+    }
+    if (!Number.isSafeInteger(tokensPerRead) || tokensPerRead < 1 || tokensPerRead > MAX_TOKENS_PER_READ) {
+      throw new InvalidArgumentError(
+        'tokensPerRead',
+        `must be an integer in [1, ${MAX_TOKENS_PER_READ}], got ${String(tokensPerRead)}`,
+      );
+    }
+    const ids = this.#readBatch(
+      createTensor('int64', [1, prompt.length], BigInt64Array.from(prompt, BigInt)),
+      undefined,
+    );
+    if (prompt.length + maxNewTokens > this.maxSequence) {
+      throw new InvalidArgumentError(
+        'maxNewTokens',
+        `the prompt (${prompt.length} tokens) plus ${maxNewTokens} new tokens exceeds the compiled maxSequence ${this.maxSequence}`,
+      );
+    }
+    let keys = this.#emptyLayers(1);
+    let values = this.#emptyLayers(1);
+    let input = int64Matrix(ids.ids, 1, ids.sequence);
+    /** Chosen tokens not read yet, oldest first; the newest is also the next step's input. */
+    let unread: OrtTensor[] = [];
+    /** The current input was read already, so it is freed once the step that feeds it has run. */
+    let inputRead = false;
+    let chunk = 1;
+    try {
+      for (let produced = 0; produced < maxNewTokens; ) {
+        const feeds: Record<string, OrtTensor> = { [INPUT_IDS]: input };
+        keys.forEach((tensor, layer) => {
+          feeds[pastKeyName(layer)] = tensor;
+          feeds[pastValueName(layer)] = values[layer]!;
+        });
+        const outputs = await this.session.run(feeds);
+        if (inputRead) input.dispose();
+        for (const tensor of [...keys, ...values]) tensor.dispose();
+        [keys, values] = this.#presents(outputs);
+        (outputs[LOGITS] as OrtTensor).dispose();
+        input = outputs[NEXT_TOKEN] as OrtTensor;
+        inputRead = false;
+        unread.push(input);
+        produced += 1;
+        if (unread.length === chunk || produced === maxNewTokens) {
+          const tokens = await this.#readTokens(unread, chunk);
+          for (const tensor of unread) {
+            if (tensor === input) inputRead = true;
+            else tensor.dispose();
+          }
+          unread = [];
+          chunk = tokensPerRead;
+          yield tokens;
+        }
+      }
+    } finally {
+      for (const tensor of new Set([...keys, ...values, ...unread, input])) tensor.dispose();
+    }
   }
 
   /** Frees the session. The compiled model cannot be used afterwards. */
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
+    await this.#reader?.release();
     await this.session.release();
   }
 
@@ -249,10 +342,47 @@ export class CompiledGPT {
     return [keys, values];
   }
 
-  #logits(outputs: InferenceSession.OnnxValueMapType, rows: number, sequence: number): Tensor<'float32'> {
-    // logits is always asked for on the CPU; reading a gpu-buffer tensor would abort the process.
-    const logits = fromOrtTensor(outputs[LOGITS] as OrtTensor) as Tensor<'float32'>;
-    return createTensor('float32', [rows, sequence, this.config.vocabSize], logits.data);
+  /**
+   * The logits as a host tensor, read through the device reader when the session left them on the
+   * device (single-row graphs on WebGPU); the unused greedy token is freed.
+   */
+  async #readLogits(
+    outputs: InferenceSession.OnnxValueMapType,
+    rows: number,
+    sequence: number,
+  ): Promise<Tensor<'float32'>> {
+    (outputs[NEXT_TOKEN] as OrtTensor | undefined)?.dispose();
+    let logits = outputs[LOGITS] as OrtTensor;
+    if (logits.location === 'gpu-buffer') {
+      const onDevice = logits;
+      try {
+        logits = await this.#deviceReader().read([onDevice]);
+      } finally {
+        onDevice.dispose();
+      }
+    }
+    const data = (fromOrtTensor(logits) as Tensor<'float32'>).data;
+    return createTensor('float32', [rows, sequence, this.config.vocabSize], data);
+  }
+
+  /**
+   * The values of `[1, 1]` token tensors, in order. Device-resident ones are joined on the device
+   * and read at once, padded to `slots` by repeating the last, so every full chunk reuses one
+   * reader session.
+   */
+  async #readTokens(tokens: readonly OrtTensor[], slots: number): Promise<number[]> {
+    let host = tokens;
+    if (tokens.some((tensor) => tensor.location === 'gpu-buffer')) {
+      const padded = Array.from({ length: slots }, (_, index) => tokens[Math.min(index, tokens.length - 1)]!);
+      host = [await this.#deviceReader().read(padded, 1)];
+    }
+    const values = host.flatMap((tensor) => Array.from(tensor.data as BigInt64Array, Number));
+    return values.slice(0, tokens.length);
+  }
+
+  #deviceReader(): DeviceTensorReader {
+    this.#reader ??= new DeviceTensorReader(this.device);
+    return this.#reader;
   }
 }
 
