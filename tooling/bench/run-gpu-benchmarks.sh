@@ -28,7 +28,7 @@ if wanted forward; then
 fi
 if wanted decode; then
   step "WebGPU host overheads" 60 node .bench/webgpu-overheads.js --out "$RESULTS/webgpu-overheads.json"
-  step "decode, webgpu" 400 node .bench/decode-throughput.js --device webgpu --prompt 32 --tokens 128 --profile \
+  step "decode, webgpu" 400 node .bench/decode-throughput.js --device webgpu --prompt 32 --tokens 128 --operators fused --profile \
     --out "$RESULTS/nanogpt-decode-webgpu.json"
 fi
 if wanted pytorch; then
