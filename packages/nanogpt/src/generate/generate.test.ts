@@ -186,6 +186,10 @@ describe('generate, tokens chosen in the graph (batch 1)', () => {
       break;
     }
     await expect(single.greedyChunks(PROMPTS[1]!, 30).next()).rejects.toThrow(/maxSequence 24/);
+    await expect(single.greedyChunks(PROMPTS[1]!, -1).next()).rejects.toThrow(/non-negative integer/);
+    await expect(single.greedyChunks([3, 1.5], 2).next()).rejects.toThrow('token 1.5 at 1 is not an integer');
+    await expect(single.greedyChunks([3, 96], 2).next()).rejects.toThrow(/outside the vocabulary/);
+    await expect(single.greedyChunks(PROMPTS[1]!, 2, 0).next()).rejects.toThrow(/tokensPerRead/);
     await expect(compiled.greedyChunks(PROMPTS[1]!, 4).next()).rejects.toThrow(/single-row graph/);
   });
 

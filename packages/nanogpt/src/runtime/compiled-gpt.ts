@@ -197,6 +197,20 @@ export class CompiledGPT {
         `must be an integer in [1, ${MAX_TOKENS_PER_READ}], got ${String(tokensPerRead)}`,
       );
     }
+    if (!Number.isSafeInteger(maxNewTokens) || maxNewTokens < 0) {
+      throw new InvalidArgumentError(
+        'maxNewTokens',
+        `must be a non-negative integer, got ${String(maxNewTokens)}`,
+      );
+    }
+    const notInteger = prompt.findIndex((token) => !Number.isSafeInteger(token));
+    if (notInteger !== -1) {
+      throw new InvalidArgumentError(
+        'prompt',
+        `token ${String(prompt[notInteger])} at ${notInteger} is not an integer`,
+      );
+    }
+    // Checks the vocabulary range and maxSequence, as for every other call.
     const ids = this.#readBatch(
       createTensor('int64', [1, prompt.length], BigInt64Array.from(prompt, BigInt)),
       undefined,
