@@ -39,6 +39,7 @@ interface Row {
   weightFormat: string;
   compileMs: number;
   prefillMs: number;
+  prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
   cacheVersusRecompute: number;
 }
@@ -169,6 +170,7 @@ for (const [quantMode, dtype] of configurations) {
         weightFormat: compiled.weightFormat ?? '-',
         compileMs: Math.round(compileMs),
         prefillMs: median(timings.map((timing) => timing.prefillMs)),
+        prefillTokensPerSecond: (promptLength * 1000) / median(timings.map((timing) => timing.prefillMs)),
         decodeTokensPerSecond: median(timings.map((timing) => timing.tokensPerSecond)),
         cacheVersusRecompute,
       });
@@ -232,6 +234,7 @@ printTable(
     row.device,
     row.weightFormat,
     row.prefillMs,
+    row.prefillTokensPerSecond,
     row.decodeTokensPerSecond,
     row.cacheVersusRecompute.toExponential(1),
   ]),
