@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor } from '@ptq/tensor';
-import { type CompiledGPT, MAX_TOKENS_PER_READ } from '../runtime/compiled-gpt';
+import { type CompiledGPT, checkTokensPerRead } from '../runtime/compiled-gpt';
 import type { KeyValueCache } from '../runtime/key-value-cache';
 import { argmax, sampleToken } from './sampling';
 import { createXoshiro128 } from './xoshiro128';
@@ -75,16 +75,7 @@ function checkOptions(compiled: CompiledGPT, options: GenerateOptions) {
       `must be a token id in [0, ${compiled.config.vocabSize - 1}], got ${String(eosTokenId)}`,
     );
   }
-  const { tokensPerRead } = options;
-  if (
-    tokensPerRead !== undefined &&
-    (!Number.isSafeInteger(tokensPerRead) || tokensPerRead < 1 || tokensPerRead > MAX_TOKENS_PER_READ)
-  ) {
-    throw new InvalidArgumentError(
-      'tokensPerRead',
-      `must be an integer in [1, ${MAX_TOKENS_PER_READ}], got ${String(tokensPerRead)}`,
-    );
-  }
+  if (options.tokensPerRead !== undefined) checkTokensPerRead(options.tokensPerRead);
   const seed = options.seed ?? Math.floor(Math.random() * 0x100000000);
   const random = createXoshiro128(seed);
   return { maxNewTokens, temperature, topK, eosTokenId, random, stopAtEos: options.stopAtEos ?? true };

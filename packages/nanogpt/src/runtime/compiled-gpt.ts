@@ -42,6 +42,16 @@ export const DEFAULT_TOKENS_PER_READ = 16;
 /** Bounds `tokensPerRead`: each count is a small session of its own. */
 export const MAX_TOKENS_PER_READ = 256;
 
+/** Throws unless `tokensPerRead` is an integer in [1, MAX_TOKENS_PER_READ]. */
+export function checkTokensPerRead(tokensPerRead: number): void {
+  if (!Number.isSafeInteger(tokensPerRead) || tokensPerRead < 1 || tokensPerRead > MAX_TOKENS_PER_READ) {
+    throw new InvalidArgumentError(
+      'tokensPerRead',
+      `must be an integer in [1, ${MAX_TOKENS_PER_READ}], got ${String(tokensPerRead)}`,
+    );
+  }
+}
+
 function int64Matrix(values: BigInt64Array, rows: number, columns: number): OrtTensor {
   return new OrtTensor('int64', values, [rows, columns]);
 }
@@ -191,12 +201,7 @@ export class CompiledGPT {
         "greedy decoding in the graph needs a single-row graph (compile with batch: 1 and operators: 'fused')",
       );
     }
-    if (!Number.isSafeInteger(tokensPerRead) || tokensPerRead < 1 || tokensPerRead > MAX_TOKENS_PER_READ) {
-      throw new InvalidArgumentError(
-        'tokensPerRead',
-        `must be an integer in [1, ${MAX_TOKENS_PER_READ}], got ${String(tokensPerRead)}`,
-      );
-    }
+    checkTokensPerRead(tokensPerRead);
     if (!Number.isSafeInteger(maxNewTokens) || maxNewTokens < 0) {
       throw new InvalidArgumentError(
         'maxNewTokens',
