@@ -10,7 +10,12 @@ import { type GraphContext, ONNX_INT64 } from './graph-context';
  * wait for the device, in the middle of every step. A row without a maximum (NaN) gives the last
  * token rather than an index outside the vocabulary.
  */
-export function appendGreedyToken(context: GraphContext, logits: Value, vocabSize: number): Value {
+export function appendGreedyToken(
+  context: GraphContext,
+  logits: Value,
+  vocabSize: number,
+  outputName?: string,
+): Value {
   const { builder } = context;
   const vocabAxis = context.int64s([1]);
   const last = builder.node('Slice', [
@@ -32,5 +37,6 @@ export function appendGreedyToken(context: GraphContext, logits: Value, vocabSiz
   const candidates = builder.node('Where', [builder.node('Equal', [last, maximum]), indices, outside]);
   const first = builder.node('ReduceMin', [candidates, vocabAxis], { keepdims: 1 });
   const inVocabulary = builder.node('Min', [first, context.scalar(vocabSize - 1, 'float32')]);
-  return builder.node('Cast', [inVocabulary], { to: ONNX_INT64 });
+  // Named as the graph output it is, so no Identity copies it there.
+  return builder.node('Cast', [inVocabulary], { to: ONNX_INT64 }, { outputNames: [outputName] });
 }

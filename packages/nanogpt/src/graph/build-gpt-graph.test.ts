@@ -250,6 +250,7 @@ describe('buildGptGraph', () => {
     expect(counts.ArgMax ?? 0).toBe(0);
     expect(counts.Where).toBe(1);
     expect(single.graph.outputs.map((output) => output.name)).toContain('next_token');
+    expect(counts.Identity ?? 0).toBe(0);
     // input_ids feeds the embedding Gather alone: a host node reading it would copy a device-resident
     // token back to the host.
     const readers = single.graph.nodes.filter((node) => node.inputs.includes('input_ids'));
