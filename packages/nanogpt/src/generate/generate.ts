@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor } from '@ptq/tensor';
-import { type CompiledGPT, checkTokensPerRead } from '../runtime/compiled-gpt';
+import { type CompiledGPT, checkMaxNewTokens, checkTokensPerRead } from '../runtime/compiled-gpt';
 import type { KeyValueCache } from '../runtime/key-value-cache';
 import { argmax, sampleToken } from './sampling';
 import { createXoshiro128 } from './xoshiro128';
@@ -54,12 +54,7 @@ export interface GenerateResult {
 
 function checkOptions(compiled: CompiledGPT, options: GenerateOptions) {
   const maxNewTokens = options.maxNewTokens ?? 32;
-  if (!Number.isSafeInteger(maxNewTokens) || maxNewTokens < 0) {
-    throw new InvalidArgumentError(
-      'maxNewTokens',
-      `must be a non-negative integer, got ${String(maxNewTokens)}`,
-    );
-  }
+  checkMaxNewTokens(maxNewTokens);
   const temperature = options.temperature ?? 0;
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
     throw new InvalidArgumentError('temperature', `must be a finite number ≥ 0, got ${String(temperature)}`);

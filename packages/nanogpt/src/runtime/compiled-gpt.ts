@@ -42,6 +42,16 @@ export const DEFAULT_TOKENS_PER_READ = 16;
 /** Bounds `tokensPerRead`: each count is a small session of its own. */
 export const MAX_TOKENS_PER_READ = 256;
 
+/** Throws unless `maxNewTokens` is a non-negative integer. */
+export function checkMaxNewTokens(maxNewTokens: number): void {
+  if (!Number.isSafeInteger(maxNewTokens) || maxNewTokens < 0) {
+    throw new InvalidArgumentError(
+      'maxNewTokens',
+      `must be a non-negative integer, got ${String(maxNewTokens)}`,
+    );
+  }
+}
+
 /** Throws unless `tokensPerRead` is an integer in [1, MAX_TOKENS_PER_READ]. */
 export function checkTokensPerRead(tokensPerRead: number): void {
   if (!Number.isSafeInteger(tokensPerRead) || tokensPerRead < 1 || tokensPerRead > MAX_TOKENS_PER_READ) {
@@ -84,6 +94,8 @@ export class CompiledGPT {
   readonly batch: number;
   /** The graph has one row and no mask or position inputs (see `buildGptGraph`'s `singleRow`). */
   readonly #singleRow: boolean;
+  /** The single-row graph also outputs its greedy token (`next_token`). */
+  readonly #choosesTokens: boolean;
   /** Copies device-resident outputs to the host; made on first use. */
   #reader: DeviceTensorReader | undefined;
   #released = false;
@@ -96,6 +108,7 @@ export class CompiledGPT {
     this.maxSequence = init.maxSequence;
     this.batch = init.batch;
     this.#singleRow = !init.session.inputNames.includes(ATTENTION_MASK);
+    this.#choosesTokens = this.#singleRow && init.session.outputNames.includes(NEXT_TOKEN);
   }
 
   /**
@@ -178,7 +191,7 @@ export class CompiledGPT {
 
   /** Whether `greedyChunks` can run: the graph is single-row and picks its greedy token itself. */
   get choosesTokens(): boolean {
-    return this.#singleRow && this.session.outputNames.includes(NEXT_TOKEN);
+    return this.#choosesTokens;
   }
 
   /**
@@ -202,12 +215,7 @@ export class CompiledGPT {
       );
     }
     checkTokensPerRead(tokensPerRead);
-    if (!Number.isSafeInteger(maxNewTokens) || maxNewTokens < 0) {
-      throw new InvalidArgumentError(
-        'maxNewTokens',
-        `must be a non-negative integer, got ${String(maxNewTokens)}`,
-      );
-    }
+    checkMaxNewTokens(maxNewTokens);
     const notInteger = prompt.findIndex((token) => !Number.isSafeInteger(token));
     if (notInteger !== -1) {
       throw new InvalidArgumentError(
@@ -236,12 +244,7 @@ export class CompiledGPT {
     let chunk = 1;
     try {
       for (let produced = 0; produced < maxNewTokens; ) {
-        const feeds: Record<string, OrtTensor> = { [INPUT_IDS]: input };
-        keys.forEach((tensor, layer) => {
-          feeds[pastKeyName(layer)] = tensor;
-          feeds[pastValueName(layer)] = values[layer]!;
-        });
-        const outputs = await this.session.run(feeds);
+        const outputs = await this.session.run(this.#withPasts({ [INPUT_IDS]: input }, keys, values));
         if (inputRead) input.dispose();
         for (const tensor of [...keys, ...values]) tensor.dispose();
         [keys, values] = this.#presents(outputs);
@@ -342,8 +345,19 @@ export class CompiledGPT {
       feeds[ATTENTION_MASK] = maskTensor(mask);
       feeds[POSITION_IDS] = int64Matrix(positions ?? positionsFromMask(mask), rows, sequence);
     }
-    const keys = cache?.keys ?? this.#emptyLayers(rows);
-    const values = cache?.values ?? this.#emptyLayers(rows);
+    return this.#withPasts(
+      feeds,
+      cache?.keys ?? this.#emptyLayers(rows),
+      cache?.values ?? this.#emptyLayers(rows),
+    );
+  }
+
+  /** `feeds` with each layer's cached keys and values as `past_key_values.*`. */
+  #withPasts(
+    feeds: Record<string, OrtTensor>,
+    keys: readonly OrtTensor[],
+    values: readonly OrtTensor[],
+  ): Record<string, OrtTensor> {
     for (let layer = 0; layer < this.config.numLayers; layer += 1) {
       feeds[pastKeyName(layer)] = keys[layer]!;
       feeds[pastValueName(layer)] = values[layer]!;
