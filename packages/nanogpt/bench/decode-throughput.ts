@@ -13,9 +13,8 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Device, GraphBuilder, serializeModel } from '@ptq/onnx';
+import type { Device } from '@ptq/onnx';
 import { createTensor } from '@ptq/tensor';
-import { InferenceSession } from 'onnxruntime-node';
 import { summarizeProfile } from '../../../tooling/bench/onnxruntime-profile';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
 import {
@@ -64,18 +63,6 @@ const webgpuConfig = Object.fromEntries(
 );
 const providerExtra =
   Object.keys(webgpuConfig).length === 0 ? {} : { extra: { ep: { webgpuexecutionprovider: webgpuConfig } } };
-if (Object.keys(webgpuConfig).length > 0 && device !== 'cpu') {
-  // onnxruntime sets the WebGPU device up once per process, with the settings of the first WebGPU
-  // session (ptq's device probe would otherwise be that one): open one with them first.
-  const builder = new GraphBuilder({ name: 'settings' });
-  const x = builder.input('x', 'float32', [1]);
-  builder.output(builder.node('Neg', [x]), 'y', 'float32', [1]);
-  const first = await InferenceSession.create(serializeModel(builder.build()), {
-    executionProviders: ['webgpu'],
-    ...providerExtra,
-  });
-  await first.release();
-}
 // --intra-op-threads N, --no-spinning: the CPU thread pool the host nodes run on.
 const intraOpThreads = Number(flag('intra-op-threads', '0'));
 const threadOptions = {

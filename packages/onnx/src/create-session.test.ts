@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { InvalidArgumentError, PtqError } from '@ptq/errors';
 import { createTensor } from '@ptq/tensor';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createSession, sessionOptionsFor, summarizeError } from './create-session';
+import { createSession, providerSettingsOf, sessionOptionsFor, summarizeError } from './create-session';
 import { DeviceUnavailableError, OnnxSessionError } from './errors';
 import { GraphBuilder } from './graph-builder';
 import { fromOrtTensor, toOrtTensor } from './ort-tensor';
@@ -153,6 +153,21 @@ describe('sessionOptionsFor', () => {
       logSeverityLevel: 3,
     });
     expect(sessionOptionsFor('cpu', {})).toEqual({ executionProviders: ['cpu'] });
+  });
+});
+
+describe('providerSettingsOf', () => {
+  it('keeps only the provider config entries, which the device probe carries', () => {
+    const ep = { webgpuexecutionprovider: { validationMode: 'disabled' } };
+    expect(
+      providerSettingsOf({
+        enableProfiling: true,
+        preferredOutputLocation: 'gpu-buffer',
+        extra: { ep, session: { intra_op: { allow_spinning: '0' } } },
+      }),
+    ).toEqual({ extra: { ep } });
+    expect(providerSettingsOf({ extra: { session: {} } })).toEqual({});
+    expect(providerSettingsOf()).toEqual({});
   });
 });
 

@@ -61,10 +61,25 @@ function getProbeModel(): Uint8Array {
 const probes = new Map<ResolvedDevice, Promise<string | undefined>>();
 
 /**
+ * The part of session options that sets devices up: onnxruntime's provider config entries
+ * (`extra.ep`, e.g. `ep.webgpuexecutionprovider.*`). onnxruntime sets the WebGPU device up once per
+ * process, from the first WebGPU session, which is the device probe: it must carry them.
+ */
+export function providerSettingsOf(
+  sessionOptions: InferenceSession.SessionOptions = {},
+): InferenceSession.SessionOptions {
+  const ep = (sessionOptions.extra as Record<string, unknown> | undefined)?.ep;
+  return ep === undefined ? {} : { extra: { ep } };
+}
+
+/**
  * Whether a device can create a session, tested once per process on a tiny model so that a model
  * the device cannot run is never mistaken for a missing device. Resolves to the reason it cannot.
  */
-function probeDevice(device: ResolvedDevice): Promise<string | undefined> {
+function probeDevice(
+  device: ResolvedDevice,
+  providerSettings: InferenceSession.SessionOptions,
+): Promise<string | undefined> {
   let probe = probes.get(device);
   if (probe === undefined) {
     probe = (async () => {
@@ -78,6 +93,7 @@ function probeDevice(device: ResolvedDevice): Promise<string | undefined> {
       try {
         // A missing CUDA provider library or WebGPU adapter surfaces here as a thrown error.
         const session = await InferenceSession.create(getProbeModel(), {
+          ...providerSettings,
           executionProviders: [device],
           logSeverityLevel: 4,
         });
@@ -149,7 +165,7 @@ export async function createSession(
   const notify = options.onNotice ?? ((message: string) => console.error(message));
 
   if (device !== 'auto') {
-    const unavailable = await probeDevice(device);
+    const unavailable = await probeDevice(device, providerSettingsOf(sessionOptions));
     if (unavailable !== undefined) {
       throw new DeviceUnavailableError(device, unavailable);
     }
@@ -163,7 +179,7 @@ export async function createSession(
   for (const [index, candidate] of AUTO_DEVICE_ORDER.entries()) {
     const next = AUTO_DEVICE_ORDER[index + 1];
     const fallback = next === 'cpu' ? 'using cpu' : `trying ${next}`;
-    const unavailable = await probeDevice(candidate);
+    const unavailable = await probeDevice(candidate, providerSettingsOf(sessionOptions));
     if (unavailable !== undefined) {
       notify(`ptq: ${candidate} is not available (${unavailable}); ${fallback}`);
       continue;
@@ -189,11 +205,16 @@ export async function createSession(
  */
 export async function resolveDevice(
   device: Device = 'auto',
-  options: { onNotice?: ((message: string) => void) | undefined } = {},
+  options: {
+    onNotice?: ((message: string) => void) | undefined;
+    /** Only their provider settings are used (see `providerSettingsOf`). */
+    sessionOptions?: InferenceSession.SessionOptions | undefined;
+  } = {},
 ): Promise<ResolvedDevice> {
   if (device === 'cpu') return 'cpu';
   const { session, device: resolved } = await createSession(getProbeModel(), {
     device,
+    sessionOptions: providerSettingsOf(options.sessionOptions),
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
   });
   await session.release();

@@ -5,6 +5,7 @@ export {
   createSession,
   cudaProviderInstalled,
   type Device,
+  providerSettingsOf,
   type ResolvedDevice,
   resolveDevice,
   type SessionHandle,

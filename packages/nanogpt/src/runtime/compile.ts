@@ -164,7 +164,9 @@ export async function compile(gpt: GPT, options: CompileOptions = {}): Promise<C
   const requested = options.device ?? 'auto';
   // 'auto' is decided before the graph is built, since the graph depends on the device.
   const device =
-    requested === 'auto' ? await resolveDevice('auto', { onNotice: options.onNotice }) : requested;
+    requested === 'auto'
+      ? await resolveDevice('auto', { onNotice: options.onNotice, sessionOptions: options.sessionOptions })
+      : requested;
   let created: Awaited<ReturnType<typeof createOn>>;
   try {
     created = await createOn(gpt, device, options);
