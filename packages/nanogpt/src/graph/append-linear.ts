@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@ptq/errors';
 import { appendFloat8FakeQuant, type Value } from '@ptq/onnx';
 import { type QuantLayout, quantize } from '@ptq/scale-math';
 import {
@@ -30,6 +31,27 @@ export interface AppendLinearOptions {
    * `'omit'` leaves it out for the caller to fuse into the next op.
    */
   readonly bias?: 'add' | 'fused' | 'omit';
+  /**
+   * Multiplies output channel `o` by `outputScale[o]`, folded into the weight (or its per-channel or
+   * per-block scales, the codes unchanged) and the bias; only where `canFoldOutputScale` holds.
+   */
+  readonly outputScale?: Float32Array | undefined;
+}
+
+/**
+ * Whether an output scale folds into the linear exactly: float weights, and codes whose scales are
+ * per output channel or per block of one (int8 per-channel, int4 blocks). A per-tensor scale
+ * (float8, int8 per-tensor) cannot take a per-channel factor.
+ */
+export function canFoldOutputScale(linear: Linear): boolean {
+  if (linear.quantDtype === undefined) return true;
+  const layout = scaleLayoutOf(linear);
+  return layout.kind === 'block' || layout.kind === 'per-channel';
+}
+
+/** `values` with row `r` of a row-major `[rows, columns]` matrix multiplied by `factors[r]`. */
+function scaleRows(values: Float32Array, factors: Float32Array, columns: number): Float32Array {
+  return values.map((value, index) => value * factors[Math.floor(index / columns)]!);
 }
 
 function firstValue(tensor: Tensor): number {
@@ -79,10 +101,20 @@ export function appendLinear(
     }
   }
   const biasMode = options.bias ?? 'add';
+  const { outputScale } = options;
+  if (outputScale !== undefined && !canFoldOutputScale(linear)) {
+    throw new InvalidArgumentError('outputScale', `${path}: its weight scale is per-tensor`);
+  }
   const bias =
     linear.bias === undefined || biasMode === 'omit'
       ? undefined
-      : builder.initializer(`${path}.bias`, linear.bias);
+      : outputScale === undefined
+        ? builder.initializer(`${path}.bias`, linear.bias)
+        : context.floatInitializer(
+            `${path}.bias`,
+            [linear.outFeatures],
+            scaleRows(toFloat32(linear.bias), outputScale, 1),
+          );
   if (biasMode === 'fused') {
     return appendProduct(context, path, linear, input, options, bias);
   }
@@ -107,9 +139,19 @@ function appendProduct(
 ): Value {
   const { builder, dtype } = context;
   const { inFeatures, outFeatures, quantDtype } = linear;
+  const { outputScale } = options;
   if (quantDtype === undefined) {
-    if (options.sharedWeight !== undefined) {
+    if (options.sharedWeight !== undefined && outputScale === undefined) {
       return appendTransposedGemm(context, input, options.sharedWeight, inFeatures, outFeatures, bias);
+    }
+    if (outputScale !== undefined) {
+      const scaled = scaleRows(toFloat32(linear.weight), outputScale, inFeatures);
+      const weight = context.floatInitializer(
+        `${path}.weight`,
+        [inFeatures, outFeatures],
+        transposeMatrix(scaled, outFeatures, inFeatures),
+      );
+      return appendMatrixProduct(context, input, weight, bias);
     }
     const transposed = transposeMatrix(linear.weight.data as MatrixStorage, outFeatures, inFeatures);
     const weight = createTensor(linear.weight.dtype, [inFeatures, outFeatures], transposed as Tensor['data']);
@@ -122,6 +164,9 @@ function appendProduct(
   const scales = toFloat32(linear.weight_scale!);
   const format = options.weightFormat;
   const layout = scaleLayoutOf(linear);
+  // Per-channel and per-block scales are row-major [out, blocks]: an output scale multiplies rows.
+  const storedScales =
+    outputScale === undefined ? scales : scaleRows(scales, outputScale, scales.length / outFeatures);
   const shape = [outFeatures, inFeatures];
   if (quantDtype === 'float8e4m3fn') {
     const scale = scales[0]!;
@@ -175,9 +220,9 @@ function appendProduct(
     // per-tensor scales repeated over every block of their rows.
     const blockScales =
       layout.kind === 'block'
-        ? scales
+        ? storedScales
         : Float32Array.from({ length: outFeatures * blocks }, (_, index) =>
-            layout.kind === 'per-channel' ? scales[Math.floor(index / blocks)]! : scales[0]!,
+            layout.kind === 'per-channel' ? storedScales[Math.floor(index / blocks)]! : storedScales[0]!,
           );
     return builder.node(
       'MatMulNBits',
@@ -210,7 +255,7 @@ function appendProduct(
     const scaleValue = context.floatInitializer(
       `${path}.weight_scale`,
       [blocks, outFeatures],
-      transposeMatrix(scales, outFeatures, blocks),
+      transposeMatrix(storedScales, outFeatures, blocks),
     );
     const dequantized = builder.node('DequantizeLinear', [codesValue, scaleValue], {
       axis: 0,
@@ -220,8 +265,8 @@ function appendProduct(
   }
   const scaleValue =
     layout.kind === 'per-channel'
-      ? context.floatInitializer(`${path}.weight_scale`, [outFeatures], scales)
-      : context.floatInitializer(`${path}.weight_scale`, [], scales);
+      ? context.floatInitializer(`${path}.weight_scale`, [outFeatures], storedScales)
+      : context.floatInitializer(`${path}.weight_scale`, [], storedScales);
   const dequantized = builder.node('DequantizeLinear', [codesValue, scaleValue], { axis: 1 });
   return appendMatrixProduct(context, input, dequantized, bias);
 }

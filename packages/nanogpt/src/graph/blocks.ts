@@ -16,7 +16,8 @@ export interface MaskInputs {
 /** What the block builders read from the rest of the graph. */
 export interface BlocksInputs {
   readonly inputIds: Value;
-  readonly wte: Value;
+  /** The token embeddings of `input_ids`, `[batch, sequence, embedding]`. */
+  readonly embedded: Value;
   readonly wpe: Value;
   readonly pastKeys: readonly Value[];
   readonly pastValues: readonly Value[];
@@ -43,5 +44,10 @@ export type LinearAppender = (
   path: string,
   module: Linear,
   x: Value,
-  options?: { preScaleFolded?: boolean; bias?: 'add' | 'fused' | 'omit' },
+  options?: {
+    preScaleFolded?: boolean;
+    bias?: 'add' | 'fused' | 'omit';
+    /** Per output channel factors folded into the weight (see `AppendLinearOptions.outputScale`). */
+    outputScale?: Float32Array | undefined;
+  },
 ) => Value;

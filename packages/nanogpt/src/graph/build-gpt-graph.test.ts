@@ -176,6 +176,55 @@ describe('buildGptGraph', () => {
     expect(unfoldedNames).toContain('transformer.h.1.mlp.c_fc.pre_quant_scale');
   });
 
+  it('folds attn.c_proj pre_quant_scale into the value rows of c_attn in fused graphs', () => {
+    const model = tinyModel({ quantMode: 'int4-weight-only' });
+    const block = model.transformer.h[0]!;
+    const scale = Float32Array.from({ length: 128 }, (_, index) => 0.5 + index / 128);
+    block.attn.c_proj.pre_quant_scale = createTensor('float32', [128], scale);
+    const fused = decodeModel(
+      serializeModel(buildGptGraph(model, { weightFormat: 'matmul-nbits', operators: 'fused' })),
+    );
+    const standard = decodeModel(serializeModel(buildGptGraph(model, { weightFormat: 'matmul-nbits' })));
+    const floats = (graph: typeof fused, name: string) => {
+      const raw = initializer(graph, name).rawData!;
+      return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    };
+    // Scales are [out, blocks] (one block of 128 per row here): value rows 256… scaled, the rest kept.
+    const scales = floats(standard, 'transformer.h.0.attn.c_attn.weight_scale');
+    const folded = floats(fused, 'transformer.h.0.attn.c_attn.weight_scale');
+    expect(Array.from(folded)).toEqual(
+      Array.from(scales, (value, row) => (row < 256 ? value : Math.fround(value * scale[row - 256]!))),
+    );
+    const bias = floats(standard, 'transformer.h.0.attn.c_attn.bias');
+    expect(Array.from(floats(fused, 'transformer.h.0.attn.c_attn.bias'))).toEqual(
+      Array.from(bias, (value, row) => (row < 256 ? value : Math.fround(value * scale[row - 256]!))),
+    );
+    // The codes are unchanged, and only the MLP's c_proj still multiplies its input.
+    expect(initializer(fused, 'transformer.h.0.attn.c_attn.weight_packed').rawData).toEqual(
+      initializer(standard, 'transformer.h.0.attn.c_attn.weight_packed').rawData,
+    );
+    const names = fused.graph.initializers.map((entry) => entry.name);
+    expect(names).not.toContain('transformer.h.0.attn.c_proj.pre_quant_scale');
+    expect(names).toContain('transformer.h.0.mlp.c_proj.pre_quant_scale');
+    expect(opCounts(fused).Mul).toBe(2);
+  });
+
+  it('keeps the c_proj multiply where c_attn has a per-tensor scale (float8)', () => {
+    const model = tinyModel({ quantMode: 'float8' });
+    model.transformer.h[0]!.attn.c_proj.pre_quant_scale = createTensor(
+      'float32',
+      [128],
+      new Float32Array(128).fill(2),
+    );
+    const fused = decodeModel(
+      serializeModel(buildGptGraph(model, { weightFormat: 'lookup', operators: 'fused' })),
+    );
+    const multiply = fused.graph.nodes.filter(
+      (node) => node.opType === 'Mul' && node.inputs.includes('transformer.h.0.attn.c_proj.pre_quant_scale'),
+    );
+    expect(multiply).toHaveLength(1);
+  });
+
   it('casts float16 logits to float32 and keeps the cache in float16', () => {
     const model = decodeModel(serializeModel(buildGptGraph(tinyModel({ dtype: 'float16' }))));
     expect(model.graph.outputs[0]).toMatchObject({ name: 'logits', dtype: 'float32' });
@@ -215,7 +264,16 @@ describe('buildGptGraph', () => {
     expect(counts.Softmax ?? 0).toBe(0);
     expect(counts.Add ?? 0).toBe(0);
     // c_attn's bias is in its Gemm, c_fc's in FastGelu, the c_proj ones in the next SkipLayerNormalization.
-    expect(counts.Gemm).toBe(2 + 1);
+    expect(counts.Gemm).toBe(2);
+    // The tied head reads the embedding stored as [embedding, vocab] with one MatMul; the embedding
+    // gathers its columns.
+    const head = fused.graph.nodes.filter((node) =>
+      node.inputs.includes('transformer.wte.weight_transposed'),
+    );
+    expect(head.map((node) => node.opType)).toEqual(['Gather', 'MatMul']);
+    const embedding = fused.graph.nodes.find((node) => node.opType === 'Gather')!;
+    expect(embedding.inputs).toEqual(['transformer.wte.weight_transposed', 'input_ids']);
+    expect(fused.graph.initializers.map((tensor) => tensor.name)).not.toContain('transformer.wte.weight');
     const gelu = fused.graph.nodes.find((node) => node.opType === 'FastGelu')!;
     expect(gelu.inputs[1]).toBe('transformer.h.0.mlp.c_fc.bias');
     const skip = fused.graph.nodes.filter((node) => node.opType === 'SkipLayerNormalization');

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { GraphBuilder, type ModelDefinition } from '@ptq/onnx';
-import { FLOAT16_MAX } from '@ptq/tensor';
+import { createTensor, FLOAT16_MAX, type MatrixStorage, type Tensor, transposeMatrix } from '@ptq/tensor';
 import type { GPT } from '../modules/gpt';
 import { appendGreedyToken } from './append-greedy-token';
 import { appendLinear } from './append-linear';
@@ -64,6 +64,16 @@ const MASKED_SCORE_FLOAT16 = -FLOAT16_MAX;
  * `WeightFormat`); AWQ pre-quant scales are folded into the LayerNorms before `c_attn` and `c_fc`
  * and multiply the input of both `c_proj`.
  */
+/** A 2-D tensor's transpose, same dtype. */
+function transposedTensor(tensor: Tensor): Tensor {
+  const [rows, columns] = tensor.shape as [number, number];
+  return createTensor(
+    tensor.dtype,
+    [columns, rows],
+    transposeMatrix(tensor.data as MatrixStorage, rows, columns) as Tensor['data'],
+  );
+}
+
 export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): ModelDefinition {
   checkWeightValues(model);
   const { config } = model;
@@ -99,11 +109,26 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
     builder.input(pastValueName(layer), dtype, cacheShape),
   );
 
-  const wte = builder.initializer('transformer.wte.weight', model.transformer.wte.weight);
+  const head = model.lm_head;
+  const tiedAndPlain =
+    model.weightsTied &&
+    head.quantDtype === undefined &&
+    head.bias === undefined &&
+    head.pre_quant_scale === undefined;
+  // Fused graphs keep a tied embedding as [embedding, vocab], the layout the head's one-row MatMul
+  // reads fastest (measured: `bench/linear-kernels.ts`), and gather its columns; standard graphs
+  // (the exports) keep the checkpoint's [vocab, embedding].
+  const transposedEmbedding = operators === 'fused' && tiedAndPlain;
+  const wte = transposedEmbedding
+    ? builder.initializer('transformer.wte.weight_transposed', transposedTensor(model.transformer.wte.weight))
+    : builder.initializer('transformer.wte.weight', model.transformer.wte.weight);
+  const embedded = transposedEmbedding
+    ? builder.node('Transpose', [builder.node('Gather', [wte, inputIds], { axis: 1 })], { perm: [1, 2, 0] })
+    : builder.node('Gather', [wte, inputIds], { axis: 0 });
   const wpe = builder.initializer('transformer.wpe.weight', model.transformer.wpe.weight);
   const blocksInputs: BlocksInputs = {
     inputIds,
-    wte,
+    embedded,
     wpe,
     pastKeys,
     pastValues,
@@ -122,6 +147,7 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
       weightFormat: options.weightFormat,
       applyPreQuantScale: !(linearOptions.preScaleFolded ?? false),
       bias: linearOptions.bias,
+      outputScale: linearOptions.outputScale,
     });
   // A standard graph always has its mask (single-row graphs are fused only, checked above).
   const { normalized, presents, unflatten } =
@@ -129,13 +155,13 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
       ? appendStandardBlocks(context, model, blocksInputs, blocksInputs.masking, linear)
       : appendFusedBlocks(context, model, blocksInputs, linear);
 
-  const head = model.lm_head;
-  const tiedAndPlain = model.weightsTied && head.quantDtype === undefined;
-  let logits = appendLinear(context, 'lm_head', head, normalized, {
-    weightFormat: options.weightFormat,
-    applyPreQuantScale: true,
-    sharedWeight: tiedAndPlain ? wte : undefined,
-  });
+  let logits = transposedEmbedding
+    ? builder.node('MatMul', [normalized, wte])
+    : appendLinear(context, 'lm_head', head, normalized, {
+        weightFormat: options.weightFormat,
+        applyPreQuantScale: true,
+        sharedWeight: tiedAndPlain ? wte : undefined,
+      });
   if (dtype === 'float16') {
     logits = builder.node('Cast', [logits], { to: ONNX_FLOAT });
   }

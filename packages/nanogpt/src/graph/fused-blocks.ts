@@ -1,10 +1,18 @@
 import type { Value } from '@ptq/onnx';
-import type { Tensor } from '@ptq/tensor';
+import { type Tensor, toFloat32 } from '@ptq/tensor';
 import type { GPT } from '../modules/gpt';
 import { appendSkipLayerNorm } from './append-layer-norm';
+import { canFoldOutputScale } from './append-linear';
 import type { BlocksInputs, BlocksOutput, LinearAppender, MaskInputs } from './blocks';
 import { type GraphContext, ONNX_INT32, tokensShape } from './graph-context';
 import { HOST_NODE_PREFIX, presentKeyName, presentValueName } from './graph-io';
+
+/** Factors for the `[query; key; value]` rows of `c_attn`: 1 for queries and keys, `scale` for values. */
+function valueRowsScale(scale: Float32Array, embeddingSize: number): Float32Array {
+  const factors = new Float32Array(3 * embeddingSize).fill(1);
+  factors.set(scale, 2 * embeddingSize);
+  return factors;
+}
 
 /** Attention of one layer: `qkv [tokens, 3 · embedding]` in, `[tokens, embedding]` and the presents out. */
 type AttentionAppender = (
@@ -36,10 +44,10 @@ export function appendFusedBlocks(
 ): BlocksOutput {
   const { builder } = context;
   const rowsShape = context.int64s([-1, model.config.embeddingSize]);
-  // input_ids feeds this Gather only, and every shape is read from `embedded`, which the device
-  // made: onnxruntime may put a node reading a graph input on the CPU, and when input_ids is a
-  // device tensor (a token fed back from the last step) that would copy it off the device.
-  const embedded = builder.node('Gather', [inputs.wte, inputs.inputIds], { axis: 0 });
+  // Every shape is read from `embedded`, which the device made, never from input_ids: onnxruntime
+  // may put a node reading a graph input on the CPU, and when input_ids is a device tensor (a token
+  // fed back from the last step) that would copy it off the device.
+  const { embedded } = inputs;
   const tokens = builder.node('Reshape', [embedded, rowsShape]);
   const unflatten = (width: number) => tokensShape(context, embedded, width);
   const { positions, attention } =
@@ -65,9 +73,17 @@ export function appendFusedBlocks(
       { foldedScale: attnScale, wantSum: true },
     );
     residual = first.sum!;
+    // c_proj's pre-quant scale s multiplies the attention output per channel, which is linear in
+    // the values: it folds into the value rows of c_attn (so the cache holds values · s), saving a
+    // Mul per layer.
+    const projectionScale =
+      inputs.foldPreQuantScale && c_proj.pre_quant_scale !== undefined && canFoldOutputScale(c_attn)
+        ? valueRowsScale(toFloat32(c_proj.pre_quant_scale), model.config.embeddingSize)
+        : undefined;
     const qkv = linear(`${prefix}.attn.c_attn`, c_attn, first.normalized, {
       preScaleFolded: attnScale !== undefined,
       bias: 'fused',
+      outputScale: projectionScale,
     });
     const { attended, presentKey, presentValue } = attention(qkv, layer);
     presents.push([presentKey, presentValue]);
@@ -75,9 +91,7 @@ export function appendFusedBlocks(
       `${prefix}.attn.c_proj`,
       c_proj,
       builder.node('Reshape', [attended, rowsShape]),
-      {
-        bias: 'omit',
-      },
+      { bias: 'omit', preScaleFolded: projectionScale !== undefined },
     );
 
     const { c_fc, c_proj: down } = block.mlp;

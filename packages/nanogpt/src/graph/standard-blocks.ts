@@ -19,9 +19,8 @@ export function appendStandardBlocks(
   const { builder } = context;
   const { numHeads, embeddingSize } = model.config;
   const headSize = embeddingSize / numHeads;
-  const tokens = builder.node('Gather', [inputs.wte, inputs.inputIds], { axis: 0 });
   const positions = builder.node('Gather', [inputs.wpe, masking.positionIds], { axis: 0 });
-  let hidden = builder.node('Add', [tokens, positions]);
+  let hidden = builder.node('Add', [inputs.embedded, positions]);
 
   const queryScale = context.scalar(1 / Math.sqrt(headSize));
   const splitSizes = context.int64s([embeddingSize, embeddingSize, embeddingSize]);
