@@ -33,7 +33,8 @@ export interface ProfileSummary {
   otherEvents: Array<{ event: string; count: number; microsecondsPerRun: number }>;
 }
 
-export function summarizeProfile(file: string, skipRuns = 1): ProfileSummary {
+/** `otherEventLimit`: how many of the other events to keep, largest first. */
+export function summarizeProfile(file: string, skipRuns = 1, otherEventLimit = 25): ProfileSummary {
   const events = JSON.parse(readFileSync(file, 'utf8')) as ProfileEvent[];
   const runTimes = events
     .filter((event) => event.cat === 'Session' && event.name === 'model_run')
@@ -69,7 +70,7 @@ export function summarizeProfile(file: string, skipRuns = 1): ProfileSummary {
     otherEvents: [...others.entries()]
       .map(([event, { count, total }]) => ({ event, count, microsecondsPerRun: total / runs }))
       .sort((a, b) => b.microsecondsPerRun - a.microsecondsPerRun)
-      .slice(0, 25),
+      .slice(0, otherEventLimit),
     runMs: median(runTimes.slice(Math.min(skipRuns, runTimes.length - 1))),
     runs: runTimes.length,
     operators: [...byOperator.values()].sort((a, b) => b.microsecondsPerRun - a.microsecondsPerRun),

@@ -1,5 +1,7 @@
 // Decode speed of a GPT-2-124M-shaped model with random weights, per quant mode, dtype and graph
-// operators (fused onnxruntime kernels against standard ONNX ops, measured in the same run).
+// operators (fused onnxruntime kernels against standard ONNX ops, measured in the same run);
+// `--shape tiny` keeps the layers and graph but makes the device's work negligible, which leaves
+// the host's cost of a step.
 //
 //   pnpm bench                      # every configuration on the default device ('auto')
 //   node .bench/decode-throughput.js --device webgpu --prompt 32 --tokens 128 --out results.json
@@ -74,7 +76,15 @@ const threadOptions = {
 };
 // --verbose: onnxruntime's verbose log, which lists the nodes placed on each execution provider.
 const verbose = process.argv.includes('--verbose');
-const shape = { numLayers: 12, numHeads: 12, embeddingSize: 768, vocabSize: 50257, blockSize: 1024 };
+// --shape tiny: GPT-2-124M's 12 layers and graph, 128 wide with a 512-token vocabulary, so the
+// device's work is negligible and a step's time is what it costs the host.
+const shapeName = flag('shape', 'gpt2-124m');
+const SHAPES = {
+  'gpt2-124m': { numLayers: 12, numHeads: 12, embeddingSize: 768, vocabSize: 50257, blockSize: 1024 },
+  tiny: { numLayers: 12, numHeads: 4, embeddingSize: 128, vocabSize: 512, blockSize: 1024 },
+};
+if (!(shapeName in SHAPES)) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
+const shape = SHAPES[shapeName as keyof typeof SHAPES];
 const configurations: Array<[QuantMode | undefined, ModelDType]> = [
   [undefined, 'float32'],
   ['int8-weight-only', 'float32'],
@@ -208,7 +218,16 @@ for (const [quantMode, dtype] of configurations) {
         cacheVersusRecompute,
       });
       console.error(JSON.stringify(rows.at(-1)));
-      writeJson(out, { machine: machine(), promptLength, newTokens, repeats, tokensPerRead, rows, profiles }); // kept if cut short
+      writeJson(out, {
+        machine: machine(),
+        shape: shapeName,
+        promptLength,
+        newTokens,
+        repeats,
+        tokensPerRead,
+        rows,
+        profiles,
+      }); // kept if cut short
     }
     await compiled.release();
 
@@ -247,7 +266,7 @@ for (const [quantMode, dtype] of configurations) {
 
 const host = machine();
 printTable(
-  `Decode, GPT-2-124M shape, random weights, prompt ${promptLength}, ${newTokens} new tokens, batch 1, median of ${repeats}, ${tokensPerRead} tokens per read, WebGPU config ${JSON.stringify(webgpuConfig)} — ${host.gpu ?? 'no GPU'}; ${host.cpu} × ${host.cores}; Node ${host.node}`,
+  `Decode, ${shapeName} shape, random weights, prompt ${promptLength}, ${newTokens} new tokens, batch 1, median of ${repeats}, ${tokensPerRead} tokens per read, WebGPU config ${JSON.stringify(webgpuConfig)} — ${host.gpu ?? 'no GPU'}; ${host.cpu} × ${host.cores}; Node ${host.node}`,
   [
     'mode',
     'dtype',
@@ -275,6 +294,7 @@ printTable(
 );
 writeJson(out, {
   machine: host,
+  shape: shapeName,
   promptLength,
   newTokens,
   repeats,
