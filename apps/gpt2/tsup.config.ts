@@ -1,16 +1,9 @@
 import { defineConfig } from 'tsup';
+import { libraryBuildOptions } from '../../tooling/bundle/library-build';
 import { mainBundle } from './tsup.main.config';
 
 export default defineConfig([
-  {
-    // The library (`runExample`, option parsing) for other programs; the bundle is left in place.
-    entry: ['src/index.ts'],
-    format: ['esm'],
-    dts: true,
-    sourcemap: true,
-    clean: ['!main.js'],
-    target: 'node20',
-    platform: 'node',
-  },
+  // The library (`runExample`, option parsing) for other programs; the bundle is left in place.
+  { ...libraryBuildOptions, clean: ['!main.js'] },
   mainBundle,
 ]);
