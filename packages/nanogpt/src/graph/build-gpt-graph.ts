@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { GraphBuilder, type ModelDefinition } from '@ptq/onnx';
-import { createTensor, FLOAT16_MAX, type MatrixStorage, type Tensor, transposeMatrix } from '@ptq/tensor';
+import { FLOAT16_MAX, type Tensor, transposeTensor } from '@ptq/tensor';
+import type { ModelDType } from '../config';
 import type { GPT } from '../modules/gpt';
 import { appendGreedyToken } from './append-greedy-token';
 import { appendLinear } from './append-linear';
@@ -62,18 +63,9 @@ const MASKED_SCORE_FLOAT16 = -FLOAT16_MAX;
  *
  * Quantized weights go in as codes made here from the float weight and its scale (see
  * `WeightFormat`); AWQ pre-quant scales are folded into the LayerNorms before `c_attn` and `c_fc`
- * and multiply the input of both `c_proj`.
+ * and multiply the input of both `c_proj` (fused graphs fold `attn.c_proj`'s into the value rows of
+ * `c_attn`, and keep a tied, unquantized embedding transposed for the head's `MatMul`).
  */
-/** A 2-D tensor's transpose, same dtype. */
-function transposedTensor(tensor: Tensor): Tensor {
-  const [rows, columns] = tensor.shape as [number, number];
-  return createTensor(
-    tensor.dtype,
-    [columns, rows],
-    transposeMatrix(tensor.data as MatrixStorage, rows, columns) as Tensor['data'],
-  );
-}
-
 export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): ModelDefinition {
   checkWeightValues(model);
   const { config } = model;
@@ -120,7 +112,10 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
   // (the exports) keep the checkpoint's [vocab, embedding].
   const transposedEmbedding = operators === 'fused' && tiedAndPlain;
   const wte = transposedEmbedding
-    ? builder.initializer('transformer.wte.weight_transposed', transposedTensor(model.transformer.wte.weight))
+    ? builder.initializer(
+        'transformer.wte.weight_transposed',
+        transposeTensor(model.transformer.wte.weight as Tensor<ModelDType>),
+      )
     : builder.initializer('transformer.wte.weight', model.transformer.wte.weight);
   const embedded = transposedEmbedding
     ? builder.node('Transpose', [builder.node('Gather', [wte, inputIds], { axis: 1 })], { perm: [1, 2, 0] })
