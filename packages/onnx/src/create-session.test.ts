@@ -9,6 +9,7 @@ import { DeviceUnavailableError, OnnxSessionError } from './errors';
 import { GraphBuilder } from './graph-builder';
 import { fromOrtTensor, toOrtTensor } from './ort-tensor';
 import { serializeModel } from './serialize-model';
+import { hidesSoftwareVulkanDrivers } from './software-vulkan-drivers';
 
 const require = createRequire(import.meta.url);
 const bindingDirectory = join(
@@ -87,6 +88,10 @@ describe('createSession', () => {
     if (device === 'cpu') {
       expect(notices[1]).toMatch(/^ptq: webgpu is not available \(.+\); using cpu$/);
       expect(notices[1]).not.toContain('\n');
+      // A CPU-emulated adapter (lavapipe) never counts as the GPU 'auto' looks for.
+      if (hidesSoftwareVulkanDrivers()) {
+        expect(notices[1]).toContain('; software Vulkan drivers do not count under auto)');
+      }
     }
     const { y } = await session.run({
       x: toOrtTensor(createTensor('float32', [2], new Float32Array([1, 2]))),
@@ -107,6 +112,12 @@ describe('createSession', () => {
     );
     expect(error.device).toBe('webgpu');
     expect(error.message).toMatch(/^Device "webgpu" is not available: .+/);
+    if (hidesSoftwareVulkanDrivers()) {
+      // The 'auto' choice above set WebGPU up without software drivers, for the whole process.
+      expect(error.message).toContain(
+        "an 'auto' device choice earlier in this process skipped software Vulkan drivers",
+      );
+    }
   });
 
   it('writes notices to stderr by default', async () => {

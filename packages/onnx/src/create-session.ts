@@ -7,6 +7,7 @@ import { InferenceSession } from 'onnxruntime-node';
 import { DeviceUnavailableError, OnnxSessionError } from './errors';
 import { GraphBuilder } from './graph-builder';
 import { serializeModel } from './serialize-model';
+import { hidesSoftwareVulkanDrivers, withoutSoftwareVulkanDrivers } from './software-vulkan-drivers';
 
 export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 
@@ -58,7 +59,9 @@ function getProbeModel(): Uint8Array {
   return probeModel;
 }
 
-const probes = new Map<ResolvedDevice, Promise<string | undefined>>();
+const WITHOUT_SOFTWARE = 'without-software-drivers';
+/** Probe results per device, and per whether software Vulkan drivers were hidden (under `'auto'`). */
+const probes = new Map<string, Promise<string | undefined>>();
 
 /**
  * The part of session options that sets devices up: onnxruntime's provider config entries
@@ -75,12 +78,16 @@ export function providerSettingsOf(
 /**
  * Whether a device can create a session, tested once per process on a tiny model so that a model
  * the device cannot run is never mistaken for a missing device. Resolves to the reason it cannot.
+ * With `skipSoftwareAdapters` (`'auto'`), a WebGPU adapter that a CPU emulates does not count.
  */
 function probeDevice(
   device: ResolvedDevice,
   providerSettings: InferenceSession.SessionOptions,
+  skipSoftwareAdapters = false,
 ): Promise<string | undefined> {
-  let probe = probes.get(device);
+  const hiding = skipSoftwareAdapters && device === 'webgpu' && hidesSoftwareVulkanDrivers();
+  const key = hiding ? `${device}:${WITHOUT_SOFTWARE}` : device;
+  let probe = probes.get(key);
   if (probe === undefined) {
     probe = (async () => {
       if (device === 'cpu') {
@@ -90,7 +97,7 @@ function probeDevice(
         // Probing would make onnxruntime print its own load failure on stderr; say it in one line instead.
         return 'its provider library is not installed';
       }
-      try {
+      const open = async () => {
         // A missing CUDA provider library or WebGPU adapter surfaces here as a thrown error.
         const session = await InferenceSession.create(getProbeModel(), {
           ...providerSettings,
@@ -98,12 +105,22 @@ function probeDevice(
           logSeverityLevel: 4,
         });
         await session.release();
+      };
+      // onnxruntime sets WebGPU up once per process: after a probe that hid the software drivers,
+      // they stay out of reach.
+      const hiddenEarlier = device === 'webgpu' && !hiding && probes.has(`${device}:${WITHOUT_SOFTWARE}`);
+      try {
+        await (hiding ? withoutSoftwareVulkanDrivers(open) : open());
         return undefined;
       } catch (error) {
-        return summarizeError(error);
+        const reason = summarizeError(error);
+        if (hiding) return `${reason}; software Vulkan drivers do not count under auto`;
+        return hiddenEarlier
+          ? `${reason}; an 'auto' device choice earlier in this process skipped software Vulkan drivers, and onnxruntime sets WebGPU up once per process`
+          : reason;
       }
     })();
-    probes.set(device, probe);
+    probes.set(key, probe);
   }
   return probe;
 }
@@ -179,7 +196,7 @@ export async function createSession(
   for (const [index, candidate] of AUTO_DEVICE_ORDER.entries()) {
     const next = AUTO_DEVICE_ORDER[index + 1];
     const fallback = next === 'cpu' ? 'using cpu' : `trying ${next}`;
-    const unavailable = await probeDevice(candidate, providerSettingsOf(sessionOptions));
+    const unavailable = await probeDevice(candidate, providerSettingsOf(sessionOptions), true);
     if (unavailable !== undefined) {
       notify(`ptq: ${candidate} is not available (${unavailable}); ${fallback}`);
       continue;
