@@ -4,7 +4,7 @@
 # repository root, and python3 with PyTorch + transformers. Bundle the scripts first (each package's
 # `pnpm bench` does it for its own), e.g. from the root:
 #   for b in hf-gpt2/bench/forward-throughput quant-core/bench/quantize-time onnx/bench/webgpu-overheads \
-#     nanogpt/bench/decode-throughput tripy-loader/bench/device-check; do
+#     nanogpt/bench/decode-throughput nanogpt/bench/linear-kernels tripy-loader/bench/device-check; do
 #     pnpm exec tsup --config tooling/bench/tsup.config.ts --silent packages/$b.ts; done
 #   tooling/bench/run-gpu-benchmarks.sh <results folder> [steps]
 # steps: a comma-separated subset of checks,forward,decode,pytorch,quantize (default: all).
@@ -30,6 +30,10 @@ if wanted decode; then
   step "WebGPU host overheads" 60 node .bench/webgpu-overheads.js --out "$RESULTS/webgpu-overheads.json"
   step "decode, webgpu" 400 node .bench/decode-throughput.js --device webgpu --prompt 32 --tokens 128 --operators fused --profile \
     --out "$RESULTS/nanogpt-decode-webgpu.json"
+  step "decode, webgpu, host cost (tiny shape)" 120 node .bench/decode-throughput.js --device webgpu --shape tiny --prompt 32 \
+    --tokens 128 --operators fused --only none/float16,int8-weight-only/float16,int4-weight-only/float16,float8/float16 \
+    --out "$RESULTS/nanogpt-decode-tiny-webgpu.json"
+  step "one-row linear kernels, webgpu" 120 node .bench/linear-kernels.js --out "$RESULTS/linear-kernels-webgpu.json"
 fi
 if wanted pytorch; then
   models=(--model gpt2-124m=random)
