@@ -2,7 +2,9 @@
 // kernels each op type runs per session run, on which execution provider, and their median time.
 // On WebGPU the times are the host's time to record and dispatch each kernel (the GPU runs them
 // asynchronously), which is what a dispatch-bound decode step spends.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { median } from './report';
 
 interface ProfileEvent {
@@ -75,4 +77,24 @@ export function summarizeProfile(file: string, skipRuns = 1, otherEventLimit = 2
     runs: runTimes.length,
     operators: [...byOperator.values()].sort((a, b) => b.microsecondsPerRun - a.microsecondsPerRun),
   };
+}
+
+/** A `profileFilePrefix` in the temporary folder, unique to this process and `name`. */
+export function profilePrefix(name: string): string {
+  return join(tmpdir(), `ptq-profile-${process.pid}-${name}`);
+}
+
+/**
+ * Summarizes the profile a released session wrote under `prefix` (onnxruntime appends a date) and
+ * deletes the file; undefined when there is none.
+ */
+export function takeProfile(prefix: string, skipRuns = 1, otherEventLimit = 25): ProfileSummary | undefined {
+  const directory = tmpdir();
+  const file = readdirSync(directory).find((name) => join(directory, name).startsWith(prefix));
+  if (file === undefined) return undefined;
+  try {
+    return summarizeProfile(join(directory, file), skipRuns, otherEventLimit);
+  } finally {
+    rmSync(join(directory, file));
+  }
 }

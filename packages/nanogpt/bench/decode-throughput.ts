@@ -12,12 +12,9 @@
 // tokens chosen in the graph and fed back on the device (single-row fused graphs), and with the
 // tokens chosen on the host from each step's logits, in the same session; both must give the same
 // tokens. `--profile` adds onnxruntime's per-operator dispatch times for the fused graph's decode steps.
-import { readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Device } from '@ptq/onnx';
 import { createTensor } from '@ptq/tensor';
-import { summarizeProfile } from '../../../tooling/bench/onnxruntime-profile';
+import { type ProfileSummary, profilePrefix, takeProfile } from '../../../tooling/bench/onnxruntime-profile';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
 import {
   type CompiledGPT,
@@ -124,7 +121,20 @@ async function cacheCheck(compiled: CompiledGPT, prompt: readonly number[]): Pro
 }
 
 const rows: Row[] = [];
-const profiles: Record<string, ReturnType<typeof summarizeProfile>> = {};
+const profiles: Record<string, ProfileSummary> = {};
+/** The results so far, the settings that made them and the machine, as JSON at `--out`. */
+const writeResults = () =>
+  writeJson(out, {
+    machine: machine(),
+    shape: shapeName,
+    promptLength,
+    newTokens,
+    repeats,
+    tokensPerRead,
+    webgpuConfig,
+    rows,
+    profiles,
+  });
 const prompt = Array.from({ length: promptLength }, (_, index) => (index * 7919) % shape.vocabSize);
 for (const [quantMode, dtype] of configurations) {
   const mode = quantMode ?? 'none';
@@ -218,21 +228,12 @@ for (const [quantMode, dtype] of configurations) {
         cacheVersusRecompute,
       });
       console.error(JSON.stringify(rows.at(-1)));
-      writeJson(out, {
-        machine: machine(),
-        shape: shapeName,
-        promptLength,
-        newTokens,
-        repeats,
-        tokensPerRead,
-        rows,
-        profiles,
-      }); // kept if cut short
+      writeResults(); // kept if cut short
     }
     await compiled.release();
 
     if (profile && operators === 'fused') {
-      const prefix = join(tmpdir(), `ptq-profile-${process.pid}-${mode}-${dtype}`);
+      const prefix = profilePrefix(`${mode}-${dtype}`);
       const profiled = await compile(model, {
         ...compileOptions,
         operators,
@@ -240,13 +241,10 @@ for (const [quantMode, dtype] of configurations) {
       });
       await generate(profiled, prompt, { maxNewTokens: Math.min(24, newTokens), stopAtEos: false });
       await profiled.release(); // writes the profile
-      const directory = tmpdir();
-      const file = readdirSync(directory).find((name) => join(directory, name).startsWith(prefix));
-      if (file !== undefined) {
-        // Skip the prefill and the first decode step (shader compilation).
-        const summary = summarizeProfile(join(directory, file), 2);
+      // Skip the prefill and the first decode step (shader compilation).
+      const summary = takeProfile(prefix, 2);
+      if (summary !== undefined) {
         profiles[`${mode}/${dtype}`] = summary;
-        rmSync(join(directory, file));
         printTable(
           `${mode}/${dtype} fused, per decode step: model_run median ${summary.runMs.toFixed(2)} ms`,
           ['op', 'provider', 'nodes', 'µs per step'],
@@ -292,14 +290,4 @@ printTable(
     row.cacheVersusRecompute.toExponential(1),
   ]),
 );
-writeJson(out, {
-  machine: host,
-  shape: shapeName,
-  promptLength,
-  newTokens,
-  repeats,
-  tokensPerRead,
-  webgpuConfig,
-  rows,
-  profiles,
-});
+writeResults();

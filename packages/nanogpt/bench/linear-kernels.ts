@@ -5,13 +5,10 @@
 // linear by shader program (profile timestamps) and the wall time per run with the device's work (runs queued back to back, then one read).
 //
 //   node .bench/linear-kernels.js --out linear-kernels.json
-import { readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DeviceTensorReader, GraphBuilder, serializeModel, type Value } from '@ptq/onnx';
 import { createTensor, float32ArrayToFloat16 } from '@ptq/tensor';
 import { InferenceSession, type Tensor as OrtTensor } from 'onnxruntime-node';
-import { summarizeProfile } from '../../../tooling/bench/onnxruntime-profile';
+import { profilePrefix, takeProfile } from '../../../tooling/bench/onnxruntime-profile';
 import { flag, machine, median, printTable, time, writeJson } from '../../../tooling/bench/report';
 
 type Variant =
@@ -114,7 +111,7 @@ for (const [inFeatures, outFeatures] of SHAPES) {
   const count = outFeatures > 10000 ? 2 : copies;
   for (const variant of VARIANTS) {
     const model = linearModel(variant, inFeatures, outFeatures, count);
-    const prefix = join(tmpdir(), `ptq-linear-${process.pid}-${variant}-${inFeatures}-${outFeatures}`);
+    const prefix = profilePrefix(`linear-${variant}-${inFeatures}-${outFeatures}`);
     const options = {
       executionProviders: ['webgpu'],
       preferredOutputLocation: 'gpu-buffer',
@@ -148,17 +145,12 @@ for (const [inFeatures, outFeatures] of SHAPES) {
       for (const tensor of Object.values(result)) tensor.dispose();
     }
     await profiled.release();
-    const directory = tmpdir();
-    const file = readdirSync(directory).find((name) => join(directory, name).startsWith(prefix));
     const gpuMicroseconds: Record<string, number> = {};
-    if (file !== undefined) {
-      const summary = summarizeProfile(join(directory, file), 2, Number.POSITIVE_INFINITY);
-      rmSync(join(directory, file));
-      // GPU events are `Api: <node>&<op>&<program>`: summed by program, per linear.
-      for (const { event, microsecondsPerRun } of summary.otherEvents) {
-        const program = event.split('&').at(-1) ?? event;
-        gpuMicroseconds[program] = (gpuMicroseconds[program] ?? 0) + microsecondsPerRun / count;
-      }
+    // GPU events are `Api: <node>&<op>&<program>`: summed by program, per linear.
+    for (const { event, microsecondsPerRun } of takeProfile(prefix, 2, Number.POSITIVE_INFINITY)
+      ?.otherEvents ?? []) {
+      const program = event.split('&').at(-1) ?? event;
+      gpuMicroseconds[program] = (gpuMicroseconds[program] ?? 0) + microsecondsPerRun / count;
     }
     rows.push({
       variant,
