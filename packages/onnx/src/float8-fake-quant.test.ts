@@ -17,10 +17,15 @@ async function fakeQuantizeInGraph(
   values: Float32Array,
   scale: number,
   multiplier?: number,
+  rescale?: boolean,
 ): Promise<Float32Array> {
   const builder = new GraphBuilder({ name: 'float8_fake_quant' });
   const x = builder.input('x', 'float32', ['n']);
-  const y = appendFloat8FakeQuant(builder, x, multiplier === undefined ? { scale } : { scale, multiplier });
+  const y = appendFloat8FakeQuant(builder, x, {
+    scale,
+    ...(multiplier === undefined ? {} : { multiplier }),
+    ...(rescale === undefined ? {} : { rescale }),
+  });
   builder.output(y, 'y', 'float32', ['n']);
   const session = await InferenceSession.create(serializeModel(builder.build()), {
     executionProviders: ['cpu'],
@@ -133,6 +138,26 @@ describe('appendFloat8FakeQuant', () => {
       return Math.fround(float8E4M3FNBitsToFloat32(code) * scale);
     });
     expect(float32Bits(graph)).toEqual(float32Bits(want));
+  });
+
+  it('leaves the result on the e4m3 grid with rescale false, one op fewer', async () => {
+    const scale = Math.fround(0.0123);
+    const values = Float32Array.from([
+      ...edgeValues().map((value) => Math.fround(value * scale)),
+      ...fc.sample(fc.float({ min: -6, max: 6, noNaN: true }), { numRuns: 20_000, seed: 13 }),
+    ]);
+    const graph = await fakeQuantizeInGraph(values, scale, undefined, false);
+    const want = Array.from(values, (value) =>
+      float8E4M3FNBitsToFloat32(float32ToFloat8E4M3FNBits(Math.fround(value / scale))),
+    );
+    expect(float32Bits(graph)).toEqual(float32Bits(want));
+    const count = (rescale: boolean) => {
+      const builder = new GraphBuilder({ name: 'count' });
+      const y = appendFloat8FakeQuant(builder, builder.input('x', 'float32', ['n']), { scale, rescale });
+      builder.output(y, 'y', 'float32', ['n']);
+      return builder.build().graph.nodes.length;
+    };
+    expect(count(true) - count(false)).toBe(1);
   });
 
   it('keeps NaN as NaN and maps everything to zero for a zero scale', async () => {

@@ -27,6 +27,11 @@ export interface Float8FakeQuantOptions {
    * always the float32 reciprocal of `amax / 448`; TensorRT divides by the scale).
    */
   readonly multiplier?: number;
+  /**
+   * Default true: the result is `e4m3(x / s) · s`. False leaves it on the e4m3 grid, `e4m3(x / s)`
+   * (exact in float16 too), for a caller that folds `s` into what follows, one op fewer.
+   */
+  readonly rescale?: boolean;
   readonly scalar?: ScalarConstant;
 }
 
@@ -44,7 +49,7 @@ export interface Float8FakeQuantOptions {
  *   every float32 in [2^-12, 448]);
  * - below 2^-6 the grid step is the subnormal 2^-9: `(y + M) - M` with `M = 1.5 · 2^14`, whose ulp
  *   is 2^-9, rounds to it, ties to even;
- * - `Where(|y| < 2^-6, subnormal, normal) · s`.
+ * - `Where(|y| < 2^-6, subnormal, normal) · s` (the `· s` left to the caller with `rescale: false`).
  * Every step is exact but the two roundings, so on the CPU the result equals the JS codec bit for bit,
  * except that a value rounding to zero in the subnormal range comes out as +0 where the codec keeps
  * -0: no product or sum after it can tell. (WGSL's float division is only within 2.5 ulp, so on
@@ -75,5 +80,6 @@ export function appendFloat8FakeQuant(
     float(SUBNORMAL_ROUNDER),
   ]);
   const small = builder.node('Less', [builder.node('Abs', [saturated]), float(2 ** MINIMUM_EXPONENT)]);
-  return builder.node('Mul', [builder.node('Where', [small, subnormal, normal]), scaleValue]);
+  const rounded = builder.node('Where', [small, subnormal, normal]);
+  return options.rescale === false ? rounded : builder.node('Mul', [rounded, scaleValue]);
 }
