@@ -49,5 +49,7 @@ export type LinearAppender = (
     bias?: 'add' | 'fused' | 'omit';
     /** Per output channel factors folded into the weight (see `AppendLinearOptions.outputScale`). */
     outputScale?: Float32Array | undefined;
+    /** Parts to split the inner dimension into (see `AppendLinearOptions.splitInner`). */
+    splitInner?: number | undefined;
   },
 ) => Value;

@@ -142,6 +142,44 @@ describe('buildGptGraph', () => {
     }
   });
 
+  it.each<WeightFormat>(['lookup', 'dequantize-linear'])(
+    'folds float8 input scales into the %s weight scale in fused graphs, one Mul fewer per linear',
+    (weightFormat) => {
+      const model = tinyModel({ quantMode: 'float8' });
+      const graphOf = (operators: 'fused' | 'standard') =>
+        decodeModel(serializeModel(buildGptGraph(model, { operators, weightFormat })));
+      const fused = graphOf('fused');
+      const standard = graphOf('standard');
+      const floats = (graph: DecodedModel, name: string) => {
+        const { rawData } = initializer(graph, name);
+        return new Float32Array(rawData!.slice().buffer);
+      };
+      const linear = model.transformer.h[0]!.mlp.c_fc;
+      const weightScale = toFloat32(linear.weight_scale!)[0]!;
+      const inputScale = toFloat32(linear.input_scale!)[0]!;
+      const name =
+        weightFormat === 'lookup'
+          ? 'transformer.h.0.mlp.c_fc.weight_table'
+          : 'transformer.h.0.mlp.c_fc.weight_scale';
+      const code = 0x5b; // 2^4 · 1.375
+      const index = weightFormat === 'lookup' ? code : 0;
+      const value = weightFormat === 'lookup' ? 22 : 1;
+      expect(floats(standard, name)[index]).toBe(Math.fround(value * weightScale));
+      expect(floats(fused, name)[index]).toBe(Math.fround(value * weightScale * inputScale));
+      // Both graphs fake-quantize the inputs of all 9 linears; the fused one never multiplies back.
+      // The fake quantization's last op multiplies its Where by the scale, in standard graphs only.
+      const rescales = (graph: DecodedModel) => {
+        const wheres = new Set(
+          graph.graph.nodes.filter((node) => node.opType === 'Where').flatMap((node) => node.outputs),
+        );
+        return graph.graph.nodes.filter((node) => node.opType === 'Mul' && wheres.has(node.inputs[0]!))
+          .length;
+      };
+      expect(opCounts(fused).Clip).toBe(9);
+      expect([rescales(standard), rescales(fused)]).toEqual([9, 0]);
+    },
+  );
+
   it('folds pre_quant_scale into ln_1 / ln_2 and multiplies the c_proj inputs', () => {
     const model = tinyModel({ quantMode: 'int4-weight-only' });
     const block = model.transformer.h[0]!;
@@ -287,6 +325,58 @@ describe('buildGptGraph', () => {
     expect(fused.graph.inputs).toEqual(standard.graph.inputs);
     expect(fused.graph.outputs).toEqual(standard.graph.outputs);
     expect(fused.graph.nodes.length).toBeLessThan(standard.graph.nodes.length);
+  });
+
+  it('splits long inner products of float and float8 weights in fused graphs only', () => {
+    // embeddingSize 512: mlp.c_proj is [1, 2048] × [2048, 512], split into 4 parts of 512.
+    const graphOf = (
+      quantMode: QuantMode | undefined,
+      operators: 'fused' | 'standard',
+      weightFormat?: WeightFormat,
+    ) =>
+      decodeModel(
+        serializeModel(
+          buildGptGraph(tinyModel({ quantMode, embeddingSize: 512 }), { operators, weightFormat }),
+        ),
+      );
+    const fused = graphOf(undefined, 'fused');
+    expect(initializer(fused, 'transformer.h.0.mlp.c_proj.weight').shape).toEqual([4, 512, 512]);
+    // c_fc (512 → 2048) and c_proj (512 → 512) stay whole.
+    expect(initializer(fused, 'transformer.h.0.mlp.c_fc.weight').shape).toEqual([512, 2048]);
+    expect(initializer(fused, 'transformer.h.0.attn.c_proj.weight').shape).toEqual([512, 512]);
+    // The parts are summed by a MatMul with a row of ones, one per layer.
+    const sums = fused.graph.nodes.filter(
+      (node) =>
+        node.opType === 'MatMul' &&
+        fused.graph.initializers.some(
+          (entry) =>
+            entry.name === node.inputs[0] &&
+            entry.shape.join() === '1,4' &&
+            Array.from({ length: 4 }, (_, index) =>
+              new DataView(entry.rawData!.buffer, entry.rawData!.byteOffset).getFloat32(4 * index, true),
+            ).every((value) => value === 1),
+        ),
+    );
+    expect(sums).toHaveLength(2);
+    expect(initializer(graphOf(undefined, 'standard'), 'transformer.h.0.mlp.c_proj.weight').shape).toEqual([
+      2048, 512,
+    ]);
+    expect(
+      initializer(graphOf('float8', 'fused', 'lookup'), 'transformer.h.0.mlp.c_proj.weight_codes'),
+    ).toMatchObject({
+      dtype: 'uint8',
+      shape: [4, 512, 512],
+    });
+    expect(
+      initializer(graphOf('float8', 'fused', 'dequantize-linear'), 'transformer.h.0.mlp.c_proj.weight_codes'),
+    ).toMatchObject({ dtype: 'float8e4m3fn', shape: [4, 512, 512] });
+    // MatMulNBits is left as it is.
+    expect(
+      initializer(
+        graphOf('int8-weight-only', 'fused', 'matmul-nbits'),
+        'transformer.h.0.mlp.c_proj.weight_packed',
+      ).shape,
+    ).toEqual([512, 16, 128]);
   });
 
   it('builds a single-row graph on GroupQueryAttention with input_ids as the only host input', () => {

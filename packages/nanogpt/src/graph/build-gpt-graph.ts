@@ -143,6 +143,8 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
       applyPreQuantScale: !(linearOptions.preScaleFolded ?? false),
       bias: linearOptions.bias,
       outputScale: linearOptions.outputScale,
+      splitInner: linearOptions.splitInner,
+      foldInputScale: operators === 'fused',
     });
   // A standard graph always has its mask (single-row graphs are fused only, checked above).
   const { normalized, presents, unflatten } =
@@ -156,6 +158,7 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
         weightFormat: options.weightFormat,
         applyPreQuantScale: true,
         sharedWeight: tiedAndPlain ? wte : undefined,
+        foldInputScale: operators === 'fused',
       });
   if (dtype === 'float16') {
     logits = builder.node('Cast', [logits], { to: ONNX_FLOAT });

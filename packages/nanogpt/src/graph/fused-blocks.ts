@@ -1,8 +1,9 @@
 import type { Value } from '@ptq/onnx';
 import { type Tensor, toFloat32 } from '@ptq/tensor';
 import type { GPT } from '../modules/gpt';
+import type { Linear } from '../modules/linear';
 import { appendSkipLayerNorm } from './append-layer-norm';
-import { canFoldOutputScale } from './append-linear';
+import { canFoldOutputScale, innerSplitParts } from './append-linear';
 import type { BlocksInputs, BlocksOutput, LinearAppender, MaskInputs } from './blocks';
 import { type GraphContext, ONNX_INT32, tokensShape } from './graph-context';
 import { HOST_NODE_PREFIX, presentKeyName, presentValueName } from './graph-io';
@@ -54,6 +55,8 @@ export function appendFusedBlocks(
     inputs.masking === undefined
       ? singleRowAttention(context, model, inputs, embedded, unflatten)
       : maskedAttention(context, model, inputs, inputs.masking, unflatten);
+  // Long inner dimensions (GPT-2's mlp.c_proj) as split products; c_attn's fused bias rules it out.
+  const splitFor = (module: Linear) => innerSplitParts(module.inFeatures, module.outFeatures);
   const biasOf = (path: string, bias: Tensor | undefined) =>
     bias === undefined ? undefined : builder.initializer(`${path}.bias`, bias);
 
@@ -91,7 +94,7 @@ export function appendFusedBlocks(
       `${prefix}.attn.c_proj`,
       c_proj,
       builder.node('Reshape', [attended, rowsShape]),
-      { bias: 'omit', preScaleFolded: projectionScale !== undefined },
+      { bias: 'omit', preScaleFolded: projectionScale !== undefined, splitInner: splitFor(c_proj) },
     );
 
     const { c_fc, c_proj: down } = block.mlp;
@@ -107,6 +110,7 @@ export function appendFusedBlocks(
     const expanded = linear(`${prefix}.mlp.c_fc`, c_fc, second.normalized, {
       preScaleFolded: mlpScale !== undefined,
       bias: 'omit',
+      splitInner: splitFor(c_fc),
     });
     // gelu_new (GPT-2's tanh approximation) of expanded + bias.
     const activated = builder.node(
@@ -116,7 +120,7 @@ export function appendFusedBlocks(
       { domain: MS_DOMAIN },
     );
     branch = {
-      input: linear(`${prefix}.mlp.c_proj`, down, activated, { bias: 'omit' }),
+      input: linear(`${prefix}.mlp.c_proj`, down, activated, { bias: 'omit', splitInner: splitFor(down) }),
       bias: biasOf(`${prefix}.mlp.c_proj`, down.bias),
     };
   });

@@ -30,6 +30,13 @@ export class GraphContext {
     return this.#shared(`${dtype}:${value}`, () => floatTensor(dtype, [], Float32Array.of(value)));
   }
 
+  /** A `[1, count]` row of ones in the model dtype. */
+  onesRow(count: number): Value {
+    return this.#shared(`ones:${this.dtype}:${count}`, () =>
+      floatTensor(this.dtype, [1, count], new Float32Array(count).fill(1)),
+    );
+  }
+
   /** An int64 vector constant. */
   int64s(values: readonly number[]): Value {
     return this.#shared(`int64s:${values.join(',')}`, () =>
