@@ -33,6 +33,8 @@ export interface ProfileSummary {
    * `category: name` → total microseconds over all runs divided by the number of runs.
    */
   otherEvents: Array<{ event: string; count: number; microsecondsPerRun: number }>;
+  /** All events of other categories (not only the kept ones): how many per run, and their total time per run. */
+  otherEventTotals: { countPerRun: number; microsecondsPerRun: number };
 }
 
 /** `otherEventLimit`: how many of the other events to keep, largest first. */
@@ -68,7 +70,12 @@ export function summarizeProfile(file: string, skipRuns = 1, otherEventLimit = 2
     others.set(key, entry);
   }
   const runs = Math.max(1, runTimes.length);
+  const all = [...others.values()];
   return {
+    otherEventTotals: {
+      countPerRun: all.reduce((sum, entry) => sum + entry.count, 0) / runs,
+      microsecondsPerRun: all.reduce((sum, entry) => sum + entry.total, 0) / runs,
+    },
     otherEvents: [...others.entries()]
       .map(([event, { count, total }]) => ({ event, count, microsecondsPerRun: total / runs }))
       .sort((a, b) => b.microsecondsPerRun - a.microsecondsPerRun)

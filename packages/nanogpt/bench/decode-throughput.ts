@@ -252,7 +252,7 @@ for (const [quantMode, dtype] of configurations) {
         );
         if (summary.otherEvents.length > 0) {
           printTable(
-            `${mode}/${dtype} fused, other profile events (all runs, prefill included)`,
+            `${mode}/${dtype} fused, other profile events (all runs, prefill included): ${summary.otherEventTotals.countPerRun.toFixed(0)} per run, ${summary.otherEventTotals.microsecondsPerRun.toFixed(0)} µs per run in all`,
             ['event', 'count', 'µs per run'],
             summary.otherEvents.map((entry) => [entry.event, entry.count, entry.microsecondsPerRun]),
           );
