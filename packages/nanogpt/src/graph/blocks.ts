@@ -25,6 +25,8 @@ export interface BlocksInputs {
   readonly masking: MaskInputs | undefined;
   /** Fold `c_attn` / `c_fc` pre-quant scales into `ln_1` / `ln_2`. */
   readonly foldPreQuantScale: boolean;
+  /** Split long one-row products (fused blocks; see `BuildGraphOptions.splitLongProducts`). */
+  readonly splitLongProducts: boolean;
 }
 
 export interface BlocksOutput {

@@ -327,7 +327,7 @@ describe('buildGptGraph', () => {
     expect(fused.graph.nodes.length).toBeLessThan(standard.graph.nodes.length);
   });
 
-  it('splits long inner products of float and float8 weights in fused graphs only', () => {
+  it('splits long inner products of float and float8 weights in fused graphs, when asked', () => {
     // embeddingSize 512: mlp.c_proj is [1, 2048] × [2048, 512], split into 4 parts of 512.
     const graphOf = (
       quantMode: QuantMode | undefined,
@@ -336,11 +336,20 @@ describe('buildGptGraph', () => {
     ) =>
       decodeModel(
         serializeModel(
-          buildGptGraph(tinyModel({ quantMode, embeddingSize: 512 }), { operators, weightFormat }),
+          buildGptGraph(tinyModel({ quantMode, embeddingSize: 512 }), {
+            operators,
+            weightFormat,
+            splitLongProducts: true,
+          }),
         ),
       );
     const fused = graphOf(undefined, 'fused');
     expect(initializer(fused, 'transformer.h.0.mlp.c_proj.weight').shape).toEqual([4, 512, 512]);
+    // Off unless asked for (compile asks on WebGPU only).
+    const unsplit = decodeModel(
+      serializeModel(buildGptGraph(tinyModel({ embeddingSize: 512 }), { operators: 'fused' })),
+    );
+    expect(initializer(unsplit, 'transformer.h.0.mlp.c_proj.weight').shape).toEqual([2048, 512]);
     // c_fc (512 → 2048) and c_proj (512 → 512) stay whole.
     expect(initializer(fused, 'transformer.h.0.mlp.c_fc.weight').shape).toEqual([512, 2048]);
     expect(initializer(fused, 'transformer.h.0.attn.c_proj.weight').shape).toEqual([512, 512]);

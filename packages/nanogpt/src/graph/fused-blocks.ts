@@ -56,7 +56,8 @@ export function appendFusedBlocks(
       ? singleRowAttention(context, model, inputs, embedded, unflatten)
       : maskedAttention(context, model, inputs, inputs.masking, unflatten);
   // Long inner dimensions (GPT-2's mlp.c_proj) as split products; c_attn's fused bias rules it out.
-  const splitFor = (module: Linear) => innerSplitParts(module.inFeatures, module.outFeatures);
+  const splitFor = (module: Linear) =>
+    inputs.splitLongProducts ? innerSplitParts(module.inFeatures, module.outFeatures) : 1;
   const biasOf = (path: string, bias: Tensor | undefined) =>
     bias === undefined ? undefined : builder.initializer(`${path}.bias`, bias);
 

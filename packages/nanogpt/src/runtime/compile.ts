@@ -36,6 +36,11 @@ export interface CompileOptions {
    * the fused graph is single-row: `input_ids` is its only host input.
    */
   operators?: GraphOperators;
+  /**
+   * Fused graphs: split long one-row products (`BuildGraphOptions.splitLongProducts`). Default: on
+   * WebGPU only, where it speeds up decode; the CPU runs the split form slower.
+   */
+  splitLongProducts?: boolean;
   /** Merged into the session options ptq sets (`extra` entries are merged key by key, at every depth). */
   sessionOptions?: InferenceSession.SessionOptions;
 }
@@ -130,6 +135,7 @@ async function createOn(
     operators,
     // One row needs no mask and no positions: only input_ids crosses from the host per step.
     singleRow: operators === 'fused' && (options.batch ?? 1) === 1,
+    splitLongProducts: options.splitLongProducts ?? device === 'webgpu',
   });
   const sessionModel = await toSessionModel(definition);
   try {

@@ -47,7 +47,8 @@ describe('the fused single-row graph (batch 1)', () => {
     '%s %s: forward, prefill and decode steps give the standard graph’s logits (within %s, width %i)',
     async (quantMode, dtype, tolerance, embeddingSize) => {
       const model = tinyModel({ quantMode, dtype, embeddingSize }, 1, embeddingSize > 128 ? 0.05 : 0.15);
-      const fused = await open(model, {});
+      // The CPU runs split products only when asked (compile splits on WebGPU by default).
+      const fused = await open(model, { splitLongProducts: embeddingSize > 128 });
       const standard = await open(model, { operators: 'standard' });
       expect(fused.session.inputNames).not.toContain('attention_mask');
       expect(standard.session.inputNames).toContain('attention_mask');
@@ -73,6 +74,17 @@ describe('the fused single-row graph (batch 1)', () => {
       cache.dispose();
     },
   );
+
+  it('splits long products when asked: the logits move by float rounding only', async () => {
+    const model = tinyModel({ embeddingSize: 512 }, 1, 0.05);
+    const ids = row([...PROMPT, ...NEXT]);
+    const split = (await (await open(model, { splitLongProducts: true })).forward(ids)).logits.data;
+    const whole = (await (await open(model, {})).forward(ids)).logits.data;
+    // Summed in another order, so not bit for bit equal (which would mean the option was dropped).
+    const difference = maxDifference(split, whole);
+    expect(difference).toBeGreaterThan(0);
+    expect(difference).toBeLessThanOrEqual(1e-4);
+  });
 
   it('drops masked positions: real tokens get the unpadded logits, masked ones zeros', async () => {
     const model = tinyModel();
