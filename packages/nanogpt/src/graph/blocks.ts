@@ -15,7 +15,6 @@ export interface MaskInputs {
 
 /** What the block builders read from the rest of the graph. */
 export interface BlocksInputs {
-  readonly inputIds: Value;
   /** The token embeddings of `input_ids`, `[batch, sequence, embedding]`. */
   readonly embedded: Value;
   readonly wpe: Value;

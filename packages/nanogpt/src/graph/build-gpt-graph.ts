@@ -128,7 +128,6 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
     : builder.node('Gather', [wte, inputIds], { axis: 0 });
   const wpe = builder.initializer('transformer.wpe.weight', model.transformer.wpe.weight);
   const blocksInputs: BlocksInputs = {
-    inputIds,
     embedded,
     wpe,
     pastKeys,
