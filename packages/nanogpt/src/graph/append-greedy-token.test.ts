@@ -10,7 +10,7 @@ async function greedyToken(rows: readonly Float32Array[]): Promise<number> {
   const builder = new GraphBuilder({ name: 'greedy' });
   const context = new GraphContext(builder, 'float32');
   const logits = builder.input('logits', 'float32', ['tokens', vocab]);
-  builder.output(appendGreedyToken(context, logits, 'next_token'), 'next_token', 'int64', [1, 1]);
+  builder.output(appendGreedyToken(context, logits, vocab, 'next_token'), 'next_token', 'int64', [1, 1]);
   const { session } = await createSession(serializeModel(builder.build()), { device: 'cpu' });
   try {
     const data = new Float32Array(rows.length * vocab);
@@ -41,6 +41,8 @@ describe('appendGreedyToken', () => {
     expect(await greedyToken([first, Float32Array.of(0, 5, 1, 5)])).toBe(1);
     expect(await greedyToken([Float32Array.of(-3, -1, -1, -Infinity)])).toBe(1);
     expect(await greedyToken([Float32Array.of(-Infinity, -Infinity, 2, 7)])).toBe(3);
+    // No maximum: the last token, still inside the vocabulary.
+    expect(await greedyToken([Float32Array.of(Number.NaN, Number.NaN, Number.NaN)])).toBe(2);
   });
 
   it('matches the host argmax over a GPT-2-sized vocabulary', async () => {

@@ -171,7 +171,7 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
   }
   // Single-row graphs: the greedy token, chosen on the device, to be fed straight back as the next
   // step's input_ids, so a greedy decode loop never copies logits to the host.
-  const nextToken = singleRow ? appendGreedyToken(context, logits, NEXT_TOKEN) : undefined;
+  const nextToken = singleRow ? appendGreedyToken(context, logits, vocabSize, NEXT_TOKEN) : undefined;
   if (unflatten !== undefined) {
     logits = builder.node(
       'Reshape',
