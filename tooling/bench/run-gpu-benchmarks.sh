@@ -4,7 +4,8 @@
 # repository root, and python3 with PyTorch + transformers. Bundle the scripts first (each package's
 # `pnpm bench` does it for its own), e.g. from the root:
 #   for b in hf-gpt2/bench/forward-throughput quant-core/bench/quantize-time onnx/bench/webgpu-overheads \
-#     nanogpt/bench/decode-throughput nanogpt/bench/linear-kernels tripy-loader/bench/device-check; do
+#     nanogpt/bench/decode-throughput nanogpt/bench/linear-kernels nanogpt/bench/split-products \
+#     tripy-loader/bench/device-check; do
 #     pnpm exec tsup --config tooling/bench/tsup.config.ts --silent packages/$b.ts; done
 #   tooling/bench/run-gpu-benchmarks.sh <results folder> [steps]
 # steps: a comma-separated subset of checks,forward,decode,pytorch,quantize (default: all).
@@ -34,6 +35,8 @@ if wanted decode; then
     --tokens 128 --operators fused --only none/float16,int8-weight-only/float16,int4-weight-only/float16,float8/float16 \
     --out "$RESULTS/nanogpt-decode-tiny-webgpu.json"
   step "one-row linear kernels, webgpu" 120 node .bench/linear-kernels.js --out "$RESULTS/linear-kernels-webgpu.json"
+  step "split products by prompt length, webgpu" 400 node .bench/split-products.js --device webgpu \
+    --out "$RESULTS/split-products-webgpu.json"
 fi
 if wanted pytorch; then
   models=(--model gpt2-124m=random)

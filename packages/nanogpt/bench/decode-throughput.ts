@@ -11,7 +11,8 @@
 // (the cache path on that device), then times greedy `generate` (median of --repeats): with the
 // tokens chosen in the graph and fed back on the device (single-row fused graphs), and with the
 // tokens chosen on the host from each step's logits, in the same session; both must give the same
-// tokens. `--profile` adds onnxruntime's per-operator dispatch times for the fused graph's decode steps.
+// tokens. `--profile` adds onnxruntime's per-operator times for the fused graph's decode steps and
+// for its prefill of the prompt alone.
 import type { Device } from '@ptq/onnx';
 import { createTensor } from '@ptq/tensor';
 import { type ProfileSummary, profilePrefix, takeProfile } from '../../../tooling/bench/onnxruntime-profile';
@@ -53,6 +54,10 @@ const weightFormat = flag('weight-format', '') as WeightFormat | '';
 const out = flag('out', 'bench-results/nanogpt-decode.json');
 const profile = process.argv.includes('--profile');
 const tokensPerRead = Number(flag('tokens-per-read', '16'));
+// --device-choice-only: time only tokens chosen in the graph; --skip-checks: no cache check and no
+// decodeStep timing (for quick A/B runs of provider settings, one process per setting).
+const deviceChoiceOnly = process.argv.includes('--device-choice-only');
+const skipChecks = process.argv.includes('--skip-checks');
 // --webgpu-config validationMode=disabled,...: WebGPU provider settings (session config entries).
 const webgpuConfig = Object.fromEntries(
   flag('webgpu-config', '')
@@ -158,9 +163,9 @@ for (const [quantMode, dtype] of configurations) {
       },
     });
     const compileMs = performance.now() - compileStart;
-    const cacheVersusRecompute = await cacheCheck(compiled, prompt);
+    const cacheVersusRecompute = skipChecks ? Number.NaN : await cacheCheck(compiled, prompt);
     // One decode step's wall time on its own (no sampling), to set against generate's.
-    {
+    if (!skipChecks) {
       const { cache } = await compiled.prefill(ids(prompt));
       const steps: number[] = [];
       for (let step = 0; step < 48; step += 1) {
@@ -174,7 +179,11 @@ for (const [quantMode, dtype] of configurations) {
       );
     }
     // Tokens chosen in the graph (the default where the graph can) and on the host, same session.
-    const choices: Array<'device' | 'host'> = compiled.choosesTokens ? ['device', 'host'] : ['host'];
+    const choices: Array<'device' | 'host'> = compiled.choosesTokens
+      ? deviceChoiceOnly
+        ? ['device']
+        : ['device', 'host']
+      : ['host'];
     let reference: number[] | undefined;
     for (const choice of choices) {
       const generateOptions = {
@@ -233,26 +242,38 @@ for (const [quantMode, dtype] of configurations) {
     await compiled.release();
 
     if (profile && operators === 'fused') {
-      const prefix = profilePrefix(`${mode}-${dtype}`);
-      const profiled = await compile(model, {
-        ...compileOptions,
-        operators,
-        sessionOptions: { ...providerExtra, enableProfiling: true, profileFilePrefix: prefix },
-      });
-      await generate(profiled, prompt, { maxNewTokens: Math.min(24, newTokens), stopAtEos: false });
-      await profiled.release(); // writes the profile
-      // Skip the prefill and the first decode step (shader compilation).
-      const summary = takeProfile(prefix, 2);
-      if (summary !== undefined) {
-        profiles[`${mode}/${dtype}`] = summary;
+      // Decode steps: a short greedy generate, skipping the prefill and the first step (shader
+      // compilation). Prefill: the prompt alone, run six times, skipping the first.
+      const runs = {
+        decode: async (profiled: CompiledGPT) => {
+          await generate(profiled, prompt, { maxNewTokens: Math.min(24, newTokens), stopAtEos: false });
+          return 2;
+        },
+        prefill: async (profiled: CompiledGPT) => {
+          for (let run = 0; run < 6; run += 1) (await profiled.prefill(ids(prompt))).cache.dispose();
+          return 1;
+        },
+      };
+      for (const [phase, runProfiled] of Object.entries(runs)) {
+        const prefix = profilePrefix(`${mode}-${dtype}-${phase}`);
+        const profiled = await compile(model, {
+          ...compileOptions,
+          operators,
+          sessionOptions: { ...providerExtra, enableProfiling: true, profileFilePrefix: prefix },
+        });
+        const skipRuns = await runProfiled(profiled);
+        await profiled.release(); // writes the profile
+        const summary = takeProfile(prefix, skipRuns);
+        if (summary === undefined) continue;
+        profiles[`${mode}/${dtype}/${phase}`] = summary;
         printTable(
-          `${mode}/${dtype} fused, per decode step: model_run median ${summary.runMs.toFixed(2)} ms`,
-          ['op', 'provider', 'nodes', 'µs per step'],
+          `${mode}/${dtype} fused, per ${phase} run: model_run median ${summary.runMs.toFixed(2)} ms`,
+          ['op', 'provider', 'nodes', 'µs per run'],
           summary.operators.map((cost) => [cost.op, cost.provider, cost.nodes, cost.microsecondsPerRun]),
         );
         if (summary.otherEvents.length > 0) {
           printTable(
-            `${mode}/${dtype} fused, other profile events (all runs, prefill included): ${summary.otherEventTotals.countPerRun.toFixed(0)} per run, ${summary.otherEventTotals.microsecondsPerRun.toFixed(0)} µs per run in all`,
+            `${mode}/${dtype} fused, ${phase}, other profile events (all runs): ${summary.otherEventTotals.countPerRun.toFixed(0)} per run, ${summary.otherEventTotals.microsecondsPerRun.toFixed(0)} µs per run in all`,
             ['event', 'count', 'µs per run'],
             summary.otherEvents.map((entry) => [entry.event, entry.count, entry.microsecondsPerRun]),
           );
