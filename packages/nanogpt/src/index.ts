@@ -52,7 +52,12 @@ export {
 } from './modules/linear';
 export { ParameterModule } from './modules/parameters';
 export { type CompileOptions, compile } from './runtime/compile';
-export { CompiledGPT, type ForwardOutput, type PrefillOutput } from './runtime/compiled-gpt';
+export {
+  CompiledGPT,
+  type ForwardOutput,
+  type PrefillOptions,
+  type PrefillOutput,
+} from './runtime/compiled-gpt';
 export { KeyValueCache } from './runtime/key-value-cache';
 export { collectStateDict } from './state-dict/collect-state-dict';
 export {

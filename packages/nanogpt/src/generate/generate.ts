@@ -179,13 +179,15 @@ export async function generate(
   let cache: KeyValueCache | undefined;
   try {
     const prefillStart = performance.now();
+    // Only the last position's logits: a single-row graph runs its head on that position alone.
     const prefill = await compiled.prefill(
       createTensor('int64', [rows, width], ids),
       createTensor('int64', [rows, width], mask),
+      { logits: 'last' },
     );
     cache = prefill.cache;
     const prefillMs = performance.now() - prefillStart;
-    let chosen = take(prefill.logits.data, width);
+    let chosen = take(prefill.logits.data, 1);
     let decodeMs = 0;
     let decodeTokens = 0;
     while (step < settings.maxNewTokens && finished.some((done) => !done)) {

@@ -3,7 +3,7 @@ import { createTensor } from '@ptq/tensor';
 import { type GraphContext, ONNX_INT64 } from './graph-context';
 
 /**
- * The greedy token after the last row of `logits` (float32 `[tokens, vocab]`), int64 `[1, 1]`: the
+ * The greedy token after each row of `logits` (float32 `[rows, vocab]`), int64 `[rows, 1]`: the
  * lowest index whose logit equals the row's maximum, which is ArgMax's rule (first of equal maxima)
  * and the host's `argmax`. Built from ReduceMax / Equal / Where / ReduceMin rather than `ArgMax`:
  * onnxruntime 1.30's WebGPU `ArgMax` reduces a row in one thread, 1.8 ms of GPU time per step for
@@ -19,13 +19,7 @@ export function appendGreedyToken(
 ): Value {
   const { builder } = context;
   const vocabAxis = context.int64s([1]);
-  const last = builder.node('Slice', [
-    logits,
-    context.int64s([-1]),
-    context.int64s([2 ** 53]),
-    context.int64s([0]),
-  ]);
-  const maximum = builder.node('ReduceMax', [last, vocabAxis], { keepdims: 1 });
+  const maximum = builder.node('ReduceMax', [logits, vocabAxis], { keepdims: 1 });
   // Token indices as float32 are exact (vocabularies are far below 2^24).
   const indices = builder.constant(
     createTensor(
@@ -35,7 +29,7 @@ export function appendGreedyToken(
     ),
   );
   const outside = context.scalar(vocabSize, 'float32');
-  const candidates = builder.node('Where', [builder.node('Equal', [last, maximum]), indices, outside]);
+  const candidates = builder.node('Where', [builder.node('Equal', [logits, maximum]), indices, outside]);
   const first = builder.node('ReduceMin', [candidates, vocabAxis], { keepdims: 1 });
   const inVocabulary = builder.node('Min', [first, context.scalar(vocabSize - 1, 'float32')]);
   // Named as the graph output it is, so no Identity copies it there.

@@ -388,12 +388,13 @@ describe('buildGptGraph', () => {
     ).toEqual([512, 16, 128]);
   });
 
-  it('builds a single-row graph on GroupQueryAttention with input_ids as the only host input', () => {
+  it('builds a single-row graph on GroupQueryAttention with input_ids as the only device input', () => {
     const single = decodeModel(
       serializeModel(buildGptGraph(tinyModel(), { operators: 'fused', singleRow: true })),
     );
     expect(single.graph.inputs.map((input) => input.name)).toEqual([
       'input_ids',
+      'num_logits_to_keep',
       'past_key_values.0.key',
       'past_key_values.1.key',
       'past_key_values.0.value',
@@ -417,7 +418,21 @@ describe('buildGptGraph', () => {
     const host = single.graph.nodes
       .filter((node) => node.name.startsWith('host/'))
       .map((node) => node.opType);
-    expect(host).toEqual(['Slice', 'Slice', 'Add', 'Squeeze', 'Cast', 'Sub', 'Squeeze', 'Cast']);
+    expect(host).toEqual([
+      'Slice',
+      'Slice',
+      'Add',
+      'Squeeze',
+      'Cast',
+      'Sub',
+      'Squeeze',
+      'Cast',
+      'Reshape',
+      'Neg',
+    ]);
+    // num_logits_to_keep is read by host nodes alone: the head's Slice takes its start from them.
+    const keepReaders = single.graph.nodes.filter((node) => node.inputs.includes('num_logits_to_keep'));
+    expect(keepReaders.map((node) => node.name)).toEqual(['host/logits_to_keep']);
     const attention = single.graph.nodes.find((node) => node.opType === 'GroupQueryAttention')!;
     const range = single.graph.nodes.find((node) => node.opType === 'Range')!;
     expect(attention.inputs[5]).toBe(range.outputs[0]);

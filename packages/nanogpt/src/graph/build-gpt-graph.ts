@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { GraphBuilder, type ModelDefinition } from '@ptq/onnx';
+import { GraphBuilder, type ModelDefinition, type Value } from '@ptq/onnx';
 import { FLOAT16_MAX, type Tensor, transposeTensor } from '@ptq/tensor';
 import type { ModelDType } from '../config';
 import type { GPT } from '../modules/gpt';
@@ -13,9 +13,12 @@ import { GraphContext, ONNX_FLOAT } from './graph-context';
 import {
   ATTENTION_MASK,
   BATCH_DIMENSION,
+  HOST_NODE_PREFIX,
   INPUT_IDS,
+  KEPT_SEQUENCE_DIMENSION,
   LOGITS,
   NEXT_TOKEN,
+  NUM_LOGITS_TO_KEEP,
   PAST_SEQUENCE_DIMENSION,
   POSITION_IDS,
   pastKeyName,
@@ -98,6 +101,7 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
   const positionIds = singleRow
     ? undefined
     : builder.input(POSITION_IDS, 'int64', [BATCH_DIMENSION, SEQUENCE_DIMENSION]);
+  const logitsToKeep = singleRow ? builder.input(NUM_LOGITS_TO_KEEP, 'int64', []) : undefined;
   const cacheShape = [BATCH_DIMENSION, numHeads, PAST_SEQUENCE_DIMENSION, headSize];
   const presentShape = [BATCH_DIMENSION, numHeads, TOTAL_SEQUENCE_DIMENSION, headSize];
   const pastKeys = model.transformer.h.map((_, layer) =>
@@ -158,9 +162,13 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
       ? appendStandardBlocks(context, model, blocksInputs, blocksInputs.masking, linear)
       : appendFusedBlocks(context, model, blocksInputs, linear);
 
+  // Single-row graphs: only the last `num_logits_to_keep` positions (0: all) go through the head, so
+  // a prompt run for generation computes one row of logits rather than one per prompt token.
+  const headInput =
+    logitsToKeep === undefined ? normalized : appendKeptRows(context, normalized, logitsToKeep);
   let logits = transposedEmbedding
-    ? builder.node('MatMul', [normalized, wte])
-    : appendLinear(context, 'lm_head', head, normalized, {
+    ? builder.node('MatMul', [headInput, wte])
+    : appendLinear(context, 'lm_head', head, headInput, {
         weightFormat: options.weightFormat,
         applyPreQuantScale: true,
         sharedWeight: tiedAndPlain ? wte : undefined,
@@ -169,24 +177,36 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
   if (dtype === 'float16') {
     logits = builder.node('Cast', [logits], { to: ONNX_FLOAT });
   }
-  // Single-row graphs: the greedy token, chosen on the device, to be fed straight back as the next
-  // step's input_ids, so a greedy decode loop never copies logits to the host.
+  // Single-row graphs: the greedy token after each kept position, chosen on the device; with one
+  // kept, it is fed straight back as the next step's input_ids, so a greedy decode loop never copies
+  // logits to the host.
   const nextToken = singleRow ? appendGreedyToken(context, logits, vocabSize, NEXT_TOKEN) : undefined;
   if (unflatten !== undefined) {
-    logits = builder.node(
-      'Reshape',
-      [logits, unflatten(vocabSize)],
-      {},
-      {
-        outputNames: [LOGITS],
-      },
-    );
+    // One row: [1, kept, vocab]; a batch: [batch, sequence, vocab].
+    const shape = singleRow ? context.int64s([1, -1, vocabSize]) : unflatten(vocabSize);
+    logits = builder.node('Reshape', [logits, shape], {}, { outputNames: [LOGITS] });
   }
-  builder.output(logits, LOGITS, 'float32', [BATCH_DIMENSION, SEQUENCE_DIMENSION, vocabSize]);
-  if (nextToken !== undefined) builder.output(nextToken, NEXT_TOKEN, 'int64', [1, 1]);
+  builder.output(logits, LOGITS, 'float32', [
+    BATCH_DIMENSION,
+    singleRow ? KEPT_SEQUENCE_DIMENSION : SEQUENCE_DIMENSION,
+    vocabSize,
+  ]);
+  if (nextToken !== undefined) builder.output(nextToken, NEXT_TOKEN, 'int64', [KEPT_SEQUENCE_DIMENSION, 1]);
   presents.forEach(([keys, values], layer) => {
     builder.output(keys, presentKeyName(layer), dtype, presentShape);
     builder.output(values, presentValueName(layer), dtype, presentShape);
   });
   return builder.build();
+}
+
+/**
+ * The last `keep` rows of `rows` (`[tokens, embedding]`), all of them when `keep` is 0: a `Slice`
+ * from `-keep`, whose start the host computes from the host input (nodes pinned to the CPU).
+ */
+function appendKeptRows(context: GraphContext, rows: Value, keep: Value): Value {
+  const { builder } = context;
+  const host = (name: string) => ({ name: `${HOST_NODE_PREFIX}${name}` });
+  const keepVector = builder.node('Reshape', [keep, context.int64s([1])], {}, host('logits_to_keep'));
+  const start = builder.node('Neg', [keepVector], {}, host('kept_start'));
+  return builder.node('Slice', [rows, start, context.int64s([2 ** 53]), context.int64s([0])]);
 }

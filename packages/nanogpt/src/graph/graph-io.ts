@@ -3,8 +3,16 @@ export const INPUT_IDS = 'input_ids';
 export const ATTENTION_MASK = 'attention_mask';
 export const POSITION_IDS = 'position_ids';
 export const LOGITS = 'logits';
-/** Single-row graphs: the greedy choice after the last position, int64 `[1, 1]`, to feed back as `input_ids`. */
+/**
+ * Single-row graphs: the greedy choice after each kept position, int64 `[kept, 1]`; with one
+ * position kept, the token to feed back as `input_ids`.
+ */
 export const NEXT_TOKEN = 'next_token';
+/**
+ * Single-row graphs: int64 scalar, how many of the last positions get logits (0: all), as in
+ * transformers' `logits_to_keep`; a host input, read by nodes pinned to the CPU.
+ */
+export const NUM_LOGITS_TO_KEEP = 'num_logits_to_keep';
 
 export function pastKeyName(layer: number): string {
   return `past_key_values.${layer}.key`;
@@ -27,6 +35,8 @@ export const BATCH_DIMENSION = 'batch_size';
 export const SEQUENCE_DIMENSION = 'sequence_length';
 export const PAST_SEQUENCE_DIMENSION = 'past_sequence_length';
 export const TOTAL_SEQUENCE_DIMENSION = 'total_sequence_length';
+/** Single-row graphs: the positions that get logits (`num_logits_to_keep`, or all). */
+export const KEPT_SEQUENCE_DIMENSION = 'kept_sequence_length';
 
 /**
  * Names of nodes that compute small host-side values (lengths for the attention op) start with this;

@@ -8,6 +8,7 @@ import {
   INPUT_IDS,
   LOGITS,
   NEXT_TOKEN,
+  NUM_LOGITS_TO_KEEP,
   POSITION_IDS,
   pastKeyName,
   pastValueName,
@@ -30,6 +31,15 @@ export interface CompiledGPTInit {
 export interface ForwardOutput {
   /** float32 `[batch, sequence, vocab]`. */
   readonly logits: Tensor<'float32'>;
+}
+
+export interface PrefillOptions {
+  /**
+   * `'all'` (the default): logits at every position, `[batch, sequence, vocab]`. `'last'`: at each
+   * row's last position only, `[batch, 1, vocab]`, which is what generation needs; a single-row
+   * graph then runs its head on that position alone (`num_logits_to_keep`).
+   */
+  readonly logits?: 'all' | 'last';
 }
 
 export interface PrefillOutput extends ForwardOutput {
@@ -136,18 +146,33 @@ export class CompiledGPT {
   }
 
   /** Runs a prompt batch and keeps its keys and values for `decodeStep`. */
-  async prefill(inputIds: Tensor<'int64'>, attentionMask?: Tensor<'int64'>): Promise<PrefillOutput> {
+  async prefill(
+    inputIds: Tensor<'int64'>,
+    attentionMask?: Tensor<'int64'>,
+    options: PrefillOptions = {},
+  ): Promise<PrefillOutput> {
+    const wanted = options.logits ?? 'all';
+    if (wanted !== 'all' && wanted !== 'last') {
+      throw new InvalidArgumentError('logits', `must be 'all' or 'last', got ${String(wanted)}`);
+    }
     const padded = this.#readBatch(inputIds, attentionMask);
     const batch = this.#withoutPadding(padded);
+    const lastOnly = wanted === 'last';
     if (batch.sequence === 0) {
       const cache = new KeyValueCache(this.#emptyLayers(1), this.#emptyLayers(1), [[]]);
-      return { logits: this.#zeroLogits(padded.sequence), cache };
+      return { logits: this.#zeroLogits(lastOnly ? 1 : padded.sequence), cache };
     }
-    const outputs = await this.session.run(this.#feeds(batch.ids, batch.mask, batch.sequence, undefined));
+    // On the device when the row's last position is a real token; a masked one has zero logits.
+    const lastOnDevice = lastOnly && this.#singleRow && padded.mask[0]!.at(-1) === 1;
+    const outputs = await this.session.run(
+      this.#feeds(batch.ids, batch.mask, batch.sequence, undefined, undefined, lastOnDevice ? 1 : 0),
+    );
     const [keys, values] = this.#presents(outputs);
     const cache = new KeyValueCache(keys, values, batch.mask);
-    const logits = await this.#readLogits(outputs, batch.rows, batch.sequence);
-    return { logits: this.#restorePadding(logits, padded), cache };
+    const logits = await this.#readLogits(outputs, batch.rows, lastOnDevice ? 1 : batch.sequence);
+    if (lastOnDevice) return { logits, cache };
+    const all = this.#restorePadding(logits, padded);
+    return { logits: lastOnly ? lastPositions(all) : all, cache };
   }
 
   /**
@@ -183,7 +208,7 @@ export class CompiledGPT {
     });
     const mask = cache.attentionMask.map((row) => [...row, 1]);
     const positions = BigInt64Array.from(cache.nextPositions, BigInt);
-    const outputs = await this.session.run(this.#feeds(ids, mask, 1, cache, positions));
+    const outputs = await this.session.run(this.#feeds(ids, mask, 1, cache, positions, 1));
     const [keys, values] = this.#presents(outputs);
     cache.advance(keys, values);
     return { logits: await this.#readLogits(outputs, cache.rows, 1) };
@@ -237,6 +262,8 @@ export class CompiledGPT {
     let keys = this.#emptyLayers(1);
     let values = this.#emptyLayers(1);
     let input = int64Matrix(ids.ids, 1, ids.sequence);
+    // One position gets logits, so next_token is [1, 1]: the prompt's last, then each new one.
+    const keepLast = logitsToKeepTensor(1);
     /** Chosen tokens not read yet, oldest first; the newest is also the next step's input. */
     let unread: OrtTensor[] = [];
     /** The current input was read already, so it is freed once the step that feeds it has run. */
@@ -244,7 +271,9 @@ export class CompiledGPT {
     let chunk = 1;
     try {
       for (let produced = 0; produced < maxNewTokens; ) {
-        const outputs = await this.session.run(this.#withPasts({ [INPUT_IDS]: input }, keys, values));
+        const outputs = await this.session.run(
+          this.#withPasts({ [INPUT_IDS]: input, [NUM_LOGITS_TO_KEEP]: keepLast }, keys, values),
+        );
         if (inputRead) input.dispose();
         for (const tensor of [...keys, ...values]) tensor.dispose();
         [keys, values] = this.#presents(outputs);
@@ -337,10 +366,13 @@ export class CompiledGPT {
     sequence: number,
     cache: KeyValueCache | undefined,
     positions?: BigInt64Array,
+    logitsToKeep = 0,
   ): Record<string, OrtTensor> {
     const rows = mask.length;
     const feeds: Record<string, OrtTensor> = { [INPUT_IDS]: int64Matrix(ids, rows, sequence) };
-    if (!this.#singleRow) {
+    if (this.#singleRow) {
+      feeds[NUM_LOGITS_TO_KEEP] = logitsToKeepTensor(logitsToKeep);
+    } else {
       // Every tensor is a host-to-device copy on a GPU: the single-row graph needs neither.
       feeds[ATTENTION_MASK] = maskTensor(mask);
       feeds[POSITION_IDS] = int64Matrix(positions ?? positionsFromMask(mask), rows, sequence);
@@ -417,6 +449,22 @@ export class CompiledGPT {
     this.#reader ??= new DeviceTensorReader(this.device);
     return this.#reader;
   }
+}
+
+/** The host scalar `num_logits_to_keep` of single-row graphs (0: every position). */
+function logitsToKeepTensor(count: number): OrtTensor {
+  return new OrtTensor('int64', BigInt64Array.of(BigInt(count)), []);
+}
+
+/** `[rows, sequence, vocab]` logits cut to each row's last position, `[rows, 1, vocab]`. */
+function lastPositions(logits: Tensor<'float32'>): Tensor<'float32'> {
+  const [rows, sequence, vocab] = logits.shape as [number, number, number];
+  const data = new Float32Array(rows * vocab);
+  for (let row = 0; row < rows; row += 1) {
+    const start = (row * sequence + sequence - 1) * vocab;
+    data.set(logits.data.subarray(start, start + vocab), row * vocab);
+  }
+  return createTensor('float32', [rows, 1, vocab], data);
 }
 
 function emptyCache(dtype: GPTConfig['dtype'], shape: number[]): OrtTensor {

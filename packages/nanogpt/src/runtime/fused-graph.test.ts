@@ -130,3 +130,77 @@ describe('the fused single-row graph (batch 1)', () => {
     empty.cache.dispose();
   });
 });
+
+describe("prefill's logits: 'last'", () => {
+  const lastRow = (logits: Tensor<'float32'>, row: number) => {
+    const [, sequence, vocab] = logits.shape as [number, number, number];
+    const start = (row * sequence + sequence - 1) * vocab;
+    return logits.data.subarray(start, start + vocab);
+  };
+
+  it('gives each row’s last position, [batch, 1, vocab], and the same cache', async () => {
+    const model = tinyModel({ dtype: 'float32' }, 1, 0.15);
+    const vocab = model.config.vocabSize;
+    const single = await open(model);
+    const batched = await open(model, { batch: 2 });
+    for (const compiled of [single, batched]) {
+      const ids =
+        compiled === single
+          ? row(PROMPT)
+          : createTensor(
+              'int64',
+              [2, PROMPT.length],
+              BigInt64Array.from([...PROMPT, ...[...PROMPT].reverse()], BigInt),
+            );
+      const all = await compiled.prefill(ids);
+      const last = await compiled.prefill(ids, undefined, { logits: 'last' });
+      expect(last.logits.shape).toEqual([ids.shape[0], 1, vocab]);
+      for (let index = 0; index < ids.shape[0]!; index += 1) {
+        // The single-row graph runs its head on one row (a different product shape): float rounding.
+        expect(
+          maxDifference(
+            last.logits.data.subarray(index * vocab, (index + 1) * vocab),
+            lastRow(all.logits, index),
+          ),
+        ).toBeLessThanOrEqual(1e-5);
+      }
+      const tokens = Array.from({ length: ids.shape[0]! }, () => NEXT[0]!);
+      const afterAll = await compiled.decodeStep(all.cache, tokens);
+      const afterLast = await compiled.decodeStep(last.cache, tokens);
+      expect(maxDifference(afterLast.logits.data, afterAll.logits.data)).toBe(0);
+      all.cache.dispose();
+      last.cache.dispose();
+    }
+    // A single-row graph computes the last row only: the head's input is cut to one position.
+    expect(single.session.inputNames).toContain('num_logits_to_keep');
+    expect(batched.session.inputNames).not.toContain('num_logits_to_keep');
+  });
+
+  it('follows the mask: a masked last position has zero logits, as with all', async () => {
+    const model = tinyModel({ dtype: 'float32' }, 1, 0.15);
+    const single = await open(model);
+    const ids = row([...PROMPT, 0]);
+    const mask = createTensor(
+      'int64',
+      [1, PROMPT.length + 1],
+      BigInt64Array.from([...PROMPT.map(() => 1n), 0n]),
+    );
+    const last = await single.prefill(ids, mask, { logits: 'last' });
+    expect(last.logits.shape).toEqual([1, 1, model.config.vocabSize]);
+    expect(last.logits.data.every((value) => value === 0)).toBe(true);
+    last.cache.dispose();
+    const leftPadded = createTensor(
+      'int64',
+      [1, PROMPT.length + 1],
+      BigInt64Array.from([0n, ...PROMPT.map(() => 1n)]),
+    );
+    const padded = await single.prefill(row([0, ...PROMPT]), leftPadded, { logits: 'last' });
+    const alone = await single.prefill(row(PROMPT), undefined, { logits: 'last' });
+    expect(maxDifference(padded.logits.data, alone.logits.data)).toBe(0);
+    padded.cache.dispose();
+    alone.cache.dispose();
+    await expect(single.prefill(row(PROMPT), undefined, { logits: 'first' as never })).rejects.toThrow(
+      /logits.*'all' or 'last'/,
+    );
+  });
+});
