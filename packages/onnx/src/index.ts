@@ -67,6 +67,7 @@ export type {
 export { IR_VERSION } from './model-definition';
 export { type FromOrtTensorOptions, fromOrtTensor, toOrtTensor } from './ort-tensor';
 export { MAX_PROTOBUF_BYTES, serializeModel } from './serialize-model';
+export { appendTargetLogProbabilities } from './target-log-probabilities';
 export { validateModel } from './validate-model';
 export {
   DEFAULT_EXTERNAL_DATA_THRESHOLD,

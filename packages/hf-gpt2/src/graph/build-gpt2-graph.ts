@@ -1,4 +1,4 @@
-import { GraphBuilder, type ModelDefinition, type Value } from '@ptq/onnx';
+import { appendTargetLogProbabilities, GraphBuilder, type ModelDefinition, type Value } from '@ptq/onnx';
 import { createTensor } from '@ptq/tensor';
 import type { Gpt2Config } from '../config';
 import type { GraphLinear } from '../graph-linear';
@@ -241,16 +241,8 @@ export function buildGpt2Graph(source: Gpt2GraphSource, options: Gpt2GraphOption
   if (logits !== undefined && wantTargets) {
     // log softmax in float32 inside the graph: only [batch, sequence] floats reach the host.
     const targets = builder.input(TARGETS, 'int64', ['batch', 'sequence']);
-    const logProbabilities = builder.node('LogSoftmax', [logits], { axis: -1 });
-    const picked = builder.node(
-      'GatherElements',
-      [logProbabilities, builder.node('Unsqueeze', [targets, int64s(builder, [2])])],
-      {
-        axis: 2,
-      },
-    );
     builder.output(
-      builder.node('Squeeze', [picked, int64s(builder, [2])]),
+      appendTargetLogProbabilities(builder, logits, targets),
       TARGET_LOG_PROBABILITIES,
       'float32',
       ['batch', 'sequence'],

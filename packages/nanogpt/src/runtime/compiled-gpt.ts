@@ -18,6 +18,7 @@ import {
 import type { WeightFormat } from '../graph/weight-format';
 import { type BatchInputs, positionsFromMask, readBatchInputs } from './batch-inputs';
 import { KeyValueCache } from './key-value-cache';
+import { TargetScorer } from './target-scorer';
 
 export interface CompiledGPTInit {
   readonly config: GPTConfig;
@@ -108,6 +109,8 @@ export class CompiledGPT {
   readonly #choosesTokens: boolean;
   /** Copies device-resident outputs to the host; made on first use. */
   #reader: DeviceTensorReader | undefined;
+  /** Scores targets against logits where the logits live (`targetLogProbabilities`); made on first use. */
+  readonly #scorers = new Map<ResolvedDevice, TargetScorer>();
   #released = false;
 
   constructor(init: CompiledGPTInit) {
@@ -143,6 +146,62 @@ export class CompiledGPT {
     for (const tensor of [...keys, ...values]) tensor.dispose();
     const logits = await this.#readLogits(outputs, batch.rows, batch.sequence);
     return { logits: this.#restorePadding(logits, padded) };
+  }
+
+  /**
+   * `log p(targets[r][p] | inputIds[r][0..p])` at every position of every row, float32 `[batch,
+   * sequence]`: what perplexity needs. The log softmax runs where the logits are, so on WebGPU one
+   * float per position comes back to the host instead of a row of logits. Rows without padding;
+   * every target must be in the vocabulary.
+   */
+  async targetLogProbabilities(
+    inputIds: Tensor<'int64'>,
+    targets: Tensor<'int64'>,
+  ): Promise<Tensor<'float32'>> {
+    const batch = this.#readBatch(inputIds, undefined);
+    const { rows, sequence } = batch;
+    if (
+      targets.dtype !== 'int64' ||
+      targets.shape.length !== 2 ||
+      targets.shape[0] !== rows ||
+      targets.shape[1] !== sequence
+    ) {
+      throw new InvalidArgumentError(
+        'targets',
+        `must be int64 [${rows}, ${sequence}] like inputIds, got ${targets.dtype} [${targets.shape.join(', ')}]`,
+      );
+    }
+    const vocab = this.config.vocabSize;
+    const outside = targets.data.findIndex((token) => token < 0n || token >= BigInt(vocab));
+    if (outside !== -1) {
+      throw new InvalidArgumentError(
+        'targets',
+        `token ${targets.data[outside]} at ${outside} is outside the vocabulary [0, ${vocab - 1}]`,
+      );
+    }
+    if (sequence === 0) return createTensor('float32', [rows, 0], new Float32Array(0));
+    const feeds = this.#feeds(batch.ids, batch.mask, sequence, undefined);
+    // With preferred output locations (WebGPU), onnxruntime-node wants every output fetched.
+    const outputs =
+      this.device === 'webgpu' ? await this.session.run(feeds) : await this.session.run(feeds, [LOGITS]);
+    if (this.device === 'webgpu') {
+      const [keys, values] = this.#presents(outputs);
+      for (const tensor of [...keys, ...values]) tensor.dispose();
+      (outputs[NEXT_TOKEN] as OrtTensor | undefined)?.dispose();
+    }
+    const logits = outputs[LOGITS] as OrtTensor;
+    const location = logits.location === 'gpu-buffer' ? this.device : 'cpu';
+    let scorer = this.#scorers.get(location);
+    if (scorer === undefined) {
+      scorer = new TargetScorer(location);
+      this.#scorers.set(location, scorer);
+    }
+    try {
+      const scored = await scorer.score(logits, new OrtTensor('int64', targets.data, [rows, sequence]));
+      return createTensor('float32', [rows, sequence], (fromOrtTensor(scored) as Tensor<'float32'>).data);
+    } finally {
+      if (logits.location === 'gpu-buffer') logits.dispose();
+    }
   }
 
   /** Runs a prompt batch and keeps its keys and values for `decodeStep`. */
@@ -303,6 +362,7 @@ export class CompiledGPT {
     if (this.#released) return;
     this.#released = true;
     await this.#reader?.release();
+    await Promise.all([...this.#scorers.values()].map((scorer) => scorer.release()));
     await this.session.release();
   }
 
