@@ -5,7 +5,7 @@
 # `pnpm bench` does it for its own), e.g. from the root:
 #   for b in hf-gpt2/bench/forward-throughput quant-core/bench/quantize-time onnx/bench/webgpu-overheads \
 #     nanogpt/bench/decode-throughput nanogpt/bench/linear-kernels nanogpt/bench/split-products \
-#     tripy-loader/bench/device-check; do
+#     nanogpt/bench/target-scoring tripy-loader/bench/device-check; do
 #     pnpm exec tsup --config tooling/bench/tsup.config.ts --silent packages/$b.ts; done
 #   tooling/bench/run-gpu-benchmarks.sh <results folder> [steps]
 # steps: a comma-separated subset of checks,forward,decode,pytorch,quantize (default: all).
@@ -37,6 +37,8 @@ if wanted decode; then
   step "one-row linear kernels, webgpu" 120 node .bench/linear-kernels.js --out "$RESULTS/linear-kernels-webgpu.json"
   step "split products by prompt length, webgpu" 400 node .bench/split-products.js --device webgpu \
     --out "$RESULTS/split-products-webgpu.json"
+  step "perplexity scoring, webgpu" 200 node .bench/target-scoring.js --device webgpu \
+    --out "$RESULTS/target-scoring-webgpu.json"
 fi
 if wanted pytorch; then
   models=(--model gpt2-124m=random)
