@@ -132,18 +132,7 @@ export class CompiledGPT {
     const padded = this.#readBatch(inputIds, attentionMask);
     const batch = this.#withoutPadding(padded);
     if (batch.sequence === 0) return { logits: this.#zeroLogits(padded.sequence) };
-    const feeds = this.#feeds(batch.ids, batch.mask, batch.sequence, undefined);
-    if (this.device !== 'webgpu') {
-      // Only logits: the cache tensors are never copied out.
-      const outputs = await this.session.run(feeds, [LOGITS]);
-      const logits = await this.#readLogits(outputs, batch.rows, batch.sequence);
-      return { logits: this.#restorePadding(logits, padded) };
-    }
-    // With preferred output locations set, onnxruntime-node wants every output fetched; the cache
-    // stays in device buffers, which are freed at once.
-    const outputs = await this.session.run(feeds);
-    const [keys, values] = this.#presents(outputs);
-    for (const tensor of [...keys, ...values]) tensor.dispose();
+    const outputs = await this.#runForLogits(this.#feeds(batch.ids, batch.mask, batch.sequence, undefined));
     const logits = await this.#readLogits(outputs, batch.rows, batch.sequence);
     return { logits: this.#restorePadding(logits, padded) };
   }
@@ -180,15 +169,8 @@ export class CompiledGPT {
       );
     }
     if (sequence === 0) return createTensor('float32', [rows, 0], new Float32Array(0));
-    const feeds = this.#feeds(batch.ids, batch.mask, sequence, undefined);
-    // With preferred output locations (WebGPU), onnxruntime-node wants every output fetched.
-    const outputs =
-      this.device === 'webgpu' ? await this.session.run(feeds) : await this.session.run(feeds, [LOGITS]);
-    if (this.device === 'webgpu') {
-      const [keys, values] = this.#presents(outputs);
-      for (const tensor of [...keys, ...values]) tensor.dispose();
-      (outputs[NEXT_TOKEN] as OrtTensor | undefined)?.dispose();
-    }
+    const outputs = await this.#runForLogits(this.#feeds(batch.ids, batch.mask, sequence, undefined));
+    (outputs[NEXT_TOKEN] as OrtTensor | undefined)?.dispose();
     const logits = outputs[LOGITS] as OrtTensor;
     const location = logits.location === 'gpu-buffer' ? this.device : 'cpu';
     let scorer = this.#scorers.get(location);
@@ -455,6 +437,18 @@ export class CompiledGPT {
       feeds[pastValueName(layer)] = values[layer]!;
     }
     return feeds;
+  }
+
+  /** A run that wants logits only: no cache is kept (on WebGPU the device-resident one is freed). */
+  async #runForLogits(feeds: Record<string, OrtTensor>): Promise<InferenceSession.OnnxValueMapType> {
+    // Elsewhere only logits are fetched, so the cache tensors are never copied out.
+    if (this.device !== 'webgpu') return this.session.run(feeds, [LOGITS]);
+    // With preferred output locations set, onnxruntime-node wants every output fetched; the cache
+    // stays in device buffers, which are freed at once.
+    const outputs = await this.session.run(feeds);
+    const [keys, values] = this.#presents(outputs);
+    for (const tensor of [...keys, ...values]) tensor.dispose();
+    return outputs;
   }
 
   #presents(outputs: InferenceSession.OnnxValueMapType): [OrtTensor[], OrtTensor[]] {
