@@ -13,7 +13,7 @@ import { GraphContext, ONNX_FLOAT } from './graph-context';
 import {
   ATTENTION_MASK,
   BATCH_DIMENSION,
-  HOST_NODE_PREFIX,
+  hostNode,
   INPUT_IDS,
   KEPT_SEQUENCE_DIMENSION,
   LOGITS,
@@ -205,8 +205,7 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
  */
 function appendKeptRows(context: GraphContext, rows: Value, keep: Value): Value {
   const { builder } = context;
-  const host = (name: string) => ({ name: `${HOST_NODE_PREFIX}${name}` });
-  const keepVector = builder.node('Reshape', [keep, context.int64s([1])], {}, host('logits_to_keep'));
-  const start = builder.node('Neg', [keepVector], {}, host('kept_start'));
+  const keepVector = builder.node('Reshape', [keep, context.int64s([1])], {}, hostNode('logits_to_keep'));
+  const start = builder.node('Neg', [keepVector], {}, hostNode('kept_start'));
   return builder.node('Slice', [rows, start, context.int64s([2 ** 53]), context.int64s([0])]);
 }

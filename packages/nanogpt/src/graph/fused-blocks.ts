@@ -6,7 +6,7 @@ import { appendSkipLayerNorm } from './append-layer-norm';
 import { canFoldOutputScale, innerSplitParts } from './append-linear';
 import type { BlocksInputs, BlocksOutput, LinearAppender, MaskInputs } from './blocks';
 import { type GraphContext, ONNX_INT32, tokensShape } from './graph-context';
-import { HOST_NODE_PREFIX, presentKeyName, presentValueName } from './graph-io';
+import { hostNode, presentKeyName, presentValueName } from './graph-io';
 
 /** Factors for the `[query; key; value]` rows of `c_attn`: 1 for queries and keys, `scale` for values. */
 function valueRowsScale(scale: Float32Array, embeddingSize: number): Float32Array {
@@ -200,35 +200,34 @@ function singleRowAttention(
 ): { positions: Value; attention: AttentionAppender } {
   const { builder } = context;
   const { numHeads, embeddingSize } = model.config;
-  const host = (name: string) => ({ name: `${HOST_NODE_PREFIX}${name}` });
   // Shape nodes stay on the device's provider, which reads shapes without copying data; pinning
   // them to the CPU would copy their input to the host.
   const past = builder.node(
     'Slice',
     [builder.node('Shape', [inputs.pastKeys[0]!]), context.int64s([2]), context.int64s([3])],
     {},
-    host('past_length'),
+    hostNode('past_length'),
   );
   const sequence = builder.node(
     'Slice',
     [builder.node('Shape', [embedded]), context.int64s([1]), context.int64s([2])],
     {},
-    host('sequence_length'),
+    hostNode('sequence_length'),
   );
-  const total = builder.node('Add', [past, sequence], {}, host('total_length'));
+  const total = builder.node('Add', [past, sequence], {}, hostNode('total_length'));
   const positions = builder.node('Slice', [inputs.wpe, past, total, context.int64s([0])]);
   // GroupQueryAttention's lengths, both int32: total_sequence_length, a host scalar, and
   // seqlens_k = total - 1 per row [batch], which it reads on the device.
   const int32Scalar = (value: Value, name: string) =>
     builder.node(
       'Cast',
-      [builder.node('Squeeze', [value, context.int64s([0])], {}, host(`${name}_scalar`))],
+      [builder.node('Squeeze', [value, context.int64s([0])], {}, hostNode(`${name}_scalar`))],
       { to: ONNX_INT32 },
-      host(`${name}_int32`),
+      hostNode(`${name}_int32`),
     );
   const scalarTotal = int32Scalar(total, 'total_length');
   const lastPosition = int32Scalar(
-    builder.node('Sub', [total, context.int64s([1])], {}, host('last_position')),
+    builder.node('Sub', [total, context.int64s([1])], {}, hostNode('last_position')),
     'last_position',
   );
   const keyLengths = builder.node('Range', [lastPosition, scalarTotal, context.int32(1)]);

@@ -44,3 +44,8 @@ export const KEPT_SEQUENCE_DIMENSION = 'kept_sequence_length';
  * copy, and so a full synchronization, in the middle of every run.
  */
 export const HOST_NODE_PREFIX = 'host/';
+
+/** Node options naming a node as one of those host nodes (`host/<name>`). */
+export function hostNode(name: string): { name: string } {
+  return { name: `${HOST_NODE_PREFIX}${name}` };
+}
