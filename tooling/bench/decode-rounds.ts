@@ -10,7 +10,7 @@
 // (`pytorch_baselines.py`'s).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { flag, machine, median, printTable, writeJson } from './report';
+import { flag, type Machine, median, printTable, writeJson } from './report';
 
 interface PtqRow {
   mode: string;
@@ -75,7 +75,8 @@ const ptqRows = configurations.map((configuration) => {
   };
 });
 
-const host = machine();
+// The machine the rounds ran on, as the ptq process saw it (not where this summary runs).
+const host = (readJson(`ptq-${rounds[0]}.json`) as { machine: Machine }).machine;
 const title = `over ${rounds.length} rounds — ${gpu}; ${host.cpu} × ${host.cores}; Node ${host.node}`;
 printTable(
   `PyTorch generate decode tok/s ${title}`,
