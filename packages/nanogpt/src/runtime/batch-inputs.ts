@@ -25,6 +25,19 @@ function checkMatrix(name: string, tensor: Tensor<'int64'>): [number, number] {
   return [tensor.shape[0]!, tensor.shape[1]!];
 }
 
+/** Throws, naming `name` and the `[row, column]`, unless every id of a `sequence`-wide matrix is in `[0, vocabSize)`. */
+export function checkVocabulary(name: string, ids: BigInt64Array, sequence: number, vocabSize: number): void {
+  for (let index = 0; index < ids.length; index += 1) {
+    const id = ids[index]!;
+    if (id < 0n || id >= BigInt(vocabSize)) {
+      throw new InvalidArgumentError(
+        name,
+        `token id ${id} at [${Math.floor(index / sequence)}, ${index % sequence}] is outside the vocabulary [0, ${vocabSize - 1}]`,
+      );
+    }
+  }
+}
+
 /**
  * Checks `input_ids` (and `attention_mask`, all ones when omitted) against the compiled limits:
  * `[batch ≤ maxBatch, 1 ≤ sequence ≤ maxSequence]`, ids in `[0, vocabSize)`, mask entries 0 or 1.
@@ -48,15 +61,7 @@ export function readBatchInputs(
     );
   }
   const ids = inputIds.data;
-  for (let index = 0; index < ids.length; index += 1) {
-    const id = ids[index]!;
-    if (id < 0n || id >= BigInt(limits.vocabSize)) {
-      throw new InvalidArgumentError(
-        'inputIds',
-        `token id ${id} at [${Math.floor(index / sequence)}, ${index % sequence}] is outside the vocabulary [0, ${limits.vocabSize - 1}]`,
-      );
-    }
-  }
+  checkVocabulary('inputIds', ids, sequence, limits.vocabSize);
   const mask: number[][] = [];
   if (attentionMask === undefined) {
     for (let row = 0; row < rows; row += 1) mask.push(new Array<number>(sequence).fill(1));

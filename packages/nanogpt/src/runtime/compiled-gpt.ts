@@ -16,7 +16,7 @@ import {
   presentValueName,
 } from '../graph/graph-io';
 import type { WeightFormat } from '../graph/weight-format';
-import { type BatchInputs, positionsFromMask, readBatchInputs } from './batch-inputs';
+import { type BatchInputs, checkVocabulary, positionsFromMask, readBatchInputs } from './batch-inputs';
 import { KeyValueCache } from './key-value-cache';
 import { TargetScorer } from './target-scorer';
 
@@ -160,15 +160,7 @@ export class CompiledGPT {
         `must be int64 [${rows}, ${sequence}] like inputIds, got ${targets.dtype} [${targets.shape.join(', ')}]`,
       );
     }
-    const vocab = this.config.vocabSize;
-    const outside = targets.data.findIndex((token) => token < 0n || token >= BigInt(vocab));
-    if (outside !== -1) {
-      throw new InvalidArgumentError(
-        'targets',
-        `token ${targets.data[outside]} at ${outside} is outside the vocabulary [0, ${vocab - 1}]`,
-      );
-    }
-    if (sequence === 0) return createTensor('float32', [rows, 0], new Float32Array(0));
+    checkVocabulary('targets', targets.data, sequence, this.config.vocabSize);
     const outputs = await this.#runForLogits(this.#feeds(batch.ids, batch.mask, sequence, undefined));
     (outputs[NEXT_TOKEN] as OrtTensor | undefined)?.dispose();
     const logits = outputs[LOGITS] as OrtTensor;

@@ -68,7 +68,7 @@ describe('CompiledGPT.targetLogProbabilities', () => {
       /targets.*int64 \[1, 8\] like inputIds, got int64 \[1, 7\]/,
     );
     await expect(compiled.targetLogProbabilities(ids, int64([[...IDS[0]!.slice(1), 96]]))).rejects.toThrow(
-      /token 96 at 7 is outside the vocabulary \[0, 95\]/,
+      /targets.*token id 96 at \[0, 7\] is outside the vocabulary \[0, 95\]/,
     );
   });
 });
