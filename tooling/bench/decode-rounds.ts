@@ -38,34 +38,41 @@ const rounds = [...new Set(files.map((name) => roundOf(name, 'ptq')).filter((rou
   .sort((left, right) => Number(left) - Number(right));
 if (rounds.length === 0) throw new Error(`${folder} holds no round with both ptq-N.json and pytorch-N.json`);
 
-const ptq = rounds.map((round) => (readJson(`ptq-${round}.json`) as { rows: PtqRow[] }).rows);
-const pytorch = rounds.map(
-  (round) => (readJson(`pytorch-${round}.json`) as { generate: PytorchRow[] }).generate,
+const ptqFiles = rounds.map((round) => readJson(`ptq-${round}.json`) as { rows: PtqRow[]; machine: Machine });
+const pytorchFiles = rounds.map(
+  (round) => readJson(`pytorch-${round}.json`) as { generate: PytorchRow[]; gpu: string },
 );
-const gpu = (readJson(`pytorch-${rounds[0]}.json`) as { gpu: string }).gpu;
+const ptq = ptqFiles.map((file) => file.rows);
+const pytorch = pytorchFiles.map((file) => file.generate);
+const gpu = pytorchFiles[0]!.gpu;
+// The machine the rounds ran on, as the ptq process saw it (not where this summary runs).
+const host = ptqFiles[0]!.machine;
+
+/** Each key's decode tok/s in every round (NaN where a round lacks it), keys in order of first appearance. */
+function byKey<Row extends { decodeTokensPerSecond: number }>(
+  roundsRows: Row[][],
+  key: (row: Row) => string,
+): Array<{ key: string; perRound: number[] }> {
+  return [...new Set(roundsRows.flat().map(key))].map((wanted) => ({
+    key: wanted,
+    perRound: roundsRows.map(
+      (rows) => rows.find((row) => key(row) === wanted)?.decodeTokensPerSecond ?? Number.NaN,
+    ),
+  }));
+}
 
 /** PyTorch's fastest variant in each round: the figure ptq is measured against. */
 const pytorchBest = pytorch.map((rows) => Math.max(...rows.map((row) => row.decodeTokensPerSecond)));
 const pytorchBestMedian = median(pytorchBest);
-const variants = [...new Set(pytorch.flat().map((row) => `${row.attention} ${row.dtype}`))];
-const pytorchRows = variants.map((variant) => {
-  const perRound = pytorch.map(
-    (rows) =>
-      rows.find((row) => `${row.attention} ${row.dtype}` === variant)?.decodeTokensPerSecond ?? Number.NaN,
-  );
-  return { variant, perRound, median: median(perRound) };
-});
-
-const configurations = [...new Set(ptq.flat().map((row) => `${row.mode}/${row.dtype}/${row.choice}`))];
-const ptqRows = configurations.map((configuration) => {
-  const perRound = ptq.map(
-    (rows) =>
-      rows.find((row) => `${row.mode}/${row.dtype}/${row.choice}` === configuration)?.decodeTokensPerSecond ??
-      Number.NaN,
-  );
+const pytorchRows = byKey(pytorch, (row) => `${row.attention} ${row.dtype}`).map(({ key, perRound }) => ({
+  variant: key,
+  perRound,
+  median: median(perRound),
+}));
+const ptqRows = byKey(ptq, (row) => `${row.mode}/${row.dtype}/${row.choice}`).map(({ key, perRound }) => {
   const ratios = perRound.map((tokensPerSecond, round) => tokensPerSecond / pytorchBest[round]!);
   return {
-    configuration,
+    configuration: key,
     perRound,
     median: median(perRound),
     ratioOfMedians: median(perRound) / pytorchBestMedian,
@@ -75,8 +82,6 @@ const ptqRows = configurations.map((configuration) => {
   };
 });
 
-// The machine the rounds ran on, as the ptq process saw it (not where this summary runs).
-const host = (readJson(`ptq-${rounds[0]}.json`) as { machine: Machine }).machine;
 const title = `over ${rounds.length} rounds — ${gpu}; ${host.cpu} × ${host.cores}; Node ${host.node}`;
 printTable(
   `PyTorch generate decode tok/s ${title}`,
