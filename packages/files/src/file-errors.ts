@@ -1,0 +1,35 @@
+import { FileFormatError } from '@ptq/errors';
+
+/** A path that is not a regular file (a folder, FIFO, socket or device): reading it could hang or never end. */
+export class NotARegularFileError extends FileFormatError {
+  constructor(file: string, kind: string) {
+    super('PTQ_NOT_A_REGULAR_FILE', file, `is a ${kind}, not a regular file`);
+  }
+}
+
+/** A file larger than the cap its reader allows. */
+export class FileTooLargeError extends FileFormatError {
+  readonly size: number;
+  readonly maxBytes: number;
+
+  constructor(file: string, size: number, maxBytes: number, what: string) {
+    super('PTQ_FILE_TOO_LARGE', file, `is ${size} bytes; ${what} may be at most ${maxBytes} bytes`);
+    this.size = size;
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** Text that is not valid in the encoding it is read with (strict UTF-8 unless told otherwise). */
+export class TextEncodingError extends FileFormatError {
+  readonly byteOffset: number;
+
+  constructor(file: string, encoding: string, byteOffset: number) {
+    super(
+      'PTQ_TEXT_ENCODING',
+      file,
+      `is not valid ${encoding}: bad byte sequence at byte offset ${byteOffset}` +
+        (encoding === 'utf-8' ? ' (pass the file’s encoding, e.g. latin1, to read it)' : ''),
+    );
+    this.byteOffset = byteOffset;
+  }
+}
