@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { FileTooLargeError, NotARegularFileError } from './file-errors';
 
@@ -35,7 +35,9 @@ export async function openRegularFile(
   options: RegularFileOptions,
 ): Promise<{ handle: FileHandle; size: number }> {
   checkStats(path, await stat(path), options);
-  const handle = await open(path, 'r');
+  // O_NONBLOCK: should the path become a FIFO after the check, open returns instead of waiting for
+  // a writer; the handle's stats below then refuse it. It changes nothing for regular files.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = await handle.stat();
     checkStats(path, stats, options);
