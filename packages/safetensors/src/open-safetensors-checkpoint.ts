@@ -1,10 +1,12 @@
 import type { Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, win32 } from 'node:path';
-import { PtqError } from '@ptq/errors';
+import { PtqError, summarizeNames } from '@ptq/errors';
+import { decodeText, FileTooLargeError, readRegularFile } from '@ptq/files';
 import type { Tensor } from '@ptq/tensor';
 import { SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from './checkpoint-file-names';
 import { closestNames } from './closest-names';
+import { findDuplicateJsonKey } from './find-duplicate-json-key';
 import { isPlainObject } from './is-plain-object';
 import { openSafetensors, type SafetensorsFile } from './open-safetensors';
 import type { TensorInfo } from './parse-safetensors-header';
@@ -46,7 +48,8 @@ export interface SafetensorsCheckpoint extends AsyncDisposable {
 /**
  * Opens a checkpoint from a folder (its `model.safetensors`, else its `model.safetensors.index.json`),
  * a safetensors file, or an index JSON. A sharded checkpoint is validated whole: every shard the index
- * names exists inside the folder and holds the tensors mapped to it, and no tensor is in two shards.
+ * names exists inside the folder and holds the tensors mapped to it, no tensor is in two shards, and
+ * every tensor a shard holds is in the index. Only regular files are read.
  */
 export async function openSafetensorsCheckpoint(folderOrFile: string): Promise<SafetensorsCheckpoint> {
   const stats = await statOrUndefined(folderOrFile);
@@ -54,12 +57,14 @@ export async function openSafetensorsCheckpoint(folderOrFile: string): Promise<S
     throw new SafetensorsIoError(folderOrFile, 'does not exist');
   }
   if (stats.isDirectory()) {
+    // Present in any form counts: a model.safetensors that is a FIFO or a link to a device must be
+    // refused by name, not passed over for an index or reported as absent.
     const single = join(folderOrFile, SAFETENSORS_FILE);
-    if ((await statOrUndefined(single))?.isFile()) {
+    if ((await statOrUndefined(single)) !== undefined) {
       return openSingleFile(single);
     }
     const index = join(folderOrFile, SAFETENSORS_INDEX_FILE);
-    if ((await statOrUndefined(index))?.isFile()) {
+    if ((await statOrUndefined(index)) !== undefined) {
       return openIndexed(index);
     }
     throw new SafetensorsIoError(
@@ -122,10 +127,32 @@ async function openIndexed(indexPath: string): Promise<SafetensorsCheckpoint> {
         );
       }
     }
+    checkEveryTensorListed(indexPath, folder, tensors, weightMap);
     return new OpenCheckpoint(indexPath, files, metadata, tensors);
   } catch (error) {
     await Promise.all(files.map((file) => file.close().catch(() => undefined)));
     throw error;
+  }
+}
+
+/**
+ * A shard tensor the index does not list is one the index and the shards disagree on: a reader
+ * going by the index would miss it, one going by the shards would load it.
+ */
+function checkEveryTensorListed(
+  indexPath: string,
+  folder: string,
+  tensors: ReadonlyMap<string, CheckpointTensorInfo>,
+  weightMap: ReadonlyMap<string, string>,
+): void {
+  const unlisted = [...tensors]
+    .filter(([name]) => !weightMap.has(name))
+    .map(([name, info]) => `${JSON.stringify(name)} (in ${JSON.stringify(relative(folder, info.file))})`);
+  if (unlisted.length > 0) {
+    throw new SafetensorsFormatError(
+      indexPath,
+      `weight_map does not list ${unlisted.length} tensor${unlisted.length === 1 ? '' : 's'} its shards hold: ${summarizeNames(unlisted)}`,
+    );
   }
 }
 
@@ -156,19 +183,20 @@ interface CheckpointIndex {
 
 /** Reads and checks `{metadata?, weight_map: {tensor: shard file}}`. */
 async function readIndex(indexPath: string): Promise<CheckpointIndex> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    const { size } = await stat(indexPath);
-    if (size > MAX_INDEX_LENGTH) {
+    bytes = await readRegularFile(indexPath, { maxBytes: MAX_INDEX_LENGTH, what: 'a safetensors index' });
+  } catch (error) {
+    if (error instanceof FileTooLargeError) {
       throw new SafetensorsFormatError(
         indexPath,
-        `index is ${size} bytes, over the limit of ${MAX_INDEX_LENGTH} (MAX_INDEX_LENGTH)`,
+        `index is ${error.size} bytes, over the limit of ${MAX_INDEX_LENGTH} (MAX_INDEX_LENGTH)`,
+        { cause: error },
       );
     }
-    text = await readFile(indexPath, 'utf8');
-  } catch (error) {
     throw wrapIoError(indexPath, 'cannot read', error);
   }
+  const text = decodeText(bytes, indexPath);
   let index: unknown;
   try {
     index = JSON.parse(text);
@@ -178,6 +206,15 @@ async function readIndex(indexPath: string): Promise<CheckpointIndex> {
   }
   if (!isPlainObject(index)) {
     throw new SafetensorsFormatError(indexPath, 'index must be a JSON object with a weight_map');
+  }
+  // JSON.parse keeps the last of two equal keys: a tensor mapped twice would silently lose a shard.
+  const duplicate = findDuplicateJsonKey(text);
+  if (duplicate !== undefined) {
+    const where = duplicate.path.length === 0 ? 'index' : `index ${duplicate.path.join('.')}`;
+    throw new SafetensorsFormatError(
+      indexPath,
+      `${where} holds ${JSON.stringify(duplicate.key)} twice; which entry is meant is ambiguous`,
+    );
   }
   const { metadata = {}, weight_map: weightMap } = index;
   if (!isPlainObject(metadata)) {
