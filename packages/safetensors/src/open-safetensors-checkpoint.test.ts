@@ -313,7 +313,7 @@ describe('openSafetensorsCheckpoint rejects a bad sharded checkpoint', () => {
     [
       'a tensor mapped twice to different shards',
       '{"weight_map":{"x":"a.safetensors","y":"a.safetensors","z":"b.safetensors","x":"b.safetensors"}}',
-      /: index weight_map holds "x" twice; which entry is meant is ambiguous$/,
+      /: index\["weight_map"\] holds "x" twice; which entry is meant is ambiguous$/,
     ],
     [
       'weight_map twice',

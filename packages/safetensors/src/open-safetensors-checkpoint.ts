@@ -10,6 +10,7 @@ import { findDuplicateJsonKey } from './find-duplicate-json-key';
 import { isPlainObject } from './is-plain-object';
 import { openSafetensors, type SafetensorsFile } from './open-safetensors';
 import type { TensorInfo } from './parse-safetensors-header';
+import { quoteName } from './quote-name';
 import {
   MissingTensorError,
   SafetensorsFormatError,
@@ -108,7 +109,7 @@ async function openIndexed(indexPath: string): Promise<SafetensorsCheckpoint> {
         if (holder !== undefined) {
           throw new SafetensorsFormatError(
             indexPath,
-            `tensor ${JSON.stringify(name)} is stored twice, in ${JSON.stringify(relative(folder, holder.file))} and in ${JSON.stringify(shardName)}`,
+            `tensor ${quoteName(name)} is stored twice, in ${quoteName(relative(folder, holder.file))} and in ${quoteName(shardName)}`,
           );
         }
         tensors.set(name, { ...info, file: shardPath });
@@ -118,12 +119,10 @@ async function openIndexed(indexPath: string): Promise<SafetensorsCheckpoint> {
       const holder = tensors.get(name);
       if (holder?.file !== join(folder, shardName)) {
         const actually =
-          holder === undefined
-            ? 'no shard holds it'
-            : `it is in ${JSON.stringify(relative(folder, holder.file))}`;
+          holder === undefined ? 'no shard holds it' : `it is in ${quoteName(relative(folder, holder.file))}`;
         throw new SafetensorsFormatError(
           indexPath,
-          `weight_map maps ${JSON.stringify(name)} to ${JSON.stringify(shardName)}, which holds no tensor of that name (${actually})`,
+          `weight_map maps ${quoteName(name)} to ${quoteName(shardName)}, which holds no tensor of that name (${actually})`,
         );
       }
     }
@@ -147,7 +146,7 @@ function checkEveryTensorListed(
 ): void {
   const unlisted = [...tensors]
     .filter(([name]) => !weightMap.has(name))
-    .map(([name, info]) => `${JSON.stringify(name)} (in ${JSON.stringify(relative(folder, info.file))})`);
+    .map(([name, info]) => `${quoteName(name)} (in ${quoteName(relative(folder, info.file))})`);
   if (unlisted.length > 0) {
     throw new SafetensorsFormatError(
       indexPath,
@@ -170,7 +169,7 @@ async function openShard(
     const others = tensorNames.length > 1 ? ` and ${tensorNames.length - 1} more` : '';
     throw new SafetensorsFormatError(
       indexPath,
-      `weight_map maps ${JSON.stringify(tensorNames[0])}${others} to ${JSON.stringify(shardName)}, which cannot be opened: ${error.message}`,
+      `weight_map maps ${quoteName(tensorNames[0] ?? '')}${others} to ${quoteName(shardName)}, which cannot be opened: ${error.message}`,
       { cause: error },
     );
   }
@@ -210,10 +209,10 @@ async function readIndex(indexPath: string): Promise<CheckpointIndex> {
   // JSON.parse keeps the last of two equal keys: a tensor mapped twice would silently lose a shard.
   const duplicate = findDuplicateJsonKey(text);
   if (duplicate !== undefined) {
-    const where = duplicate.path.length === 0 ? 'index' : `index ${duplicate.path.join('.')}`;
+    const where = `index${duplicate.path.map((step) => `[${typeof step === 'number' ? step : quoteName(step)}]`).join('')}`;
     throw new SafetensorsFormatError(
       indexPath,
-      `${where} holds ${JSON.stringify(duplicate.key)} twice; which entry is meant is ambiguous`,
+      `${where} holds ${quoteName(duplicate.key)} twice; which entry is meant is ambiguous`,
     );
   }
   const { metadata = {}, weight_map: weightMap } = index;
@@ -229,14 +228,14 @@ async function readIndex(indexPath: string): Promise<CheckpointIndex> {
   const folder = dirname(indexPath);
   const entries = new Map<string, string>();
   for (const [tensorName, shardName] of Object.entries(weightMap)) {
-    const where = `weight_map[${JSON.stringify(tensorName)}]`;
+    const where = `weight_map[${quoteName(tensorName)}]`;
     if (typeof shardName !== 'string' || shardName.length === 0) {
       throw new SafetensorsFormatError(indexPath, `${where} must be a non-empty shard file name`);
     }
     if (!staysInside(folder, shardName)) {
       throw new SafetensorsFormatError(
         indexPath,
-        `${where} = ${JSON.stringify(shardName)} must name a file inside the checkpoint folder (no absolute path, no "..")`,
+        `${where} = ${quoteName(shardName)} must name a file inside the checkpoint folder (no absolute path, no "..")`,
       );
     }
     entries.set(tensorName, shardName);

@@ -624,6 +624,19 @@ describe('openSafetensors rejects what Python safetensors rejects', () => {
     );
   });
 
+  it('keeps the message to one short line when a name is a megabyte long', async () => {
+    const long = `h.${'x'.repeat(1_000_000)}`;
+    const path = await rawFile(u8Header([long, 2, 4], [long, 2, 4]), new Uint8Array(4));
+    const error = await openError(path);
+    expect(error).toBeInstanceOf(SafetensorsFormatError);
+    expect(error.message).toBe(
+      `${path}: header holds tensor "h.${'x'.repeat(98)}"… (1000002 characters) twice; which entry is meant is ambiguous`,
+    );
+    const gap = await openError(await rawFile(u8Header([long, 2, 4]), new Uint8Array(4)));
+    expect(gap.message.length).toBeLessThan(path.length + 300);
+    expect(gap.message).not.toMatch(/\n/);
+  });
+
   it('overlapping tensors given out of order', async () => {
     await expectFormatError(
       await rawFile(u8Header(['late', 4, 8], ['early', 0, 6]), new Uint8Array(8)),

@@ -1,5 +1,6 @@
 import { type DuplicateJsonKey, findDuplicateJsonKey } from './find-duplicate-json-key';
 import { isPlainObject } from './is-plain-object';
+import { quoteName } from './quote-name';
 import {
   isSafetensorsDType,
   SAFETENSORS_DTYPE_BYTES,
@@ -119,7 +120,7 @@ function parseJsonObject(file: string, headerBytes: Uint8Array): Record<string, 
 
 /** Which entry a duplicate key makes ambiguous: JSON.parse would keep the last one without a word. */
 function describeDuplicate({ path, key }: DuplicateJsonKey): string {
-  const quoted = JSON.stringify(key);
+  const quoted = quoteName(key);
   if (path.length === 0) {
     return key === METADATA_KEY
       ? `header holds ${METADATA_KEY} twice`
@@ -128,9 +129,9 @@ function describeDuplicate({ path, key }: DuplicateJsonKey): string {
   if (path.length === 1) {
     return path[0] === METADATA_KEY
       ? `${METADATA_KEY} holds key ${quoted} twice`
-      : `tensor ${JSON.stringify(path[0])}: its entry holds ${quoted} twice`;
+      : `tensor ${quoteName(String(path[0]))}: its entry holds ${quoted} twice`;
   }
-  const where = path.map((step) => `[${JSON.stringify(step)}]`).join('');
+  const where = path.map((step) => `[${typeof step === 'number' ? step : quoteName(step)}]`).join('');
   return `header${where} holds key ${quoted} twice`;
 }
 
@@ -145,7 +146,7 @@ function parseMetadata(file: string, value: unknown): Record<string, string> {
     if (typeof item !== 'string') {
       throw new SafetensorsFormatError(
         file,
-        `${METADATA_KEY}[${JSON.stringify(key)}] must be a string, got ${describe(item)}`,
+        `${METADATA_KEY}[${quoteName(key)}] must be a string, got ${describe(item)}`,
       );
     }
   }
@@ -161,7 +162,7 @@ interface ParsedEntry {
 }
 
 function parseEntry(file: string, name: string, entry: unknown, bufferSize: number): ParsedEntry {
-  const where = `tensor ${JSON.stringify(name)}`;
+  const where = `tensor ${quoteName(name)}`;
   if (!isPlainObject(entry)) {
     throw new SafetensorsFormatError(
       file,
@@ -273,7 +274,7 @@ function checkBufferTiling(
 }
 
 function describeRange({ name, begin, end }: { name: string; begin: number; end: number }): string {
-  return `${JSON.stringify(name)} [${begin}, ${end}]`;
+  return `${quoteName(name)} [${begin}, ${end}]`;
 }
 
 function isIntegerInRange(value: unknown, maximum: number): value is number {
