@@ -1,7 +1,9 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
+import { NotARegularFileError, TextEncodingError } from '@ptq/files';
 import { createTensor, type Tensor, tensorBytes } from '@ptq/tensor';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -304,6 +306,21 @@ describe('openSafetensorsCheckpoint rejects a bad sharded checkpoint', () => {
       /weight_map maps "y" to "b.safetensors", which holds no tensor of that name \(it is in "a.safetensors"\)$/,
     ],
     [
+      'a tensor a shard holds that the index does not list',
+      { weight_map: { x: 'a.safetensors', z: 'b.safetensors' } },
+      /: weight_map does not list 1 tensor its shards hold: "y" \(in "a.safetensors"\)$/,
+    ],
+    [
+      'a tensor mapped twice to different shards',
+      '{"weight_map":{"x":"a.safetensors","y":"a.safetensors","z":"b.safetensors","x":"b.safetensors"}}',
+      /: index\["weight_map"\] holds "x" twice; which entry is meant is ambiguous$/,
+    ],
+    [
+      'weight_map twice',
+      '{"weight_map":{"x":"b.safetensors"},"weight_map":{"x":"a.safetensors","y":"a.safetensors","z":"b.safetensors"}}',
+      /: index holds "weight_map" twice/,
+    ],
+    [
       'a tensor that no shard holds',
       { weight_map: { x: 'a.safetensors', w: 'b.safetensors' } },
       /weight_map maps "w" to "b.safetensors", which holds no tensor of that name \(no shard holds it\)$/,
@@ -357,12 +374,76 @@ describe('openSafetensorsCheckpoint rejects a bad sharded checkpoint', () => {
     );
   });
 
+  it('a tensor in two shards while the index maps it to the second', async () => {
+    const folder = await newFolder();
+    await writeSafetensors(join(folder, 'a.safetensors'), { x: float32(1), y: float32(3) });
+    await writeSafetensors(join(folder, 'b.safetensors'), { x: float32(2) });
+    await writeFile(
+      join(folder, SAFETENSORS_INDEX_FILE),
+      JSON.stringify({ weight_map: { x: 'b.safetensors', y: 'a.safetensors' } }),
+    );
+    await expect(openSafetensorsCheckpoint(folder)).rejects.toThrow(
+      new SafetensorsFormatError(
+        join(folder, SAFETENSORS_INDEX_FILE),
+        // Shards open in the order the index first names them.
+        'tensor "x" is stored twice, in "b.safetensors" and in "a.safetensors"',
+      ),
+    );
+  });
+
+  it('caps the list of tensors the index does not list', async () => {
+    const folder = await newFolder();
+    const tensors = Object.fromEntries(
+      Array.from({ length: 1000 }, (_, index) => [`h.${String(index).padStart(4, '0')}`, float32(index)]),
+    );
+    await writeSafetensors(join(folder, 'a.safetensors'), tensors);
+    await writeFile(
+      join(folder, SAFETENSORS_INDEX_FILE),
+      JSON.stringify({ weight_map: { 'h.0000': 'a.safetensors' } }),
+    );
+    const error = await openSafetensorsCheckpoint(folder).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SafetensorsFormatError);
+    expect((error as Error).message).toBe(
+      `${join(folder, SAFETENSORS_INDEX_FILE)}: weight_map does not list 999 tensors its shards hold: ` +
+        '"h.0001" (in "a.safetensors"), "h.0002" (in "a.safetensors"), "h.0003" (in "a.safetensors"), ' +
+        '"h.0004" (in "a.safetensors"), "h.0005" (in "a.safetensors") and 994 more',
+    );
+  });
+
+  it('an index that is not UTF-8', async () => {
+    const folder = await shardedFolder('');
+    const indexPath = join(folder, SAFETENSORS_INDEX_FILE);
+    await writeFile(indexPath, Buffer.from('{"weight_map":{"\xe9":"a.safetensors"}}', 'latin1'));
+    const error = await openSafetensorsCheckpoint(folder).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TextEncodingError);
+    expect(error).toMatchObject({ file: indexPath, byteOffset: 16 });
+  });
+
   it('a broken shard reports itself', async () => {
     const folder = await shardedFolder({ weight_map: { x: 'a.safetensors', z: 'b.safetensors' } });
     await writeFile(join(folder, 'b.safetensors'), new Uint8Array(3));
     const error = await openSafetensorsCheckpoint(folder).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SafetensorsFormatError);
     expect(error).toMatchObject({ file: join(folder, 'b.safetensors') });
+  });
+
+  it('a shard that is a FIFO or a link to /dev/zero, naming the shard', async () => {
+    for (const makeSpecial of [
+      (path: string) => execFileSync('mkfifo', [path]),
+      (path: string) => symlink('/dev/zero', path),
+    ]) {
+      const folder = await shardedFolder({
+        weight_map: { x: 'a.safetensors', y: 'a.safetensors', z: 'b.safetensors' },
+      });
+      const shard = join(folder, 'b.safetensors');
+      await rm(shard);
+      await makeSpecial(shard);
+      const error = await openSafetensorsCheckpoint(folder).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(NotARegularFileError);
+      expect((error as Error).message).toMatch(
+        new RegExp(`^${shard}: is a (FIFO|character device), not a regular file$`),
+      );
+    }
   });
 
   it('an index over MAX_INDEX_LENGTH', async () => {
@@ -376,6 +457,44 @@ describe('openSafetensorsCheckpoint rejects a bad sharded checkpoint', () => {
         indexPath,
         `index is ${MAX_INDEX_LENGTH + 1} bytes, over the limit of ${MAX_INDEX_LENGTH} (MAX_INDEX_LENGTH)`,
       ),
+    );
+  });
+});
+
+describe('openSafetensorsCheckpoint opens only regular files', () => {
+  const specials: [string, (path: string) => unknown, string][] = [
+    ['a FIFO', (path) => execFileSync('mkfifo', [path]), 'FIFO'],
+    ['a link to /dev/zero', (path) => symlink('/dev/zero', path), 'character device'],
+  ];
+
+  it.each(specials)('%s given as the checkpoint', async (_, makeSpecial, kind) => {
+    for (const name of ['model.safetensors', 'model.safetensors.index.json']) {
+      const path = join(await newFolder(), name);
+      await makeSpecial(path);
+      const error = await openSafetensorsCheckpoint(path).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(NotARegularFileError);
+      expect((error as Error).message).toBe(`${path}: is a ${kind}, not a regular file`);
+    }
+  });
+
+  it.each(specials)(
+    '%s as a folder’s model.safetensors or index is refused by name, not skipped',
+    async (_, makeSpecial, kind) => {
+      for (const name of ['model.safetensors', 'model.safetensors.index.json']) {
+        const folder = await newFolder();
+        await makeSpecial(join(folder, name));
+        const error = await openSafetensorsCheckpoint(folder).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(NotARegularFileError);
+        expect((error as Error).message).toBe(`${join(folder, name)}: is a ${kind}, not a regular file`);
+      }
+    },
+  );
+
+  it('a folder’s model.safetensors that is a folder', async () => {
+    const folder = await newFolder();
+    await mkdir(join(folder, 'model.safetensors'));
+    await expect(openSafetensorsCheckpoint(folder)).rejects.toThrow(
+      `${join(folder, 'model.safetensors')}: is a folder, not a regular file`,
     );
   });
 });

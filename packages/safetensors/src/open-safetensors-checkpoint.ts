@@ -1,13 +1,16 @@
 import type { Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, win32 } from 'node:path';
-import { PtqError } from '@ptq/errors';
+import { PtqError, summarizeNames } from '@ptq/errors';
+import { decodeText, FileTooLargeError, readRegularFile } from '@ptq/files';
 import type { Tensor } from '@ptq/tensor';
 import { SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from './checkpoint-file-names';
 import { closestNames } from './closest-names';
+import { findDuplicateJsonKey } from './find-duplicate-json-key';
 import { isPlainObject } from './is-plain-object';
 import { openSafetensors, type SafetensorsFile } from './open-safetensors';
 import type { TensorInfo } from './parse-safetensors-header';
+import { quoteName } from './quote-name';
 import {
   MissingTensorError,
   SafetensorsFormatError,
@@ -46,7 +49,8 @@ export interface SafetensorsCheckpoint extends AsyncDisposable {
 /**
  * Opens a checkpoint from a folder (its `model.safetensors`, else its `model.safetensors.index.json`),
  * a safetensors file, or an index JSON. A sharded checkpoint is validated whole: every shard the index
- * names exists inside the folder and holds the tensors mapped to it, and no tensor is in two shards.
+ * names exists inside the folder and holds the tensors mapped to it, no tensor is in two shards, and
+ * every tensor a shard holds is in the index. Only regular files are read.
  */
 export async function openSafetensorsCheckpoint(folderOrFile: string): Promise<SafetensorsCheckpoint> {
   const stats = await statOrUndefined(folderOrFile);
@@ -54,12 +58,14 @@ export async function openSafetensorsCheckpoint(folderOrFile: string): Promise<S
     throw new SafetensorsIoError(folderOrFile, 'does not exist');
   }
   if (stats.isDirectory()) {
+    // Present in any form counts: a model.safetensors that is a FIFO or a link to a device must be
+    // refused by name, not passed over for an index or reported as absent.
     const single = join(folderOrFile, SAFETENSORS_FILE);
-    if ((await statOrUndefined(single))?.isFile()) {
+    if ((await statOrUndefined(single)) !== undefined) {
       return openSingleFile(single);
     }
     const index = join(folderOrFile, SAFETENSORS_INDEX_FILE);
-    if ((await statOrUndefined(index))?.isFile()) {
+    if ((await statOrUndefined(index)) !== undefined) {
       return openIndexed(index);
     }
     throw new SafetensorsIoError(
@@ -103,7 +109,7 @@ async function openIndexed(indexPath: string): Promise<SafetensorsCheckpoint> {
         if (holder !== undefined) {
           throw new SafetensorsFormatError(
             indexPath,
-            `tensor ${JSON.stringify(name)} is stored twice, in ${JSON.stringify(relative(folder, holder.file))} and in ${JSON.stringify(shardName)}`,
+            `tensor ${quoteName(name)} is stored twice, in ${quoteName(relative(folder, holder.file))} and in ${quoteName(shardName)}`,
           );
         }
         tensors.set(name, { ...info, file: shardPath });
@@ -113,19 +119,39 @@ async function openIndexed(indexPath: string): Promise<SafetensorsCheckpoint> {
       const holder = tensors.get(name);
       if (holder?.file !== join(folder, shardName)) {
         const actually =
-          holder === undefined
-            ? 'no shard holds it'
-            : `it is in ${JSON.stringify(relative(folder, holder.file))}`;
+          holder === undefined ? 'no shard holds it' : `it is in ${quoteName(relative(folder, holder.file))}`;
         throw new SafetensorsFormatError(
           indexPath,
-          `weight_map maps ${JSON.stringify(name)} to ${JSON.stringify(shardName)}, which holds no tensor of that name (${actually})`,
+          `weight_map maps ${quoteName(name)} to ${quoteName(shardName)}, which holds no tensor of that name (${actually})`,
         );
       }
     }
+    checkEveryTensorListed(indexPath, folder, tensors, weightMap);
     return new OpenCheckpoint(indexPath, files, metadata, tensors);
   } catch (error) {
     await Promise.all(files.map((file) => file.close().catch(() => undefined)));
     throw error;
+  }
+}
+
+/**
+ * A shard tensor the index does not list is one the index and the shards disagree on: a reader
+ * going by the index would miss it, one going by the shards would load it.
+ */
+function checkEveryTensorListed(
+  indexPath: string,
+  folder: string,
+  tensors: ReadonlyMap<string, CheckpointTensorInfo>,
+  weightMap: ReadonlyMap<string, string>,
+): void {
+  const unlisted = [...tensors]
+    .filter(([name]) => !weightMap.has(name))
+    .map(([name, info]) => `${quoteName(name)} (in ${quoteName(relative(folder, info.file))})`);
+  if (unlisted.length > 0) {
+    throw new SafetensorsFormatError(
+      indexPath,
+      `weight_map does not list ${unlisted.length} tensor${unlisted.length === 1 ? '' : 's'} its shards hold: ${summarizeNames(unlisted)}`,
+    );
   }
 }
 
@@ -143,7 +169,7 @@ async function openShard(
     const others = tensorNames.length > 1 ? ` and ${tensorNames.length - 1} more` : '';
     throw new SafetensorsFormatError(
       indexPath,
-      `weight_map maps ${JSON.stringify(tensorNames[0])}${others} to ${JSON.stringify(shardName)}, which cannot be opened: ${error.message}`,
+      `weight_map maps ${quoteName(tensorNames[0] ?? '')}${others} to ${quoteName(shardName)}, which cannot be opened: ${error.message}`,
       { cause: error },
     );
   }
@@ -156,19 +182,20 @@ interface CheckpointIndex {
 
 /** Reads and checks `{metadata?, weight_map: {tensor: shard file}}`. */
 async function readIndex(indexPath: string): Promise<CheckpointIndex> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    const { size } = await stat(indexPath);
-    if (size > MAX_INDEX_LENGTH) {
+    bytes = await readRegularFile(indexPath, { maxBytes: MAX_INDEX_LENGTH, what: 'a safetensors index' });
+  } catch (error) {
+    if (error instanceof FileTooLargeError) {
       throw new SafetensorsFormatError(
         indexPath,
-        `index is ${size} bytes, over the limit of ${MAX_INDEX_LENGTH} (MAX_INDEX_LENGTH)`,
+        `index is ${error.size} bytes, over the limit of ${MAX_INDEX_LENGTH} (MAX_INDEX_LENGTH)`,
+        { cause: error },
       );
     }
-    text = await readFile(indexPath, 'utf8');
-  } catch (error) {
     throw wrapIoError(indexPath, 'cannot read', error);
   }
+  const text = decodeText(bytes, indexPath);
   let index: unknown;
   try {
     index = JSON.parse(text);
@@ -178,6 +205,15 @@ async function readIndex(indexPath: string): Promise<CheckpointIndex> {
   }
   if (!isPlainObject(index)) {
     throw new SafetensorsFormatError(indexPath, 'index must be a JSON object with a weight_map');
+  }
+  // JSON.parse keeps the last of two equal keys: a tensor mapped twice would silently lose a shard.
+  const duplicate = findDuplicateJsonKey(text);
+  if (duplicate !== undefined) {
+    const where = `index${duplicate.path.map((step) => `[${typeof step === 'number' ? step : quoteName(step)}]`).join('')}`;
+    throw new SafetensorsFormatError(
+      indexPath,
+      `${where} holds ${quoteName(duplicate.key)} twice; which entry is meant is ambiguous`,
+    );
   }
   const { metadata = {}, weight_map: weightMap } = index;
   if (!isPlainObject(metadata)) {
@@ -192,14 +228,14 @@ async function readIndex(indexPath: string): Promise<CheckpointIndex> {
   const folder = dirname(indexPath);
   const entries = new Map<string, string>();
   for (const [tensorName, shardName] of Object.entries(weightMap)) {
-    const where = `weight_map[${JSON.stringify(tensorName)}]`;
+    const where = `weight_map[${quoteName(tensorName)}]`;
     if (typeof shardName !== 'string' || shardName.length === 0) {
       throw new SafetensorsFormatError(indexPath, `${where} must be a non-empty shard file name`);
     }
     if (!staysInside(folder, shardName)) {
       throw new SafetensorsFormatError(
         indexPath,
-        `${where} = ${JSON.stringify(shardName)} must name a file inside the checkpoint folder (no absolute path, no "..")`,
+        `${where} = ${quoteName(shardName)} must name a file inside the checkpoint folder (no absolute path, no "..")`,
       );
     }
     entries.set(tensorName, shardName);

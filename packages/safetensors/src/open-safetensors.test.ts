@@ -1,7 +1,9 @@
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PtqError } from '@ptq/errors';
+import { NotARegularFileError } from '@ptq/files';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSafetensors } from './open-safetensors';
 import { MAX_HEADER_LENGTH } from './parse-safetensors-header';
@@ -542,11 +544,129 @@ describe('openSafetensors rejects a bad header', () => {
     );
   });
 
-  it('but lets empty tensors sit anywhere inside the buffer', async () => {
+  it('an empty tensor inside another, as Rust safetensors rejects it', async () => {
     const header =
       '{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"z":{"dtype":"F32","shape":[0],"data_offsets":[2,2]}}';
-    const file = await openSafetensors(await rawFile(header, new Uint8Array(4)));
-    expect(file.tensors.get('z')?.byteLength).toBe(0);
+    await expectFormatError(
+      await rawFile(header, new Uint8Array(4)),
+      /empty tensor "z" \[2, 2\] sits inside "a" \[0, 4\]; data_offsets must follow one another$/,
+    );
+  });
+});
+
+/** A header of U8 tensors `[name, begin, end]`, each of shape [end - begin]. */
+function u8Header(...tensors: [string, number, number][]): string {
+  const entries = tensors.map(
+    ([name, begin, end]) =>
+      `${JSON.stringify(name)}:{"dtype":"U8","shape":[${end - begin}],"data_offsets":[${begin},${end}]}`,
+  );
+  return `{${entries.join(',')}}`;
+}
+
+describe('openSafetensors rejects what Python safetensors rejects', () => {
+  it('a tensor named twice whose second entry points elsewhere, though the last entries alone tile the buffer', async () => {
+    // JSON.parse keeps w = [4, 8] and v = [0, 4], a valid layout: only the duplicate gives it away.
+    const path = await rawFile(u8Header(['w', 0, 4], ['v', 0, 4], ['w', 4, 8]), new Uint8Array(8));
+    await expectFormatError(path, /: header holds tensor "w" twice; which entry is meant is ambiguous$/);
+  });
+
+  it.each([
+    ['the same entry twice', u8Header(['t', 0, 4], ['t', 0, 4]), /header holds tensor "t" twice/],
+    [
+      'a name spelled twice, once with an escape',
+      u8Header(['w', 0, 4]).replace('}}', '},"\\u0077":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}'),
+      /header holds tensor "w" twice/,
+    ],
+    [
+      'a field twice in one entry',
+      '{"t":{"dtype":"U8","shape":[4],"data_offsets":[4,8],"data_offsets":[0,4]}}',
+      /: tensor "t": its entry holds "data_offsets" twice$/,
+    ],
+    [
+      '__metadata__ twice',
+      '{"__metadata__":{"a":"1"},"t":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"__metadata__":{"a":"2"}}',
+      /: header holds __metadata__ twice$/,
+    ],
+    [
+      'a metadata key twice',
+      '{"__metadata__":{"format":"pt","format":"tf"},"t":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}',
+      /: __metadata__ holds key "format" twice$/,
+    ],
+  ])('a duplicate key: %s', async (_, header, message) => {
+    await expectFormatError(await rawFile(header, new Uint8Array(4)), message);
+  });
+
+  it('a hole before the first tensor', async () => {
+    await expectFormatError(
+      await rawFile(u8Header(['a', 2, 6]), new Uint8Array(6)),
+      /: bytes \[0, 2\) of the data buffer belong to no tensor: a gap before the first tensor "a" \[2, 6\] \(data_offsets must cover the buffer without gaps\)$/,
+    );
+  });
+
+  it('a hole between two tensors, naming both, whatever the header order', async () => {
+    await expectFormatError(
+      await rawFile(u8Header(['c', 8, 10], ['b', 6, 8], ['a', 0, 4]), new Uint8Array(10)),
+      /: bytes \[4, 6\) of the data buffer belong to no tensor: a gap between "a" \[0, 4\] and "b" \[6, 8\]/,
+    );
+  });
+
+  it('trailing bytes after the last tensor', async () => {
+    await expectFormatError(
+      await rawFile(u8Header(['a', 0, 4], ['b', 4, 6]), new Uint8Array(9)),
+      /: the data buffer ends with 3 bytes \[6, 9\) that no tensor holds, after the last tensor "b" \[4, 6\] \(the last tensor must end at the end of the file\)$/,
+    );
+  });
+
+  it('trailing bytes after a header without tensors', async () => {
+    await expectFormatError(
+      await rawFile('{"__metadata__":{"format":"pt"}}', new Uint8Array(1)),
+      /: the data buffer holds 1 byte \[0, 1\) but the header lists no tensor$/,
+    );
+  });
+
+  it('keeps the message to one short line when a name is a megabyte long', async () => {
+    const long = `h.${'x'.repeat(1_000_000)}`;
+    const path = await rawFile(u8Header([long, 2, 4], [long, 2, 4]), new Uint8Array(4));
+    const error = await openError(path);
+    expect(error).toBeInstanceOf(SafetensorsFormatError);
+    expect(error.message).toBe(
+      `${path}: header holds tensor "h.${'x'.repeat(98)}"… (1000002 characters) twice; which entry is meant is ambiguous`,
+    );
+    const gap = await openError(await rawFile(u8Header([long, 2, 4]), new Uint8Array(4)));
+    expect(gap.message.length).toBeLessThan(path.length + 300);
+    expect(gap.message).not.toMatch(/\n/);
+  });
+
+  it('overlapping tensors given out of order', async () => {
+    await expectFormatError(
+      await rawFile(u8Header(['late', 4, 8], ['early', 0, 6]), new Uint8Array(8)),
+      /: tensors "early" \[0, 6\] and "late" \[4, 8\] overlap in data_offsets$/,
+    );
+  });
+});
+
+describe('openSafetensors accepts the layouts Python safetensors accepts', () => {
+  it('empty tensors at the start, between two tensors, twice at one offset, and at the end', async () => {
+    const header = u8Header(
+      ['b', 4, 6],
+      ['empty-end', 6, 6],
+      ['a', 0, 4],
+      ['empty-start', 0, 0],
+      ['empty-middle', 4, 4],
+      ['empty-middle-again', 4, 4],
+    );
+    const file = await openSafetensors(await rawFile(header, new Uint8Array([1, 2, 3, 4, 5, 6])));
+    expect(await file.readTensorBytes('a')).toEqual(new Uint8Array([1, 2, 3, 4]));
+    expect(await file.readTensorBytes('b')).toEqual(new Uint8Array([5, 6]));
+    expect(await file.readTensorBytes('empty-middle')).toEqual(new Uint8Array(0));
+    expect([...file.tensors.keys()]).toEqual([
+      'b',
+      'empty-end',
+      'a',
+      'empty-start',
+      'empty-middle',
+      'empty-middle-again',
+    ]);
     await file.close();
   });
 });
@@ -562,8 +682,25 @@ describe('openSafetensors I/O failures', () => {
 
   it('a folder is not a safetensors file', async () => {
     const error = await openError(folder);
-    expect(error).toBeInstanceOf(SafetensorsIoError);
-    expect(error.message).toMatch(/is not a regular file|EISDIR/);
+    expect(error).toBeInstanceOf(NotARegularFileError);
+    expect(error).toMatchObject({ code: 'PTQ_NOT_A_REGULAR_FILE', file: folder });
+    expect(error.message).toBe(`${folder}: is a folder, not a regular file`);
+  });
+
+  it('a FIFO is refused at once, not waited on', async () => {
+    const fifo = join(folder, 'pipe.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    const error = await openError(fifo);
+    expect(error).toBeInstanceOf(NotARegularFileError);
+    expect(error.message).toBe(`${fifo}: is a FIFO, not a regular file`);
+  });
+
+  it('a link to /dev/zero is refused, not read without end', async () => {
+    const zero = join(folder, 'zero.safetensors');
+    await symlink('/dev/zero', zero);
+    const error = await openError(zero);
+    expect(error).toBeInstanceOf(NotARegularFileError);
+    expect(error.message).toBe(`${zero}: is a character device, not a regular file`);
   });
 });
 

@@ -1,4 +1,5 @@
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { openRegularFile } from '@ptq/files';
 import { createTensor, type DType, type Tensor, type TensorData } from '@ptq/tensor';
 import { closestNames } from './closest-names';
 import { readExactly } from './file-handle-io';
@@ -12,7 +13,6 @@ import { toPtqDType } from './safetensors-dtype';
 import {
   MissingTensorError,
   SafetensorsClosedError,
-  SafetensorsIoError,
   UnsupportedDTypeError,
   wrapIoError,
 } from './safetensors-errors';
@@ -36,20 +36,22 @@ export interface SafetensorsFile extends AsyncDisposable {
 /**
  * Opens a safetensors file and validates its header. Only the 8-byte length and the header are read
  * now; tensor bytes are read on demand, one tensor at a time, so a checkpoint is never held whole.
+ * Only a regular file is opened: a FIFO would block forever and a link to /dev/zero never ends
+ * (`NotARegularFileError` from `@ptq/files`).
  */
 export async function openSafetensors(path: string): Promise<SafetensorsFile> {
   let handle: FileHandle;
+  let fileSize: number;
   try {
-    handle = await open(path, 'r');
+    // Checkpoints run to many GB and are read a tensor at a time: only the header gets a cap.
+    ({ handle, size: fileSize } = await openRegularFile(path, {
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      what: 'a safetensors file',
+    }));
   } catch (error) {
     throw wrapIoError(path, 'cannot open for reading', error);
   }
   try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      throw new SafetensorsIoError(path, 'is not a regular file');
-    }
-    const fileSize = stats.size;
     const prefix = new Uint8Array(Math.min(HEADER_LENGTH_BYTES, fileSize));
     await readExactly(handle, path, prefix, 0);
     const headerLength = parseHeaderLength(path, prefix, fileSize);

@@ -1,4 +1,6 @@
+import { type DuplicateJsonKey, findDuplicateJsonKey } from './find-duplicate-json-key';
 import { isPlainObject } from './is-plain-object';
+import { quoteName } from './quote-name';
 import {
   isSafetensorsDType,
   SAFETENSORS_DTYPE_BYTES,
@@ -61,8 +63,10 @@ export function parseHeaderLength(file: string, prefix: Uint8Array, fileSize: nu
 }
 
 /**
- * Parses and validates the JSON header. Offsets are the only ground truth the format gives, so every
- * entry is checked against the data buffer size, its own dtype and shape, and every other entry.
+ * Parses and validates the JSON header as Python's and Rust's `safetensors` do. Offsets are the only
+ * ground truth the format gives, so every entry is checked against the data buffer size and its own
+ * dtype and shape, and the entries together must tile the data buffer exactly: no name twice, no
+ * gap, no overlap, no byte after the last tensor.
  */
 export function parseSafetensorsHeader(
   file: string,
@@ -85,7 +89,7 @@ export function parseSafetensorsHeader(
     tensors.set(name, { dtype, shape, byteOffset: dataStart + begin, byteLength: end - begin });
     ranges.push({ name, begin, end });
   }
-  checkNoOverlap(file, ranges);
+  checkBufferTiling(file, ranges, bufferSize);
   return { metadata, tensors };
 }
 
@@ -107,7 +111,28 @@ function parseJsonObject(file: string, headerBytes: Uint8Array): Record<string, 
   if (!isPlainObject(header)) {
     throw new SafetensorsFormatError(file, `header must be a JSON object, got ${describe(header)}`);
   }
+  const duplicate = findDuplicateJsonKey(text);
+  if (duplicate !== undefined) {
+    throw new SafetensorsFormatError(file, describeDuplicate(duplicate));
+  }
   return header;
+}
+
+/** Which entry a duplicate key makes ambiguous: JSON.parse would keep the last one without a word. */
+function describeDuplicate({ path, key }: DuplicateJsonKey): string {
+  const quoted = quoteName(key);
+  if (path.length === 0) {
+    return key === METADATA_KEY
+      ? `header holds ${METADATA_KEY} twice`
+      : `header holds tensor ${quoted} twice; which entry is meant is ambiguous`;
+  }
+  if (path.length === 1) {
+    return path[0] === METADATA_KEY
+      ? `${METADATA_KEY} holds key ${quoted} twice`
+      : `tensor ${quoteName(String(path[0]))}: its entry holds ${quoted} twice`;
+  }
+  const where = path.map((step) => `[${typeof step === 'number' ? step : quoteName(step)}]`).join('');
+  return `header${where} holds key ${quoted} twice`;
 }
 
 function parseMetadata(file: string, value: unknown): Record<string, string> {
@@ -121,7 +146,7 @@ function parseMetadata(file: string, value: unknown): Record<string, string> {
     if (typeof item !== 'string') {
       throw new SafetensorsFormatError(
         file,
-        `${METADATA_KEY}[${JSON.stringify(key)}] must be a string, got ${describe(item)}`,
+        `${METADATA_KEY}[${quoteName(key)}] must be a string, got ${describe(item)}`,
       );
     }
   }
@@ -137,7 +162,7 @@ interface ParsedEntry {
 }
 
 function parseEntry(file: string, name: string, entry: unknown, bufferSize: number): ParsedEntry {
-  const where = `tensor ${JSON.stringify(name)}`;
+  const where = `tensor ${quoteName(name)}`;
   if (!isPlainObject(entry)) {
     throw new SafetensorsFormatError(
       file,
@@ -199,21 +224,57 @@ function parseEntry(file: string, name: string, entry: unknown, bufferSize: numb
   return { dtype, shape: [...(shape as number[])], begin, end };
 }
 
-function checkNoOverlap(file: string, ranges: { name: string; begin: number; end: number }[]): void {
-  // Empty tensors hold no bytes, so they cannot overlap anything.
-  const sorted = ranges
-    .filter((range) => range.end > range.begin)
-    .sort((left, right) => left.begin - right.begin);
-  for (let index = 1; index < sorted.length; index++) {
-    const previous = sorted[index - 1]!;
-    const current = sorted[index]!;
-    if (current.begin < previous.end) {
+/**
+ * The entries, sorted by offsets, must each start where the one before ended (the first at 0) and
+ * the last must end at the end of the file, as Rust `safetensors`' `Metadata::validate` requires:
+ * a gap or trailing bytes are data no tensor owns, an overlap is bytes two tensors claim.
+ */
+function checkBufferTiling(
+  file: string,
+  ranges: { name: string; begin: number; end: number }[],
+  bufferSize: number,
+): void {
+  // Stable sort: entries with equal offsets stay in header order, so errors name them in that order.
+  const sorted = [...ranges].sort((left, right) => left.begin - right.begin || left.end - right.end);
+  let previous: { name: string; begin: number; end: number } | undefined;
+  for (const current of sorted) {
+    const expected = previous?.end ?? 0;
+    if (current.begin > expected) {
+      const after =
+        previous === undefined
+          ? `before the first tensor ${describeRange(current)}`
+          : `between ${describeRange(previous)} and ${describeRange(current)}`;
       throw new SafetensorsFormatError(
         file,
-        `tensors ${JSON.stringify(previous.name)} [${previous.begin}, ${previous.end}] and ${JSON.stringify(current.name)} [${current.begin}, ${current.end}] overlap in data_offsets`,
+        `bytes [${expected}, ${current.begin}) of the data buffer belong to no tensor: a gap ${after} (data_offsets must cover the buffer without gaps)`,
       );
     }
+    if (current.begin < expected) {
+      // Sorted, so `previous` is the entry whose end `current` starts before.
+      const other = previous as { name: string; begin: number; end: number };
+      throw new SafetensorsFormatError(
+        file,
+        current.begin === current.end
+          ? `empty tensor ${describeRange(current)} sits inside ${describeRange(other)}; data_offsets must follow one another`
+          : `tensors ${describeRange(other)} and ${describeRange(current)} overlap in data_offsets`,
+      );
+    }
+    previous = current;
   }
+  const end = previous?.end ?? 0;
+  if (end !== bufferSize) {
+    const count = `${bufferSize - end} byte${bufferSize - end === 1 ? '' : 's'} [${end}, ${bufferSize})`;
+    throw new SafetensorsFormatError(
+      file,
+      previous === undefined
+        ? `the data buffer holds ${count} but the header lists no tensor`
+        : `the data buffer ends with ${count} that no tensor holds, after the last tensor ${describeRange(previous)} (the last tensor must end at the end of the file)`,
+    );
+  }
+}
+
+function describeRange({ name, begin, end }: { name: string; begin: number; end: number }): string {
+  return `${quoteName(name)} [${begin}, ${end}]`;
 }
 
 function isIntegerInRange(value: unknown, maximum: number): value is number {
