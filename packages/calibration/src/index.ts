@@ -2,6 +2,7 @@ export type { CalibrationBatch, CalibrationTokenizer } from './calibration-batch
 export {
   DatasetFieldError,
   DatasetNotFoundError,
+  DatasetTextTooLongError,
   EmptyDatasetError,
   EmptySampleError,
   MalformedJsonlError,
@@ -19,6 +20,7 @@ export {
   createForwardLoop,
   DEFAULT_MAX_SAMPLE_LENGTH,
   type ForwardLoop,
+  resolveMaxSampleLength,
 } from './create-forward-loop';
 export { KNOWN_DATASET_NAMES } from './known-datasets';
 export {
@@ -28,3 +30,10 @@ export {
   loadCalibrationTexts,
 } from './load-calibration-texts';
 export type { TextSplit } from './read-text-file';
+export {
+  FileTooLargeError,
+  NotARegularFileError,
+  TEXT_ENCODINGS,
+  type TextEncoding,
+  TextEncodingError,
+} from '@ptq/files';
