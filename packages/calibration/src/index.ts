@@ -1,3 +1,10 @@
+export {
+  FileTooLargeError,
+  NotARegularFileError,
+  TEXT_ENCODINGS,
+  type TextEncoding,
+  TextEncodingError,
+} from '@ptq/files';
 export type { CalibrationBatch, CalibrationTokenizer } from './calibration-batches';
 export {
   DatasetFieldError,
@@ -30,10 +37,3 @@ export {
   loadCalibrationTexts,
 } from './load-calibration-texts';
 export type { TextSplit } from './read-text-file';
-export {
-  FileTooLargeError,
-  NotARegularFileError,
-  TEXT_ENCODINGS,
-  type TextEncoding,
-  TextEncodingError,
-} from '@ptq/files';
