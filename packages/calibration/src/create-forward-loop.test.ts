@@ -1,7 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
+import { TextEncodingError } from '@ptq/files';
 import type { Tensor } from '@ptq/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmptySampleError, NotEnoughSamplesError, UnknownDatasetError } from './calibration-errors';
@@ -261,6 +262,20 @@ describe('createForwardLoop', () => {
     );
     expect(real).toEqual(expected);
     expect(loop.tokenCount).toBe(expected.reduce((sum, ids) => sum + ids.length, 0));
+  });
+});
+
+describe('createForwardLoop encoding', () => {
+  it('passes the encoding on: a Latin-1 file is refused as UTF-8 and read as meant with encoding "latin1"', async () => {
+    const path = join(cacheDir, 'latin1.txt');
+    await writeFile(path, Uint8Array.from([0x63, 0x61, 0x66, 0xe9])); // "café"
+    await expect(createForwardLoop(null, path, characterTokenizer(), 'cpu', 1, 1)).rejects.toBeInstanceOf(
+      TextEncodingError,
+    );
+    const loop = await createForwardLoop(null, path, characterTokenizer(), 'cpu', 1, 1, {
+      encoding: 'latin1',
+    });
+    expect([...loop.batches[0]!.inputIds.data].map(Number)).toEqual([0x63, 0x61, 0x66, 0xe9]);
   });
 });
 
