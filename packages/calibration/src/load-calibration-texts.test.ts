@@ -215,6 +215,16 @@ describe('loadCalibrationTexts by name, what the cache holds', () => {
     );
   });
 
+  it('names the repo, shards and field when every downloaded shard is empty', async () => {
+    const empty = writeParquet({ columns: [{ name: 'article', type: 'string' }], rows: [{ article: null }] });
+    hub = await startFakeHub({
+      repos: { 'abisee/cnn_dailymail': { type: 'dataset', files: { [SHARD_0]: empty, [SHARD_1]: empty } } },
+    });
+    await expect(loadCalibrationTexts('cnn_dailymail', online())).rejects.toThrow(
+      'abisee/cnn_dailymail 3.0.0/train-*.parquet: no text in field "article" (every shard on the Hugging Face hub is empty)',
+    );
+  });
+
   it('names the shard, row and offset of a cached string that is not UTF-8', async () => {
     const bad = writeParquet({
       columns: [{ name: 'article', type: 'string' }],
