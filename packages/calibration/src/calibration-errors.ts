@@ -55,6 +55,20 @@ export class DatasetFieldError extends FileFormatError {
   }
 }
 
+/** A line, paragraph or record longer than one calibration text may be. `location` is `path:line`. */
+export class DatasetTextTooLongError extends FileFormatError {
+  readonly maxBytes: number;
+
+  constructor(location: string, what: string, maxBytes: number) {
+    super(
+      'PTQ_DATASET_TEXT_SIZE',
+      location,
+      `${what} is longer than the ${maxBytes} bytes one calibration text may have`,
+    );
+    this.maxBytes = maxBytes;
+  }
+}
+
 /** A JSONL line that is not a JSON object. `file` is `path:line`. */
 export class MalformedJsonlError extends FileFormatError {
   readonly line: number;

@@ -1,11 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
+import { TextEncodingError } from '@ptq/files';
 import type { Tensor } from '@ptq/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmptySampleError, NotEnoughSamplesError, UnknownDatasetError } from './calibration-errors';
-import { type CalibrationModel, type CalibrationProgress, createForwardLoop } from './create-forward-loop';
+import {
+  type CalibrationModel,
+  type CalibrationProgress,
+  createForwardLoop,
+  DEFAULT_MAX_SAMPLE_LENGTH,
+  resolveMaxSampleLength,
+} from './create-forward-loop';
 import { bundledArticles } from './test-support/fixtures';
 import { loadGpt2Tokenizer, ReferenceGpt2Encoder } from './test-support/gpt2-tokenizer';
 
@@ -140,6 +147,51 @@ describe('createForwardLoop', () => {
     expect([...loop.batches[0]!.inputIds.data].map(Number)).toEqual([97, 98, 99]);
   });
 
+  it('refuses a chosen maxSampleLength above config.n_positions, naming the option and the limit', async () => {
+    const model = { config: { n_positions: 1024 } };
+    const error = await createForwardLoop(model, ['abc'], characterTokenizer(), 'cpu', 1, 1, {
+      maxSampleLength: 5000,
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toBe(
+      'Invalid argument "maxSampleLength": is 5000, more than the model\'s 1024 positions (config.n_positions); use at most 1024',
+    );
+    // Exactly n_positions is allowed, and kept.
+    const loop = await createForwardLoop(model, ['abc'], characterTokenizer(), 'cpu', 1, 1, {
+      maxSampleLength: 1024,
+    });
+    expect(loop.maxSampleLength).toBe(1024);
+  });
+
+  it('caps the default 512 at a shorter model, whether left out or passed, and reports the value used', async () => {
+    const short = { config: { n_positions: 256 } };
+    const left = await createForwardLoop(short, ['a'], characterTokenizer(), 'cpu', 1, 1);
+    const passed = await createForwardLoop(short, ['a'], characterTokenizer(), 'cpu', 1, 1, {
+      maxSampleLength: DEFAULT_MAX_SAMPLE_LENGTH,
+    });
+    expect([left.maxSampleLength, passed.maxSampleLength]).toEqual([256, 256]);
+    expect(() => resolveMaxSampleLength(short, 513)).toThrow(InvalidArgumentError);
+  });
+
+  it('resolveMaxSampleLength: the whole rule as a table', () => {
+    const cases: [unknown, number | undefined, number | string][] = [
+      [undefined, undefined, 512],
+      [undefined, 5000, 5000], // no n_positions known: nothing to check against
+      [{ config: { n_positions: 1024 } }, undefined, 512],
+      [{ config: { n_positions: 1024 } }, 1024, 1024],
+      [{ config: { n_positions: 1024 } }, 1025, 'is 1025, more than'],
+      [{ config: { n_positions: 128 } }, undefined, 128],
+      [{ config: { n_positions: 128 } }, 512, 128],
+      [{ config: { n_positions: 128 } }, 129, 'is 129, more than'],
+      [{ config: { n_positions: 128 } }, 0, 'must be a positive integer'],
+      [{ config: { n_positions: 'many' } }, 700, 700],
+    ];
+    for (const [model, requested, expected] of cases) {
+      if (typeof expected === 'number') expect(resolveMaxSampleLength(model, requested)).toBe(expected);
+      else expect(() => resolveMaxSampleLength(model, requested)).toThrow(expected);
+    }
+  });
+
   it('tokenizes once, at creation, however often the loop runs', async () => {
     const tokenizer = characterTokenizer();
     const loop = await createForwardLoop(null, ['a', 'b', 'c'], tokenizer, 'cpu', 1, 3);
@@ -210,6 +262,20 @@ describe('createForwardLoop', () => {
     );
     expect(real).toEqual(expected);
     expect(loop.tokenCount).toBe(expected.reduce((sum, ids) => sum + ids.length, 0));
+  });
+});
+
+describe('createForwardLoop encoding', () => {
+  it('passes the encoding on: a Latin-1 file is refused as UTF-8 and read as meant with encoding "latin1"', async () => {
+    const path = join(cacheDir, 'latin1.txt');
+    await writeFile(path, Uint8Array.from([0x63, 0x61, 0x66, 0xe9])); // "café"
+    await expect(createForwardLoop(null, path, characterTokenizer(), 'cpu', 1, 1)).rejects.toBeInstanceOf(
+      TextEncodingError,
+    );
+    const loop = await createForwardLoop(null, path, characterTokenizer(), 'cpu', 1, 1, {
+      encoding: 'latin1',
+    });
+    expect([...loop.batches[0]!.inputIds.data].map(Number)).toEqual([0x63, 0x61, 0x66, 0xe9]);
   });
 });
 

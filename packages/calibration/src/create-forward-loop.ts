@@ -36,7 +36,10 @@ export interface CalibrationProgress {
 }
 
 export interface CreateForwardLoopOptions extends Omit<LoadCalibrationTextsOptions, 'numSamples'> {
-  /** Tokens kept per sample (the first ones). Capped by the model's `config.n_positions`. @default 512 */
+  /**
+   * Tokens kept per sample (the first ones). More than the model's `config.n_positions` is an
+   * error, except the default, which is capped there (see `resolveMaxSampleLength`). @default 512
+   */
   maxSampleLength?: number;
   /** Called after each batch's forward. */
   onProgress?: (progress: CalibrationProgress) => void;
@@ -50,6 +53,7 @@ export interface ForwardLoop {
   readonly sampleCount: number;
   /** Real (unpadded) tokens over all batches. */
   readonly tokenCount: number;
+  /** Tokens kept per sample, as used: the default capped at the model's `config.n_positions`. */
   readonly maxSampleLength: number;
   readonly source: CalibrationTextSource;
   readonly description: string;
@@ -76,10 +80,26 @@ function maxPositionsOf(model: unknown): number | undefined {
 }
 
 /**
+ * The tokens kept per sample for `model`: `requested`, or the default (512) capped at the model's
+ * `config.n_positions`. A value the caller chose above `n_positions` is refused, not capped, so what
+ * is reported is what is used.
+ */
+export function resolveMaxSampleLength(model: unknown, requested?: number): number {
+  const value = checkPositiveInteger('maxSampleLength', requested ?? DEFAULT_MAX_SAMPLE_LENGTH);
+  const maxPositions = maxPositionsOf(model);
+  if (maxPositions === undefined || value <= maxPositions) return value;
+  if (value === DEFAULT_MAX_SAMPLE_LENGTH) return maxPositions;
+  throw new InvalidArgumentError(
+    'maxSampleLength',
+    `is ${value}, more than the model's ${maxPositions} positions (config.n_positions); use at most ${maxPositions}`,
+  );
+}
+
+/**
  * The seed's `create_forward_loop(model, dataset_name, tokenizer, device, batch_size, num_samples)`:
  * loads the first `numSamples` texts of a dataset (a name, a path, or the texts themselves), tokenizes
  * them once, and returns a loop that feeds them, `batchSize` at a time and left-padded with EOS, with an
- * attention mask, to the model passed to the loop. `model` here only caps the sample length at its
+ * attention mask, to the model passed to the loop. `model` here only bounds the sample length by its
  * `config.n_positions`.
  */
 export async function createForwardLoop(
@@ -99,13 +119,7 @@ export async function createForwardLoop(
       `must be one of ${CALIBRATION_DEVICES.map((name) => `"${name}"`).join(', ')}, got ${JSON.stringify(device)}`,
     );
   }
-  const requestedLength = checkPositiveInteger(
-    'maxSampleLength',
-    options.maxSampleLength ?? DEFAULT_MAX_SAMPLE_LENGTH,
-  );
-  const maxPositions = maxPositionsOf(model);
-  const maxSampleLength =
-    maxPositions === undefined ? requestedLength : Math.min(requestedLength, maxPositions);
+  const maxSampleLength = resolveMaxSampleLength(model, options.maxSampleLength);
   if (typeof tokenizer?.encode !== 'function') {
     throw new InvalidArgumentError(
       'tokenizer',

@@ -1,7 +1,15 @@
+export {
+  FileTooLargeError,
+  NotARegularFileError,
+  TEXT_ENCODINGS,
+  type TextEncoding,
+  TextEncodingError,
+} from '@ptq/files';
 export type { CalibrationBatch, CalibrationTokenizer } from './calibration-batches';
 export {
   DatasetFieldError,
   DatasetNotFoundError,
+  DatasetTextTooLongError,
   EmptyDatasetError,
   EmptySampleError,
   MalformedJsonlError,
@@ -19,6 +27,7 @@ export {
   createForwardLoop,
   DEFAULT_MAX_SAMPLE_LENGTH,
   type ForwardLoop,
+  resolveMaxSampleLength,
 } from './create-forward-loop';
 export { KNOWN_DATASET_NAMES } from './known-datasets';
 export {

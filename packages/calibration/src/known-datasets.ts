@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { bundledDataPath } from './bundled-data';
 import { readJsonl } from './read-jsonl';
 import { isBlank } from './read-lines';
-import { wikitextRows } from './read-text-file';
+import { readWholeTextFile, wikitextRows } from './read-text-file';
 
 /** A calibration dataset known by name: where it lives on the hub, and the sample shipped with the package. */
 export interface KnownDataset {
@@ -57,7 +56,7 @@ export const KNOWN_DATASETS: Readonly<Record<string, KnownDataset>> = {
       file: 'wiki.test.raw',
       description: 'bundled copy of the wikitext-2-raw-v1 test split (the same rows as the hub)',
       read: async (path, limit) =>
-        wikitextRows(await readFile(path, 'utf8'))
+        wikitextRows(await readWholeTextFile(path))
           .filter((row) => !isBlank(row))
           .slice(0, limit),
     },

@@ -1,11 +1,18 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
+import { NotARegularFileError, TextEncodingError } from '@ptq/files';
 import { findInCache, HubFileNotFoundError } from '@ptq/hub';
 import { type FakeHub, type FakeHubRepo, populateHubCache, startFakeHub } from '@ptq/hub/test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DatasetNotFoundError, NotEnoughSamplesError, UnknownDatasetError } from './calibration-errors';
+import {
+  DatasetNotFoundError,
+  EmptyDatasetError,
+  NotEnoughSamplesError,
+  UnknownDatasetError,
+} from './calibration-errors';
 import { type LoadCalibrationTextsOptions, loadCalibrationTexts } from './load-calibration-texts';
 import {
   bundledArticles,
@@ -193,6 +200,51 @@ describe('loadCalibrationTexts by name, through the hub', () => {
   );
 });
 
+describe('loadCalibrationTexts by name, what the cache holds', () => {
+  it('names the repo, shards and field when every cached shard is empty', async () => {
+    const empty = writeParquet({ columns: [{ name: 'article', type: 'string' }], rows: [{ article: ' ' }] });
+    await populateHubCache(cacheDir, {
+      'abisee/cnn_dailymail': { type: 'dataset', files: { [SHARD_0]: empty, [SHARD_1]: empty } },
+    });
+    const error = await loadCalibrationTexts('cnn_dailymail', { cacheDir, offline: true }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(EmptyDatasetError);
+    expect((error as Error).message).toBe(
+      'abisee/cnn_dailymail 3.0.0/train-*.parquet: no text in field "article" (every shard in the Hugging Face cache is empty)',
+    );
+  });
+
+  it('names the repo, shards and field when every downloaded shard is empty', async () => {
+    const empty = writeParquet({ columns: [{ name: 'article', type: 'string' }], rows: [{ article: null }] });
+    hub = await startFakeHub({
+      repos: { 'abisee/cnn_dailymail': { type: 'dataset', files: { [SHARD_0]: empty, [SHARD_1]: empty } } },
+    });
+    await expect(loadCalibrationTexts('cnn_dailymail', online())).rejects.toThrow(
+      'abisee/cnn_dailymail 3.0.0/train-*.parquet: no text in field "article" (every shard on the Hugging Face hub is empty)',
+    );
+  });
+
+  it('names the shard, row and offset of a cached string that is not UTF-8', async () => {
+    const bad = writeParquet({
+      columns: [{ name: 'article', type: 'string' }],
+      rows: [{ article: 'fine' }, { article: Uint8Array.from([0x41, 0xff]) }],
+    });
+    await populateHubCache(cacheDir, {
+      'abisee/cnn_dailymail': { type: 'dataset', files: { '3.0.0/train-00000-of-00001.parquet': bad } },
+    });
+    const error = await loadCalibrationTexts('cnn_dailymail', {
+      cacheDir,
+      offline: true,
+      numSamples: 2,
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TextEncodingError);
+    expect((error as Error).message).toMatch(
+      /train-00000-of-00001\.parquet \[row 1, column "article"\]: is not valid utf-8: bad byte sequence at byte offset 1 /,
+    );
+  });
+});
+
 describe('loadCalibrationTexts by name, bundled fallback', () => {
   it('uses the bundled articles with one notice when HF_HUB_OFFLINE=1 and the cache is empty', async () => {
     vi.stubEnv('HF_HUB_OFFLINE', '1');
@@ -291,6 +343,47 @@ describe('loadCalibrationTexts by path', () => {
     expect(error).toBeInstanceOf(DatasetNotFoundError);
     expect(error).toMatchObject({ code: 'PTQ_DATASET_NOT_FOUND', file: path });
     await expect(loadCalibrationTexts('notes.txt')).rejects.toThrow('notes.txt: no such file or folder');
+  });
+});
+
+describe('loadCalibrationTexts by path: only regular files, strictly decoded', () => {
+  it('refuses a FIFO at once instead of waiting for a writer', async () => {
+    const fifo = join(folder, 'stream.txt');
+    execFileSync('mkfifo', [fifo]);
+    const error = await loadCalibrationTexts(fifo, { numSamples: 1 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NotARegularFileError);
+    expect(error).toMatchObject({ code: 'PTQ_NOT_A_REGULAR_FILE', file: fifo });
+    expect((error as Error).message).toBe(`${fifo}: is a FIFO, not a regular file`);
+  });
+
+  it('refuses a link to /dev/zero with a one-line error, not a string-length crash', async () => {
+    const zero = join(folder, 'zero.txt');
+    await symlink('/dev/zero', zero);
+    await expect(loadCalibrationTexts(zero)).rejects.toThrow(
+      `${zero}: is a character device, not a regular file`,
+    );
+    await expect(loadCalibrationTexts(zero, { split: 'lines' })).rejects.toThrow(NotARegularFileError);
+  });
+
+  it('refuses Latin-1 text read as UTF-8, and reads it as meant with encoding: "latin1"', async () => {
+    const path = join(folder, 'news.txt');
+    await writeFile(path, Uint8Array.from([0x4d, 0xfc, 0x6e, 0x63, 0x68, 0x65, 0x6e])); // "München"
+    await expect(loadCalibrationTexts(path)).rejects.toThrow(
+      `${path}: is not valid utf-8: bad byte sequence at byte offset 1 (pass the file’s encoding, e.g. latin1, to read it)`,
+    );
+    expect((await loadCalibrationTexts(path, { encoding: 'latin1' })).texts).toEqual(['München']);
+  });
+
+  it('checks the encoding, and keeps named datasets UTF-8', async () => {
+    await expect(loadCalibrationTexts('cnn_dailymail', { encoding: 'cp1252' as 'latin1' })).rejects.toThrow(
+      'Invalid argument "encoding": must be one of "utf-8", "latin1", "utf-16le", got "cp1252"',
+    );
+    await expect(loadCalibrationTexts('cnn_dailymail', { encoding: 'latin1' })).rejects.toThrow(
+      'Invalid argument "encoding": cnn_dailymail is UTF-8; "encoding" applies to dataset files given by path',
+    );
+    await expect(
+      loadCalibrationTexts('cnn_dailymail', { encoding: 'utf-8', offline: true, cacheDir, numSamples: 1 }),
+    ).resolves.toMatchObject({ source: 'bundled' });
   });
 });
 

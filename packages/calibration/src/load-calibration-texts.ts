@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { InvalidArgumentError } from '@ptq/errors';
+import { TEXT_ENCODINGS, type TextEncoding } from '@ptq/files';
 import {
   findInCache,
   HubUnavailableError,
@@ -9,7 +10,12 @@ import {
   type ResolveOptions,
   resolveHubFiles,
 } from '@ptq/hub';
-import { DatasetNotFoundError, NotEnoughSamplesError, UnknownDatasetError } from './calibration-errors';
+import {
+  DatasetNotFoundError,
+  EmptyDatasetError,
+  NotEnoughSamplesError,
+  UnknownDatasetError,
+} from './calibration-errors';
 import { bundledPathOf, KNOWN_DATASET_NAMES, type KnownDataset, knownDataset } from './known-datasets';
 import { DATASET_FILE_EXTENSIONS, readDatasetPath } from './read-dataset-path';
 import { readParquet } from './read-parquet';
@@ -26,6 +32,12 @@ export interface LoadCalibrationTextsOptions
   field?: string;
   /** How `.txt` files given by path become texts. @default the whole file is one text */
   split?: TextSplit;
+  /**
+   * How the bytes of dataset files given by path are decoded (`.txt`, `.jsonl`, parquet string values).
+   * `utf-8` is strict: an invalid byte is an error naming the file and its offset, never a silent U+FFFD.
+   * @default 'utf-8'
+   */
+  encoding?: TextEncoding;
   /** Receives one line saying which source was used. */
   onNotice?: (message: string) => void;
 }
@@ -53,6 +65,13 @@ export async function loadCalibrationTexts(
   if (typeof nameOrPath !== 'string' || nameOrPath === '') {
     throw new UnknownDatasetError(String(nameOrPath), KNOWN_DATASET_NAMES);
   }
+  const { encoding } = options;
+  if (encoding !== undefined && !TEXT_ENCODINGS.includes(encoding)) {
+    throw new InvalidArgumentError(
+      'encoding',
+      `must be one of ${TEXT_ENCODINGS.map((name) => `"${name}"`).join(', ')}, got ${JSON.stringify(encoding)}`,
+    );
+  }
   const notice = options.onNotice ?? (() => {});
 
   if (await exists(nameOrPath)) {
@@ -60,6 +79,7 @@ export async function loadCalibrationTexts(
       field: options.field,
       split: options.split,
       limit: numSamples,
+      encoding,
     });
     checkEnough(texts, numSamples, description);
     notice(`ptq: using ${texts.length} calibration text${texts.length === 1 ? '' : 's'} from ${description}`);
@@ -81,6 +101,12 @@ export async function loadCalibrationTexts(
     throw new InvalidArgumentError(
       'split',
       `applies to .txt files given by path, not to the ${dataset.name} dataset`,
+    );
+  }
+  if (encoding !== undefined && encoding !== 'utf-8') {
+    throw new InvalidArgumentError(
+      'encoding',
+      `${dataset.name} is UTF-8; "encoding" applies to dataset files given by path`,
     );
   }
   return loadKnownDataset(dataset, options, notice);
@@ -111,6 +137,17 @@ function checkEnough(
 ) {
   if (numSamples !== undefined && texts.length < numSamples) {
     throw new NotEnoughSamplesError(description, numSamples, texts.length, hint);
+  }
+}
+
+/** A named dataset whose shards hold no text at all (a broken or foreign upload). */
+function checkNotEmpty(texts: readonly string[], dataset: KnownDataset, where: string): void {
+  if (texts.length === 0) {
+    throw new EmptyDatasetError(
+      `${dataset.repo} ${dataset.shardGlob}`,
+      dataset.field,
+      `every shard ${where} is empty`,
+    );
   }
 }
 
@@ -171,6 +208,7 @@ async function loadKnownDataset(
     );
     const texts = await readShards(cachedPaths, limit, dataset.field);
     const complete = cachedShards.length === cachedShards[0]?.count;
+    if (complete) checkNotEmpty(texts, dataset, 'in the Hugging Face cache');
     if (texts.length >= limit || (complete && options.numSamples === undefined)) {
       notice(`ptq: ${dataset.name} from the Hugging Face cache (${hubDescription}, ${taken(texts.length)})`);
       return { texts, source: 'hf-cache', description: hubDescription };
@@ -196,6 +234,7 @@ async function loadKnownDataset(
           for (const text of await readShards(resolved.paths, limit - texts.length, dataset.field))
             texts.push(text);
         }
+        checkNotEmpty(texts, dataset, 'on the Hugging Face hub');
         checkEnough(texts, options.numSamples, `${dataset.name} (${hubDescription})`);
         const source = downloaded ? 'download' : 'hf-cache';
         notice(

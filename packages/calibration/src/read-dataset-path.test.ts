@@ -1,8 +1,15 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NotARegularFileError, TextEncodingError } from '@ptq/files';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EmptyDatasetError, UnsupportedDatasetFileError } from './calibration-errors';
+import {
+  DatasetFieldError,
+  DatasetNotFoundError,
+  EmptyDatasetError,
+  UnsupportedDatasetFileError,
+} from './calibration-errors';
 import { readDatasetPath } from './read-dataset-path';
 import { writeParquet } from './test-support/write-parquet';
 
@@ -86,6 +93,74 @@ describe('readDatasetPath', () => {
     expect(error).toBeInstanceOf(UnsupportedDatasetFileError);
     expect((error as Error).message).toBe(
       `${path}: cannot read ".csv" files as calibration text (use .txt, .jsonl or .parquet)`,
+    );
+  });
+
+  it('refuses a FIFO or a link to /dev/zero given as the path, at once', async () => {
+    const fifo = join(folder, 'pipe.txt');
+    execFileSync('mkfifo', [fifo]);
+    await expect(readDatasetPath(fifo)).rejects.toThrow(`${fifo}: is a FIFO, not a regular file`);
+    const zero = join(folder, 'zero.jsonl');
+    await symlink('/dev/zero', zero);
+    await expect(readDatasetPath(zero)).rejects.toThrow(`${zero}: is a character device, not a regular file`);
+  });
+
+  it('in a folder: reads links to regular files, ignores other types, refuses special entries named as data', async () => {
+    await writeFile(join(folder, 'real.txt'), 'through a link');
+    await mkdir(join(folder, 'data'));
+    await symlink(join(folder, 'real.txt'), join(folder, 'data', 'linked.txt'));
+    execFileSync('mkfifo', [join(folder, 'data', 'pipe.md')]); // not a dataset name: ignored, never opened
+    expect((await readDatasetPath(join(folder, 'data'))).texts).toEqual(['through a link']);
+
+    const fifo = join(folder, 'data', 'pipe.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    const error = await readDatasetPath(join(folder, 'data')).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NotARegularFileError);
+    expect((error as Error).message).toBe(`${fifo}: is a FIFO, not a regular file`);
+    await rm(fifo);
+
+    await symlink('/dev/zero', join(folder, 'data', 'zero.txt'));
+    await expect(readDatasetPath(join(folder, 'data'))).rejects.toThrow(
+      `${join(folder, 'data', 'zero.txt')}: is a character device, not a regular file`,
+    );
+    await rm(join(folder, 'data', 'zero.txt'));
+
+    await symlink(join(folder, 'gone.parquet'), join(folder, 'data', 'dangling.parquet'));
+    await expect(readDatasetPath(join(folder, 'data'))).rejects.toThrow(DatasetNotFoundError);
+  });
+
+  it('decodes every file of a folder in the encoding given, strictly UTF-8 by default', async () => {
+    await writeFile(join(folder, 'a.txt'), Uint8Array.from([0x6e, 0x61, 0xef, 0x76, 0x65])); // "naïve" in Latin-1
+    await writeFile(
+      join(folder, 'b.jsonl'),
+      Buffer.concat([Buffer.from('{"text":"'), Buffer.from([0xe0]), Buffer.from('"}')]),
+    );
+    await expect(readDatasetPath(folder)).rejects.toThrow(
+      `${join(folder, 'a.txt')}: is not valid utf-8: bad byte sequence at byte offset 2`,
+    );
+    await expect(readDatasetPath(folder)).rejects.toBeInstanceOf(TextEncodingError);
+    expect((await readDatasetPath(folder, { encoding: 'latin1' })).texts).toEqual(['naïve', 'à']);
+  });
+
+  it('names file and field when the chosen field is in no record', async () => {
+    await writeFile(join(folder, 'a.jsonl'), '{"text":"t"}\n{"text":"u"}\n');
+    const error = await readDatasetPath(folder, { field: 'body' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DatasetFieldError);
+    expect(error).toMatchObject({
+      code: 'PTQ_DATASET_FIELD',
+      field: 'body',
+      file: `${join(folder, 'a.jsonl')}:1`,
+    });
+    expect((error as Error).message).toBe(
+      `${join(folder, 'a.jsonl')}:1: record has no field "body" (fields: text)`,
+    );
+  });
+
+  it('names the folder and the field when no file holds text in it', async () => {
+    await writeFile(join(folder, 'a.jsonl'), '{"body":null}\n');
+    await writeFile(join(folder, 'b.jsonl'), '{"body":"  "}\n');
+    await expect(readDatasetPath(folder, { field: 'body' })).rejects.toThrow(
+      `${folder}: no text in field "body" (none of its 2 dataset files holds any)`,
     );
   });
 });

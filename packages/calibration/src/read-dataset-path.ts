@@ -1,6 +1,9 @@
+import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { EmptyDatasetError, UnsupportedDatasetFileError } from './calibration-errors';
+import { openRegularFile, type TextEncoding } from '@ptq/files';
+import { DatasetNotFoundError, EmptyDatasetError, UnsupportedDatasetFileError } from './calibration-errors';
+import { MAX_DATASET_FILE_BYTES } from './dataset-limits';
 import { readJsonl } from './read-jsonl';
 import { readParquet } from './read-parquet';
 import { readTextFile, type TextSplit } from './read-text-file';
@@ -14,6 +17,8 @@ export interface ReadDatasetPathOptions {
   split?: TextSplit;
   /** Stop after this many texts. */
   limit?: number;
+  /** How the files' bytes are decoded. @default 'utf-8' (strict) */
+  encoding?: TextEncoding;
 }
 
 export interface DatasetPathTexts {
@@ -29,19 +34,22 @@ interface FileTexts {
 
 async function readDatasetFile(path: string, options: ReadDatasetPathOptions): Promise<FileTexts> {
   const extension = extname(path).toLowerCase();
-  const limit = options.limit;
+  const { limit, encoding } = options;
   switch (extension) {
     case '.txt': {
       const split = options.split;
       return {
-        texts: await readTextFile(path, split === undefined ? { limit } : { split, limit }),
+        texts: await readTextFile(
+          path,
+          split === undefined ? { limit, encoding } : { split, limit, encoding },
+        ),
         field: undefined,
       };
     }
     case '.jsonl':
-      return readJsonl(path, { field: options.field, limit });
+      return readJsonl(path, { field: options.field, limit, encoding });
     case '.parquet':
-      return readParquet(path, { field: options.field, limit });
+      return readParquet(path, { field: options.field, limit, encoding });
     default:
       throw new UnsupportedDatasetFileError(path, extension);
   }
@@ -54,9 +62,21 @@ function describeRead(options: ReadDatasetPathOptions, field: string | undefined
   return 'the whole file as one text';
 }
 
+/** What a folder entry with a dataset extension is, following links; a dangling link is not found. */
+async function statEntry(file: string): Promise<Stats> {
+  try {
+    return await stat(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DatasetNotFoundError(file);
+    throw error;
+  }
+}
+
 /**
  * Reads calibration texts from a `.txt`, `.jsonl` or `.parquet` file, or from a folder of them
- * (its files in name order, not recursive; other files are ignored), stopping at `limit` texts.
+ * (its files in name order, not recursive: subfolders and files of other types are ignored; an
+ * entry with a dataset extension that is neither a regular file nor a folder, such as a FIFO, a
+ * device or a dangling link, is an error), stopping at `limit` texts.
  */
 export async function readDatasetPath(
   path: string,
@@ -72,8 +92,16 @@ export async function readDatasetPath(
   const files: string[] = [];
   for (const entry of entries) {
     if (!DATASET_FILE_EXTENSIONS.includes(extname(entry.name).toLowerCase())) continue;
+    if (entry.isDirectory()) continue;
     const file = join(path, entry.name);
-    if (entry.isFile() || (entry.isSymbolicLink() && (await stat(file)).isFile())) files.push(entry.name);
+    const stats = entry.isFile() ? undefined : await statEntry(file);
+    if (stats?.isDirectory()) continue;
+    if (stats !== undefined && !stats.isFile()) {
+      // Refused, not skipped: it was meant as data. openRegularFile throws, naming what it is, before opening it.
+      const { handle } = await openRegularFile(file, { maxBytes: MAX_DATASET_FILE_BYTES });
+      await handle.close();
+    }
+    files.push(entry.name);
   }
   // Code-point order, so the sample is the same on every machine and locale.
   files.sort((left, right) => (left < right ? -1 : left > right ? 1 : 0));

@@ -1,6 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TextEncodingError } from '@ptq/files';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatasetFieldError, MalformedJsonlError } from './calibration-errors';
 import { readJsonl } from './read-jsonl';
@@ -91,5 +93,40 @@ describe('readJsonl', () => {
     await expect(readJsonl(path)).rejects.toThrow(
       `${path}:1: records have neither a "text" nor an "article" field (fields: id, body); pass options.field`,
     );
+  });
+
+  it('names file, line and byte offset of invalid UTF-8 inside a JSON string', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"text":"fine"}\n{"text":"caf'),
+      Buffer.from([0xe9]), // Latin-1 é
+      Buffer.from('"}\n'),
+    ]);
+    const path = join(folder, 'latin1.jsonl');
+    await writeFile(path, bytes);
+    const error = await readJsonl(path).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TextEncodingError);
+    expect(error).toMatchObject({ file: `${path}:2`, byteOffset: 28 });
+    expect((error as Error).message).toMatch(
+      new RegExp(`^${path}:2: is not valid utf-8: bad byte sequence at byte offset 28 `),
+    );
+    // Told the encoding, the same bytes are the text they were meant to be.
+    expect((await readJsonl(path, { encoding: 'latin1' })).texts).toEqual(['fine', 'café']);
+  });
+
+  it('names a text field holding a lone surrogate escape', async () => {
+    const path = await file(['{"text":"ok \\ud83d\\ude00"}', '{"text":"half \\ud83d only"}']);
+    await expect(readJsonl(path)).rejects.toThrow(
+      `${path}:2: field "text" holds a lone surrogate \\ud83d at character 5, which is not text`,
+    );
+    expect((await readJsonl(path, { limit: 1 })).texts).toEqual(['ok 😀']);
+  });
+
+  it('refuses a FIFO at once, and a link to /dev/zero', async () => {
+    const fifo = join(folder, 'pipe.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    await expect(readJsonl(fifo)).rejects.toThrow(`${fifo}: is a FIFO, not a regular file`);
+    const zero = join(folder, 'zero.jsonl');
+    await symlink('/dev/zero', zero);
+    await expect(readJsonl(zero)).rejects.toThrow(`${zero}: is a character device, not a regular file`);
   });
 });

@@ -1,3 +1,4 @@
+import type { TextEncoding } from '@ptq/files';
 import { DatasetFieldError, MalformedJsonlError } from './calibration-errors';
 import { isBlank, readLines } from './read-lines';
 
@@ -6,6 +7,8 @@ export interface ReadJsonlOptions {
   field?: string;
   /** Stop after this many texts. */
   limit?: number;
+  /** @default 'utf-8' (strict: an invalid byte, in a string or not, is an error naming the line and its file offset) */
+  encoding?: TextEncoding;
 }
 
 export interface JsonlTexts {
@@ -15,6 +18,9 @@ export interface JsonlTexts {
 }
 
 const DEFAULT_FIELDS = ['text', 'article'];
+
+/** A UTF-16 surrogate without its pair: what a JSON `\ud800` escape alone gives, not text. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function describeJsonType(value: unknown): string {
   if (value === null) return 'null';
@@ -30,10 +36,8 @@ export async function readJsonl(path: string, options: ReadJsonlOptions = {}): P
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const texts: string[] = [];
   let field = options.field;
-  let lineNumber = 0;
   if (limit < 1) return { texts, field };
-  for await (const line of readLines(path)) {
-    lineNumber++;
+  for await (const { text: line, number: lineNumber } of readLines(path, { encoding: options.encoding })) {
     if (isBlank(line)) continue;
     let record: unknown;
     try {
@@ -75,6 +79,15 @@ export async function readJsonl(path: string, options: ReadJsonlOptions = {}): P
         `${path}:${lineNumber}`,
         field,
         `field "${field}" is ${describeJsonType(value)}, not text`,
+      );
+    }
+    const surrogate = LONE_SURROGATE.exec(value);
+    if (surrogate !== null) {
+      const code = surrogate[0].charCodeAt(0).toString(16);
+      throw new DatasetFieldError(
+        `${path}:${lineNumber}`,
+        field,
+        `field "${field}" holds a lone surrogate \\u${code} at character ${surrogate.index}, which is not text`,
       );
     }
     if (!isBlank(value)) texts.push(value);

@@ -1,6 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NotARegularFileError, TextEncodingError } from '@ptq/files';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatasetFieldError, ParquetFormatError } from './calibration-errors';
 import { readParquet } from './read-parquet';
@@ -133,5 +135,36 @@ describe('readParquet on written files', () => {
     const path = join(folder, 'corrupt.parquet');
     await writeFile(path, corrupted);
     await expect(readParquet(path)).rejects.toThrow(ParquetFormatError);
+  });
+
+  it('names file, row, column and offset of a string value that is not UTF-8', async () => {
+    const latin1 = Uint8Array.from([0x63, 0x61, 0x66, 0xe9]); // "café" in Latin-1
+    const path = await parquet({
+      columns: [{ name: 'text', type: 'string' }],
+      rows: [{ text: 'zero' }, { text: 'one' }, { text: 'two' }, { text: latin1 }],
+      rowGroupSize: 2, // row 3 is in the second row group: the row number counts from the file's start
+    });
+    const error = await readParquet(path).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TextEncodingError);
+    expect(error).toMatchObject({
+      code: 'PTQ_TEXT_ENCODING',
+      file: `${path} [row 3, column "text"]`,
+      byteOffset: 3,
+    });
+    expect((error as Error).message).toMatch(
+      /\[row 3, column "text"\]: is not valid utf-8: bad byte sequence at byte offset 3 /,
+    );
+    // Rows before it are read when the limit stops first; told the encoding, the value reads as meant.
+    expect((await readParquet(path, { limit: 3 })).texts).toEqual(['zero', 'one', 'two']);
+    expect((await readParquet(path, { encoding: 'latin1' })).texts).toEqual(['zero', 'one', 'two', 'café']);
+  });
+
+  it('refuses a FIFO at once, and a link to /dev/zero', async () => {
+    const fifo = join(folder, 'pipe.parquet');
+    execFileSync('mkfifo', [fifo]);
+    await expect(readParquet(fifo)).rejects.toThrow(`${fifo}: is a FIFO, not a regular file`);
+    const zero = join(folder, 'zero.parquet');
+    await symlink('/dev/zero', zero);
+    await expect(readParquet(zero)).rejects.toBeInstanceOf(NotARegularFileError);
   });
 });

@@ -1,5 +1,7 @@
+import type { FileHandle } from 'node:fs/promises';
+import { decodeText, openRegularFile, type TextEncoding } from '@ptq/files';
 import {
-  asyncBufferFromFile,
+  type AsyncBuffer,
   type FileMetaData,
   parquetMetadataAsync,
   parquetReadObjects,
@@ -8,6 +10,7 @@ import {
 } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { DatasetFieldError, ParquetFormatError } from './calibration-errors';
+import { MAX_DATASET_FILE_BYTES } from './dataset-limits';
 import { isBlank } from './read-lines';
 
 export interface ReadParquetOptions {
@@ -15,6 +18,8 @@ export interface ReadParquetOptions {
   field?: string;
   /** Stop after this many texts. */
   limit?: number;
+  /** How string values are decoded. @default 'utf-8' (strict: an invalid byte names the row and its offset in the value) */
+  encoding?: TextEncoding;
 }
 
 export interface ParquetTexts {
@@ -38,13 +43,60 @@ function describeColumnType(element: SchemaElement): string {
   return element.logical_type?.type ?? element.converted_type ?? element.type;
 }
 
+/** Byte ranges of an open file, as hyparquet reads them; a file that shrank while open is an error. */
+function fileRanges(handle: FileHandle, size: number): AsyncBuffer {
+  return {
+    byteLength: size,
+    async slice(start: number, end: number = size): Promise<ArrayBuffer> {
+      if (
+        !(
+          Number.isSafeInteger(start) &&
+          Number.isSafeInteger(end) &&
+          0 <= start &&
+          start <= end &&
+          end <= size
+        )
+      ) {
+        throw new Error(`byte range ${start}..${end} is outside the file's ${size} bytes`);
+      }
+      const bytes = new Uint8Array(end - start);
+      let filled = 0;
+      while (filled < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, start + filled);
+        if (bytesRead === 0)
+          throw new Error(`the file ended at byte ${start + filled}, it was ${size} bytes`);
+        filled += bytesRead;
+      }
+      return bytes.buffer;
+    },
+  };
+}
+
+/** hyparquet hands string bytes over undecoded, so that they are decoded strictly here, row by row. */
+const RAW_STRINGS = { stringFromBytes: (bytes: Uint8Array | undefined) => bytes };
+
 /**
  * Reads one text column of a parquet file, row group by row group, in row order, stopping once
  * `limit` texts are read. Only that column is decoded. Null and blank values are skipped.
  */
 export async function readParquet(path: string, options: ReadParquetOptions = {}): Promise<ParquetTexts> {
+  const { handle, size } = await openRegularFile(path, {
+    maxBytes: MAX_DATASET_FILE_BYTES,
+    what: 'a parquet dataset file',
+  });
+  try {
+    return await readParquetColumn(path, fileRanges(handle, size), options);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readParquetColumn(
+  path: string,
+  file: AsyncBuffer,
+  options: ReadParquetOptions,
+): Promise<ParquetTexts> {
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const file = await asyncBufferFromFile(path);
   let metadata: FileMetaData;
   try {
     metadata = await parquetMetadataAsync(file);
@@ -78,15 +130,29 @@ export async function readParquet(path: string, options: ReadParquetOptions = {}
     const rowEnd = rowStart + Number(rowGroup.num_rows);
     let rows: Record<string, unknown>[];
     try {
-      rows = await parquetReadObjects({ file, metadata, columns: [field], rowStart, rowEnd, compressors });
+      rows = await parquetReadObjects({
+        file,
+        metadata,
+        columns: [field],
+        rowStart,
+        rowEnd,
+        compressors,
+        parsers: RAW_STRINGS,
+      });
     } catch (error) {
       throw new ParquetFormatError(path, `cannot decode column "${field}" (${(error as Error).message})`, {
         cause: error,
       });
     }
-    for (const row of rows) {
+    for (const [index, row] of rows.entries()) {
       const value = row[field];
-      if (typeof value === 'string' && !isBlank(value)) texts.push(value);
+      if (!(value instanceof Uint8Array)) continue;
+      const text = decodeText(
+        value,
+        `${path} [row ${rowStart + index}, column "${field}"]`,
+        options.encoding,
+      );
+      if (!isBlank(text)) texts.push(text);
       if (texts.length >= limit) break;
     }
     rowStart = rowEnd;

@@ -1,8 +1,10 @@
-import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileFormatError } from '@ptq/errors';
+import { NotARegularFileError, TextEncodingError } from '@ptq/files';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_WHOLE_FILE_BYTES, readTextFile, wikitextRows } from './read-text-file';
@@ -17,7 +19,7 @@ afterEach(async () => {
   await rm(folder, { recursive: true, force: true });
 });
 
-async function file(content: string): Promise<string> {
+async function file(content: string | Uint8Array): Promise<string> {
   const path = join(folder, `${Math.random().toString(36).slice(2)}.txt`);
   await writeFile(path, content);
   return path;
@@ -82,6 +84,67 @@ describe('readTextFile', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('readTextFile: only regular files, strictly decoded', () => {
+  // "Café crème\nà la carte\n" in Latin-1: é is 0xe9 at byte offset 3.
+  const latin1 = Uint8Array.from([
+    0x43, 0x61, 0x66, 0xe9, 0x20, 0x63, 0x72, 0xe8, 0x6d, 0x65, 0x0a, 0xe0, 0x20, 0x6c, 0x61, 0x20, 0x63,
+    0x61, 0x72, 0x74, 0x65, 0x0a,
+  ]);
+  // "Hi\n" in UTF-16LE with its byte-order mark, as Windows Notepad writes it.
+  const utf16 = Uint8Array.from([0xff, 0xfe, 0x48, 0x00, 0x69, 0x00, 0x0a, 0x00]);
+
+  it.each([
+    ['Latin-1', latin1, undefined, 3],
+    ['Latin-1, lines', latin1, 'lines', 3],
+    ['UTF-16LE', utf16, undefined, 0],
+    ['UTF-16LE, paragraphs', utf16, 'paragraphs', 0],
+    [
+      'binary',
+      Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00, 0x08, 0x00, 0x9c]),
+      undefined,
+      10,
+    ],
+  ] as const)(
+    'refuses %s text read as UTF-8, naming the file and the byte offset',
+    async (_, bytes, split, offset) => {
+      const path = await file(bytes);
+      const error = await readTextFile(path, split === undefined ? {} : { split }).catch(
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(TextEncodingError);
+      expect(error).toMatchObject({ code: 'PTQ_TEXT_ENCODING', byteOffset: offset });
+      expect((error as Error).message).toContain(
+        `is not valid utf-8: bad byte sequence at byte offset ${offset}`,
+      );
+      expect((error as FileFormatError).file.startsWith(path)).toBe(true);
+    },
+  );
+
+  it('reads Latin-1 and UTF-16LE when told the encoding', async () => {
+    expect(await readTextFile(await file(latin1), { encoding: 'latin1' })).toEqual([
+      'Café crème\nà la carte\n',
+    ]);
+    expect(await readTextFile(await file(latin1), { encoding: 'latin1', split: 'lines' })).toEqual([
+      'Café crème',
+      'à la carte',
+    ]);
+    expect(await readTextFile(await file(utf16), { encoding: 'utf-16le' })).toEqual(['Hi\n']);
+    expect(await readTextFile(await file(utf16), { encoding: 'utf-16le', split: 'lines' })).toEqual(['Hi']);
+  });
+
+  it('refuses a FIFO at once, in every split, and a link to /dev/zero', async () => {
+    const fifo = join(folder, 'pipe.txt');
+    execFileSync('mkfifo', [fifo]);
+    for (const options of [{}, { split: 'lines' }, { split: 'paragraphs' }] as const) {
+      await expect(readTextFile(fifo, options)).rejects.toThrow(`${fifo}: is a FIFO, not a regular file`);
+    }
+    const zero = join(folder, 'zero.txt');
+    await symlink('/dev/zero', zero);
+    await expect(readTextFile(zero)).rejects.toThrow(`${zero}: is a character device, not a regular file`);
+    await expect(readTextFile(zero, { split: 'lines' })).rejects.toBeInstanceOf(NotARegularFileError);
   });
 });
 
