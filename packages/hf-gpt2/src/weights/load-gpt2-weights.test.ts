@@ -288,7 +288,7 @@ describe('loadGpt2Weights checks every tensor for NaN and infinities', () => {
   }
 
   async function loadError(
-    pokedWeights: ReturnType<typeof poked>,
+    pokedWeights: Parameters<typeof writeTinyCheckpoint>[1],
     options: Parameters<typeof writeTinyCheckpoint>[2] = {},
     configOverrides: Record<string, unknown> = {},
   ): Promise<{ error: unknown; folder: string }> {
