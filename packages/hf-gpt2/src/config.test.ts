@@ -186,9 +186,21 @@ describe('readGpt2Config', () => {
 
   it('reads only a regular file: a FIFO, a link to /dev/zero and a folder are refused at once', async () => {
     const cases: [string, (file: string) => Promise<void>, string][] = [
-      ['fifo', async (file) => execFileSync('mkfifo', [file]), 'is a FIFO, not a regular file'],
+      [
+        'fifo',
+        async (file) => {
+          execFileSync('mkfifo', [file]);
+        },
+        'is a FIFO, not a regular file',
+      ],
       ['zero', (file) => symlink('/dev/zero', file), 'is a character device, not a regular file'],
-      ['folder', (file) => mkdir(file), 'is a folder, not a regular file'],
+      [
+        'folder',
+        async (file) => {
+          await mkdir(file);
+        },
+        'is a folder, not a regular file',
+      ],
     ];
     for (const [name, make, message] of cases) {
       const modelFolder = path.join(folder, name);
