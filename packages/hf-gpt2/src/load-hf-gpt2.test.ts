@@ -192,6 +192,38 @@ describe('loadHfGpt2 refuses a checkpoint it cannot trust', () => {
   });
 });
 
+describe('loadHfGpt2 checks generation_config.json', () => {
+  it.each([
+    [
+      { eos_token_id: 50 },
+      'eos_token_id',
+      '50 is outside the vocabulary (vocab_size 50; the tokenizer has no token 50)',
+    ],
+    [
+      { eos_token_id: [49, 70] },
+      'eos_token_id',
+      '70 is outside the vocabulary (vocab_size 50; the tokenizer has no token 70)',
+    ],
+    [{ pad_token_id: -1 }, 'pad_token_id', 'must be a non-negative integer or a list of them, got -1'],
+  ])('refuses %j', async (generation, field, message) => {
+    const folder = await folderWith();
+    const file = path.join(folder, 'generation_config.json');
+    await writeFile(file, JSON.stringify({ bos_token_id: 49, ...generation }));
+    const error = await loadHfGpt2(folder).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(`${file}: field "${field}": ${message}`);
+  });
+
+  it('accepts ids inside the vocabulary, as a number or a list', async () => {
+    const folder = await folderWith();
+    await writeFile(
+      path.join(folder, 'generation_config.json'),
+      JSON.stringify({ bos_token_id: 49, eos_token_id: [49, 0], pad_token_id: null }),
+    );
+    expect((await load(folder)).config.eos_token_id).toBe(49);
+  });
+});
+
 describe('loadHfGpt2 from the hub', () => {
   let files: Record<string, Uint8Array | string>;
   let shardedFiles: Record<string, Uint8Array | string>;

@@ -1,6 +1,7 @@
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { Device } from '@ptq/onnx';
 import { readGpt2Config } from './config';
+import { checkGenerationConfig } from './generation-config';
 import { GPT2LMHeadModel } from './gpt2-lm-head-model';
 import { resolveModelFolder } from './resolve-model-folder';
 import { loadGpt2Tokenizer } from './tokenizer';
@@ -30,7 +31,8 @@ export interface LoadHfGpt2Options {
  * `openai-community/gpt2`): config, tokenizer and float32 weights, as a module tree with a forward.
  * Refused with a typed error naming the file: a config the checkpoint's tensor index disagrees with
  * (names, shapes, dtypes, the tie rule), a tokenizer that does not fit the model (ids past
- * vocab_size, an empty vocabulary, special tokens outside it), and any NaN or ±Inf weight.
+ * vocab_size, an empty vocabulary, special tokens outside it), special token ids of
+ * generation_config.json outside the vocabulary, and any NaN or ±Inf weight.
  */
 export async function loadHfGpt2(
   pathOrHubId: string,
@@ -45,6 +47,7 @@ export async function loadHfGpt2(
   let tokenizer: PreTrainedTokenizer;
   try {
     tokenizer = await loadGpt2Tokenizer(folder, config);
+    await checkGenerationConfig(folder, config, tokenizer);
     weights = await opened.read();
   } finally {
     await opened.close();
