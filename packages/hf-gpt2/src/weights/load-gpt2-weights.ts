@@ -95,14 +95,14 @@ function planWeights(checkpoint: SafetensorsCheckpoint, config: Gpt2Config, stri
   const file = checkpoint.path;
   const keys = new Map<string, string>();
   const unexpected: string[] = [];
-  let checkpointLayers = 0;
+  const checkpointLayers = new Set<number>();
   // Only the checkpoint's own names are walked here: the config's n_layer comes from a file and may
   // claim a billion layers, so nothing proportional to it is built.
   for (const key of checkpoint.tensors.keys()) {
     if (isAttentionBuffer(key)) continue;
     const name = canonicalParameterName(key);
     const layer = layerOfParameter(name);
-    if (layer !== undefined) checkpointLayers = Math.max(checkpointLayers, layer + 1);
+    if (layer !== undefined) checkpointLayers.add(layer);
     if (gpt2ParameterShape(config, name) === undefined || keys.has(name)) {
       unexpected.push(key);
       continue;
@@ -127,7 +127,7 @@ function planWeights(checkpoint: SafetensorsCheckpoint, config: Gpt2Config, stri
     }
     throw new MissingWeightsError(file, missing, {
       missingCount,
-      note: missingNote(config, checkpointLayers, keys),
+      note: missingNote(config, checkpointLayers.size, keys),
     });
   }
   if (strict && unexpected.length > 0) throw new UnexpectedWeightsError(file, unexpected);
