@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import { decodeText, readRegularFile } from '@ptq/files';
 import type { Gpt2Config } from './config';
 import { ConfigError } from './errors';
@@ -11,14 +10,11 @@ const TOKEN_ID_FIELDS = ['bos_token_id', 'eos_token_id', 'pad_token_id', 'decode
 
 /**
  * Checks the folder's `generation_config.json`, when it has one: its special token ids (a number or a
- * list of numbers, as transformers allows) must be ids of the vocabulary. Exports copy this file,
+ * list of numbers, as transformers allows) must lie inside the model's vocabulary (`vocab_size`),
+ * as config.json's must. Exports copy this file,
  * so an id outside the vocabulary is refused at load rather than carried into them.
  */
-export async function checkGenerationConfig(
-  folder: string,
-  config: Gpt2Config,
-  tokenizer: PreTrainedTokenizer,
-): Promise<void> {
+export async function checkGenerationConfig(folder: string, config: Gpt2Config): Promise<void> {
   const file = path.join(folder, GENERATION_CONFIG_FILE);
   if ((await stat(file).catch(() => undefined)) === undefined) return;
   let json: unknown;
@@ -52,11 +48,11 @@ export async function checkGenerationConfig(
           `must be a non-negative integer or a list of them, got ${JSON.stringify(value)}`,
         );
       }
-      if (id >= config.vocab_size || tokenizer._tokenizer.id_to_token(id) === undefined) {
+      if (id >= config.vocab_size) {
         throw new ConfigError(
           file,
           field,
-          `${id} is outside the vocabulary (vocab_size ${config.vocab_size}; the tokenizer has no token ${id})`,
+          `${id} is outside the vocabulary (vocab_size ${config.vocab_size}: ids 0 to ${config.vocab_size - 1})`,
         );
       }
     }

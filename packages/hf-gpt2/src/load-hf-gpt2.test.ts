@@ -194,16 +194,8 @@ describe('loadHfGpt2 refuses a checkpoint it cannot trust', () => {
 
 describe('loadHfGpt2 checks generation_config.json', () => {
   it.each([
-    [
-      { eos_token_id: 50 },
-      'eos_token_id',
-      '50 is outside the vocabulary (vocab_size 50; the tokenizer has no token 50)',
-    ],
-    [
-      { eos_token_id: [49, 70] },
-      'eos_token_id',
-      '70 is outside the vocabulary (vocab_size 50; the tokenizer has no token 70)',
-    ],
+    [{ eos_token_id: 50 }, 'eos_token_id', '50 is outside the vocabulary (vocab_size 50: ids 0 to 49)'],
+    [{ eos_token_id: [49, 70] }, 'eos_token_id', '70 is outside the vocabulary (vocab_size 50: ids 0 to 49)'],
     [{ pad_token_id: -1 }, 'pad_token_id', 'must be a non-negative integer or a list of them, got -1'],
   ])('refuses %j', async (generation, field, message) => {
     const folder = await folderWith();

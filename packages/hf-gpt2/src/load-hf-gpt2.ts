@@ -47,7 +47,7 @@ export async function loadHfGpt2(
   let tokenizer: PreTrainedTokenizer;
   try {
     tokenizer = await loadGpt2Tokenizer(folder, config);
-    await checkGenerationConfig(folder, config, tokenizer);
+    await checkGenerationConfig(folder, config);
     weights = await opened.read();
   } finally {
     await opened.close();

@@ -16,10 +16,11 @@ const SPECIAL_TOKENS = ['bos_token', 'eos_token', 'unk_token', 'pad_token'] as c
 
 /**
  * Throws `TokenizerMismatchError` unless the tokenizer fits the model: a non-empty vocabulary
- * (added tokens included) whose every id has an embedding row (`< vocab_size`), special tokens of
- * tokenizer_config.json that the vocabulary holds, and config.json's `bos_token_id`/`eos_token_id`
- * that are tokens of it. A tokenizer with more ids than the model has rows would feed the model
- * out-of-range ids and generate garbage.
+ * (added tokens included) whose every id has an embedding row (`< vocab_size`), and special tokens
+ * of tokenizer_config.json that the vocabulary holds. A tokenizer with more ids than the model has
+ * rows would feed the model out-of-range ids and generate garbage. config.json's own token ids are
+ * held to `vocab_size` by `parseGpt2Config`; they need not be tokens of this tokenizer (a model's
+ * vocabulary may be padded past its tokenizer's).
  */
 export function checkTokenizerFitsModel(
   tokenizer: PreTrainedTokenizer,
@@ -54,16 +55,6 @@ export function checkTokenizerFitsModel(
       throw new TokenizerMismatchError(
         files.configFile,
         `${attribute} ${JSON.stringify(token)} is not a token of the vocabulary (${tokenCount} tokens in ${files.tokenizerFile})`,
-      );
-    }
-  }
-  for (const field of ['bos_token_id', 'eos_token_id'] as const) {
-    const id = config[field];
-    if (id === undefined) continue;
-    if (tokenizer._tokenizer.id_to_token(id) === undefined) {
-      throw new TokenizerMismatchError(
-        modelConfigFile,
-        `${field} ${id} is not a token of the tokenizer (${files.tokenizerFile} has ${tokenCount} tokens with ids up to ${highestId})`,
       );
     }
   }
