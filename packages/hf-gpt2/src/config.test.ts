@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +126,31 @@ describe('parseGpt2Config', () => {
     expectConfigError({ ...GPT2_SMALL, [field]: value }, field, /only (true|false) is supported/);
   });
 
+  it.each([
+    ['n_layer', 2 ** 32 + 1],
+    ['n_embd', 1e15],
+    ['vocab_size', 2 ** 40],
+    ['n_positions', 2 ** 33],
+    ['n_inner', 2 ** 32 + 4],
+  ])('refuses %s = %i, over the size cap', (field, value) => {
+    expectConfigError({ ...GPT2_SMALL, n_head: 1, [field]: value }, field, /over the limit of 4294967296$/);
+  });
+
+  it('accepts sizes up to the cap (the checkpoint decides the rest)', () => {
+    expect(parseGpt2Config({ ...GPT2_SMALL, n_layer: 2 ** 32 }).n_layer).toBe(2 ** 32);
+  });
+
+  it.each([
+    ['eos_token_id', 50257],
+    ['bos_token_id', 60000],
+  ])('refuses %s %i outside the vocabulary of 50257 ids', (field, value) => {
+    expectConfigError(
+      { ...GPT2_SMALL, [field]: value },
+      field,
+      new RegExp(`is ${value}, outside the vocabulary \\(vocab_size 50257: ids 0 to 50256\\)$`),
+    );
+  });
+
   it('refuses non-boolean flags and bad token ids', () => {
     expectConfigError({ ...GPT2_SMALL, scale_attn_weights: 'yes' }, 'scale_attn_weights', /boolean/);
     expectConfigError({ ...GPT2_SMALL, tie_word_embeddings: 1 }, 'tie_word_embeddings', /boolean/);
@@ -156,5 +182,48 @@ describe('readGpt2Config', () => {
     await writeFile(path.join(empty, 'config.json'), ' '.repeat(1024 * 1024 + 1));
     await expect(readGpt2Config(empty)).rejects.toThrow(/over the 1048576-byte limit/);
     await rm(empty, { recursive: true, force: true });
+  });
+
+  it('reads only a regular file: a FIFO, a link to /dev/zero and a folder are refused at once', async () => {
+    const cases: [string, (file: string) => Promise<void>, string][] = [
+      [
+        'fifo',
+        async (file) => {
+          execFileSync('mkfifo', [file]);
+        },
+        'is a FIFO, not a regular file',
+      ],
+      ['zero', (file) => symlink('/dev/zero', file), 'is a character device, not a regular file'],
+      [
+        'folder',
+        async (file) => {
+          await mkdir(file);
+        },
+        'is a folder, not a regular file',
+      ],
+    ];
+    for (const [name, make, message] of cases) {
+      const modelFolder = path.join(folder, name);
+      await mkdir(modelFolder);
+      const file = path.join(modelFolder, 'config.json');
+      await make(file);
+      const error = await readGpt2Config(modelFolder).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toBe(`${file}: field "(file)": ${message}`);
+    }
+  });
+
+  it('refuses a config.json that is not UTF-8, naming the byte offset', async () => {
+    const modelFolder = path.join(folder, 'latin1');
+    await mkdir(modelFolder);
+    const text = JSON.stringify({ ...GPT2_SMALL, comment: 'café' });
+    await writeFile(path.join(modelFolder, 'config.json'), Buffer.from(text, 'latin1'));
+    const error = await readGpt2Config(modelFolder).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `field "\\(file\\)": is not valid utf-8: bad byte sequence at byte offset ${text.indexOf('é')} `,
+      ),
+    );
   });
 });

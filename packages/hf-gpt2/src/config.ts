@@ -1,5 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import {
+  decodeText,
+  FileTooLargeError,
+  NotARegularFileError,
+  readRegularFile,
+  TextEncodingError,
+} from '@ptq/files';
 import { ConfigError } from './errors';
 
 /**
@@ -30,24 +36,22 @@ export interface Gpt2Config {
 // A config.json bigger than this is not a config; refusing it keeps a wrong path from reading gigabytes.
 const MAX_CONFIG_BYTES = 1024 * 1024;
 const REQUIRED_INTEGERS = ['n_layer', 'n_head', 'n_embd', 'n_positions', 'vocab_size'] as const;
+/**
+ * Largest value of a size field. A tensor dimension cannot exceed it (the safetensors reader's own
+ * limit), so a larger value can never match a checkpoint; bounding it keeps every count derived
+ * from it (12 tensors per layer, 4·n_embd) an exact integer.
+ */
+export const MAX_CONFIG_SIZE = 2 ** 32;
 
-/** Reads and validates `<folder>/config.json`. */
+/** Reads and validates `<folder>/config.json` (a regular file of at most 1 MiB, strict UTF-8). */
 export async function readGpt2Config(folder: string): Promise<Gpt2Config> {
   const file = path.join(folder, 'config.json');
   let text: string;
   try {
-    const bytes = await readFile(file);
-    if (bytes.byteLength > MAX_CONFIG_BYTES) {
-      throw new ConfigError(
-        file,
-        '(file)',
-        `is ${bytes.byteLength} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`,
-      );
-    }
-    text = bytes.toString('utf8');
+    const bytes = await readRegularFile(file, { maxBytes: MAX_CONFIG_BYTES, what: 'config.json' });
+    text = decodeText(bytes, file);
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    throw new ConfigError(file, '(file)', `cannot be read (${(error as Error).message})`, { cause: error });
+    throw new ConfigError(file, '(file)', describeReadFailure(error), { cause: error });
   }
   let json: unknown;
   try {
@@ -58,6 +62,17 @@ export async function readGpt2Config(folder: string): Promise<Gpt2Config> {
     });
   }
   return parseGpt2Config(json, file);
+}
+
+function describeReadFailure(error: unknown): string {
+  if (error instanceof FileTooLargeError) {
+    return `is ${error.size} bytes, over the ${error.maxBytes}-byte limit`;
+  }
+  if (error instanceof NotARegularFileError || error instanceof TextEncodingError) {
+    // Their message is "<file>: <what is wrong>"; the file is named once already.
+    return error.message.slice(error.file.length + 2);
+  }
+  return `cannot be read (${(error as Error).message})`;
 }
 
 /**
@@ -137,8 +152,8 @@ export function parseGpt2Config(json: unknown, file = 'config.json'): Gpt2Config
     scale_attn_by_inverse_layer_idx: false,
     reorder_and_upcast_attn: false,
     tie_word_embeddings: tie,
-    bos_token_id: optionalTokenId(file, raw, 'bos_token_id'),
-    eos_token_id: optionalTokenId(file, raw, 'eos_token_id'),
+    bos_token_id: optionalTokenId(file, raw, 'bos_token_id', integers.vocab_size),
+    eos_token_id: optionalTokenId(file, raw, 'eos_token_id', integers.vocab_size),
     raw,
   };
 }
@@ -146,6 +161,9 @@ export function parseGpt2Config(json: unknown, file = 'config.json'): Gpt2Config
 function positiveInteger(file: string, field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
     throw new ConfigError(file, field, `must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  if (value > MAX_CONFIG_SIZE) {
+    throw new ConfigError(file, field, `is ${value}, over the limit of ${MAX_CONFIG_SIZE}`);
   }
   return value;
 }
@@ -162,11 +180,24 @@ function requireFlag(file: string, raw: Record<string, unknown>, field: string, 
   }
 }
 
-function optionalTokenId(file: string, raw: Record<string, unknown>, field: string): number | undefined {
+/** A special token id; one at or past vocab_size would index past the embedding (and end up in exports). */
+function optionalTokenId(
+  file: string,
+  raw: Record<string, unknown>,
+  field: string,
+  vocabSize: number,
+): number | undefined {
   const value = raw[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new ConfigError(file, field, `must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  if (value >= vocabSize) {
+    throw new ConfigError(
+      file,
+      field,
+      `is ${value}, outside the vocabulary (vocab_size ${vocabSize}: ids 0 to ${vocabSize - 1})`,
+    );
   }
   return value;
 }

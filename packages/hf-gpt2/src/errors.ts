@@ -1,4 +1,4 @@
-import { FileFormatError, PtqError, type PtqErrorOptions } from '@ptq/errors';
+import { FileFormatError, PtqError, type PtqErrorOptions, summarizeNames } from '@ptq/errors';
 
 /** `config.json` is not a GPT-2 config, lacks a field, or asks for a variant this package cannot run. */
 export class ConfigError extends FileFormatError {
@@ -10,22 +10,51 @@ export class ConfigError extends FileFormatError {
   }
 }
 
-/** The checkpoint lacks parameters the config needs; lists every missing name at once. */
+export interface MissingWeightsDetails {
+  /** How many tensors are missing in all, when `missing` lists only the first of them. */
+  readonly missingCount?: number;
+  /** Why they are needed, when the config decides it (`tie_word_embeddings`, `n_layer`). */
+  readonly note?: string;
+}
+
+// Names shown in the message; a config claiming 100,000 layers must not print a million names.
+const LISTED_NAMES = 5;
+
+/**
+ * The checkpoint lacks parameters the config needs. `missing` holds the first of them (all when few);
+ * `missingCount` counts them all; the message lists the first few and the count of the rest.
+ */
 export class MissingWeightsError extends FileFormatError {
   readonly missing: readonly string[];
+  readonly missingCount: number;
 
-  constructor(file: string, missing: readonly string[], options: PtqErrorOptions = {}) {
+  constructor(
+    file: string,
+    missing: readonly string[],
+    details: MissingWeightsDetails = {},
+    options: PtqErrorOptions = {},
+  ) {
+    const missingCount = details.missingCount ?? missing.length;
+    const listed =
+      missingCount === missing.length
+        ? summarizeNames(missing, LISTED_NAMES)
+        : `${summarizeNames(missing.slice(0, LISTED_NAMES), LISTED_NAMES)} and ${missingCount - Math.min(missing.length, LISTED_NAMES)} more`;
     super(
       'PTQ_HF_GPT2_MISSING_WEIGHTS',
       file,
-      `${missing.length} tensor(s) missing from the checkpoint: ${missing.join(', ')}`,
+      `${missingCount} tensor(s) missing from the checkpoint: ${listed}` +
+        (details.note === undefined ? '' : ` (${details.note})`),
       options,
     );
     this.missing = [...missing];
+    this.missingCount = missingCount;
   }
 }
 
-/** The checkpoint holds tensors a GPT2LMHeadModel has no place for (pass `strict: false` to ignore them). */
+/**
+ * The checkpoint holds tensors a GPT2LMHeadModel has no place for (pass `strict: false` to ignore
+ * them). `unexpected` lists them all; the message the first few.
+ */
 export class UnexpectedWeightsError extends FileFormatError {
   readonly unexpected: readonly string[];
 
@@ -33,7 +62,7 @@ export class UnexpectedWeightsError extends FileFormatError {
     super(
       'PTQ_HF_GPT2_UNEXPECTED_WEIGHTS',
       file,
-      `${unexpected.length} unexpected tensor(s) in the checkpoint (pass strict: false to ignore): ${unexpected.join(', ')}`,
+      `${unexpected.length} unexpected tensor(s) in the checkpoint (pass strict: false to ignore): ${summarizeNames(unexpected)}`,
       options,
     );
     this.unexpected = [...unexpected];
@@ -79,6 +108,43 @@ export class WeightDtypeError extends FileFormatError {
     );
     this.tensor = tensor;
     this.dtype = dtype;
+  }
+}
+
+/** A checkpoint tensor holds NaN or an infinity: every output computed from it would be meaningless. */
+export class NonFiniteWeightError extends FileFormatError {
+  readonly tensor: string;
+  /** Flat (row-major) index of the first non-finite element. */
+  readonly element: number;
+  readonly value: 'NaN' | '+Inf' | '-Inf';
+
+  constructor(
+    file: string,
+    tensor: string,
+    value: 'NaN' | '+Inf' | '-Inf',
+    element: number,
+    position: string,
+    options: PtqErrorOptions = {},
+  ) {
+    super(
+      'PTQ_HF_GPT2_NON_FINITE_WEIGHT',
+      file,
+      `tensor "${tensor}" has ${value} at element ${element}${position}`,
+      options,
+    );
+    this.tensor = tensor;
+    this.element = element;
+    this.value = value;
+  }
+}
+
+/**
+ * The tokenizer does not fit the model: ids past the embedding, an empty vocabulary, or a special
+ * token (from config.json or tokenizer_config.json) the vocabulary does not hold.
+ */
+export class TokenizerMismatchError extends FileFormatError {
+  constructor(file: string, message: string, options: PtqErrorOptions = {}) {
+    super('PTQ_HF_GPT2_TOKENIZER_MISMATCH', file, message, options);
   }
 }
 

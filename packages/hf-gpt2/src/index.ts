@@ -1,11 +1,14 @@
-export { type Gpt2Config, parseGpt2Config, readGpt2Config } from './config';
+export { type Gpt2Config, MAX_CONFIG_SIZE, parseGpt2Config, readGpt2Config } from './config';
 export {
   ConfigError,
   MissingTokenizerError,
+  type MissingWeightsDetails,
   MissingWeightsError,
   ModelNotFoundError,
+  NonFiniteWeightError,
   NotGraphLinearError,
   ShapeMismatchError,
+  TokenizerMismatchError,
   UnexpectedWeightsError,
   WeightDtypeError,
 } from './errors';
@@ -49,11 +52,27 @@ export {
   type ResolveModelFolderOptions,
   resolveModelFolder,
 } from './resolve-model-folder';
-export { loadGpt2Tokenizer, TOKENIZER_FILES } from './tokenizer';
+export {
+  loadGpt2Tokenizer,
+  MAX_TOKENIZER_CONFIG_BYTES,
+  MAX_TOKENIZER_JSON_BYTES,
+  TOKENIZER_FILES,
+} from './tokenizer';
+export { checkTokenizerFitsModel, type TokenizerFiles } from './tokenizer-fits-model';
+export { assertFiniteWeight, firstNonFinite } from './weights/assert-finite-weight';
 export {
   canonicalParameterName,
   type Gpt2Parameter,
+  gpt2ParameterCount,
+  gpt2ParameterShape,
   gpt2Parameters,
   isAttentionBuffer,
+  iterateGpt2Parameters,
 } from './weights/gpt2-parameters';
-export { type Gpt2Weights, type LoadGpt2WeightsOptions, loadGpt2Weights } from './weights/load-gpt2-weights';
+export {
+  type Gpt2Weights,
+  type LoadGpt2WeightsOptions,
+  loadGpt2Weights,
+  type OpenedGpt2Weights,
+  openGpt2Weights,
+} from './weights/load-gpt2-weights';

@@ -5,7 +5,14 @@ import { populateHubCache, startFakeHub } from '@ptq/hub/test';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_CONFIG, tinyWeights, writeTinyCheckpoint } from './__fixtures__/tiny-gpt2';
-import { ConfigError, MissingTokenizerError, ModelNotFoundError } from './errors';
+import {
+  ConfigError,
+  MissingTokenizerError,
+  MissingWeightsError,
+  ModelNotFoundError,
+  NonFiniteWeightError,
+  TokenizerMismatchError,
+} from './errors';
 import type { GPT2LMHeadModel } from './gpt2-lm-head-model';
 import { loadHfGpt2 } from './load-hf-gpt2';
 
@@ -124,6 +131,88 @@ describe('loadHfGpt2 from a folder', () => {
     await expect(loadHfGpt2(path.join(root, 'absent'))).rejects.toBeInstanceOf(ModelNotFoundError);
     await expect(loadHfGpt2('./not/a/folder')).rejects.toBeInstanceOf(ModelNotFoundError);
     await expect(loadHfGpt2('')).rejects.toBeInstanceOf(ModelNotFoundError);
+  });
+});
+
+describe('loadHfGpt2 refuses a checkpoint it cannot trust', () => {
+  it('fails at once on config.json n_layer 1000000000, before the tokenizer or any weight is loaded', async () => {
+    // No tokenizer in the folder: the checkpoint's index is consulted first.
+    const folder = await folderWith({ config: { n_layer: 1_000_000_000 }, tokenizer: false });
+    const error = await loadHfGpt2(folder).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MissingWeightsError);
+    expect((error as MissingWeightsError).missingCount).toBe(12 * (1_000_000_000 - 2));
+    expect((error as Error).message).toMatch(
+      / and 11999999971 more \(config\.json has n_layer 1000000000; the checkpoint holds 2 layer\(s\)\)$/,
+    );
+    expect((error as Error).message.length).toBeLessThan(400);
+  });
+
+  it.each([
+    ['transformer.wte.weight', 'wte.weight'],
+    ['transformer.h.0.ln_1.weight', 'h.0.ln_1.weight'],
+    ['transformer.ln_f.bias', 'ln_f.bias'],
+  ])('refuses NaN in %s (embedding and LayerNorm included)', async (name, key) => {
+    const pokedWeights = new Map(
+      [...weights].map(([weightName, weight]) => [weightName, { ...weight, data: weight.data.slice() }]),
+    );
+    pokedWeights.get(name)!.data[17] = Number.NaN;
+    const folder = path.join(root, `model-${counter++}`);
+    await writeTinyCheckpoint(folder, pokedWeights, { layout: 'unprefixed' });
+    const error = await loadHfGpt2(folder).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NonFiniteWeightError);
+    expect((error as Error).message).toMatch(
+      new RegExp(`model\\.safetensors: tensor "${key.replaceAll('.', '\\.')}" has NaN at element 17`),
+    );
+  });
+
+  it('follows the tie rule of config.json', async () => {
+    const untied = await folderWith({ config: { tie_word_embeddings: false } });
+    await expect(loadHfGpt2(untied)).rejects.toThrow(
+      /1 tensor\(s\) missing from the checkpoint: lm_head\.weight \(config\.json has tie_word_embeddings false/,
+    );
+    const model = await load(await folderWith({ config: { tie_word_embeddings: undefined } }));
+    expect(model.config.tie_word_embeddings).toBe(true);
+    expect(model.lm_head.graphWeight().shape).toEqual([64, 50]);
+  });
+
+  it('refuses eos_token_id outside the vocabulary, and a tokenizer larger than the model', async () => {
+    const outside = await folderWith({ config: { eos_token_id: 50 } });
+    await expect(loadHfGpt2(outside)).rejects.toThrow(
+      `${path.join(outside, 'config.json')}: field "eos_token_id": is 50, outside the vocabulary (vocab_size 50: ids 0 to 49)`,
+    );
+    const larger = await folderWith();
+    const tokenizer = JSON.parse(await readFile(path.join(larger, 'tokenizer.json'), 'utf8'));
+    tokenizer.added_tokens.push({ ...tokenizer.added_tokens[0], id: 50, content: '<|pad|>' });
+    await writeFile(path.join(larger, 'tokenizer.json'), JSON.stringify(tokenizer));
+    const error = await loadHfGpt2(larger).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TokenizerMismatchError);
+    expect((error as Error).message).toContain(
+      'has 51 tokens with ids up to 50, but the model has vocab_size 50',
+    );
+  });
+});
+
+describe('loadHfGpt2 checks generation_config.json', () => {
+  it.each([
+    [{ eos_token_id: 50 }, 'eos_token_id', '50 is outside the vocabulary (vocab_size 50: ids 0 to 49)'],
+    [{ eos_token_id: [49, 70] }, 'eos_token_id', '70 is outside the vocabulary (vocab_size 50: ids 0 to 49)'],
+    [{ pad_token_id: -1 }, 'pad_token_id', 'must be a non-negative integer or a list of them, got -1'],
+  ])('refuses %j', async (generation, field, message) => {
+    const folder = await folderWith();
+    const file = path.join(folder, 'generation_config.json');
+    await writeFile(file, JSON.stringify({ bos_token_id: 49, ...generation }));
+    const error = await loadHfGpt2(folder).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(`${file}: field "${field}": ${message}`);
+  });
+
+  it('accepts ids inside the vocabulary, as a number or a list', async () => {
+    const folder = await folderWith();
+    await writeFile(
+      path.join(folder, 'generation_config.json'),
+      JSON.stringify({ bos_token_id: 49, eos_token_id: [49, 0], pad_token_id: null }),
+    );
+    expect((await load(folder)).config.eos_token_id).toBe(49);
   });
 });
 

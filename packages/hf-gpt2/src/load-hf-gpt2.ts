@@ -1,9 +1,11 @@
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { Device } from '@ptq/onnx';
 import { readGpt2Config } from './config';
+import { checkGenerationConfig } from './generation-config';
 import { GPT2LMHeadModel } from './gpt2-lm-head-model';
 import { resolveModelFolder } from './resolve-model-folder';
 import { loadGpt2Tokenizer } from './tokenizer';
-import { loadGpt2Weights } from './weights/load-gpt2-weights';
+import { type Gpt2Weights, openGpt2Weights } from './weights/load-gpt2-weights';
 
 export interface LoadHfGpt2Options {
   /** Execution provider for forwards: 'auto' tries cuda → webgpu → cpu (default 'auto'). */
@@ -27,6 +29,10 @@ export interface LoadHfGpt2Options {
 /**
  * Loads a Hugging Face GPT-2 (`GPT2LMHeadModel`) from a folder or a hub repo id (`gpt2`,
  * `openai-community/gpt2`): config, tokenizer and float32 weights, as a module tree with a forward.
+ * Refused with a typed error naming the file: a config the checkpoint's tensor index disagrees with
+ * (names, shapes, dtypes, the tie rule), a tokenizer that does not fit the model (ids past
+ * vocab_size, an empty vocabulary, special tokens outside it), special token ids of
+ * generation_config.json outside the vocabulary, and any NaN or ±Inf weight.
  */
 export async function loadHfGpt2(
   pathOrHubId: string,
@@ -34,8 +40,18 @@ export async function loadHfGpt2(
 ): Promise<GPT2LMHeadModel> {
   const { folder } = await resolveModelFolder(pathOrHubId, options);
   const config = await readGpt2Config(folder);
-  const tokenizer = await loadGpt2Tokenizer(folder, config);
-  const weights = await loadGpt2Weights(folder, config, { strict: options.strict ?? true });
+  // The checkpoint's index is checked against the config (headers only) before the tokenizer or
+  // any weight is loaded, so a config that disagrees with it fails at once, whatever it claims.
+  const opened = await openGpt2Weights(folder, config, { strict: options.strict ?? true });
+  let weights: Gpt2Weights;
+  let tokenizer: PreTrainedTokenizer;
+  try {
+    tokenizer = await loadGpt2Tokenizer(folder, config);
+    await checkGenerationConfig(folder, config);
+    weights = await opened.read();
+  } finally {
+    await opened.close();
+  }
   return new GPT2LMHeadModel({
     config,
     tokenizer,

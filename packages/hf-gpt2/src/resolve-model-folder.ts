@@ -1,5 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { decodeText, readRegularFile } from '@ptq/files';
 import { findInCache, listCachedRepoFiles, listRepoFiles, resolveHubFiles } from '@ptq/hub';
 import { MissingTokenizerError, ModelNotFoundError } from './errors';
 import { TOKENIZER_FILES } from './tokenizer';
@@ -127,16 +128,11 @@ async function fromCache(
 
 /** The distinct shard files an index maps tensors to (the safetensors reader validates it fully later). */
 async function shardsOf(indexPath: string): Promise<string[]> {
-  const stats = await stat(indexPath);
-  if (stats.size > MAX_INDEX_BYTES) {
-    throw new ModelNotFoundError(
-      indexPath,
-      `is ${stats.size} bytes, over the ${MAX_INDEX_BYTES}-byte limit for an index`,
-    );
-  }
+  const bytes = await readRegularFile(indexPath, { maxBytes: MAX_INDEX_BYTES, what: 'an index' });
+  const text = decodeText(bytes, indexPath);
   let weightMap: unknown;
   try {
-    weightMap = (JSON.parse(await readFile(indexPath, 'utf8')) as { weight_map?: unknown }).weight_map;
+    weightMap = (JSON.parse(text) as { weight_map?: unknown }).weight_map;
   } catch (error) {
     throw new ModelNotFoundError(indexPath, `is not valid JSON (${(error as Error).message})`, {
       cause: error,

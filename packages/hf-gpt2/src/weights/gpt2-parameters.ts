@@ -12,34 +12,87 @@ export interface Gpt2Parameter {
  * [vocab, embed]. `lm_head.weight` is last; it is optional when tied.
  */
 export function gpt2Parameters(config: Gpt2Config): Gpt2Parameter[] {
-  const { n_embd: embed, n_inner: inner, vocab_size: vocab, n_positions: positions } = config;
-  const parameters: Gpt2Parameter[] = [
-    { name: 'transformer.wte.weight', shape: [vocab, embed] },
-    { name: 'transformer.wpe.weight', shape: [positions, embed] },
-  ];
+  return [...iterateGpt2Parameters(config)];
+}
+
+/**
+ * `gpt2Parameters` one at a time, in the same order: a config's layer count comes from a file, and
+ * walking the first few parameters must not allocate all 12 · n_layer of them.
+ */
+export function* iterateGpt2Parameters(config: Gpt2Config): Generator<Gpt2Parameter> {
+  yield* embeddingParameters(config);
+  const blockShapes = blockParameterShapes(config);
   for (let layer = 0; layer < config.n_layer; layer++) {
-    const block = `transformer.h.${layer}`;
-    parameters.push(
-      { name: `${block}.ln_1.weight`, shape: [embed] },
-      { name: `${block}.ln_1.bias`, shape: [embed] },
-      { name: `${block}.attn.c_attn.weight`, shape: [embed, 3 * embed] },
-      { name: `${block}.attn.c_attn.bias`, shape: [3 * embed] },
-      { name: `${block}.attn.c_proj.weight`, shape: [embed, embed] },
-      { name: `${block}.attn.c_proj.bias`, shape: [embed] },
-      { name: `${block}.ln_2.weight`, shape: [embed] },
-      { name: `${block}.ln_2.bias`, shape: [embed] },
-      { name: `${block}.mlp.c_fc.weight`, shape: [embed, inner] },
-      { name: `${block}.mlp.c_fc.bias`, shape: [inner] },
-      { name: `${block}.mlp.c_proj.weight`, shape: [inner, embed] },
-      { name: `${block}.mlp.c_proj.bias`, shape: [embed] },
-    );
+    for (const [suffix, shape] of blockShapes) {
+      yield { name: `transformer.h.${layer}.${suffix}`, shape };
+    }
   }
-  parameters.push(
-    { name: 'transformer.ln_f.weight', shape: [embed] },
-    { name: 'transformer.ln_f.bias', shape: [embed] },
-    { name: 'lm_head.weight', shape: [vocab, embed] },
-  );
-  return parameters;
+  yield* headParameters(config);
+}
+
+/** How many parameters `iterateGpt2Parameters` yields. */
+export function gpt2ParameterCount(config: Gpt2Config): number {
+  return 5 + BLOCK_PARAMETER_COUNT * config.n_layer;
+}
+
+/**
+ * The shape HF stores a parameter in when `name` (canonical, `transformer.`-prefixed) is one this
+ * config's GPT2LMHeadModel has; undefined otherwise (a layer past n_layer, an unknown name).
+ */
+export function gpt2ParameterShape(config: Gpt2Config, name: string): readonly number[] | undefined {
+  const block = BLOCK_NAME.exec(name);
+  if (block !== null) {
+    const layer = Number(block[1]);
+    if (layer >= config.n_layer) return undefined;
+    return blockParameterShapes(config).get(block[2]!);
+  }
+  for (const parameter of [...embeddingParameters(config), ...headParameters(config)]) {
+    if (parameter.name === name) return parameter.shape;
+  }
+  return undefined;
+}
+
+/** The layer index of a canonical block parameter name (`transformer.h.7.ln_1.weight` → 7). */
+export function layerOfParameter(name: string): number | undefined {
+  const block = BLOCK_NAME.exec(name);
+  return block === null ? undefined : Number(block[1]);
+}
+
+// Layer indices as save_pretrained writes them: no sign, no leading zeros.
+const BLOCK_NAME = /^transformer\.h\.(0|[1-9]\d{0,9})\.(.+)$/;
+const BLOCK_PARAMETER_COUNT = 12;
+
+function embeddingParameters(config: Gpt2Config): Gpt2Parameter[] {
+  return [
+    { name: 'transformer.wte.weight', shape: [config.vocab_size, config.n_embd] },
+    { name: 'transformer.wpe.weight', shape: [config.n_positions, config.n_embd] },
+  ];
+}
+
+function headParameters(config: Gpt2Config): Gpt2Parameter[] {
+  return [
+    { name: 'transformer.ln_f.weight', shape: [config.n_embd] },
+    { name: 'transformer.ln_f.bias', shape: [config.n_embd] },
+    { name: 'lm_head.weight', shape: [config.vocab_size, config.n_embd] },
+  ];
+}
+
+function blockParameterShapes(config: Gpt2Config): Map<string, readonly number[]> {
+  const { n_embd: embed, n_inner: inner } = config;
+  return new Map<string, readonly number[]>([
+    ['ln_1.weight', [embed]],
+    ['ln_1.bias', [embed]],
+    ['attn.c_attn.weight', [embed, 3 * embed]],
+    ['attn.c_attn.bias', [3 * embed]],
+    ['attn.c_proj.weight', [embed, embed]],
+    ['attn.c_proj.bias', [embed]],
+    ['ln_2.weight', [embed]],
+    ['ln_2.bias', [embed]],
+    ['mlp.c_fc.weight', [embed, inner]],
+    ['mlp.c_fc.bias', [inner]],
+    ['mlp.c_proj.weight', [inner, embed]],
+    ['mlp.c_proj.bias', [embed]],
+  ]);
 }
 
 // Causal-mask buffers older checkpoints carry (openai-community/gpt2 has `h.N.attn.bias`); the graph

@@ -2,11 +2,18 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { getSubmodule, namedModules } from '@ptq/module-path';
+import { openSafetensors } from '@ptq/safetensors';
 import { createTensor } from '@ptq/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_CONFIG, tinyWeights, writeTinyCheckpoint } from '../__fixtures__/tiny-gpt2';
 import { parseGpt2Config } from '../config';
-import { MissingWeightsError, ShapeMismatchError, UnexpectedWeightsError, WeightDtypeError } from '../errors';
+import {
+  MissingWeightsError,
+  NonFiniteWeightError,
+  ShapeMismatchError,
+  UnexpectedWeightsError,
+  WeightDtypeError,
+} from '../errors';
 import { Conv1D } from '../modules/conv1d';
 import { loadGpt2Weights } from './load-gpt2-weights';
 
@@ -105,11 +112,23 @@ describe('loadGpt2Weights', () => {
     expect(tied.lm_head.weight).toBe(tied.transformer.wte.weight);
   });
 
-  it('ties lm_head when the config unties it but the checkpoint has none', async () => {
-    const loaded = await loadGpt2Weights(
-      await folderWith({ config: { tie_word_embeddings: false } }),
+  it('refuses tie_word_embeddings false without a stored lm_head.weight, naming the tensor', async () => {
+    const folder = await folderWith({ config: { tie_word_embeddings: false } });
+    const error = await loadGpt2Weights(
+      folder,
       parseGpt2Config({ ...TINY_CONFIG, tie_word_embeddings: false }),
+    ).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MissingWeightsError);
+    expect(error).toMatchObject({ missing: ['lm_head.weight'], missingCount: 1 });
+    expect((error as Error).message).toBe(
+      `${path.join(folder, 'model.safetensors')}: 1 tensor(s) missing from the checkpoint: lm_head.weight (config.json has tie_word_embeddings false, so lm_head.weight must be stored)`,
     );
+  });
+
+  it('ties lm_head when tie_word_embeddings is absent (GPT-2 default true)', async () => {
+    const { tie_word_embeddings: _, ...withoutTie } = TINY_CONFIG;
+    const loaded = await loadGpt2Weights(await folderWith(), parseGpt2Config(withoutTie));
+    expect(loaded.tied).toBe(true);
     expect(loaded.lm_head.weight).toBe(loaded.transformer.wte.weight);
   });
 
@@ -205,5 +224,157 @@ describe('loadGpt2Weights', () => {
     const folder = await folderWith();
     await rm(path.join(folder, 'model.safetensors'));
     await expect(loadGpt2Weights(folder, config)).rejects.toMatchObject({ code: 'PTQ_SAFETENSORS_IO' });
+  });
+});
+
+describe('loadGpt2Weights checks the config against the checkpoint index first', () => {
+  it.each([
+    // n_layer, how many tensors are missing (12 per absent layer: the checkpoint holds 2), as counted by hand
+    [1_000_000_000, 12 * (1_000_000_000 - 2)],
+    [100_000, 12 * (100_000 - 2)],
+    [3, 12],
+  ])(
+    'refuses n_layer %i with a one-line, capped list of the %i missing tensors',
+    async (layers, missingCount) => {
+      const folder = await folderWith();
+      const error = await loadGpt2Weights(folder, parseGpt2Config({ ...TINY_CONFIG, n_layer: layers })).catch(
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(MissingWeightsError);
+      const first = [
+        'transformer.h.2.ln_1.weight',
+        'transformer.h.2.ln_1.bias',
+        'transformer.h.2.attn.c_attn.weight',
+        'transformer.h.2.attn.c_attn.bias',
+        'transformer.h.2.attn.c_proj.weight',
+      ];
+      expect((error as Error).message).toBe(
+        `${path.join(folder, 'model.safetensors')}: ${missingCount} tensor(s) missing from the checkpoint: ` +
+          `${first.join(', ')} and ${missingCount - 5} more ` +
+          `(config.json has n_layer ${layers}; the checkpoint holds 2 layer(s))`,
+      );
+      expect((error as MissingWeightsError).missingCount).toBe(missingCount);
+      // The error keeps the first names, never all of them.
+      expect((error as MissingWeightsError).missing).toHaveLength(Math.min(missingCount, 100));
+      expect((error as MissingWeightsError).missing.slice(0, 5)).toEqual(first);
+    },
+  );
+
+  it.each([
+    // field, value, first tensor whose shape the value contradicts, the shape it implies, the stored shape
+    ['n_embd', 128, 'transformer.wte.weight', [50, 128], [50, 64]],
+    ['n_positions', 64, 'transformer.wpe.weight', [64, 64], [32, 64]],
+    ['vocab_size', 49, 'transformer.wte.weight', [49, 64], [50, 64]],
+    ['n_inner', 128, 'transformer.h.0.mlp.c_fc.weight', [64, 128], [64, 256]],
+  ])('refuses %s %i that the stored shapes contradict', async (field, value, tensor, expected, found) => {
+    const folder = await folderWith();
+    const error = await loadGpt2Weights(
+      folder,
+      parseGpt2Config({ ...TINY_CONFIG, eos_token_id: 0, bos_token_id: 0, [field]: value }),
+    ).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ShapeMismatchError);
+    expect(error).toMatchObject({ tensor, expected, found });
+  });
+});
+
+describe('loadGpt2Weights checks every tensor for NaN and infinities', () => {
+  /** The tiny weights with one element replaced. */
+  function poked(name: string, element: number, value: number) {
+    const copy = new Map(
+      [...weights].map(([key, weight]) => [key, { ...weight, data: weight.data.slice() }]),
+    );
+    copy.get(name)!.data[element] = value;
+    return copy;
+  }
+
+  async function loadError(
+    pokedWeights: Parameters<typeof writeTinyCheckpoint>[1],
+    options: Parameters<typeof writeTinyCheckpoint>[2] = {},
+    configOverrides: Record<string, unknown> = {},
+  ): Promise<{ error: unknown; folder: string }> {
+    const folder = path.join(root, `checkpoint-${counter++}`);
+    await writeTinyCheckpoint(folder, pokedWeights, options);
+    const error = await loadGpt2Weights(
+      folder,
+      parseGpt2Config({ ...TINY_CONFIG, ...configOverrides }),
+    ).catch((caught: unknown) => caught);
+    return { error, folder };
+  }
+
+  it.each([
+    // tensor (prefixed), element, value, checkpoint dtype, the key as stored, position (c_fc is [64, 256], wte [50, 64], wpe [32, 64])
+    [
+      'transformer.h.0.mlp.c_fc.weight',
+      1283,
+      Number.NaN,
+      'float32',
+      'h.0.mlp.c_fc.weight',
+      'NaN',
+      ' (row 5, column 3)',
+    ],
+    [
+      'transformer.wte.weight',
+      70,
+      Number.POSITIVE_INFINITY,
+      'float32',
+      'wte.weight',
+      '+Inf',
+      ' (row 1, column 6)',
+    ],
+    ['transformer.h.1.ln_1.weight', 9, Number.NEGATIVE_INFINITY, 'float32', 'h.1.ln_1.weight', '-Inf', ''],
+    ['transformer.ln_f.bias', 63, Number.NaN, 'float16', 'ln_f.bias', 'NaN', ''],
+    [
+      'transformer.wpe.weight',
+      2047,
+      Number.POSITIVE_INFINITY,
+      'bfloat16',
+      'wpe.weight',
+      '+Inf',
+      ' (row 31, column 63)',
+    ],
+    ['transformer.h.1.ln_2.bias', 0, Number.NEGATIVE_INFINITY, 'float16', 'h.1.ln_2.bias', '-Inf', ''],
+  ] as const)(
+    'names %s, element %i, %s in a %s checkpoint',
+    async (name, element, value, dtype, key, kind, position) => {
+      const { error, folder } = await loadError(poked(name, element, value), { dtype, layout: 'unprefixed' });
+      expect(error).toBeInstanceOf(NonFiniteWeightError);
+      expect(error).toMatchObject({
+        code: 'PTQ_HF_GPT2_NON_FINITE_WEIGHT',
+        tensor: key,
+        element,
+        value: kind,
+      });
+      expect((error as Error).message).toBe(
+        `${path.join(folder, 'model.safetensors')}: tensor "${key}" has ${kind} at element ${element}${position}`,
+      );
+    },
+  );
+
+  it('reports the first non-finite element of a tensor', async () => {
+    const pokedWeights = poked('transformer.h.0.attn.c_proj.weight', 100, Number.NaN);
+    pokedWeights.get('transformer.h.0.attn.c_proj.weight')!.data[65] = Number.NEGATIVE_INFINITY;
+    const { error } = await loadError(pokedWeights);
+    expect(error).toMatchObject({ tensor: 'transformer.h.0.attn.c_proj.weight', element: 65, value: '-Inf' });
+    expect((error as Error).message).toMatch(/has -Inf at element 65 \(row 1, column 1\)$/);
+  });
+
+  it('names the shard that holds the tensor in a sharded checkpoint', async () => {
+    const { error } = await loadError(poked('transformer.h.1.mlp.c_proj.weight', 5, Number.NaN), {
+      maxShardBytes: 40_000,
+    });
+    expect(error).toBeInstanceOf(NonFiniteWeightError);
+    const file = (error as NonFiniteWeightError).file;
+    expect(path.basename(file)).toMatch(/^model-\d{5}-of-\d{5}\.safetensors$/);
+    const shard = await openSafetensors(file);
+    expect(shard.tensors.has('transformer.h.1.mlp.c_proj.weight')).toBe(true);
+    await shard.close();
+  });
+
+  it('checks a stored lm_head.weight when the config unties it', async () => {
+    const head = new Float32Array(50 * 64).fill(0.25);
+    head[64 * 3 + 2] = Number.NaN;
+    const { error } = await loadError(weights, { lmHead: head }, { tie_word_embeddings: false });
+    expect(error).toMatchObject({ tensor: 'lm_head.weight', element: 194, value: 'NaN' });
+    expect((error as Error).message).toMatch(/has NaN at element 194 \(row 3, column 2\)$/);
   });
 });

@@ -8,7 +8,15 @@ import { GPT2Attention, GPT2Block, GPT2MLP } from '../modules/gpt2-block';
 import { GPT2Model } from '../modules/gpt2-model';
 import { LayerNorm } from '../modules/layer-norm';
 import { Linear } from '../modules/linear';
-import { canonicalParameterName, gpt2Parameters, isAttentionBuffer } from './gpt2-parameters';
+import { assertFiniteWeight } from './assert-finite-weight';
+import {
+  canonicalParameterName,
+  gpt2ParameterCount,
+  gpt2ParameterShape,
+  isAttentionBuffer,
+  iterateGpt2Parameters,
+  layerOfParameter,
+} from './gpt2-parameters';
 
 export interface LoadGpt2WeightsOptions {
   /** Refuse checkpoint tensors the model has no place for (default true). */
@@ -25,66 +33,142 @@ export interface Gpt2Weights {
 }
 
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
+// Missing names kept on the error; the count covers the rest.
+const MAX_MISSING_NAMES = 100;
 
 /**
  * Reads a GPT-2 checkpoint folder (`model.safetensors` or `model.safetensors.index.json` + shards,
- * either key layout) into the module tree, upcasting every weight to float32. Names and shapes are
- * all checked against the config before any tensor data is read; tensors are then read one at a time.
+ * either key layout) into the module tree, upcasting every weight to float32. Names, dtypes and
+ * shapes are all checked against the config from the headers alone, before any tensor data is read
+ * or anything sized by the config is allocated; tensors are then read one at a time, each checked
+ * for NaN and ±Inf.
  */
 export async function loadGpt2Weights(
   folder: string,
   config: Gpt2Config,
   options: LoadGpt2WeightsOptions = {},
 ): Promise<Gpt2Weights> {
-  const checkpoint = await openSafetensorsCheckpoint(folder);
+  const opened = await openGpt2Weights(folder, config, options);
   try {
-    return await readWeights(checkpoint, config, options.strict ?? true);
+    return await opened.read();
   } finally {
-    await checkpoint.close();
+    await opened.close();
   }
 }
 
-async function readWeights(
-  checkpoint: SafetensorsCheckpoint,
+/** A checkpoint whose index has been checked against a config; its data not read yet. */
+export interface OpenedGpt2Weights {
+  /** Reads every tensor (checking each for NaN and ±Inf) into the module tree. */
+  read(): Promise<Gpt2Weights>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the checkpoint and checks its index (tensor names, dtypes, shapes, the tie rule) against the
+ * config, reading headers only; throws on the first disagreement, the checkpoint closed.
+ */
+export async function openGpt2Weights(
+  folder: string,
   config: Gpt2Config,
-  strict: boolean,
-): Promise<Gpt2Weights> {
+  options: LoadGpt2WeightsOptions = {},
+): Promise<OpenedGpt2Weights> {
+  const checkpoint = await openSafetensorsCheckpoint(folder);
+  try {
+    const plan = planWeights(checkpoint, config, options.strict ?? true);
+    return {
+      read: () => readWeights(checkpoint, config, plan),
+      close: () => checkpoint.close(),
+    };
+  } catch (error) {
+    await checkpoint.close();
+    throw error;
+  }
+}
+
+interface WeightPlan {
+  /** Canonical (prefixed) name → the key as the checkpoint spells it. */
+  readonly keys: ReadonlyMap<string, string>;
+  readonly tied: boolean;
+}
+
+function planWeights(checkpoint: SafetensorsCheckpoint, config: Gpt2Config, strict: boolean): WeightPlan {
   const file = checkpoint.path;
-  // Canonical (prefixed) name → the key as the checkpoint spells it.
   const keys = new Map<string, string>();
   const unexpected: string[] = [];
-  const parameters = gpt2Parameters(config);
-  const known = new Set(parameters.map((parameter) => parameter.name));
+  const checkpointLayers = new Set<number>();
+  // Only the checkpoint's own names are walked here: the config's n_layer comes from a file and may
+  // claim a billion layers, so nothing proportional to it is built.
   for (const key of checkpoint.tensors.keys()) {
     if (isAttentionBuffer(key)) continue;
     const name = canonicalParameterName(key);
-    if (!known.has(name) || keys.has(name)) {
+    const layer = layerOfParameter(name);
+    if (layer !== undefined) checkpointLayers.add(layer);
+    if (gpt2ParameterShape(config, name) === undefined || keys.has(name)) {
       unexpected.push(key);
       continue;
     }
     keys.set(name, key);
   }
 
-  // Tied when the config says so (HF then ignores a stored lm_head.weight) or when none is stored.
-  const tied = config.tie_word_embeddings || !keys.has('lm_head.weight');
-  const needed = parameters.filter((parameter) => !(tied && parameter.name === 'lm_head.weight'));
-  const missing = needed.filter((parameter) => !keys.has(parameter.name)).map((parameter) => parameter.name);
-  if (missing.length > 0) throw new MissingWeightsError(file, missing);
+  // The config decides the tie, as in transformers: tied (default) ignores a stored lm_head.weight;
+  // untied needs one.
+  const tied = config.tie_word_embeddings;
+  const isNeeded = (name: string) => !(tied && name === 'lm_head.weight');
+  const neededCount = gpt2ParameterCount(config) - (tied ? 1 : 0);
+  let presentCount = 0;
+  for (const name of keys.keys()) if (isNeeded(name)) presentCount++;
+  const missingCount = neededCount - presentCount;
+  if (missingCount > 0) {
+    const missing: string[] = [];
+    for (const parameter of iterateGpt2Parameters(config)) {
+      if (!isNeeded(parameter.name) || keys.has(parameter.name)) continue;
+      missing.push(parameter.name);
+      if (missing.length === MAX_MISSING_NAMES) break;
+    }
+    throw new MissingWeightsError(file, missing, {
+      missingCount,
+      note: missingNote(config, checkpointLayers.size, keys),
+    });
+  }
   if (strict && unexpected.length > 0) throw new UnexpectedWeightsError(file, unexpected);
 
-  for (const parameter of needed) {
-    const key = keys.get(parameter.name)!;
+  // Every needed parameter is stored now, so this walk is as long as the checkpoint's index.
+  for (const { name, shape } of iterateGpt2Parameters(config)) {
+    if (!isNeeded(name)) continue;
+    const key = keys.get(name)!;
     const info = checkpoint.tensors.get(key)!;
     if (!FLOAT_DTYPES.has(info.dtype)) throw new WeightDtypeError(info.file, key, info.dtype);
-    if (!sameShape(info.shape, parameter.shape)) {
-      throw new ShapeMismatchError(info.file, key, parameter.shape, info.shape);
-    }
+    if (!sameShape(info.shape, shape)) throw new ShapeMismatchError(info.file, key, shape, info.shape);
   }
+  return { keys, tied };
+}
 
+/** Why tensors are missing, when the config rather than the checkpoint is the likely culprit. */
+function missingNote(
+  config: Gpt2Config,
+  checkpointLayers: number,
+  keys: ReadonlyMap<string, string>,
+): string | undefined {
+  if (config.n_layer > checkpointLayers) {
+    return `config.json has n_layer ${config.n_layer}; the checkpoint holds ${checkpointLayers} layer(s)`;
+  }
+  if (!config.tie_word_embeddings && !keys.has('lm_head.weight')) {
+    return 'config.json has tie_word_embeddings false, so lm_head.weight must be stored';
+  }
+  return undefined;
+}
+
+async function readWeights(
+  checkpoint: SafetensorsCheckpoint,
+  config: Gpt2Config,
+  plan: WeightPlan,
+): Promise<Gpt2Weights> {
+  const { keys, tied } = plan;
   const read = async (name: string): Promise<Tensor<'float32'>> => {
     const key = keys.get(name)!;
     const tensor = await checkpoint.readTensor(key);
     const data = tensor.dtype === 'float32' ? (tensor.data as Float32Array) : toFloat32(tensor);
+    assertFiniteWeight(data, tensor.shape, key, checkpoint.tensors.get(key)!.file);
     return createTensor('float32', tensor.shape, data);
   };
   const epsilon = config.layer_norm_epsilon;
@@ -113,7 +197,7 @@ async function readWeights(
     transformer: new GPT2Model(wte, wpe, blocks, lnF),
     lm_head: lmHead,
     tied,
-    checkpointPath: file,
+    checkpointPath: checkpoint.path,
   };
 }
 
