@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { UnsupportedModelError } from '../cli-errors';
 import { defineCommand } from '../command-definition';
 import {
@@ -30,7 +32,10 @@ export const QUANTIZE_OPTIONS = {
     choiceOption('--dtype <dtype>', 'element type of an ONNX export', MODEL_DTYPES),
     'float32' as (typeof MODEL_DTYPES)[number],
   ),
-  force: booleanOption('--force', 'replace --out when it exists'),
+  force: booleanOption(
+    '--force',
+    'replace --out when it is empty or an earlier ptq output (never a folder with other files)',
+  ),
   ...GLOBAL_OPTIONS,
 } as const;
 
@@ -54,7 +59,11 @@ export const quantizeCommand = defineCommand({
   async run({ options }, context) {
     const started = performance.now();
     // Everything that can be wrong with the command line is checked before the model loads.
-    const output = await checkOutputPath(options.out, { force: options.force });
+    const modelFolder = await localFolder(options.model);
+    const output = await checkOutputPath(options.out, {
+      force: options.force,
+      protectedFolders: modelFolder === undefined ? [] : [modelFolder],
+    });
     const { checkDataset } = await import('../model/check-dataset');
     await checkDataset(options.dataset);
     const { detectExportFolder } = await import('../model/export-formats');
@@ -127,3 +136,9 @@ export const quantizeCommand = defineCommand({
     };
   },
 });
+
+/** `--model` as a folder on disk, when it is one (a hub id is not). */
+async function localFolder(model: string): Promise<string | undefined> {
+  const stats = await stat(model).catch(() => undefined);
+  return stats?.isDirectory() ? path.resolve(model) : undefined;
+}
