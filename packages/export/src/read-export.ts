@@ -1,15 +1,15 @@
-import { open, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { isAttentionBuffer } from '@ptq/hf-gpt2';
 import type { QuantMode } from '@ptq/nanogpt';
-import { type DecodedModel, type DecodedTensor, decodedToTensor, decodeModel } from '@ptq/onnx';
+import { type DecodedModel, type DecodedTensor, decodeModel } from '@ptq/onnx';
 import {
   openSafetensorsCheckpoint,
   SAFETENSORS_FILE,
   SAFETENSORS_INDEX_FILE,
   type SafetensorsCheckpoint,
 } from '@ptq/safetensors';
-import { allocateStorage, numElements, type Tensor, toFloat32 } from '@ptq/tensor';
+import { numElements, toFloat32 } from '@ptq/tensor';
 import { checkScaleValues, codesZeroAt, firstInvalidScale } from './check-scale-values';
 import { CheckpointTensorError, UnknownExportError } from './errors';
 import { HF_QUANT_CONFIG_FILE } from './export-modelopt-checkpoint';
@@ -17,6 +17,7 @@ import { findOnnxModelFile, onnxModelFiles } from './find-onnx-model';
 import { listFiles } from './list-files';
 import { CONFIG_FILE, readJsonObject } from './model-files';
 import type { ModelOptQuantAlgo } from './modelopt-quant-algo';
+import { analyzeOnnxGraph, checkOnnxScale, initializerTensor } from './onnx-graph-scales';
 import { ONNX_SUBFOLDER } from './onnx-model-file';
 import { type ModelOptQuantization, readModelOptQuantization } from './read-modelopt-checkpoint';
 import { type ScaleKind, type ScaleStatistics, ScaleStatisticsCollector } from './scale-statistics';
@@ -100,8 +101,6 @@ async function folderSize(directory: string): Promise<number> {
   for (const file of await listFiles(directory)) total += (await stat(join(directory, file))).size;
   return total;
 }
-
-const QUANTIZED_CODE_DTYPES = new Set(['int8', 'uint8', 'int4', 'float8e4m3fn']);
 
 /** Module order: blocks by number (`h.2` before `h.10`), the head last. */
 function compareModulePaths(left: string, right: string): number {
@@ -258,27 +257,6 @@ async function inspectSafetensors(
   };
 }
 
-/** An initializer's tensor, read from the model or from its external data file. */
-async function initializerTensor(modelPath: string, decoded: DecodedTensor): Promise<Tensor> {
-  if (decoded.rawData !== undefined || decoded.externalData === undefined) return decodedToTensor(decoded);
-  const { location, offset } = decoded.externalData;
-  const storage = allocateStorage(decoded.dtype, numElements(decoded.shape));
-  const bytes = new Uint8Array(storage.buffer, storage.byteOffset, storage.byteLength);
-  const handle = await open(join(dirname(modelPath), location), 'r');
-  try {
-    const { bytesRead } = await handle.read(bytes, 0, bytes.byteLength, offset);
-    if (bytesRead !== bytes.byteLength) {
-      throw new UnknownExportError(
-        join(dirname(modelPath), location),
-        `ends before initializer "${decoded.name}" (${bytes.byteLength} bytes at offset ${offset})`,
-      );
-    }
-  } finally {
-    await handle.close();
-  }
-  return { dtype: decoded.dtype, shape: [...decoded.shape], data: storage };
-}
-
 function modeOfOnnx(
   model: DecodedModel,
   initializers: ReadonlyMap<string, DecodedTensor>,
@@ -314,42 +292,13 @@ async function inspectOnnx(
     model.graph.initializers.map((initializer) => [initializer.name, initializer]),
   );
   const statistics = new ScaleStatisticsCollector();
-  const quantizedLayers: string[] = [];
-  const scaleNames = new Map<string, ScaleKind>();
-  const weightElements = new Map<string, number>();
-
-  for (const node of model.graph.nodes) {
-    if (node.opType === 'MatMulNBits') {
-      const attribute = (name: string) => node.attributes.find((entry) => entry.name === name);
-      const k = attribute('K');
-      const n = attribute('N');
-      if (k?.type === 'int' && n?.type === 'int')
-        weightElements.set(node.inputs[1] ?? '', Number(k.value * n.value));
-      const scale = node.inputs[2] ?? '';
-      scaleNames.set(scale, 'weight_scale');
-      quantizedLayers.push(scale.replace(/\.weight_scale$/, ''));
-    } else if (node.opType === 'DequantizeLinear') {
-      const codes = initializers.get(node.inputs[0] ?? '');
-      const scale = node.inputs[1] ?? '';
-      if (codes !== undefined && QUANTIZED_CODE_DTYPES.has(codes.dtype)) {
-        scaleNames.set(scale, 'weight_scale');
-        quantizedLayers.push(scale.replace(/\.weight_scale$/, ''));
-      } else if (codes === undefined && !scaleNames.has(scale)) {
-        // Q → DQ on an activation.
-        scaleNames.set(scale, 'input_scale');
-      }
-    } else if (node.opType === 'Mul') {
-      for (const input of node.inputs)
-        if (input.endsWith('.pre_quant_scale')) scaleNames.set(input, 'pre_quant_scale');
-    }
-  }
+  const { scaleNames, quantizedLayers, weightElements } = analyzeOnnxGraph(model, initializers);
   let fp32Elements = 0;
   for (const initializer of model.graph.initializers) {
     const kind = scaleNames.get(initializer.name);
     if (kind !== undefined) {
       const values = toFloat32(await initializerTensor(modelPath, initializer));
-      // A zero weight scale is what an all-zero block gets; its packed codes are not checked here.
-      checkScaleValues(modelPath, initializer.name, values, kind === 'weight_scale' ? () => true : undefined);
+      checkOnnxScale(modelPath, initializer.name, kind, values);
       statistics.add(kind, values);
       continue;
     }

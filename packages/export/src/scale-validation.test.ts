@@ -1,14 +1,21 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
+import { decodeModel } from '@ptq/onnx';
 import type { QuantMode } from '@ptq/quant-core';
 import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
-import { quantizedDefaultModel, temporaryFolder } from './__fixtures__/quantized-default-model';
+import {
+  quantizedDefaultModel,
+  runtimeDefaultModel,
+  temporaryFolder,
+} from './__fixtures__/quantized-default-model';
 import { rewriteCheckpoint } from './__fixtures__/rewrite-checkpoint';
 import { codesZeroAt, firstInvalidScale } from './check-scale-values';
 import { CheckpointTensorError } from './errors';
 import { exportModelOptCheckpoint } from './export-modelopt-checkpoint';
+import { exportOnnx } from './export-onnx';
+import { openOnnxExport } from './open-onnx-export';
 import { inspectExport } from './read-export';
 import { loadModelOptCheckpoint, readModelOptCheckpoint } from './read-modelopt-checkpoint';
 
@@ -209,5 +216,33 @@ describe('firstInvalidScale and codesZeroAt', () => {
     expect(
       codesZeroAt('FP8', createTensor('float8e4m3fn', [1, 2], Uint8Array.from([0, 0x01])), 1, 2)(0),
     ).toBe(false);
+  });
+});
+
+describe('ONNX exports: inspect and openOnnxExport (what generate uses) check the scales too', () => {
+  it.each([
+    [Number.NaN, 'NaN'],
+    [-3, '-3'],
+  ])('a weight scale holding %s, stored in external data', async (value, shown) => {
+    const folder = join(await temporaryFolder(), 'onnx');
+    await exportOnnx(await runtimeDefaultModel('int8-weight-only'), folder, {
+      sourceDir: DEFAULT_MODEL_DIR,
+      externalData: true,
+    });
+    const modelPath = join(folder, 'onnx', 'model_quantized.onnx');
+    const model = decodeModel(new Uint8Array(await readFile(modelPath)), { file: modelPath });
+    const name = 'transformer.h.2.attn.c_proj.weight_scale';
+    const scale = model.graph.initializers.find((initializer) => initializer.name === name);
+    expect(scale?.dtype).toBe('float32');
+    const { location, offset } = scale!.externalData!;
+    const bytes = new Uint8Array(4);
+    new DataView(bytes.buffer).setFloat32(0, value, true);
+    const handle = await open(join(folder, 'onnx', location), 'r+');
+    await handle.write(bytes, 0, 4, offset + 4 * 2);
+    await handle.close();
+
+    const expected = `${modelPath}: tensor "${name}" holds ${shown} at index 2; a scale must be a finite number > 0`;
+    await expect(inspectExport(folder)).rejects.toThrow(expected);
+    await expect(openOnnxExport(folder, { device: 'cpu' })).rejects.toThrow(expected);
   });
 });
