@@ -76,11 +76,11 @@ export async function examineOutputFolder(
     }
   }
 
-  const entries = await readdir(path, { recursive: true, withFileTypes: true });
-  if (entries.length === 0) return { kind: 'empty' };
+  // The top level first: a folder without a manifest is refused without walking all of it.
+  const top = (await readdir(path)).sort();
+  if (top.length === 0) return { kind: 'empty' };
   const manifest = await readOutputManifest(path);
   if (manifest === undefined) {
-    const top = (await readdir(path)).sort();
     return {
       kind: 'protected',
       reason: `holds files ptq did not write (${summarizeNames(top, 3)}; no ${OUTPUT_MANIFEST_FILE})`,
@@ -95,6 +95,7 @@ export async function examineOutputFolder(
     const parts = file.split('/');
     for (let length = 1; length < parts.length; length++) folders.add(parts.slice(0, length).join('/'));
   }
+  const entries = await readdir(path, { recursive: true, withFileTypes: true });
   const added: string[] = [];
   const changed: string[] = [];
   for (const entry of entries) {
