@@ -18,7 +18,8 @@ function notices(stderr: string): string[] {
   return stderr
     .split('\n')
     .filter(
-      (line) => line.startsWith('ptq: ') && !/^ptq: (load|calibrate|export|compile|generate|eval) \d/.test(line),
+      (line) =>
+        line.startsWith('ptq: ') && !/^ptq: (load|calibrate|export|compile|generate|eval) \d/.test(line),
     );
 }
 
