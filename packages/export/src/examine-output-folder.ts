@@ -37,6 +37,15 @@ async function realOrResolved(path: string): Promise<string> {
   }
 }
 
+/** The working folder, or undefined when it has been deleted (then no folder holds it). */
+function currentFolder(): string | undefined {
+  try {
+    return process.cwd();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Examines `target` without changing anything (see `OutputFolderState`). */
 export async function examineOutputFolder(
   target: string,
@@ -60,10 +69,13 @@ export async function examineOutputFolder(
 
   // Compared through real paths, so a path through a link to the same folder is recognised.
   const real = await realOrResolved(path);
-  const workingFolder = await realOrResolved(options.workingFolder ?? process.cwd());
-  if (real === workingFolder) return { kind: 'protected', reason: 'is the working folder' };
-  if (isInside(workingFolder, real)) {
-    return { kind: 'protected', reason: `holds the working folder ${workingFolder}` };
+  const working = options.workingFolder ?? currentFolder();
+  if (working !== undefined) {
+    const workingFolder = await realOrResolved(working);
+    if (real === workingFolder) return { kind: 'protected', reason: 'is the working folder' };
+    if (isInside(workingFolder, real)) {
+      return { kind: 'protected', reason: `holds the working folder ${workingFolder}` };
+    }
   }
   for (const folder of options.protectedFolders ?? []) {
     const source = await realOrResolved(folder);
