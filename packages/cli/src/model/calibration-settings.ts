@@ -98,9 +98,10 @@ export function calibrationSettings(
 /** Calibration errors in the words of the flags (`--calib-size`, not the library's `numSamples`). */
 export function inFlagTerms(error: unknown): unknown {
   if (error instanceof NotEnoughSamplesError) {
-    return new UsageError(error.message.replace('asked for (numSamples)', 'asked for with --calib-size'), {
-      cause: error,
-    });
+    const message = error.message.includes('asked for (numSamples)')
+      ? error.message.replace('asked for (numSamples)', 'asked for with --calib-size')
+      : `--calib-size ${error.requested}: ${error.message}`;
+    return new UsageError(message, { cause: error });
   }
   return error;
 }
