@@ -31,6 +31,8 @@ export interface CommandInput<Table extends OptionTable> {
   readonly options: OptionValues<Table>;
   /** Positional arguments, in the order of `arguments`. */
   readonly arguments: readonly string[];
+  /** The flags on the command line, by long name (`--calib-size`): defaults are not among them. */
+  readonly givenFlags: ReadonlySet<string>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readHeldOutText } from '@ptq/default-model';
@@ -68,6 +68,7 @@ describe('quantize → inspect → generate → eval on the bundled model (int8 
       'generation_config.json',
       'hf_quant_config.json',
       'model.safetensors',
+      'ptq-manifest.json',
       'tokenizer.json',
       'tokenizer_config.json',
     ]);
@@ -173,11 +174,24 @@ describe('quantize → inspect → generate → eval on the bundled model (int8 
     expect(Math.abs((evaluated.perplexity as number) / reference.perplexity - 1)).toBeLessThan(1e-5);
   });
 
-  test('--force replaces the folder whole', async () => {
-    await writeFile(path.join(out, 'stale.txt'), 'from before');
+  test('--force replaces the folder whole, and never a file the user added', async () => {
+    const before = (await readdir(out)).sort();
     await runJson(['quantize', '--mode', 'int8-weight-only', '--device', 'cpu', '--out', out, '--force']);
-    expect(await readdir(out)).not.toContain('stale.txt');
+    expect((await readdir(out)).sort()).toEqual(before);
     expect(await readdir(folder)).toEqual(['q8']);
+
+    await writeFile(path.join(out, 'stale.txt'), 'from before');
+    const io = captureIo();
+    const exitCode = await runCli(
+      ['quantize', '--mode', 'int8-weight-only', '--device', 'cpu', '--out', out, '--force'],
+      io,
+    );
+    expect({ exitCode, stderr: io.stderrText() }).toEqual({
+      exitCode: 1,
+      stderr: `ptq: --out ${out}: is a ptq output to which files were added (stale.txt); choose another path\n`,
+    });
+    expect(await readFile(path.join(out, 'stale.txt'), 'utf8')).toBe('from before');
+    await rm(path.join(out, 'stale.txt'));
   });
 
   test('an ONNX export of the same model generates the same tokens', async () => {
@@ -254,7 +268,7 @@ describe('what a run shows on stderr', () => {
       ).toBe(true);
       expect(lines.some((line) => /^ptq: export \d+\.\d\d s \(modelopt-hf\)$/.test(line))).toBe(true);
       expect(result.stdout).toMatch(
-        new RegExp(`^Wrote ${out} \\(modelopt-hf, float8\\): 6 files, \\d+\\.\\d MB\\n$`),
+        new RegExp(`^Wrote ${out} \\(modelopt-hf, float8\\): 7 files, \\d+\\.\\d MB\\n$`),
       );
     } finally {
       await rm(folder, { recursive: true, force: true });

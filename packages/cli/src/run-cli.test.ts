@@ -151,7 +151,10 @@ describe('bad paths: one line, exit code 1, and nothing written', () => {
     await writeFile(path.join(out, 'keep.txt'), 'mine');
     const result = await run(['quantize', '--mode', 'int8-weight-only', '--out', out]);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toBe(`ptq: --out ${out}: already exists; pass --force to replace it\n`);
+    // --force would not help: the folder holds a file ptq did not write.
+    expect(result.stderr).toBe(
+      `ptq: --out ${out}: holds files ptq did not write (keep.txt; no ptq-manifest.json); choose another path\n`,
+    );
     expect(await readdir(folder)).toEqual(['model']);
     expect(await readdir(out)).toEqual(['keep.txt']);
   });

@@ -3,7 +3,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { UsageError } from './cli-errors';
 import type { CommandContext, CommandDefinition } from './command-definition';
 import { COMMANDS } from './commands/command-table';
-import { helpDescription, parseOptionValues } from './options/option-spec';
+import { helpDescription, longFlagOf, parseOptionValues } from './options/option-spec';
 import { EXIT_SUCCESS, EXIT_USAGE, formatError } from './output/format-error';
 import type { CliIo } from './output/output-stream';
 import { createProgress, type Progress, progressStyleFor } from './output/progress';
@@ -95,11 +95,16 @@ function addCommand(
     const raw: Record<string, unknown> = {};
     for (const [key, attribute] of attributeOf) raw[key] = collected[attribute];
     const options = parseOptionValues(definition.options, raw);
+    const givenFlags = new Set(
+      Object.entries(definition.options)
+        .filter(([key]) => raw[key] !== undefined)
+        .map(([, spec]) => longFlagOf(spec)),
+    );
     const positional = actionArguments.slice(0, definition.arguments.length).map(String);
     const progress = await createProgress(io.stderr, progressStyleFor(io.stderr, options.quiet));
     const context = createContext(io, options, progress);
     try {
-      const result = await definition.run({ options, arguments: positional }, context);
+      const result = await definition.run({ options, arguments: positional, givenFlags }, context);
       if (options.json) io.stdout.write(`${JSON.stringify(result)}\n`);
       setExitCode(EXIT_SUCCESS);
     } finally {

@@ -1,16 +1,39 @@
 import { FileFormatError, PtqError, type PtqErrorOptions } from '@ptq/errors';
 
-/** The export folder already exists and is not empty, and `overwrite` was not given. */
+/**
+ * The export folder exists and was not replaced: it holds an earlier ptq output and `overwrite` was
+ * not given (or, as `ExportTargetProtectedError`, it is a folder ptq never replaces).
+ */
 export class ExportTargetExistsError extends PtqError {
   readonly path: string;
 
-  constructor(path: string, options: PtqErrorOptions = {}) {
-    super(
-      'PTQ_EXPORT_TARGET_EXISTS',
-      `${path}: already exists and is not empty; pass overwrite: true to replace it`,
-      options,
-    );
+  constructor(
+    path: string,
+    options: PtqErrorOptions = {},
+    refusal: { readonly code: string; readonly message: string } = {
+      code: 'PTQ_EXPORT_TARGET_EXISTS',
+      message: 'already holds an earlier ptq output; pass overwrite: true to replace it',
+    },
+  ) {
+    super(refusal.code, `${path}: ${refusal.message}`, options);
     this.path = path;
+  }
+}
+
+/**
+ * The export folder is one ptq never replaces, overwrite or not: the working folder or one holding
+ * it, the model's own folder (or one inside or around it), a link, or a folder holding files ptq
+ * did not write.
+ */
+export class ExportTargetProtectedError extends ExportTargetExistsError {
+  readonly reason: string;
+
+  constructor(path: string, reason: string, options: PtqErrorOptions = {}) {
+    super(path, options, {
+      code: 'PTQ_EXPORT_TARGET_PROTECTED',
+      message: `${reason}; choose another output folder`,
+    });
+    this.reason = reason;
   }
 }
 

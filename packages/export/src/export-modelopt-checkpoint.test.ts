@@ -96,6 +96,7 @@ const EXPORT_FILES = [
   'generation_config.json',
   'hf_quant_config.json',
   'model.safetensors',
+  'ptq-manifest.json',
   'tokenizer.json',
   'tokenizer_config.json',
 ];
@@ -311,13 +312,16 @@ describe('exportModelOptCheckpoint, atomicity and bad input', () => {
     expect(await readdir(dirname(folder))).toEqual(['taken']);
   });
 
-  it('replaces a non-empty folder with overwrite, leaving no old or temporary folder behind', async () => {
+  it('replaces an earlier ptq output with overwrite, leaving no old or temporary folder behind', async () => {
     const folder = join(await temporaryFolder(), 'replaced');
-    await mkdir(folder);
-    await writeFile(join(folder, 'old.txt'), 'old');
     const quantized = await quantizedDefaultModel('int8-weight-only');
+    await exportModelOptCheckpoint(await quantizedDefaultModel('float8'), folder, {
+      sourceDir: DEFAULT_MODEL_DIR,
+    });
+    expect(await readFile(join(folder, 'hf_quant_config.json'), 'utf8')).toContain('"FP8"');
     await exportModelOptCheckpoint(quantized, folder, { sourceDir: DEFAULT_MODEL_DIR, overwrite: true });
     expect((await readdir(folder)).sort()).toEqual(EXPORT_FILES);
+    expect(await readFile(join(folder, 'hf_quant_config.json'), 'utf8')).toContain('"W8A16"');
     expect(await readdir(dirname(folder))).toEqual(['replaced']);
   });
 

@@ -20,7 +20,11 @@ export const HF_QUANT_CONFIG_FILE = 'hf_quant_config.json';
 export interface ExportModelOptCheckpointOptions {
   /** The Hugging Face model folder the model came from: its tokenizer files and `generation_config.json` are copied. */
   readonly sourceDir: string;
-  /** Replace an existing non-empty `outDir` (default false: refuse it). */
+  /**
+   * Replace an earlier ptq output at `outDir` (default false: refuse it). A folder holding anything
+   * ptq did not write, the working folder and `sourceDir` are never replaced (see
+   * `writeDirectoryAtomically`).
+   */
   readonly overwrite?: boolean;
 }
 
@@ -96,7 +100,8 @@ export async function exportModelOptCheckpoint(
   const state = modelOptState(quantized, algo);
   const directory = resolve(outDir);
 
-  await writeDirectoryAtomically(directory, { overwrite: options.overwrite ?? false }, async (temporary) => {
+  const writeOptions = { overwrite: options.overwrite ?? false, protectedFolders: [options.sourceDir] };
+  await writeDirectoryAtomically(directory, writeOptions, async (temporary) => {
     await writeSafetensors(join(temporary, SAFETENSORS_FILE), state.tensors, { metadata: { format: 'pt' } });
     await writeJson(join(temporary, CONFIG_FILE), exportedConfig(quantized.model.config.raw, algo, state));
     await writeJson(join(temporary, HF_QUANT_CONFIG_FILE), hfQuantConfig(algo, state.excludeModules));

@@ -104,7 +104,14 @@ describe.each([
     const result = await exportOnnx(gpt, folder, { sourceDir: DEFAULT_MODEL_DIR });
     expect(result).toEqual({
       directory: folder,
-      files: ['config.json', 'generation_config.json', modelFile, 'tokenizer.json', 'tokenizer_config.json'],
+      files: [
+        'config.json',
+        'generation_config.json',
+        modelFile,
+        'ptq-manifest.json',
+        'tokenizer.json',
+        'tokenizer_config.json',
+      ],
       modelFile,
       transformersDtype: dtype,
       externalData: false,
@@ -165,6 +172,7 @@ describe('exportOnnx, external data', () => {
       'generation_config.json',
       'onnx/model_q4.onnx',
       'onnx/model_q4.onnx_data',
+      'ptq-manifest.json',
       'tokenizer.json',
       'tokenizer_config.json',
     ]);

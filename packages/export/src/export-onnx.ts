@@ -18,7 +18,11 @@ export interface ExportOnnxOptions {
   readonly sourceDir: string;
   /** Default 'onnx'. */
   readonly format?: OnnxExportFormat;
-  /** Replace an existing non-empty `outDir` (default false: refuse it). */
+  /**
+   * Replace an earlier ptq output at `outDir` (default false: refuse it). A folder holding anything
+   * ptq did not write, the working folder and `sourceDir` are never replaced (see
+   * `writeDirectoryAtomically`).
+   */
   readonly overwrite?: boolean;
   /**
    * Store initializers in `<model file>_data` beside the model. Default 'auto': only when the graph
@@ -133,7 +137,8 @@ export async function exportOnnx(
   if (Object.keys(transformersConfig).length > 0) config['transformers.js_config'] = transformersConfig;
 
   const directory = resolve(outDir);
-  await writeDirectoryAtomically(directory, { overwrite: options.overwrite ?? false }, async (temporary) => {
+  const writeOptions = { overwrite: options.overwrite ?? false, protectedFolders: [options.sourceDir] };
+  await writeDirectoryAtomically(directory, writeOptions, async (temporary) => {
     await mkdir(join(temporary, ONNX_SUBFOLDER));
     await writeModel(model, join(temporary, ONNX_SUBFOLDER, fileName), { externalData });
     await writeJson(join(temporary, CONFIG_FILE), config);

@@ -2,12 +2,18 @@ export { dequantizeModelOptWeight } from './dequantize-modelopt-weight';
 export {
   CheckpointTensorError,
   ExportTargetExistsError,
+  ExportTargetProtectedError,
   ExportWriteError,
   NotModelOptCheckpointError,
   UnknownExportError,
   UnknownQuantAlgoError,
   UnsupportedExportError,
 } from './errors';
+export {
+  type ExamineOutputFolderOptions,
+  examineOutputFolder,
+  type OutputFolderState,
+} from './examine-output-folder';
 export {
   type ExportModelOptCheckpointOptions,
   type ExportResult,
@@ -45,6 +51,12 @@ export {
   onnxModelFile,
 } from './onnx-model-file';
 export { type OpenedOnnxExport, type OpenOnnxExportOptions, openOnnxExport } from './open-onnx-export';
+export {
+  type ManifestEntry,
+  OUTPUT_MANIFEST_FILE,
+  type OutputManifest,
+  readOutputManifest,
+} from './output-manifest';
 export { PRODUCER } from './producer';
 export {
   detectExport,
@@ -63,4 +75,10 @@ export {
   readModelOptQuantization,
 } from './read-modelopt-checkpoint';
 export { SCALE_KINDS, type ScaleKind, type ScaleStatistics } from './scale-statistics';
+export {
+  onTemporaryCleanup,
+  removeTemporaryOutputs,
+  sweepStaleTemporaries,
+  temporaryNamePid,
+} from './temporary-outputs';
 export { type WriteDirectoryOptions, writeDirectoryAtomically } from './write-directory-atomically';

@@ -18,6 +18,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { UnknownExportError } from './errors';
 import { findOnnxModelFile } from './find-onnx-model';
 import { CONFIG_FILE, readJsonObject } from './model-files';
+import { checkOnnxScales } from './onnx-graph-scales';
 
 export interface OpenOnnxExportOptions {
   /** Default 'auto': cuda, then webgpu, then cpu. */
@@ -99,6 +100,8 @@ export async function openOnnxExport(
       `has no float "${pastKeyName(0)}" input: not a decoder in transformers.js layout`,
     );
   }
+  // A NaN or negative scale would make the session produce garbage without a word.
+  await checkOnnxScales(modelPath, model);
   const dtype: ModelDType = past.dtype;
   const mode = quantModeOf(model);
   const config = resolveGPTConfig(gptConfigFromHf(hfConfig, { dtype, quantMode: mode }));

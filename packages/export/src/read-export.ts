@@ -1,18 +1,25 @@
-import { open, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { isAttentionBuffer } from '@ptq/hf-gpt2';
 import type { QuantMode } from '@ptq/nanogpt';
-import { type DecodedModel, type DecodedTensor, decodedToTensor, decodeModel } from '@ptq/onnx';
-import { openSafetensorsCheckpoint, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from '@ptq/safetensors';
-import { allocateStorage, numElements, type Tensor, toFloat32 } from '@ptq/tensor';
-import { UnknownExportError } from './errors';
+import { type DecodedModel, type DecodedTensor, decodeModel } from '@ptq/onnx';
+import {
+  openSafetensorsCheckpoint,
+  SAFETENSORS_FILE,
+  SAFETENSORS_INDEX_FILE,
+  type SafetensorsCheckpoint,
+} from '@ptq/safetensors';
+import { numElements, toFloat32 } from '@ptq/tensor';
+import { checkScaleValues, codesZeroAt, firstInvalidScale } from './check-scale-values';
+import { CheckpointTensorError, UnknownExportError } from './errors';
 import { HF_QUANT_CONFIG_FILE } from './export-modelopt-checkpoint';
 import { findOnnxModelFile, onnxModelFiles } from './find-onnx-model';
 import { listFiles } from './list-files';
 import { CONFIG_FILE, readJsonObject } from './model-files';
 import type { ModelOptQuantAlgo } from './modelopt-quant-algo';
+import { analyzeOnnxGraph, checkOnnxScale, initializerTensor } from './onnx-graph-scales';
 import { ONNX_SUBFOLDER } from './onnx-model-file';
-import { readModelOptQuantization } from './read-modelopt-checkpoint';
+import { type ModelOptQuantization, readModelOptQuantization } from './read-modelopt-checkpoint';
 import { type ScaleKind, type ScaleStatistics, ScaleStatisticsCollector } from './scale-statistics';
 
 /** What a folder holds: a ModelOpt unified HF checkpoint, ONNX in transformers.js layout, or a plain HF checkpoint. */
@@ -95,8 +102,6 @@ async function folderSize(directory: string): Promise<number> {
   return total;
 }
 
-const QUANTIZED_CODE_DTYPES = new Set(['int8', 'uint8', 'int4', 'float8e4m3fn']);
-
 /** Module order: blocks by number (`h.2` before `h.10`), the head last. */
 function compareModulePaths(left: string, right: string): number {
   const rank = (path: string) => (path.startsWith('lm_head') ? 1 : 0);
@@ -108,9 +113,96 @@ function scaleKindOf(name: string): ScaleKind | undefined {
   return match === null ? undefined : (match[1] as ScaleKind);
 }
 
+/** The safetensors dtype each ModelOpt algorithm stores its weight codes as. */
+const CODE_DTYPE_OF: Readonly<Record<ModelOptQuantAlgo, string>> = {
+  W8A16: 'I8',
+  W4A16_AWQ: 'U8',
+  FP8: 'F8_E4M3',
+};
+
+const CODE_DTYPES = new Set([...Object.values(CODE_DTYPE_OF), 'F8_E5M2']);
+
+/**
+ * Checks that the tensors agree with the algorithm the configs name, from the header alone: every
+ * `weight_scale` has a weight in the algorithm's code dtype (an int8 weight under a W4A16_AWQ
+ * config, or a float weight with a scale, is an error), every weight stored as codes has its
+ * `weight_scale`, and an FP8 linear has its `input_scale`.
+ */
+function checkQuantizedTensors(checkpoint: SafetensorsCheckpoint, quantization: ModelOptQuantization): void {
+  const { quantAlgo } = quantization;
+  const expected = CODE_DTYPE_OF[quantAlgo];
+  const config = basename(quantization.file);
+  for (const [name, info] of checkpoint.tensors) {
+    if (name.endsWith('.weight_scale')) {
+      const base = name.slice(0, -'.weight_scale'.length);
+      const weight = checkpoint.tensors.get(`${base}.weight`);
+      if (weight === undefined) {
+        throw new CheckpointTensorError(
+          info.file,
+          `${base}.weight`,
+          `is missing, but its scale ${name} is there`,
+        );
+      }
+      if (weight.dtype !== expected) {
+        const other = (Object.keys(CODE_DTYPE_OF) as ModelOptQuantAlgo[]).find(
+          (algo) => CODE_DTYPE_OF[algo] === weight.dtype,
+        );
+        throw new CheckpointTensorError(
+          weight.file,
+          `${base}.weight`,
+          other === undefined
+            ? `is ${weight.dtype}, but it has a weight_scale and ${config} says ${quantAlgo}, whose weights are ${expected}`
+            : `is ${weight.dtype} (${other}'s codes), but ${config} says ${quantAlgo}, whose weights are ${expected}: the export contradicts itself`,
+        );
+      }
+      if (quantAlgo === 'FP8' && !checkpoint.tensors.has(`${base}.input_scale`)) {
+        throw new CheckpointTensorError(
+          info.file,
+          `${base}.input_scale`,
+          'is missing; every FP8 linear has one',
+        );
+      }
+    } else if (name.endsWith('.weight') && CODE_DTYPES.has(info.dtype)) {
+      const base = name.slice(0, -'.weight'.length);
+      if (!checkpoint.tensors.has(`${base}.weight_scale`)) {
+        throw new CheckpointTensorError(
+          info.file,
+          `${base}.weight_scale`,
+          `is missing: ${name} is stored as ${info.dtype} codes, which mean nothing without it`,
+        );
+      }
+    }
+  }
+}
+
+/** Checks a stored scale's values (see `checkScaleValues`); a zero weight scale only over all-zero codes. */
+async function checkStoredScale(
+  checkpoint: SafetensorsCheckpoint,
+  algo: ModelOptQuantAlgo,
+  name: string,
+  kind: ScaleKind,
+  values: Float32Array,
+): Promise<void> {
+  const file = checkpoint.tensors.get(name)?.file ?? checkpoint.path;
+  const invalid = firstInvalidScale(values);
+  if (invalid === undefined) return;
+  if (kind !== 'weight_scale' || invalid.value !== 0) checkScaleValues(file, name, values);
+  // Only a zero weight scale needs the codes (checked against the algorithm's dtype already).
+  const weightName = `${name.slice(0, -'.weight_scale'.length)}.weight`;
+  const codes = await checkpoint.readTensor(weightName);
+  const [rows = 0, inFeatures = 0] = codes.shape;
+  const outFeatures = algo === 'W4A16_AWQ' ? rows * 2 : rows;
+  checkScaleValues(file, name, values, codesZeroAt(algo, codes, outFeatures, inFeatures));
+}
+
 /**
  * Summarizes an export for `ptq inspect`: its format and mode, the quantized layers, min / max / mean
  * of each kind of scale, its size on disk and the float32 size of the same parameters.
+ *
+ * What it reports is checked first: a ModelOpt checkpoint whose tensors contradict its
+ * `quant_algo`, a weight stored as codes without its `weight_scale`, and a scale holding NaN,
+ * ±Infinity, a negative or (over codes that are not all zero) a zero throw a
+ * `CheckpointTensorError` naming the file and tensor; so do such scales in an ONNX export.
  */
 export async function inspectExport(
   dir: string,
@@ -133,11 +225,15 @@ async function inspectSafetensors(
   const quantizedLayers: string[] = [];
   let fp32Elements = 0;
   try {
+    if (quantization !== undefined) checkQuantizedTensors(checkpoint, quantization);
     for (const [name, info] of checkpoint.tensors) {
       if (isAttentionBuffer(name)) continue;
       const kind = scaleKindOf(name);
       if (kind !== undefined) {
-        statistics.add(kind, toFloat32(await checkpoint.readTensor(name)));
+        const values = toFloat32(await checkpoint.readTensor(name));
+        if (quantization !== undefined)
+          await checkStoredScale(checkpoint, quantization.quantAlgo, name, kind, values);
+        statistics.add(kind, values);
         if (kind === 'weight_scale') quantizedLayers.push(name.slice(0, -'.weight_scale'.length));
         continue;
       }
@@ -159,27 +255,6 @@ async function inspectSafetensors(
     scaleStats: statistics.result(),
     fp32Size: fp32Elements * 4,
   };
-}
-
-/** An initializer's tensor, read from the model or from its external data file. */
-async function initializerTensor(modelPath: string, decoded: DecodedTensor): Promise<Tensor> {
-  if (decoded.rawData !== undefined || decoded.externalData === undefined) return decodedToTensor(decoded);
-  const { location, offset } = decoded.externalData;
-  const storage = allocateStorage(decoded.dtype, numElements(decoded.shape));
-  const bytes = new Uint8Array(storage.buffer, storage.byteOffset, storage.byteLength);
-  const handle = await open(join(dirname(modelPath), location), 'r');
-  try {
-    const { bytesRead } = await handle.read(bytes, 0, bytes.byteLength, offset);
-    if (bytesRead !== bytes.byteLength) {
-      throw new UnknownExportError(
-        join(dirname(modelPath), location),
-        `ends before initializer "${decoded.name}" (${bytes.byteLength} bytes at offset ${offset})`,
-      );
-    }
-  } finally {
-    await handle.close();
-  }
-  return { dtype: decoded.dtype, shape: [...decoded.shape], data: storage };
 }
 
 function modeOfOnnx(
@@ -217,40 +292,14 @@ async function inspectOnnx(
     model.graph.initializers.map((initializer) => [initializer.name, initializer]),
   );
   const statistics = new ScaleStatisticsCollector();
-  const quantizedLayers: string[] = [];
-  const scaleNames = new Map<string, ScaleKind>();
-  const weightElements = new Map<string, number>();
-
-  for (const node of model.graph.nodes) {
-    if (node.opType === 'MatMulNBits') {
-      const attribute = (name: string) => node.attributes.find((entry) => entry.name === name);
-      const k = attribute('K');
-      const n = attribute('N');
-      if (k?.type === 'int' && n?.type === 'int')
-        weightElements.set(node.inputs[1] ?? '', Number(k.value * n.value));
-      const scale = node.inputs[2] ?? '';
-      scaleNames.set(scale, 'weight_scale');
-      quantizedLayers.push(scale.replace(/\.weight_scale$/, ''));
-    } else if (node.opType === 'DequantizeLinear') {
-      const codes = initializers.get(node.inputs[0] ?? '');
-      const scale = node.inputs[1] ?? '';
-      if (codes !== undefined && QUANTIZED_CODE_DTYPES.has(codes.dtype)) {
-        scaleNames.set(scale, 'weight_scale');
-        quantizedLayers.push(scale.replace(/\.weight_scale$/, ''));
-      } else if (codes === undefined && !scaleNames.has(scale)) {
-        // Q → DQ on an activation.
-        scaleNames.set(scale, 'input_scale');
-      }
-    } else if (node.opType === 'Mul') {
-      for (const input of node.inputs)
-        if (input.endsWith('.pre_quant_scale')) scaleNames.set(input, 'pre_quant_scale');
-    }
-  }
+  const { scaleNames, quantizedLayers, weightElements } = analyzeOnnxGraph(model, initializers);
   let fp32Elements = 0;
   for (const initializer of model.graph.initializers) {
     const kind = scaleNames.get(initializer.name);
     if (kind !== undefined) {
-      statistics.add(kind, toFloat32(await initializerTensor(modelPath, initializer)));
+      const values = toFloat32(await initializerTensor(modelPath, initializer));
+      checkOnnxScale(modelPath, initializer.name, kind, values);
+      statistics.add(kind, values);
       continue;
     }
     fp32Elements += weightElements.get(initializer.name) ?? numElements(initializer.shape);

@@ -5,6 +5,7 @@ import { GPT, type ModelDType, type QuantMode } from '@ptq/nanogpt';
 import { openSafetensorsCheckpoint, type SafetensorsCheckpoint, toPtqDType } from '@ptq/safetensors';
 import { createTensor, type DType, isFloatDType, type Tensor, toFloat32, transposeMatrix } from '@ptq/tensor';
 import { castOnce, gptConfigFromHf } from '@ptq/tripy-loader';
+import { checkScaleValues, codesZeroAt } from './check-scale-values';
 import { dequantizeModelOptWeight } from './dequantize-modelopt-weight';
 import { CheckpointTensorError, NotModelOptCheckpointError, UnknownQuantAlgoError } from './errors';
 import { HF_QUANT_CONFIG_FILE } from './export-modelopt-checkpoint';
@@ -269,6 +270,11 @@ class TensorReader {
   async readScale(name: string, shape: readonly number[]): Promise<Float32Array> {
     return toFloat32(await this.read(name, scaleOf(shape)));
   }
+
+  /** See `checkScaleValues`: names the tensor and the file it is in. */
+  checkScale(name: string, values: Float32Array, zeroAllowedAt?: (index: number) => boolean): void {
+    checkScaleValues(this.fileOf(name), name, values, zeroAllowedAt);
+  }
 }
 
 async function readQuantizedLinear(
@@ -285,6 +291,7 @@ async function readQuantizedLinear(
     case 'W8A16': {
       const scale = await reader.readScale(`${path}.weight_scale`, [outFeatures]);
       const codes = await reader.read(weightName, exactly('int8', shape, ' (W8A16)'));
+      reader.checkScale(`${path}.weight_scale`, scale, codesZeroAt(algo, codes, outFeatures, inFeatures));
       weight = dequantizeModelOptWeight(algo, codes, scale, outFeatures, inFeatures);
       state.set(`${path}.weight_scale`, createTensor('float32', [outFeatures], scale));
       break;
@@ -296,14 +303,16 @@ async function readQuantizedLinear(
         weightName,
         exactly('uint8', [outFeatures / 2, inFeatures], ' (W4A16_AWQ: int4 codes, two output rows per byte)'),
       );
+      reader.checkScale(`${path}.weight_scale`, scale, codesZeroAt(algo, packed, outFeatures, inFeatures));
       weight = dequantizeModelOptWeight(algo, packed, scale, outFeatures, inFeatures);
       state.set(`${path}.weight_scale`, createTensor('float32', [outFeatures, blocks], scale));
       const preQuantName = `${path}.pre_quant_scale`;
       // Folded into the LayerNorm before it by the export: the runtime multiplies by ones instead.
-      const preQuantScale =
-        reader.has(preQuantName) || !slot.foldable
-          ? await reader.readFloat(preQuantName, [inFeatures], 'an AWQ pre_quant_scale')
-          : new Float32Array(inFeatures).fill(1);
+      let preQuantScale: Float32Array = new Float32Array(inFeatures).fill(1);
+      if (reader.has(preQuantName) || !slot.foldable) {
+        preQuantScale = await reader.readFloat(preQuantName, [inFeatures], 'an AWQ pre_quant_scale');
+        reader.checkScale(preQuantName, preQuantScale);
+      }
       state.set(preQuantName, createTensor('float32', [inFeatures], preQuantScale));
       break;
     }
@@ -311,6 +320,8 @@ async function readQuantizedLinear(
       const scale = await reader.readScale(`${path}.weight_scale`, []);
       const inputScale = await reader.readScale(`${path}.input_scale`, []);
       const codes = await reader.read(weightName, exactly('float8e4m3fn', shape, ' (FP8)'));
+      reader.checkScale(`${path}.weight_scale`, scale, codesZeroAt(algo, codes, outFeatures, inFeatures));
+      reader.checkScale(`${path}.input_scale`, inputScale);
       weight = dequantizeModelOptWeight(algo, codes, scale, outFeatures, inFeatures);
       state.set(`${path}.weight_scale`, createTensor('float32', [], scale));
       state.set(`${path}.input_scale`, createTensor('float32', [], inputScale));

@@ -13,7 +13,7 @@ describe('writeDirectoryAtomically', () => {
       expect(temporary).not.toBe(target);
       await writeFile(join(temporary, 'x.txt'), 'x');
     });
-    expect(await readdir(target)).toEqual(['x.txt']);
+    expect((await readdir(target)).sort()).toEqual(['ptq-manifest.json', 'x.txt']);
     expect(await readdir(join(parent, 'a'))).toEqual(['b']);
   });
 
@@ -48,15 +48,16 @@ describe('writeDirectoryAtomically', () => {
   it('keeps the old folder when the callback fails during an overwrite', async () => {
     const parent = await temporaryFolder();
     const target = join(parent, 'out');
-    await mkdir(target);
-    await writeFile(join(target, 'keep'), 'k');
+    await writeDirectoryAtomically(target, {}, async (temporary) => {
+      await writeFile(join(temporary, 'keep'), 'k');
+    });
     await expect(
       writeDirectoryAtomically(target, { overwrite: true }, async () => {
         throw new Error('failed');
       }),
     ).rejects.toThrow('failed');
     expect(await readdir(parent)).toEqual(['out']);
-    expect(await readdir(target)).toEqual(['keep']);
+    expect((await readdir(target)).sort()).toEqual(['keep', 'ptq-manifest.json']);
   });
 
   it('refuses a folder that appears while writing, unless overwriting', async () => {

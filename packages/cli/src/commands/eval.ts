@@ -4,6 +4,7 @@ import {
   CALIBRATION_OPTIONS,
   DEFAULT_DATASET,
   dtypeOption,
+  flagsGiven,
   modelNameForJson,
   modelOption,
   onTheFlyModeOption,
@@ -11,6 +12,9 @@ import {
 import { valueOption, withDefault } from '../options/option-spec';
 import { parsePositiveInteger, parseText } from '../options/parse-values';
 import { formatSeconds, secondsSince } from '../output/format-values';
+
+/** eval's calibration flags: its `--dataset` is the text measured, so calibration reads `--calib-dataset`. */
+const EVAL_CALIBRATION_FLAGS = ['--calib-dataset', '--calib-size', '--batch-size', '--max-sample-length'];
 
 export const EVAL_OPTIONS = {
   model: modelOption,
@@ -70,7 +74,7 @@ export const evalCommand = defineCommand({
       command: 'ptq eval --model gpt2-int8 --window 512 --stride 256',
     },
   ],
-  async run({ options }, context) {
+  async run({ options, givenFlags }, context) {
     const started = performance.now();
     const { DEFAULT_MODEL_DIR } = await import('@ptq/default-model');
     const { HELD_OUT_DATASET, loadEvaluationText } = await import('../model/evaluation-text');
@@ -88,7 +92,14 @@ export const evalCommand = defineCommand({
     }
 
     const { loadRuntimeModel } = await import('../model/load-runtime-model');
-    const runtime = await loadRuntimeModel({ ...options, dataset: options.calibDataset }, context);
+    const runtime = await loadRuntimeModel(
+      {
+        ...options,
+        dataset: options.calibDataset,
+        calibrationFlagsGiven: flagsGiven(givenFlags, EVAL_CALIBRATION_FLAGS),
+      },
+      context,
+    );
     try {
       const { compiled, tokenizer } = runtime;
       let phaseStart = performance.now();
@@ -153,6 +164,7 @@ export const evalCommand = defineCommand({
         tokenCount: result.tokenCount,
         window,
         stride,
+        ignoredFlags: runtime.ignoredFlags,
         timings: { ...runtime.timings, tokenizeSeconds, evalSeconds, totalSeconds: secondsSince(started) },
       };
     } finally {

@@ -2,8 +2,10 @@ import { UsageError } from '../cli-errors';
 import { defineCommand } from '../command-definition';
 import { deviceOption, GLOBAL_OPTIONS } from '../options/common-options';
 import {
+  CALIBRATION_FLAGS,
   CALIBRATION_OPTIONS,
   dtypeOption,
+  flagsGiven,
   modelNameForJson,
   modelOption,
   onTheFlyModeOption,
@@ -58,10 +60,13 @@ export const generateCommand = defineCommand({
       command: 'ptq generate --model gpt2 --mode int4-weight-only --temperature 0.8 --top-k 40 --seed 7',
     },
   ],
-  async run({ options }, context) {
+  async run({ options, givenFlags }, context) {
     const started = performance.now();
     const { loadRuntimeModel } = await import('../model/load-runtime-model');
-    const runtime = await loadRuntimeModel(options, context);
+    const runtime = await loadRuntimeModel(
+      { ...options, calibrationFlagsGiven: flagsGiven(givenFlags, CALIBRATION_FLAGS) },
+      context,
+    );
     try {
       const { tokenizer, compiled } = runtime;
       const promptTokens = Array.from(tokenizer.encode(options.inputText), Number);
@@ -114,6 +119,7 @@ export const generateCommand = defineCommand({
         completion,
         promptTokens,
         tokens: newTokens,
+        ignoredFlags: runtime.ignoredFlags,
         timings: {
           ...runtime.timings,
           generateSeconds,

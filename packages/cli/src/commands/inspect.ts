@@ -18,7 +18,7 @@ const LISTED_LAYERS = 6;
 
 export const inspectCommand = defineCommand({
   name: 'inspect',
-  summary: "Show a folder's format, mode, quantized layers, scale statistics and size",
+  summary: 'Check a folder and show its format, mode, quantized layers, scale statistics and size',
   arguments: [
     { name: 'dir', description: 'folder written by "ptq quantize" (or any Hugging Face GPT-2 folder)' },
   ],

@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { UnsupportedModelError } from '../cli-errors';
 import { defineCommand } from '../command-definition';
 import {
@@ -7,7 +9,13 @@ import {
   MODEL_DTYPES,
   QUANT_MODES,
 } from '../options/common-options';
-import { CALIBRATION_OPTIONS, modelNameForJson, modelOption } from '../options/model-options';
+import {
+  CALIBRATION_FLAGS,
+  CALIBRATION_OPTIONS,
+  flagsGiven,
+  modelNameForJson,
+  modelOption,
+} from '../options/model-options';
 import {
   booleanOption,
   choiceOption,
@@ -30,7 +38,10 @@ export const QUANTIZE_OPTIONS = {
     choiceOption('--dtype <dtype>', 'element type of an ONNX export', MODEL_DTYPES),
     'float32' as (typeof MODEL_DTYPES)[number],
   ),
-  force: booleanOption('--force', 'replace --out when it exists'),
+  force: booleanOption(
+    '--force',
+    'replace --out when it is empty or an earlier ptq output (never a folder with other files)',
+  ),
   ...GLOBAL_OPTIONS,
 } as const;
 
@@ -51,12 +62,26 @@ export const quantizeCommand = defineCommand({
         'ptq quantize --model gpt2 --mode int4-weight-only --dataset wikitext --calib-size 32 --format onnx --out gpt2-q4',
     },
   ],
-  async run({ options }, context) {
+  async run({ options, givenFlags }, context) {
     const started = performance.now();
     // Everything that can be wrong with the command line is checked before the model loads.
-    const output = await checkOutputPath(options.out, { force: options.force });
-    const { checkDataset } = await import('../model/check-dataset');
-    await checkDataset(options.dataset);
+    const modelFolder = await localFolder(options.model);
+    const output = await checkOutputPath(options.out, {
+      force: options.force,
+      protectedFolders: modelFolder === undefined ? [] : [modelFolder],
+    });
+    const { needsCalibrationData, noticeIgnoredFlags } = await import('../model/calibration-settings');
+    // A dataset int8 weight-only never reads is not checked (its flags are reported as ignored).
+    if (needsCalibrationData(options.mode)) {
+      const { checkDataset } = await import('../model/check-dataset');
+      await checkDataset(options.dataset);
+    }
+    const dtypeIgnored = options.format === 'modelopt-hf' && givenFlags.has('--dtype');
+    noticeIgnoredFlags(
+      context,
+      dtypeIgnored ? ['--dtype'] : [],
+      'to --format modelopt-hf, whose float tensors are float32',
+    );
     const { detectExportFolder } = await import('../model/export-formats');
     const { resolveModelSource } = await import('../model/model-source');
     const source = await resolveModelSource(options.model, detectExportFolder);
@@ -69,20 +94,30 @@ export const quantizeCommand = defineCommand({
     const { resolveDevice } = await import('@ptq/onnx');
     const device = await resolveDevice(options.device, { onNotice: context.status });
 
-    const { loadHfGpt2, resolveModelFolder } = await import('@ptq/hf-gpt2');
+    const { loadHfGpt2, readGpt2Config, resolveModelFolder } = await import('@ptq/hf-gpt2');
     let phaseStart = performance.now();
     const { folder } = await resolveModelFolder(source.location, { onNotice: context.status });
+    // The flags are checked against the model's config before its weights are read.
+    const { calibrationSettings, inFlagTerms } = await import('../model/calibration-settings');
+    const config = await readGpt2Config(folder);
+    const calibration = calibrationSettings(
+      options.mode,
+      { ...options, calibrationFlagsGiven: flagsGiven(givenFlags, CALIBRATION_FLAGS) },
+      device,
+      context,
+      { nPositions: config.n_positions },
+    );
     const hf = await loadHfGpt2(folder, { device, onNotice: context.status });
     const loadSeconds = secondsSince(phaseStart);
     context.status(`ptq: load ${formatSeconds(loadSeconds)} (${source.label}, ${device})`);
 
     const { modelOptQuantize } = await import('@ptq/quant-core');
-    const { calibrationSettings } = await import('../model/calibration-settings');
-    const calibration = calibrationSettings(options.mode, options, device, context);
     phaseStart = performance.now();
     let quantized: Awaited<ReturnType<typeof modelOptQuantize>>;
     try {
       quantized = await modelOptQuantize(hf, options.mode, calibration.options);
+    } catch (error) {
+      throw inFlagTerms(error);
     } finally {
       calibration.finish();
     }
@@ -120,10 +155,18 @@ export const quantizeCommand = defineCommand({
             dataset: options.dataset,
             samples: calibration.numSamples,
             batchSize: calibration.batchSize,
-            maxSampleLength: options.maxSampleLength,
+            maxSampleLength: calibration.maxSampleLength,
           }
         : null,
+      ...(options.format === 'modelopt-hf' ? {} : { dtype: options.dtype }),
+      ignoredFlags: [...calibration.ignoredFlags, ...(dtypeIgnored ? ['--dtype'] : [])],
       timings: { loadSeconds, calibrateSeconds, exportSeconds, totalSeconds },
     };
   },
 });
+
+/** `--model` as a folder on disk, when it is one (a hub id is not). */
+async function localFolder(model: string): Promise<string | undefined> {
+  const stats = await stat(model).catch(() => undefined);
+  return stats?.isDirectory() ? path.resolve(model) : undefined;
+}

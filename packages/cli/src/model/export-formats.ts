@@ -1,9 +1,16 @@
-import { detectExport, exportModelOptCheckpoint, exportOnnx, UnknownExportError } from '@ptq/export';
+import {
+  detectExport,
+  exportModelOptCheckpoint,
+  exportOnnx,
+  removeTemporaryOutputs,
+  UnknownExportError,
+} from '@ptq/export';
 import { GPT, type ModelDType } from '@ptq/nanogpt';
 import type { QuantizedModel } from '@ptq/quant-core';
 import { gptConfigFromHf, quantizedStateToRuntime } from '@ptq/tripy-loader';
 import type { ExportFormatName } from '../options/common-options';
 import { folderFiles } from '../paths/folder-size';
+import { setSignalCleanup } from '../signals/exit-on-signal';
 
 export interface WriteExportOptions {
   readonly outDir: string;
@@ -30,6 +37,8 @@ export async function writeExport(
   quantized: QuantizedModel,
   options: WriteExportOptions,
 ): Promise<WrittenExport> {
+  // Ctrl-C or SIGTERM while writing removes the half-written temporary folder.
+  setSignalCleanup(removeTemporaryOutputs);
   if (format === 'modelopt-hf') {
     const { directory } = await exportModelOptCheckpoint(quantized, options.outDir, {
       sourceDir: options.sourceDir,

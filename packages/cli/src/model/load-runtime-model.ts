@@ -7,7 +7,13 @@ import { gptConfigFromHf, loadQuantWeightsFromHf, loadWeightsFromHf } from '@ptq
 import { UsageError } from '../cli-errors';
 import type { CommandContext } from '../command-definition';
 import { formatSeconds, secondsSince } from '../output/format-values';
-import { type CalibrationFlags, calibrationSettings } from './calibration-settings';
+import {
+  type CalibrationFlags,
+  calibrationSettings,
+  inFlagTerms,
+  needsCalibrationData,
+  noticeIgnoredFlags,
+} from './calibration-settings';
 import { checkDataset } from './check-dataset';
 import { detectExportFolder } from './export-formats';
 import { type ExportSource, type HuggingFaceSource, resolveModelSource } from './model-source';
@@ -34,6 +40,8 @@ export interface RuntimeModel {
   readonly mode: QuantMode | undefined;
   readonly dtype: ModelDType;
   readonly timings: RuntimeTimings;
+  /** Flags passed that did nothing (calibration flags without --mode, or for int8 weight-only). */
+  readonly ignoredFlags: readonly string[];
 }
 
 /** float16 where a GPU runs it, float32 on the CPU (whose kernels are float32). */
@@ -51,18 +59,25 @@ export async function loadRuntimeModel(
   flags: RuntimeModelFlags,
   context: CommandContext,
 ): Promise<RuntimeModel> {
-  if (flags.mode !== undefined) await checkDataset(flags.dataset);
+  if (flags.mode !== undefined && needsCalibrationData(flags.mode)) await checkDataset(flags.dataset);
   const source = await resolveModelSource(flags.model, detectExportFolder);
   if (source.kind === 'export' && flags.mode !== undefined) {
     throw new UsageError(
       `--mode quantizes a Hugging Face model; ${source.label} is already a ${source.format} export`,
     );
   }
+  // Calibration flags without --mode: nothing is quantized, so nothing reads them.
+  const ignoredFlags = flags.mode === undefined ? [...flags.calibrationFlagsGiven] : [];
+  noticeIgnoredFlags(context, ignoredFlags, 'without --mode');
   const device = await resolveDevice(flags.device, { onNotice: context.status });
   const dtype = flags.dtype ?? defaultDtypeFor(device);
-  if (source.kind === 'huggingface') return loadHuggingFace(source, flags, device, dtype, context);
-  if (source.format === 'onnx') return openOnnx(source, flags, device, context);
-  return loadCheckpoint(source, device, dtype, context);
+  const loaded =
+    source.kind === 'huggingface'
+      ? await loadHuggingFace(source, flags, device, dtype, context)
+      : source.format === 'onnx'
+        ? await openOnnx(source, flags, device, context)
+        : await loadCheckpoint(source, device, dtype, context);
+  return { ...loaded, ignoredFlags: [...ignoredFlags, ...loaded.ignoredFlags] };
 }
 
 async function loadHuggingFace(
@@ -83,11 +98,17 @@ async function loadHuggingFace(
   context.status(`ptq: load ${formatSeconds(loadSeconds)} (${source.label}, ${device})`);
 
   let calibrateSeconds: number | undefined;
+  let ignoredFlags: readonly string[] = [];
   if (mode !== undefined) {
-    const calibration = calibrationSettings(mode, flags, device, context);
+    const calibration = calibrationSettings(mode, flags, device, context, {
+      nPositions: hf.config.n_positions,
+    });
+    ignoredFlags = calibration.ignoredFlags;
     phaseStart = performance.now();
     try {
       await loadQuantWeightsFromHf(gpt, folder, dtype, mode, { hfModel: hf, quantize: calibration.options });
+    } catch (error) {
+      throw inFlagTerms(error);
     } finally {
       calibration.finish();
     }
@@ -101,6 +122,7 @@ async function loadHuggingFace(
     mode,
     dtype,
     timings: { loadSeconds, ...(calibrateSeconds === undefined ? {} : { calibrateSeconds }), compileSeconds },
+    ignoredFlags,
   };
 }
 
@@ -122,6 +144,7 @@ async function loadCheckpoint(
     mode: checkpoint.mode,
     dtype,
     timings: { loadSeconds, compileSeconds },
+    ignoredFlags: [],
   };
 }
 
@@ -152,6 +175,7 @@ async function openOnnx(
     mode: opened.mode,
     dtype: compiled.config.dtype,
     timings: { loadSeconds, compileSeconds: 0 },
+    ignoredFlags: [],
   };
 }
 

@@ -60,3 +60,16 @@ export const dtypeOption = withDefault(
 export function modelNameForJson(model: string): string {
   return model === DEFAULT_MODEL_DIR ? 'bundled' : model;
 }
+
+/** The flags that only calibration reads, as `quantize` and `generate` name them (`eval` says `--calib-dataset`). */
+export const CALIBRATION_FLAGS = [
+  '--dataset',
+  '--calib-size',
+  '--batch-size',
+  '--max-sample-length',
+] as const;
+
+/** Which of `flags` are in `given`, in the order of `flags`. */
+export function flagsGiven(given: ReadonlySet<string>, flags: readonly string[]): string[] {
+  return flags.filter((flag) => given.has(flag));
+}

@@ -1,4 +1,4 @@
-import { mkdtemp, rmdir, stat } from 'node:fs/promises';
+import { lstat, mkdtemp, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputPathError } from '../cli-errors';
 
@@ -9,24 +9,45 @@ export interface CheckedOutputPath {
   readonly exists: boolean;
 }
 
+export interface CheckOutputPathOptions {
+  /** `--force`: replace an empty folder or an earlier ptq output. */
+  readonly force: boolean;
+  /** Folders `--out` must not be, be inside of or contain (the `--model` folder). */
+  readonly protectedFolders?: readonly string[];
+}
+
 /**
  * Checks `--out` before any work starts, so a bad path fails in a second rather than after a long
- * calibration: the target must not exist (unless `force`, and then it must be a folder), and its
- * parent must be an existing folder this process can create entries in. Writability is tested by
- * creating and removing an empty folder there, which also catches read-only file systems and root's
- * permission bypass that `access(W_OK)` misses.
+ * calibration. The target must not exist, except as an empty folder or an earlier ptq output (its
+ * `ptq-manifest.json` still matching), and then only with `force`; the working folder or one
+ * holding it, a protected folder (or one inside or around it), a link and a folder holding other
+ * files are refused, force or not (the same rules as `@ptq/export`'s `overwrite`). Its parent must
+ * be an existing folder this process can create entries in. Writability is tested by creating and
+ * removing an empty folder there, which also catches read-only file systems and root's permission
+ * bypass that `access(W_OK)` misses.
  */
-export async function checkOutputPath(out: string, options: { force: boolean }): Promise<CheckedOutputPath> {
+export async function checkOutputPath(
+  out: string,
+  options: CheckOutputPathOptions,
+): Promise<CheckedOutputPath> {
   const target = path.resolve(out);
   // Paths in messages are written the way the user wrote --out (relative stays relative).
   const shown = (file: string) => (path.isAbsolute(out) ? file : path.relative(process.cwd(), file) || '.');
-  const existing = await statOrError(target);
+  const existing = await statOrError(target, lstat);
   let exists = false;
   if (existing.stats !== undefined) {
-    if (!existing.stats.isDirectory()) {
-      throw new OutputPathError(out, 'exists and is not a folder; choose another path');
+    // Loaded only here: `ptq --help` and flag errors load no model code.
+    const { examineOutputFolder } = await import('@ptq/export');
+    const state = await examineOutputFolder(target, { protectedFolders: options.protectedFolders ?? [] });
+    if (state.kind === 'protected') throw new OutputPathError(out, `${state.reason}; choose another path`);
+    if (!options.force) {
+      throw new OutputPathError(
+        out,
+        state.kind === 'previous-output'
+          ? 'already holds an earlier ptq output; pass --force to replace it'
+          : 'already exists; pass --force to replace it',
+      );
     }
-    if (!options.force) throw new OutputPathError(out, 'already exists; pass --force to replace it');
     exists = true;
   } else if (existing.code === 'ENOTDIR') {
     throw new OutputPathError(
@@ -60,9 +81,10 @@ export async function checkOutputPath(out: string, options: { force: boolean }):
 
 async function statOrError(
   file: string,
+  examine: typeof stat = stat,
 ): Promise<{ stats: Awaited<ReturnType<typeof stat>> | undefined; code: string | undefined }> {
   try {
-    return { stats: await stat(file), code: undefined };
+    return { stats: await examine(file), code: undefined };
   } catch (error) {
     return { stats: undefined, code: (error as NodeJS.ErrnoException).code };
   }
