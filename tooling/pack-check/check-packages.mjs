@@ -6,10 +6,11 @@
 // 2. every `exports`, `types` and `bin` target, and every relative import in the published JavaScript
 //    and declarations, exists in the tarball; every bare import is a declared dependency;
 // 3. publint finds no error or warning;
-// 4. installed together as npm lays out a flat install (each tarball unpacked into
-//    `node_modules/@ptq/<name>`), with the third-party dependencies linked from this workspace's install
-//    because the registry is not reachable offline, every package imports in a plain Node project and
-//    the `ptq` bin runs: `--help`, then quantize, inspect and generate on the bundled model.
+// 4. installed as npm lays out a flat install (each tarball unpacked into `node_modules/@ptq/<name>`),
+//    with the third-party dependencies linked from this workspace's install because the registry is
+//    not reachable offline, every package imports in a plain Node project; installed as
+//    `npm install -g @ptq/cli` nests its dependencies, the `ptq` bin runs: `--help`, then quantize
+//    (fp8, so the bundled calibration data is read), inspect and generate on the bundled model.
 //
 // What this cannot check offline: that the registry serves the third-party versions (the lockfile pins
 // them) and npm's own resolution of them.
@@ -37,11 +38,12 @@ import { formatMessage } from 'publint/utils';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const keep = process.argv.includes('--keep');
 const work = mkdtempSync(path.join(os.tmpdir(), 'ptq-pack-check-'));
-const problems = [];
+// A Set: one import repeated in a file is one problem.
+const problems = new Set();
 const started = performance.now();
 
 function problem(packageName, message) {
-  problems.push(`${packageName}: ${message}`);
+  problems.add(`${packageName}: ${message}`);
 }
 
 function log(message) {
@@ -98,7 +100,10 @@ function checkContents(packageDir, manifest, versions) {
     for (const [dependency, range] of Object.entries(manifest[field] ?? {})) {
       if (range.startsWith('workspace:')) problem(name, `${field}.${dependency} is still "${range}"`);
       if (field !== 'devDependencies' && versions.has(dependency) && range !== versions.get(dependency)) {
-        problem(name, `${field}.${dependency} is "${range}", the packed sibling is ${versions.get(dependency)}`);
+        problem(
+          name,
+          `${field}.${dependency} is "${range}", the packed sibling is ${versions.get(dependency)}`,
+        );
       }
     }
   }
@@ -117,12 +122,13 @@ function checkContents(packageDir, manifest, versions) {
   ];
   for (const { field, target } of targets) {
     if (target.includes('*')) continue;
-    if (!existsSync(path.join(packageDir, target))) problem(name, `${field} → ${target} is not in the tarball`);
+    if (!existsSync(path.join(packageDir, target)))
+      problem(name, `${field} → ${target} is not in the tarball`);
   }
 
   const binTargets = new Set(
-    Object.values(typeof manifest.bin === 'string' ? { bin: manifest.bin } : (manifest.bin ?? {})).map((target) =>
-      path.join(packageDir, target),
+    Object.values(typeof manifest.bin === 'string' ? { bin: manifest.bin } : (manifest.bin ?? {})).map(
+      (target) => path.join(packageDir, target),
     ),
   );
   for (const file of listFiles(packageDir)) {
@@ -140,7 +146,11 @@ function checkContents(packageDir, manifest, versions) {
         if (!candidates.some((candidate) => existsSync(candidate) && statSync(candidate).isFile())) {
           problem(name, `${where} imports ${specifier}, which is not in the tarball`);
         }
-      } else if (!BUILTINS.has(specifier) && !declared.has(bareName(specifier)) && bareName(specifier) !== name) {
+      } else if (
+        !BUILTINS.has(specifier) &&
+        !declared.has(bareName(specifier)) &&
+        bareName(specifier) !== name
+      ) {
         problem(name, `${where} imports ${specifier}, which is not among its dependencies`);
       }
     }
@@ -178,7 +188,12 @@ try {
   mkdirSync(tarballDir);
   execFileSync(
     'pnpm',
-    [...packages.flatMap(({ manifest }) => ['--filter', manifest.name]), 'pack', '--pack-destination', tarballDir],
+    [
+      ...packages.flatMap(({ manifest }) => ['--filter', manifest.name]),
+      'pack',
+      '--pack-destination',
+      tarballDir,
+    ],
     { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
   );
 
@@ -209,26 +224,39 @@ try {
     }
   }
 
-  // 4. A project with the tarballs installed side by side, as npm lays out a flat install.
+  // 4a. A project with every tarball installed side by side, as npm lays out a flat install (and as
+  // `npm install -g` of all the tarballs together does): every package imports by name.
+  const byName = new Map(unpacked.map((entry) => [entry.manifest.name, entry]));
+  const thirdParty = new Map();
+  for (const { sourceDir, manifest } of unpacked) {
+    for (const dependency of Object.keys(manifest.dependencies ?? {})) {
+      if (!versions.has(dependency) && !thirdParty.has(dependency)) {
+        thirdParty.set(dependency, workspaceCopy(dependency, sourceDir));
+      }
+    }
+  }
+  /** Copies the named tarballs into `modules` and links the third-party dependencies they declare. */
+  function install(modules, names) {
+    const linked = new Set();
+    for (const name of names) {
+      const { packageDir, manifest } = byName.get(name);
+      cpSync(packageDir, path.join(modules, name), { recursive: true });
+      for (const dependency of Object.keys(manifest.dependencies ?? {})) {
+        if (versions.has(dependency) || linked.has(dependency)) continue;
+        linked.add(dependency);
+        mkdirSync(path.dirname(path.join(modules, dependency)), { recursive: true });
+        symlinkSync(thirdParty.get(dependency), path.join(modules, dependency), 'dir');
+      }
+    }
+  }
   const project = path.join(work, 'project');
-  const modules = path.join(project, 'node_modules');
-  mkdirSync(modules, { recursive: true });
+  mkdirSync(project);
   writeFileSync(
     path.join(project, 'package.json'),
     `${JSON.stringify({ name: 'pack-check-project', private: true, type: 'module' }, null, 2)}\n`,
   );
-  const thirdParty = new Map();
-  for (const { sourceDir, packageDir, manifest } of unpacked) {
-    cpSync(packageDir, path.join(modules, manifest.name), { recursive: true });
-    for (const dependency of Object.keys(manifest.dependencies ?? {})) {
-      if (versions.has(dependency) || thirdParty.has(dependency)) continue;
-      thirdParty.set(dependency, workspaceCopy(dependency, sourceDir));
-    }
-  }
-  for (const [dependency, target] of thirdParty) {
-    mkdirSync(path.dirname(path.join(modules, dependency)), { recursive: true });
-    symlinkSync(target, path.join(modules, dependency), 'dir');
-  }
+  const names = [...byName.keys()];
+  install(path.join(project, 'node_modules'), names);
   // Nothing may come from this workspace but those links: no HF cache, no network.
   const environment = {
     ...process.env,
@@ -237,8 +265,6 @@ try {
     HF_HUB_OFFLINE: '1',
     NODE_PATH: '',
   };
-
-  const names = unpacked.map(({ manifest }) => manifest.name);
   const importCheck = run(
     process.execPath,
     [
@@ -255,24 +281,47 @@ try {
   );
   if (importCheck.status !== 0) problem('import', importCheck.output);
 
-  const bins = [];
-  for (const { manifest } of unpacked) {
-    const bin = typeof manifest.bin === 'string' ? { [manifest.name]: manifest.bin } : (manifest.bin ?? {});
-    for (const [command, target] of Object.entries(bin)) bins.push({ command, file: path.join(modules, manifest.name, target) });
-  }
-  const ptq = bins.find(({ command }) => command === 'ptq');
-  if (!ptq) {
-    problem('@ptq/cli', 'no package has a `ptq` bin');
+  // 4b. The bin as `npm install -g @ptq/cli` lays it out: the @ptq packages it needs nested in its own
+  // node_modules, none beside it. It must find the bundled model and calibration data there.
+  const cli = byName.get('@ptq/cli');
+  const ptqTarget = cli?.manifest.bin?.ptq;
+  if (!ptqTarget) {
+    problem('@ptq/cli', 'has no `ptq` bin');
   } else {
-    const out = path.join(project, 'int8');
+    const needed = new Set();
+    const visit = (name) => {
+      for (const dependency of Object.keys(byName.get(name).manifest.dependencies ?? {})) {
+        if (versions.has(dependency) && !needed.has(dependency)) {
+          needed.add(dependency);
+          visit(dependency);
+        }
+      }
+    };
+    visit('@ptq/cli');
+    const globalModules = path.join(work, 'global', 'lib', 'node_modules');
+    install(globalModules, ['@ptq/cli']);
+    install(path.join(globalModules, '@ptq', 'cli', 'node_modules'), [...needed]);
+    const ptq = path.join(globalModules, '@ptq', 'cli', ptqTarget);
+    const out = path.join(project, 'float8');
     const steps = [
       ['--help'],
-      ['quantize', '--mode', 'int8-weight-only', '--device', 'cpu', '--out', out, '--quiet'],
+      ['quantize', '--mode', 'float8', '--calib-size', '2', '--device', 'cpu', '--out', out, '--quiet'],
       ['inspect', out],
-      ['generate', '--model', out, '--device', 'cpu', '--max-new-tokens', '4', '--input-text', 'It was', '--quiet'],
+      [
+        'generate',
+        '--model',
+        out,
+        '--device',
+        'cpu',
+        '--max-new-tokens',
+        '4',
+        '--input-text',
+        'It was',
+        '--quiet',
+      ],
     ];
     for (const args of steps) {
-      const result = run(process.execPath, [ptq.file, ...args], { cwd: project, env: environment });
+      const result = run(process.execPath, [ptq, ...args], { cwd: project, env: environment });
       if (result.status !== 0) {
         problem('@ptq/cli', `ptq ${args.join(' ')} exited with ${result.status}:\n${result.output}`);
         break;
@@ -283,18 +332,23 @@ try {
   for (const { manifest, size } of unpacked) {
     log(`${manifest.name.padEnd(22)} ${(size / 1e6).toFixed(2).padStart(6)} MB packed`);
   }
-  log(
-    `${unpacked.length} packages packed, checked with publint, installed from the tarballs and imported; ` +
-      `ptq ran from the packed @ptq/cli (${((performance.now() - started) / 1000).toFixed(1)} s)`,
-  );
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  if (problems.size === 0) {
+    log(
+      `${unpacked.length} packages packed and checked (contents, publint), installed from the tarballs ` +
+        `and imported; the packed ptq bin ran (${seconds} s)`,
+    );
+  }
 } catch (error) {
-  problems.push(String(error?.stack ?? error));
+  problems.add(String(error?.stack ?? error));
 } finally {
   if (keep) log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });
 }
 
-if (problems.length > 0) {
-  process.stderr.write(`check:packages found ${problems.length} problem(s):\n${problems.map((line) => `- ${line}`).join('\n')}\n`);
+if (problems.size > 0) {
+  process.stderr.write(
+    `check:packages found ${problems.size} problem(s):\n${[...problems].map((line) => `- ${line}`).join('\n')}\n`,
+  );
   process.exitCode = 1;
 }
