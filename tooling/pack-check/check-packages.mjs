@@ -81,6 +81,8 @@ function listFiles(dir) {
 // Import specifiers as tsup/esbuild and tsc write them: `from '…'`, `import '…'`, `import('…')`,
 // `require('…')`. The bundled bin is left out of this scan (see below).
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)(['"])([^'"\n]+)\1/g;
+// Written at the top of every bundle tooling/bundle makes.
+const SELF_CONTAINED_MARKER = 'const require = __ptqCreateRequire(import.meta.url);';
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
 
 function bareName(specifier) {
@@ -132,11 +134,12 @@ function checkContents(packageDir, manifest, versions) {
     ),
   );
   for (const file of listFiles(packageDir)) {
-    if (!/\.(?:m?js|d\.m?ts)$/.test(file) || !file.includes(`${path.sep}dist${path.sep}`)) continue;
-    // The bin is one self-contained bundle: its only import of a package (onnxruntime-node) is a
-    // run-time require checked by running it.
-    if (binTargets.has(file)) continue;
+    const published = file.includes(`${path.sep}dist${path.sep}`) || binTargets.has(file);
+    if (!published || !/\.(?:m?js|d\.m?ts)$/.test(file)) continue;
     const source = readFileSync(file, 'utf8');
+    // A self-contained bundle (the `ptq` bin) carries its dependencies' code, strings and comments
+    // included; its only package import (onnxruntime-node) is a run-time require checked by running it.
+    if (source.includes(SELF_CONTAINED_MARKER)) continue;
     for (const match of source.matchAll(SPECIFIER)) {
       const specifier = match[2];
       const where = path.relative(packageDir, file);
