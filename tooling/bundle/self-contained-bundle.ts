@@ -29,9 +29,11 @@ const TRANSFORMERS_REQUIRE = 'requireFromHere("onnxruntime-node")';
  *   program would (a `node_modules` next to or above the bundle: how it runs on a GPU machine),
  *   then from where this workspace installed it (pnpm keeps it under the packages that use it);
  * - `sharp` becomes a stub (transformers.js imports it for images, which ptq never reads);
- * - `import.meta.url` in workspace sources is rewritten to the source file's own URL, relative to
- *   the bundle, so packages still find their data (the bundled model, calibration samples) beside
- *   their sources.
+ * - `import.meta.url` in workspace sources is rewritten to the source file's own URL, so packages
+ *   still find their data (the bundled model, calibration samples) beside their sources: inside the
+ *   installed package of that name when one resolves from the bundle (an npm install, where a global
+ *   install nests the dependencies under the bin's package), else relative to the bundle (this
+ *   workspace, where a bundle need not depend on every package it contains).
  */
 export function selfContainedBundle(options: SelfContainedBundleOptions): Plugin {
   const requireFrom = createRequire(path.join(options.onnxruntimeFrom, 'package.json'));
@@ -93,17 +95,46 @@ export function selfContainedBundle(options: SelfContainedBundleOptions): Plugin
         const source = await readFile(args.path, 'utf8');
         if (!source.includes('import.meta.url')) return undefined;
         const relative = path.relative(options.outDir, args.path).split(path.sep).join('/');
+        const owner = await owningPackage(args.path, workspaceRoot);
+        const inPackage = path.relative(owner.root, args.path).split(path.sep).join('/');
         return {
           loader: 'ts',
           contents: source.replaceAll(
             'import.meta.url',
-            `new URL(${JSON.stringify(relative)}, import.meta.url).href`,
+            `${SOURCE_URL}(${JSON.stringify(owner.name)}, ${JSON.stringify(inPackage)}, ${JSON.stringify(relative)})`,
           ),
         };
       });
     },
   };
 }
+
+/** The workspace package a source file belongs to: its folder and name. */
+async function owningPackage(file: string, workspaceRoot: string): Promise<{ root: string; name: string }> {
+  let dir = path.dirname(file);
+  while (dir.startsWith(workspaceRoot) && dir !== workspaceRoot) {
+    try {
+      const manifest = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+      };
+      if (manifest.name) return { root: dir, name: manifest.name };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    dir = path.dirname(dir);
+  }
+  throw new Error(`${file}: no package.json with a name above it in the workspace`);
+}
+
+const SOURCE_URL = '__ptqSourceUrl';
+// Defined once at the top of each bundle: the URL a workspace source file has where its package is
+// installed (resolved by name from the bundle), or its place in this workspace relative to the bundle.
+const SOURCE_URL_FUNCTION = [
+  `function ${SOURCE_URL}(packageName, fileInPackage, fromBundle) {`,
+  "  try { return new URL(fileInPackage, __ptqPathToFileURL(require.resolve(packageName + '/package.json'))).href; }",
+  '  catch { return new URL(fromBundle, import.meta.url).href; }',
+  '}',
+].join(' ');
 
 const WORKSPACE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -125,9 +156,15 @@ export function selfContainedOptions(options: { entry: Options['entry']; outDir:
     noExternal: [/.*/],
     esbuildOptions(esbuild) {
       esbuild.conditions = ['@ptq/source'];
-      // CommonJS dependencies inside an ES module bundle require node built-ins through this.
+      // CommonJS dependencies inside an ES module bundle require node built-ins through this
+      // `require`; the function locates workspace sources (see `selfContainedBundle`).
       esbuild.banner = {
-        js: "import { createRequire as __ptqCreateRequire } from 'node:module'; const require = __ptqCreateRequire(import.meta.url);",
+        js: [
+          "import { createRequire as __ptqCreateRequire } from 'node:module';",
+          "import { pathToFileURL as __ptqPathToFileURL } from 'node:url';",
+          'const require = __ptqCreateRequire(import.meta.url);',
+          SOURCE_URL_FUNCTION,
+        ].join(' '),
       };
     },
     esbuildPlugins: [
