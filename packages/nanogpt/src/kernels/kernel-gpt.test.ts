@@ -167,6 +167,27 @@ describe.skipIf(problem !== undefined)('choosing the engine', () => {
     );
   });
 
+  it('a limit of the adapter refuses the kernels by name; auto falls back to onnxruntime', async () => {
+    // The attention kernel keeps a score per cached position in workgroup memory (32 KiB on llvmpipe).
+    const long = tinyModel({ blockSize: 16384 });
+    const options = { engine: 'kernels', allowSoftwareAdapter: true } as const;
+    await expect(compile(long, options)).rejects.toThrow(
+      /attention needs \d+ bytes of workgroup memory, over the adapter's maxComputeWorkgroupStorageSize/,
+    );
+    const notices: string[] = [];
+    const fallback = await open(
+      compile(long, {
+        ...options,
+        engine: 'auto',
+        device: 'auto',
+        maxSequence: 16384,
+        onNotice: (line) => notices.push(line),
+      }),
+    );
+    expect(fallback).toBeInstanceOf(CompiledGPT);
+    expect(notices.join('\n')).toMatch(/kernels engine not used .*workgroup memory/);
+  });
+
   it('a cache from another sequence or engine is refused', async () => {
     const kernels = await open(compile(model, { engine: 'kernels', allowSoftwareAdapter: true }));
     const first = await kernels.prefill(row(PROMPT));

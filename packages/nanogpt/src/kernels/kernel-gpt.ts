@@ -25,7 +25,7 @@ import type { DecodeCache, RuntimeGPT } from '../runtime/runtime-gpt';
 import { TargetScorer } from '../runtime/target-scorer';
 import type { KernelDevice } from './dawn-device';
 import { type KernelLinearWeights, prepareLinear } from './kernel-weights';
-import { linearShader, linearWorkgroups } from './linear-shader';
+import { linearShader, linearWorkgroupBytes, linearWorkgroups } from './linear-shader';
 import { attentionShader, embeddingShader, embeddingWorkgroups, greedyAdvanceShader } from './step-shaders';
 
 /** Steps encoded in one submission while a prompt runs (each step is a few dispatches per layer). */
@@ -131,7 +131,37 @@ export class KernelGPT implements RuntimeGPT {
   #scorer: TargetScorer | undefined;
   #released = false;
 
-  constructor(init: KernelGPTInit) {
+  /**
+   * Uploads the weights and makes the pipelines; a shader or buffer Dawn refuses (a limit of the
+   * adapter) becomes `DeviceUnavailableError`, and the device is destroyed on any failure.
+   */
+  static async create(init: KernelGPTInit): Promise<KernelGPT> {
+    const { device } = init.kernelDevice;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let compiled: KernelGPT;
+    try {
+      compiled = new KernelGPT(init);
+    } catch (error) {
+      await device.popErrorScope();
+      await device.popErrorScope();
+      device.destroy();
+      throw error;
+    }
+    const validation = await device.popErrorScope();
+    const memory = await device.popErrorScope();
+    const refused = validation ?? memory;
+    if (refused !== null) {
+      await compiled.release();
+      throw new DeviceUnavailableError(
+        'kernels',
+        `the adapter (${init.kernelDevice.adapterName}) refused the kernels: ${refused.message.split('\n')[0]}`,
+      );
+    }
+    return compiled;
+  }
+
+  private constructor(init: KernelGPTInit) {
     const { gpt, kernelDevice } = init;
     checkWeightValues(gpt);
     this.config = gpt.config;
@@ -161,6 +191,7 @@ export class KernelGPT implements RuntimeGPT {
         embeddingWorkgroups(embeddingSize),
       ),
     );
+    this.#checkWorkgroupMemory('attention', 4 * (headSize + this.maxSequence + 130));
     const attention = attentionShader({ numHeads, headSize, maxSequence: this.maxSequence });
     gpt.transformer.h.forEach((block, layer) => {
       const prefix = `transformer.h.${layer}`;
@@ -488,6 +519,17 @@ export class KernelGPT implements RuntimeGPT {
     return buffer;
   }
 
+  /** Workgroup memory beyond the adapter's limit would make Dawn refuse the pipeline later, less clearly. */
+  #checkWorkgroupMemory(name: string, bytes: number): void {
+    const limit = this.#device.limits.maxComputeWorkgroupStorageSize;
+    if (bytes > limit) {
+      throw new DeviceUnavailableError(
+        'kernels',
+        `${name} needs ${bytes} bytes of workgroup memory, over the adapter's maxComputeWorkgroupStorageSize ${limit} (compile with a smaller maxSequence, or use onnxruntime)`,
+      );
+    }
+  }
+
   #pipeline(code: string): GPUComputePipeline {
     let pipeline = this.#pipelines.get(code);
     if (pipeline === undefined) {
@@ -528,6 +570,7 @@ export class KernelGPT implements RuntimeGPT {
     sharedWeight?: GPUBuffer,
   ): Dispatch {
     const weights: KernelLinearWeights = prepareLinear(linear);
+    this.#checkWorkgroupMemory(path, linearWorkgroupBytes(weights.kind, weights.inFeatures));
     const code = linearShader({
       inFeatures: weights.inFeatures,
       outFeatures: weights.outFeatures,

@@ -37,8 +37,7 @@ export function wordsPerRow(weight: KernelWeightKind, inFeatures: number): numbe
 }
 
 function paddedInput(options: LinearShaderOptions): number {
-  const perWord = options.weight === 'int4' ? 8 : options.weight === 'float32' ? 1 : 4;
-  return wordsPerRow(options.weight, options.inFeatures) * perWord;
+  return linearWorkgroupBytes(options.weight, options.inFeatures) / 4 - LINEAR_ROWS * LINEAR_THREADS - 1;
 }
 
 function productLoop(options: LinearShaderOptions): string {
@@ -253,6 +252,12 @@ function transformInput(options: LinearShaderOptions): string {
   if (options.preScale) steps.push('x = x * pre_scale[i];');
   if (options.float8Input) steps.push('x = float8_fake_quant(x, parameters.input_scale);');
   return steps.join('\n      ');
+}
+
+/** Workgroup memory of one linear's kernel: the padded input, the partial sums and one scalar. */
+export function linearWorkgroupBytes(weight: KernelWeightKind, inFeatures: number): number {
+  const perWord = weight === 'int4' ? 8 : weight === 'float32' ? 1 : 4;
+  return 4 * (wordsPerRow(weight, inFeatures) * perWord + LINEAR_ROWS * LINEAR_THREADS + 1);
 }
 
 /** Workgroups for one linear's outputs. */

@@ -240,9 +240,8 @@ async function compileKernels(
     return undefined;
   }
   try {
-    return new KernelGPT({ gpt, kernelDevice, maxSequence });
+    return await KernelGPT.create({ gpt, kernelDevice, maxSequence });
   } catch (error) {
-    kernelDevice.device.destroy();
     if (engine === 'kernels' || !(error instanceof DeviceUnavailableError)) throw error;
     notice(`ptq: kernels engine not used (${error.message}); using onnxruntime`);
     return undefined;
