@@ -26,10 +26,14 @@ import { TargetScorer } from '../runtime/target-scorer';
 import type { KernelDevice } from './dawn-device';
 import { type KernelLinearWeights, prepareLinear } from './kernel-weights';
 import { linearShader, linearWorkgroupBytes, linearWorkgroups } from './linear-shader';
+import {
+  channelWorkgroups,
+  promptAttentionShader,
+  promptEmbeddingShader,
+  storeKeysValuesShader,
+} from './prefill-shaders';
 import { attentionShader, embeddingShader, embeddingWorkgroups, greedyAdvanceShader } from './step-shaders';
 
-/** Steps encoded in one submission while a prompt runs (each step is a few dispatches per layer). */
-const PROMPT_STEPS_PER_SUBMIT = 64;
 /** Bytes of logits read back per submission when every position's logits are wanted. */
 const LOGITS_BYTES_PER_READ = 32 * 1024 * 1024;
 
@@ -45,6 +49,8 @@ interface Dispatch {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly workgroups: number;
+  /** A prompt kernel: one workgroup row per prompt row (workgroup dimension y). */
+  readonly perRow?: boolean;
 }
 
 /** The kernels engine's cache: the device holds the keys and values; this is its bookkeeping. */
@@ -101,8 +107,9 @@ export interface KernelGPTInit {
  * `c_proj` + residual kernel, a LayerNorm + `c_fc` + GELU kernel and an `mlp.c_proj` + residual
  * kernel; then LayerNorm + head and a greedy argmax that writes the next token and advances the
  * position, both kept on the device. Pipelines and bind groups are made once here; many steps are
- * encoded per submission and tokens are read back once per submission. Prompts run through the
- * same step kernels, one position at a time. Activations and accumulation are float32 (a float16
+ * encoded per submission and tokens are read back once per submission. Prompts run all their rows
+ * at once through the same linear kernels (one workgroup row per token) and a prompt attention
+ * kernel. Activations and accumulation are float32 (a float16
  * model's weights are widened).
  */
 export class KernelGPT implements RuntimeGPT {
@@ -122,6 +129,11 @@ export class KernelGPT implements RuntimeGPT {
   readonly #buffers: GPUBuffer[] = [];
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #dispatches: Dispatch[];
+  /** The prompt's kernels up to the last row's residual (`#encodePrompt`). */
+  readonly #promptDispatches: Dispatch[];
+  readonly #promptParameters: GPUBuffer;
+  readonly #promptResidual: GPUBuffer;
+  readonly #residual: GPUBuffer;
   readonly #state: GPUBuffer;
   readonly #tokens: GPUBuffer;
   readonly #logits: GPUBuffer;
@@ -175,13 +187,34 @@ export class KernelGPT implements RuntimeGPT {
     this.#state = this.#buffer(16, STORAGE | COPY_DST | COPY_SRC);
     this.#tokens = this.#buffer(4 * (this.maxSequence + 1), STORAGE | COPY_DST | COPY_SRC);
     this.#logits = this.#buffer(4 * vocabSize, STORAGE | COPY_SRC);
-    const residual = this.#buffer(4 * embeddingSize, STORAGE);
+    const residual = this.#buffer(4 * embeddingSize, STORAGE | COPY_DST);
     const qkv = this.#buffer(4 * 3 * embeddingSize, STORAGE);
     const attended = this.#buffer(4 * embeddingSize, STORAGE);
 
     const wteWeight = gpt.transformer.wte.weight;
     const wte = this.#upload(toFloat32(wteWeight), 'transformer.wte.weight');
     const wpe = this.#upload(toFloat32(gpt.transformer.wpe.weight), 'transformer.wpe.weight');
+
+    // The prompt's rows, all positions at once (up to maxSequence rows).
+    const rows = this.maxSequence;
+    this.#promptParameters = this.#buffer(16, UNIFORM | COPY_DST);
+    this.#promptResidual = this.#buffer(4 * rows * embeddingSize, STORAGE | COPY_SRC);
+    const promptQkv = this.#buffer(4 * rows * 3 * embeddingSize, STORAGE);
+    const promptAttended = this.#buffer(4 * rows * embeddingSize, STORAGE);
+    const promptHidden = this.#buffer(4 * rows * gpt.transformer.h[0]!.mlp.c_fc.outFeatures, STORAGE);
+    const promptDispatches: Dispatch[] = [
+      {
+        ...this.#dispatch(
+          promptEmbeddingShader(embeddingSize),
+          [this.#promptParameters, this.#tokens, wte, wpe, this.#promptResidual],
+          channelWorkgroups(embeddingSize),
+        ),
+        perRow: true,
+      },
+    ];
+    const attentionOptions = { numHeads, headSize, maxSequence: this.maxSequence };
+    const store = storeKeysValuesShader(attentionOptions);
+    const promptAttention = promptAttentionShader(attentionOptions);
 
     const dispatches: Dispatch[] = [];
     dispatches.push(
@@ -192,26 +225,87 @@ export class KernelGPT implements RuntimeGPT {
       ),
     );
     this.#checkWorkgroupMemory('attention', 4 * (headSize + this.maxSequence + 130));
-    const attention = attentionShader({ numHeads, headSize, maxSequence: this.maxSequence });
+    const attention = attentionShader(attentionOptions);
     gpt.transformer.h.forEach((block, layer) => {
       const prefix = `transformer.h.${layer}`;
       const cacheBytes = 4 * numHeads * this.maxSequence * headSize;
       const keys = this.#buffer(cacheBytes, STORAGE);
       const values = this.#buffer(cacheBytes, STORAGE);
       const hidden = this.#buffer(4 * block.mlp.c_fc.outFeatures, STORAGE);
+      const promptResidual = this.#promptResidual;
+      const [attnStep, attnPrompt] = this.#linear(
+        `${prefix}.attn.c_attn`,
+        block.attn.c_attn,
+        [
+          [residual, qkv],
+          [promptResidual, promptQkv],
+        ],
+        'none',
+        block.ln_1,
+      );
+      const [projectionStep, projectionPrompt] = this.#linear(
+        `${prefix}.attn.c_proj`,
+        block.attn.c_proj,
+        [
+          [attended, residual],
+          [promptAttended, promptResidual],
+        ],
+        'residual',
+      );
+      const [expandStep, expandPrompt] = this.#linear(
+        `${prefix}.mlp.c_fc`,
+        block.mlp.c_fc,
+        [
+          [residual, hidden],
+          [promptResidual, promptHidden],
+        ],
+        'gelu',
+        block.ln_2,
+      );
+      const [downStep, downPrompt] = this.#linear(
+        `${prefix}.mlp.c_proj`,
+        block.mlp.c_proj,
+        [
+          [hidden, residual],
+          [promptHidden, promptResidual],
+        ],
+        'residual',
+      );
       dispatches.push(
-        this.#linear(`${prefix}.attn.c_attn`, block.attn.c_attn, residual, qkv, 'none', block.ln_1),
+        attnStep!,
         this.#dispatch(attention, [this.#state, qkv, keys, values, attended], numHeads),
-        this.#linear(`${prefix}.attn.c_proj`, block.attn.c_proj, attended, residual, 'residual'),
-        this.#linear(`${prefix}.mlp.c_fc`, block.mlp.c_fc, residual, hidden, 'gelu', block.ln_2),
-        this.#linear(`${prefix}.mlp.c_proj`, block.mlp.c_proj, hidden, residual, 'residual'),
+        projectionStep!,
+        expandStep!,
+        downStep!,
+      );
+      promptDispatches.push(
+        attnPrompt!,
+        {
+          ...this.#dispatch(
+            store,
+            [this.#promptParameters, promptQkv, keys, values],
+            channelWorkgroups(embeddingSize),
+          ),
+          perRow: true,
+        },
+        {
+          ...this.#dispatch(
+            promptAttention,
+            [this.#promptParameters, promptQkv, keys, values, promptAttended],
+            numHeads,
+          ),
+          perRow: true,
+        },
+        projectionPrompt!,
+        expandPrompt!,
+        downPrompt!,
       );
     });
     const head = gpt.lm_head;
     // A tied, plain head reads the embedding buffer itself ([vocab, embedding] either way).
     const shared = head.weight === wteWeight && head.quantDtype === undefined ? wte : undefined;
     dispatches.push(
-      this.#linear('lm_head', head, residual, this.#logits, 'none', gpt.transformer.ln_f, shared),
+      ...this.#linear('lm_head', head, [[residual, this.#logits]], 'none', gpt.transformer.ln_f, shared),
       this.#dispatch(
         greedyAdvanceShader(vocabSize, this.maxSequence),
         [this.#state, this.#tokens, this.#logits],
@@ -219,6 +313,8 @@ export class KernelGPT implements RuntimeGPT {
       ),
     );
     this.#dispatches = dispatches;
+    this.#promptDispatches = promptDispatches;
+    this.#residual = residual;
   }
 
   /** Logits of every position of one row, with no cache kept (what perplexity needs). */
@@ -320,9 +416,9 @@ export class KernelGPT implements RuntimeGPT {
     const position = cache.length;
     this.#device.queue.writeBuffer(this.#tokens, 4 * position, Uint32Array.of(token));
     this.#device.queue.writeBuffer(this.#state, 0, Uint32Array.of(position, position + 1, 0, 0));
-    const logits = await this.#runSteps(1, true);
+    const logits = await this.#runSteps(1);
     cache.advance();
-    return { logits: createTensor('float32', [1, 1, this.config.vocabSize], logits!) };
+    return { logits: createTensor('float32', [1, 1, this.config.vocabSize], logits) };
   }
 
   /**
@@ -361,12 +457,7 @@ export class KernelGPT implements RuntimeGPT {
     this.#sequence += 1;
     if (maxNewTokens === 0) return;
     this.#start(batch.ids);
-    for (let done = 0; done < prompt.length; ) {
-      const count = Math.min(PROMPT_STEPS_PER_SUBMIT, prompt.length - done);
-      done += count;
-      if (done < prompt.length) this.#submitSteps(count);
-      else yield await this.#stepsThenTokens(count, prompt.length, 1);
-    }
+    yield await this.#tokensAfter(this.#encodePrompt(prompt.length), prompt.length, 1);
     for (let produced = 1; produced < maxNewTokens; ) {
       const count = Math.min(tokensPerRead, maxNewTokens - produced);
       yield await this.#stepsThenTokens(count, prompt.length + produced, count);
@@ -415,56 +506,101 @@ export class KernelGPT implements RuntimeGPT {
     const vocab = this.config.vocabSize;
     this.#start(batch.ids);
     if (wanted === 'last') {
-      for (let done = 0; done < batch.sequence; ) {
-        const count = Math.min(PROMPT_STEPS_PER_SUBMIT, batch.sequence - done);
-        done += count;
-        if (done < batch.sequence) this.#submitSteps(count);
-        else return createTensor('float32', [1, 1, vocab], (await this.#runSteps(count, true))!);
-      }
+      const encoder = this.#encodePrompt(batch.sequence);
+      encoder.copyBufferToBuffer(this.#logits, 0, this.#logitsStagingFor(1), 0, 4 * vocab);
+      this.#device.queue.submit([encoder.finish()]);
+      const logits = await this.#read(this.#logitsStagingFor(1), 4 * vocab, Float32Array);
+      return createTensor('float32', [1, 1, vocab], logits);
     }
+    // Every row's residual stays in the prompt buffers; the head then runs row by row.
+    const encoder = this.#encodePrompt(batch.sequence);
+    this.#device.queue.submit([encoder.finish()]);
     const all = new Float32Array(batch.sequence * vocab);
     const perRead = Math.max(1, Math.floor(LOGITS_BYTES_PER_READ / (4 * vocab)));
+    const width = 4 * this.config.embeddingSize;
+    const head = this.#dispatches.at(-2)!;
     for (let done = 0; done < batch.sequence; ) {
       const count = Math.min(perRead, batch.sequence - done);
-      all.set((await this.#runSteps(count, 'all'))!, done * vocab);
+      const staging = this.#logitsStagingFor(count);
+      const rows = this.#device.createCommandEncoder();
+      for (let row = 0; row < count; row += 1) {
+        rows.copyBufferToBuffer(this.#promptResidual, (done + row) * width, this.#residual, 0, width);
+        const pass = rows.beginComputePass();
+        pass.setPipeline(head.pipeline);
+        pass.setBindGroup(0, head.bindGroup);
+        pass.dispatchWorkgroups(head.workgroups);
+        pass.end();
+        rows.copyBufferToBuffer(this.#logits, 0, staging, row * 4 * vocab, 4 * vocab);
+      }
+      this.#device.queue.submit([rows.finish()]);
+      all.set(await this.#read(staging, 4 * count * vocab, Float32Array), done * vocab);
       done += count;
     }
     return createTensor('float32', [1, batch.sequence, vocab], all);
   }
 
-  #encodeSteps(count: number, logits: boolean | 'all'): GPUCommandEncoder {
+  /** `count` decode steps; with `logits`, the last step's logits copied to the staging buffer. */
+  #encodeSteps(count: number, logits: boolean): GPUCommandEncoder {
     const encoder = this.#device.createCommandEncoder();
-    const bytes = 4 * this.config.vocabSize;
+    const pass = encoder.beginComputePass();
     for (let step = 0; step < count; step += 1) {
-      const pass = encoder.beginComputePass();
       for (const { pipeline, bindGroup, workgroups } of this.#dispatches) {
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bindGroup);
         pass.dispatchWorkgroups(workgroups);
       }
-      pass.end();
-      if (logits === 'all' || (logits === true && step === count - 1)) {
-        const slot = logits === 'all' ? step : 0;
-        encoder.copyBufferToBuffer(this.#logits, 0, this.#logitsStagingFor(count), slot * bytes, bytes);
-      }
+    }
+    pass.end();
+    if (logits) {
+      const bytes = 4 * this.config.vocabSize;
+      encoder.copyBufferToBuffer(this.#logits, 0, this.#logitsStagingFor(1), 0, bytes);
     }
     return encoder;
   }
 
-  #submitSteps(count: number): void {
-    this.#device.queue.submit([this.#encodeSteps(count, false).finish()]);
+  /** Runs `count` steps in one submission and reads the last step's logits. */
+  async #runSteps(count: number): Promise<Float32Array> {
+    this.#device.queue.submit([this.#encodeSteps(count, true).finish()]);
+    return this.#read(this.#logitsStagingFor(1), 4 * this.config.vocabSize, Float32Array);
   }
 
-  /** Runs `count` steps in one submission and reads the last step's logits, or every step's. */
-  async #runSteps(count: number, logits: true | 'all'): Promise<Float32Array | undefined> {
-    this.#device.queue.submit([this.#encodeSteps(count, logits).finish()]);
-    const slots = logits === 'all' ? count : 1;
-    return this.#read(this.#logitsStagingFor(count), 4 * slots * this.config.vocabSize, Float32Array);
+  /**
+   * A prompt of `rows` tokens (already in the token buffer from position 0) in one pass of prompt
+   * kernels, every row at once; then the head and the greedy step on its last row, which leave the
+   * logits in the logits buffer, the next token in the token buffer and the position at `rows`.
+   */
+  #encodePrompt(rows: number): GPUCommandEncoder {
+    const queue = this.#device.queue;
+    queue.writeBuffer(this.#promptParameters, 0, Uint32Array.of(0, rows, 0, 0));
+    // The step kernels after the prompt (head, greedy advance) work on the last row's position.
+    queue.writeBuffer(this.#state, 0, Uint32Array.of(rows - 1, rows, 0, 0));
+    const encoder = this.#device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (const { pipeline, bindGroup, workgroups, perRow } of this.#promptDispatches) {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(workgroups, perRow ? rows : 1);
+    }
+    pass.end();
+    const width = 4 * this.config.embeddingSize;
+    encoder.copyBufferToBuffer(this.#promptResidual, (rows - 1) * width, this.#residual, 0, width);
+    const last = encoder.beginComputePass();
+    for (const { pipeline, bindGroup, workgroups } of this.#dispatches.slice(-2)) {
+      last.setPipeline(pipeline);
+      last.setBindGroup(0, bindGroup);
+      last.dispatchWorkgroups(workgroups);
+    }
+    last.end();
+    return encoder;
   }
 
   /** Runs `count` steps, then reads `length` tokens from `first` on, in one submission. */
   async #stepsThenTokens(count: number, first: number, length: number): Promise<number[]> {
-    const encoder = this.#encodeSteps(count, false);
+    return this.#tokensAfter(this.#encodeSteps(count, false), first, length);
+  }
+
+  /** Submits `encoder` with a read of `length` tokens from `first` on appended, and reads them. */
+  async #tokensAfter(encoder: GPUCommandEncoder, first: number, length: number): Promise<number[]> {
     this.#tokenStaging ??= this.#buffer(4 * (this.maxSequence + 1), MAP_READ | COPY_DST);
     encoder.copyBufferToBuffer(this.#tokens, 4 * first, this.#tokenStaging, 0, 4 * length);
     this.#device.queue.submit([encoder.finish()]);
@@ -560,15 +696,15 @@ export class KernelGPT implements RuntimeGPT {
     return { pipeline, bindGroup, workgroups };
   }
 
+  /** One linear's kernel, bound once per `[input, output]` pair (the step's and the prompt's rows). */
   #linear(
     path: string,
     linear: Linear,
-    input: GPUBuffer,
-    output: GPUBuffer,
+    targets: readonly (readonly [GPUBuffer, GPUBuffer])[],
     epilogue: 'none' | 'gelu' | 'residual',
     layerNorm?: { weight: Tensor; bias: Tensor | undefined; epsilon: number },
     sharedWeight?: GPUBuffer,
-  ): Dispatch {
+  ): Dispatch[] {
     const weights: KernelLinearWeights = prepareLinear(linear);
     this.#checkWorkgroupMemory(path, linearWorkgroupBytes(weights.kind, weights.inFeatures));
     const code = linearShader({
@@ -588,11 +724,11 @@ export class KernelGPT implements RuntimeGPT {
     );
     const buffers = [
       parameters,
-      input,
+      undefined as unknown as GPUBuffer, // the input, per target
       sharedWeight ?? this.#upload(weights.weight, `${path}.weight`),
       this.#upload(weights.scales, `${path}.weight_scale`),
       this.#upload(weights.bias, `${path}.bias`),
-      output,
+      undefined as unknown as GPUBuffer, // the output, per target
     ];
     const bindings = [0, 1, 2, 3, 4, 5];
     if (layerNorm !== undefined) {
@@ -610,6 +746,14 @@ export class KernelGPT implements RuntimeGPT {
       buffers.push(this.#upload(weights.preScale, `${path}.pre_quant_scale`));
       bindings.push(8);
     }
-    return this.#dispatch(code, buffers, linearWorkgroups(weights.outFeatures), bindings);
+    return targets.map(([input, output], index) => ({
+      ...this.#dispatch(
+        code,
+        buffers.map((buffer, slot) => (slot === 1 ? input : slot === 5 ? output : buffer)),
+        linearWorkgroups(weights.outFeatures),
+        bindings,
+      ),
+      perRow: index > 0,
+    }));
   }
 }

@@ -106,11 +106,11 @@ function epilogue(options: LinearShaderOptions): string {
     case 'gelu':
       return `let cubic = value + 0.044715 * value * value * value;
     // tanh saturates long before ±10; clamping keeps a tanh built on exp from overflowing.
-    output[row] = 0.5 * value * (1.0 + tanh(clamp(0.7978845608028654 * cubic, -10.0, 10.0)));`;
+    output[output_base + row] = 0.5 * value * (1.0 + tanh(clamp(0.7978845608028654 * cubic, -10.0, 10.0)));`;
     case 'residual':
-      return 'output[row] = output[row] + value;';
+      return 'output[output_base + row] = output[output_base + row] + value;';
     default:
-      return 'output[row] = value;';
+      return 'output[output_base + row] = value;';
   }
 }
 
@@ -135,13 +135,13 @@ export function linearShader(options: LinearShaderOptions): string {
   const load = options.layerNorm
     ? `var local_sum = 0.0;
   for (var i = tid; i < ${inFeatures}u; i += ${LINEAR_THREADS}u) {
-    local_sum += input[i];
+    local_sum += input[input_base + i];
   }
   ${reduceSum('local_sum', 'total')}
   let mean = total / ${inFeatures}.0;
   var local_squares = 0.0;
   for (var i = tid; i < ${inFeatures}u; i += ${LINEAR_THREADS}u) {
-    let centered = input[i] - mean;
+    let centered = input[input_base + i] - mean;
     local_squares += centered * centered;
   }
   ${reduceSum('local_squares', 'squares')}
@@ -149,7 +149,7 @@ export function linearShader(options: LinearShaderOptions): string {
   for (var i = tid; i < ${padded}u; i += ${LINEAR_THREADS}u) {
     var x = 0.0;
     if (i < ${inFeatures}u) {
-      x = (input[i] - mean) * inverse_deviation * gamma[i] + beta[i];
+      x = (input[input_base + i] - mean) * inverse_deviation * gamma[i] + beta[i];
       ${transformInput(options)}
     }
     xs[i] = x;
@@ -157,7 +157,7 @@ export function linearShader(options: LinearShaderOptions): string {
     : `for (var i = tid; i < ${padded}u; i += ${LINEAR_THREADS}u) {
     var x = 0.0;
     if (i < ${inFeatures}u) {
-      x = input[i];
+      x = input[input_base + i];
       ${transformInput(options)}
     }
     xs[i] = x;
@@ -189,6 +189,9 @@ var<workgroup> statistic: f32;
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
   let tid = local.x;
   let first = group.x * ${LINEAR_ROWS}u;
+  // Prompt rows: the second workgroup dimension picks the token row.
+  let input_base = group.y * ${inFeatures}u;
+  let output_base = group.y * ${options.outFeatures}u;
   // Every binding is used, so the automatic layout holds all of them whatever the options.
   _ = parameters.unused;
   _ = scales[0];

@@ -65,18 +65,54 @@ export interface AttentionShaderOptions {
 }
 
 /**
- * Causal attention of the newest position, one workgroup per head: stores this position's key and
- * value (from the packed `c_attn` output `[q; k; v]`) in the cache `[head, maxSequence, headSize]`,
- * then softmax(q·kᵀ / √headSize) · v over positions 0…position.
+ * Causal attention, one workgroup per head. `'decode'`: the newest position (from `state`); it
+ * first stores this position's key and value (from the packed `c_attn` output `[q; k; v]`) in the
+ * cache `[head, maxSequence, headSize]`. `'prompt'`: one workgroup per (head, row), the row's
+ * position `prompt.base + row`, the keys and values stored already (`storeKeysValuesShader`). Then
+ * softmax(q·kᵀ / √headSize) · v over positions 0…position.
  */
-export function attentionShader({ numHeads, headSize, maxSequence }: AttentionShaderOptions): string {
+export function attentionShader(
+  { numHeads, headSize, maxSequence }: AttentionShaderOptions,
+  kind: 'decode' | 'prompt' = 'decode',
+): string {
   const width = numHeads * headSize;
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> state: array<u32>;
+  const header =
+    kind === 'decode'
+      ? `@group(0) @binding(0) var<storage, read> state: array<u32>;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
 @group(0) @binding(2) var<storage, read_write> keys: array<f32>;
 @group(0) @binding(3) var<storage, read_write> values: array<f32>;
-@group(0) @binding(4) var<storage, read_write> attended: array<f32>;
+@group(0) @binding(4) var<storage, read_write> attended: array<f32>;`
+      : `struct Prompt {
+  base: u32,
+  rows: u32,
+}
+@group(0) @binding(0) var<uniform> prompt: Prompt;
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read> keys: array<f32>;
+@group(0) @binding(3) var<storage, read> values: array<f32>;
+@group(0) @binding(4) var<storage, read_write> attended: array<f32>;`;
+  const start =
+    kind === 'decode'
+      ? `let position = state[0];
+  let row = 0u;
+  let base = head * ${maxSequence * headSize}u;
+  for (var d = tid; d < ${headSize}u; d += ${THREADS}u) {
+    query[d] = qkv[head * ${headSize}u + d];
+    keys[base + position * ${headSize}u + d] = qkv[${width}u + head * ${headSize}u + d];
+    values[base + position * ${headSize}u + d] = qkv[${2 * width}u + head * ${headSize}u + d];
+  }
+  storageBarrier();
+  workgroupBarrier();`
+      : `let row = group.y;
+  let position = prompt.base + row;
+  let base = head * ${maxSequence * headSize}u;
+  for (var d = tid; d < ${headSize}u; d += ${THREADS}u) {
+    query[d] = qkv[row * ${3 * width}u + head * ${headSize}u + d];
+  }
+  workgroupBarrier();`;
+  return /* wgsl */ `
+${header}
 
 var<workgroup> query: array<f32, ${headSize}>;
 var<workgroup> scores: array<f32, ${maxSequence}>;
@@ -87,15 +123,7 @@ var<workgroup> shared_result: f32;
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
   let head = group.x;
   let tid = local.x;
-  let position = state[0];
-  let base = head * ${maxSequence * headSize}u;
-  for (var d = tid; d < ${headSize}u; d += ${THREADS}u) {
-    query[d] = qkv[head * ${headSize}u + d];
-    keys[base + position * ${headSize}u + d] = qkv[${width}u + head * ${headSize}u + d];
-    values[base + position * ${headSize}u + d] = qkv[${2 * width}u + head * ${headSize}u + d];
-  }
-  storageBarrier();
-  workgroupBarrier();
+  ${start}
 
   var local_max = -3.402823e38;
   for (var t = tid; t <= position; t += ${THREADS}u) {
@@ -126,7 +154,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     for (var t = 0u; t <= position; t++) {
       sum += scores[t] * values[base + t * ${headSize}u + d];
     }
-    attended[head * ${headSize}u + d] = sum / total;
+    attended[row * ${width}u + head * ${headSize}u + d] = sum / total;
   }
 }
 `;
