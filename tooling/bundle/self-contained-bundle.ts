@@ -12,10 +12,14 @@ export interface SelfContainedBundleOptions {
   readonly outDir: string;
   /** A workspace package that depends on onnxruntime-node, to find the installed copy from. */
   readonly onnxruntimeFrom: string;
+  /** A workspace package that depends on `webgpu` (Dawn), to find the installed copy from. */
+  readonly webgpuFrom: string;
 }
 
 const ONNXRUNTIME = 'onnxruntime-node';
 const VIRTUAL_NAMESPACE = 'ptq-bundle';
+const WEBGPU = 'webgpu';
+const WEBGPU_NAMESPACE = 'ptq-bundle-webgpu';
 const SHARP_STUB = fileURLToPath(new URL('./sharp-stub.ts', import.meta.url));
 // transformers.js loads onnxruntime-node through a require made from its own location, which a
 // bundle has moved; it is rewired to the import below.
@@ -28,6 +32,8 @@ const TRANSFORMERS_REQUIRE = 'requireFromHere("onnxruntime-node")';
  * - `onnxruntime-node` becomes a small module that requires the real one at run time, first as any
  *   program would (a `node_modules` next to or above the bundle: how it runs on a GPU machine),
  *   then from where this workspace installed it (pnpm keeps it under the packages that use it);
+ * - `webgpu` (Dawn, a native module too, imported only by the kernels engine) is imported at run
+ *   time the same way: from a `node_modules` beside the bundle, else from this workspace;
  * - `sharp` becomes a stub (transformers.js imports it for images, which ptq never reads);
  * - `import.meta.url` in workspace sources is rewritten to the source file's own URL, so packages
  *   still find their data (the bundled model, calibration samples) beside their sources: inside the
@@ -43,6 +49,8 @@ export function selfContainedBundle(options: SelfContainedBundleOptions): Plugin
   );
   const fallback = path.relative(options.outDir, onnxruntimeEntry).split(path.sep).join('/');
   const workspaceRoot = path.resolve(options.onnxruntimeFrom, '..', '..');
+  const webgpuEntry = createRequire(path.join(options.webgpuFrom, 'package.json')).resolve(WEBGPU);
+  const webgpuFallback = path.relative(options.outDir, webgpuEntry).split(path.sep).join('/');
 
   return {
     name: 'ptq-self-contained-bundle',
@@ -67,6 +75,24 @@ export function selfContainedBundle(options: SelfContainedBundleOptions): Plugin
           'const onnxruntime = loadOnnxruntime();',
           'export default onnxruntime;',
           `export const { ${exportNames.join(', ')} } = onnxruntime;`,
+        ].join('\n'),
+      }));
+
+      build.onResolve({ filter: /^webgpu$/ }, (args) =>
+        args.namespace === WEBGPU_NAMESPACE
+          ? { path: WEBGPU, external: true }
+          : { path: WEBGPU, namespace: WEBGPU_NAMESPACE },
+      );
+      build.onLoad({ filter: /.*/, namespace: WEBGPU_NAMESPACE }, () => ({
+        resolveDir: options.outDir,
+        loader: 'js',
+        contents: [
+          'let webgpu;',
+          `try { webgpu = await import(${JSON.stringify(WEBGPU)}); } catch (error) {`,
+          "  if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;",
+          `  webgpu = await import(new URL(${JSON.stringify(webgpuFallback)}, import.meta.url).href);`,
+          '}',
+          'export const { create, globals } = webgpu;',
         ].join('\n'),
       }));
 
@@ -171,6 +197,7 @@ export function selfContainedOptions(options: { entry: Options['entry']; outDir:
       selfContainedBundle({
         outDir: options.outDir,
         onnxruntimeFrom: path.join(WORKSPACE_ROOT, 'packages', 'onnx'),
+        webgpuFrom: path.join(WORKSPACE_ROOT, 'packages', 'nanogpt'),
       }),
     ],
   };

@@ -6,6 +6,10 @@
 //   pnpm bench                      # every configuration on the default device ('auto')
 //   node .bench/decode-throughput.js --device webgpu --prompt 32 --tokens 128 --out results.json
 //   node .bench/decode-throughput.js --only int4-weight-only/float16 --operators fused --profile
+//   node .bench/decode-throughput.js --engine kernels --only none/float32,int8-weight-only/float32
+//
+// `--engine kernels` runs ptq's own WebGPU kernels (Dawn) instead of onnxruntime (`--operators` is
+// then ignored); `--allow-software-adapter` lets them run on a software adapter such as llvmpipe.
 //
 // For each configuration it first checks that KV-cache decode gives the logits of a full recompute
 // (the cache path on that device), then times greedy `generate` (median of --repeats): with the
@@ -18,18 +22,22 @@ import { createTensor } from '@ptq/tensor';
 import { type ProfileSummary, profilePrefix, takeProfile } from '../../../tooling/bench/onnxruntime-profile';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
 import {
-  type CompiledGPT,
+  CompiledGPT,
   compile,
+  type Engine,
   GPT,
   type GraphOperators,
   generate,
   initializeWeights,
+  KernelGPT,
   type ModelDType,
   type QuantMode,
+  type RuntimeGPT,
   type WeightFormat,
 } from '../src/index';
 
 interface Row {
+  engine: string;
   mode: string;
   dtype: ModelDType;
   operators: GraphOperators;
@@ -45,11 +53,17 @@ interface Row {
 }
 
 const device = flag('device', 'auto') as Device;
+const engine = flag('engine', 'onnxruntime') as Engine;
+const allowSoftwareAdapter = process.argv.includes('--allow-software-adapter');
 const newTokens = Number(flag('tokens', '128'));
 const promptLength = Number(flag('prompt', '32'));
 const repeats = Number(flag('repeats', '3'));
 const only = flag('only', '');
-const operatorsList = flag('operators', 'fused,standard').split(',') as GraphOperators[];
+// The kernels engine has one set of kernels: the operators flag does not apply.
+const operatorsList =
+  engine === 'kernels'
+    ? (['fused'] as GraphOperators[])
+    : (flag('operators', 'fused,standard').split(',') as GraphOperators[]);
 const weightFormat = flag('weight-format', '') as WeightFormat | '';
 const out = flag('out', 'bench-results/nanogpt-decode.json');
 const profile = process.argv.includes('--profile');
@@ -109,17 +123,20 @@ function maxDifference(left: Float32Array, right: Float32Array): number {
 const ids = (tokens: readonly number[]) =>
   createTensor('int64', [1, tokens.length], BigInt64Array.from(tokens, BigInt));
 
-/** Largest logit difference between 4 KV-cache decode steps and full recomputes. */
-async function cacheCheck(compiled: CompiledGPT, prompt: readonly number[]): Promise<number> {
-  const tokens = [...prompt];
-  const { cache } = await compiled.prefill(ids(tokens));
+/**
+ * Largest logit difference between 4 KV-cache decode steps and a full recompute of the sequence
+ * (run first: the kernels engine holds one sequence at a time).
+ */
+async function cacheCheck(compiled: RuntimeGPT, prompt: readonly number[]): Promise<number> {
+  const next = [11, 22, 33, 44];
+  const full = (await compiled.forward(ids([...prompt, ...next]))).logits.data;
+  const { cache } = await compiled.prefill(ids(prompt));
   let difference = 0;
-  for (const token of [11, 22, 33, 44]) {
+  for (const [step, token] of next.entries()) {
     const { logits } = await compiled.decodeStep(cache, [token]);
-    tokens.push(token);
-    const full = await compiled.forward(ids(tokens));
-    const last = full.logits.data.subarray((tokens.length - 1) * shape.vocabSize);
-    difference = Math.max(difference, maxDifference(logits.data, last));
+    const position = prompt.length + step;
+    const expected = full.subarray(position * shape.vocabSize, (position + 1) * shape.vocabSize);
+    difference = Math.max(difference, maxDifference(logits.data, expected));
   }
   cache.dispose();
   return difference;
@@ -131,6 +148,7 @@ const profiles: Record<string, ProfileSummary> = {};
 const writeResults = () =>
   writeJson(out, {
     machine: machine(),
+    engine,
     shape: shapeName,
     promptLength,
     newTokens,
@@ -154,8 +172,10 @@ for (const [quantMode, dtype] of configurations) {
   };
   for (const operators of operatorsList) {
     const compileStart = performance.now();
-    const compiled = await compile(model, {
+    const compiled: RuntimeGPT = await compile(model, {
       ...compileOptions,
+      engine,
+      allowSoftwareAdapter,
       operators,
       sessionOptions: {
         ...threadOptions,
@@ -194,25 +214,30 @@ for (const [quantMode, dtype] of configurations) {
       };
       await generate(compiled, prompt, { ...generateOptions, maxNewTokens: 8 }); // warm-up
       const timings = [];
-      // Time spent inside the session's run calls (the host's side of the steps), per generate.
-      const session = compiled.session;
-      const run = session.run.bind(session);
+      // Time spent inside the session's run calls (the host's side of the steps), per generate;
+      // the kernels engine has no session.
+      const session = compiled instanceof CompiledGPT ? compiled.session : undefined;
+      const run = session?.run.bind(session);
       let inRunMs = 0;
-      session.run = (async (...args: Parameters<typeof run>) => {
-        const started = performance.now();
-        try {
-          return await run(...args);
-        } finally {
-          inRunMs += performance.now() - started;
-        }
-      }) as typeof session.run;
+      if (session !== undefined && run !== undefined) {
+        session.run = (async (...args: Parameters<typeof run>) => {
+          const started = performance.now();
+          try {
+            return await run(...args);
+          } finally {
+            inRunMs += performance.now() - started;
+          }
+        }) as typeof session.run;
+      }
       const runShares: string[] = [];
       for (let repeat = 0; repeat < repeats; repeat += 1) {
         inRunMs = 0;
         const result = await generate(compiled, prompt, generateOptions);
         const totalMs = result.timings.prefillMs + result.timings.decodeMs;
         runShares.push(
-          `${result.timings.tokensPerSecond.toFixed(0)} tok/s, ${((inRunMs / totalMs) * 100).toFixed(0)}% in run`,
+          session === undefined
+            ? `${result.timings.tokensPerSecond.toFixed(1)} tok/s`
+            : `${result.timings.tokensPerSecond.toFixed(0)} tok/s, ${((inRunMs / totalMs) * 100).toFixed(0)}% in run`,
         );
         timings.push(result.timings);
         // Both choices must give the same tokens.
@@ -221,15 +246,19 @@ for (const [quantMode, dtype] of configurations) {
           throw new Error(`${mode}/${dtype} ${operators} ${choice}: tokens differ from the first run`);
         }
       }
-      session.run = run;
+      if (session !== undefined && run !== undefined) session.run = run;
       console.error(`${mode}/${dtype} ${operators} ${choice}: ${runShares.join('; ')}`);
       rows.push({
+        engine: compiled.engine,
         mode,
         dtype,
         operators,
         choice,
-        device: compiled.device,
-        weightFormat: compiled.weightFormat ?? '-',
+        device:
+          compiled instanceof KernelGPT
+            ? `webgpu (${compiled.adapterName})`
+            : (compiled as CompiledGPT).device,
+        weightFormat: compiled instanceof CompiledGPT ? (compiled.weightFormat ?? '-') : 'kernel codes',
         compileMs: Math.round(compileMs),
         prefillMs: median(timings.map((timing) => timing.prefillMs)),
         prefillTokensPerSecond: (promptLength * 1000) / median(timings.map((timing) => timing.prefillMs)),
@@ -241,7 +270,7 @@ for (const [quantMode, dtype] of configurations) {
     }
     await compiled.release();
 
-    if (profile && operators === 'fused') {
+    if (profile && operators === 'fused' && engine === 'onnxruntime') {
       // Decode steps: a short greedy generate, skipping the prefill and the first step (shader
       // compilation). Prefill: the prompt alone, run six times, skipping the first.
       const runs = {
@@ -287,6 +316,7 @@ const host = machine();
 printTable(
   `Decode, ${shapeName} shape, random weights, prompt ${promptLength}, ${newTokens} new tokens, batch 1, median of ${repeats}, ${tokensPerRead} tokens per read, WebGPU config ${JSON.stringify(webgpuConfig)} — ${host.gpu ?? 'no GPU'}; ${host.cpu} × ${host.cores}; Node ${host.node}`,
   [
+    'engine',
     'mode',
     'dtype',
     'operators',
@@ -299,6 +329,7 @@ printTable(
     'cache vs recompute',
   ],
   rows.map((row) => [
+    row.engine,
     row.mode,
     row.dtype,
     row.operators,

@@ -38,6 +38,7 @@ export {
   weightFormatsFor,
 } from './graph/weight-format';
 export { type InitializeWeightsOptions, initializeWeights } from './initialize-weights';
+export { KernelCache, KernelGPT } from './kernels/kernel-gpt';
 export { Block, CausalSelfAttention, MLP } from './modules/block';
 export { Embedding } from './modules/embedding';
 export { GPT, type GPTTransformer } from './modules/gpt';
@@ -51,7 +52,7 @@ export {
   weightScaleShape,
 } from './modules/linear';
 export { ParameterModule } from './modules/parameters';
-export { type CompileOptions, compile } from './runtime/compile';
+export { type CompileOptions, compile, ENGINES, type Engine } from './runtime/compile';
 export {
   CompiledGPT,
   type ForwardOutput,
@@ -59,6 +60,7 @@ export {
   type PrefillOutput,
 } from './runtime/compiled-gpt';
 export { KeyValueCache } from './runtime/key-value-cache';
+export type { DecodeCache, RuntimeGPT } from './runtime/runtime-gpt';
 export { collectStateDict } from './state-dict/collect-state-dict';
 export {
   type LoadStateDictOptions,

@@ -36,7 +36,7 @@ function randomLike(like: Tensor, random: RandomSource, mean: number, std: numbe
 }
 
 /** Max-calibrated weight scales of a quantized linear: amax / maxbound per channel, block or tensor. */
-function weightScalesOf(linear: Linear): Tensor | undefined {
+export function weightScalesOf(linear: Linear): Tensor | undefined {
   if (linear.weight_scale === undefined || linear.quantDtype === undefined) return undefined;
   const weight = toFloat32(linear.weight);
   const shape = [linear.outFeatures, linear.inFeatures];

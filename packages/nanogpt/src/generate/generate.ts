@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor } from '@ptq/tensor';
-import { type CompiledGPT, checkMaxNewTokens, checkTokensPerRead } from '../runtime/compiled-gpt';
-import type { KeyValueCache } from '../runtime/key-value-cache';
+import { checkMaxNewTokens, checkTokensPerRead } from '../runtime/compiled-gpt';
+import type { DecodeCache, RuntimeGPT } from '../runtime/runtime-gpt';
 import { argmax, sampleToken } from './sampling';
 import { createXoshiro128 } from './xoshiro128';
 
@@ -52,7 +52,7 @@ export interface GenerateResult {
   readonly timings: GenerateTimings;
 }
 
-function checkOptions(compiled: CompiledGPT, options: GenerateOptions) {
+function checkOptions(compiled: RuntimeGPT, options: GenerateOptions) {
   const maxNewTokens = options.maxNewTokens ?? 32;
   checkMaxNewTokens(maxNewTokens);
   const temperature = options.temperature ?? 0;
@@ -96,7 +96,7 @@ function promptRows(inputIds: readonly number[] | readonly (readonly number[])[]
  * seed reproduces the tokens exactly.
  */
 export async function generate(
-  compiled: CompiledGPT,
+  compiled: RuntimeGPT,
   inputIds: readonly number[] | readonly (readonly number[])[],
   options: GenerateOptions = {},
 ): Promise<GenerateResult> {
@@ -176,7 +176,7 @@ export async function generate(
     return chosen;
   };
 
-  let cache: KeyValueCache | undefined;
+  let cache: DecodeCache | undefined;
   try {
     const prefillStart = performance.now();
     // Only the last position's logits: a single-row graph runs its head on that position alone.
@@ -211,7 +211,7 @@ export async function generate(
  * prefill's token alone, so prefillMs is the time to the first token, as on the host path.
  */
 async function greedyOnDevice(
-  compiled: CompiledGPT,
+  compiled: RuntimeGPT,
   prompt: readonly number[],
   made: number[],
   settings: ReturnType<typeof checkOptions>,

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import type { Tensor } from '@ptq/tensor';
+import { createTensor, type Tensor } from '@ptq/tensor';
 
 /** A validated batch: ids and mask as rows of numbers. */
 export interface BatchInputs {
@@ -106,4 +106,31 @@ export function positionsFromMask(mask: readonly (readonly number[])[]): BigInt6
     });
   });
   return positions;
+}
+
+/**
+ * One row without its masked positions: dropping them is exactly what the mask means (real tokens
+ * keep their positions and attend only each other).
+ */
+export function withoutRowPadding(batch: BatchInputs): BatchInputs {
+  if (batch.mask[0]!.every((bit) => bit === 1)) return batch;
+  const kept = batch.ids.filter((_, column) => batch.mask[0]![column] === 1);
+  return { rows: 1, sequence: kept.length, ids: kept, mask: [Array.from(kept, () => 1)] };
+}
+
+/** One row's logits at every padded position: the real positions' in place, zeros at the masked ones. */
+export function restoreRowPadding(
+  logits: Tensor<'float32'>,
+  padded: BatchInputs,
+  vocabSize: number,
+): Tensor<'float32'> {
+  if (logits.shape[1] === padded.sequence) return logits;
+  const restored = new Float32Array(padded.sequence * vocabSize);
+  let real = 0;
+  padded.mask[0]!.forEach((bit, column) => {
+    if (bit !== 1) return;
+    restored.set(logits.data.subarray(real * vocabSize, (real + 1) * vocabSize), column * vocabSize);
+    real += 1;
+  });
+  return createTensor('float32', [1, padded.sequence, vocabSize], restored);
 }

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '@ptq/errors';
 import {
   createSession,
   type Device,
+  DeviceUnavailableError,
   type ModelDefinition,
   OnnxSessionError,
   type ResolvedDevice,
@@ -13,11 +14,30 @@ import type { GraphOperators } from '../graph/blocks';
 import { buildGptGraph } from '../graph/build-gpt-graph';
 import { HOST_NODE_PREFIX, LOGITS, NEXT_TOKEN, presentKeyName, presentValueName } from '../graph/graph-io';
 import { resolveWeightFormat, type WeightFormat } from '../graph/weight-format';
+import { type KernelDevice, requestKernelDevice } from '../kernels/dawn-device';
+import { KernelGPT } from '../kernels/kernel-gpt';
 import type { GPT } from '../modules/gpt';
 import { CompiledGPT } from './compiled-gpt';
 import { toSessionModel } from './session-model';
 
+/** Which engine runs the compiled model (see `compile`). */
+export type Engine = 'onnxruntime' | 'kernels' | 'auto';
+
+export const ENGINES: readonly Engine[] = ['onnxruntime', 'kernels', 'auto'];
+
 export interface CompileOptions {
+  /**
+   * Default `'onnxruntime'`: one onnxruntime session (every device, batch and operator set).
+   * `'kernels'`: ptq's own WebGPU kernels on Dawn (`KernelGPT`; batch 1, a GPU adapter). `'auto'`:
+   * the kernels where they can run (batch 1, device `auto` or `webgpu`, a hardware adapter),
+   * onnxruntime otherwise, with a one-line notice.
+   */
+  engine?: Engine;
+  /**
+   * Kernels engine: accept a software WebGPU adapter such as Mesa's llvmpipe (default false; tests
+   * opt in, speed never should). Also on with the environment variable `PTQ_KERNELS_SOFTWARE=1`.
+   */
+  allowSoftwareAdapter?: boolean;
   /** Default 'auto': cuda, then webgpu, then cpu, with a one-line notice per device skipped. */
   device?: Device;
   /** The longest sequence (prompt plus generated tokens) the compiled model accepts; default and maximum `blockSize`. */
@@ -161,12 +181,79 @@ async function createOn(
  * that device's weight format; a device that cannot load this graph falls back to the CPU with a
  * notice. A named device that is not available throws `DeviceUnavailableError`.
  */
-export async function compile(gpt: GPT, options: CompileOptions = {}): Promise<CompiledGPT> {
+export async function compile(gpt: GPT, options: CompileOptions & { engine: 'kernels' }): Promise<KernelGPT>;
+export async function compile(
+  gpt: GPT,
+  options: CompileOptions & { engine: Engine },
+): Promise<CompiledGPT | KernelGPT>;
+export async function compile(
+  gpt: GPT,
+  options?: CompileOptions & { engine?: 'onnxruntime' | undefined },
+): Promise<CompiledGPT>;
+export async function compile(gpt: GPT, options: CompileOptions = {}): Promise<CompiledGPT | KernelGPT> {
   const { blockSize } = gpt.config;
   const maxSequence = options.maxSequence ?? blockSize;
   const batch = options.batch ?? 1;
   checkPositiveInteger('maxSequence', maxSequence, blockSize);
   checkPositiveInteger('batch', batch);
+  const engine = options.engine ?? 'onnxruntime';
+  if (!ENGINES.includes(engine)) {
+    throw new InvalidArgumentError('engine', `must be one of ${ENGINES.join(', ')}, got ${String(engine)}`);
+  }
+  if (engine !== 'onnxruntime') {
+    const kernels = await compileKernels(gpt, options, engine, maxSequence, batch);
+    if (kernels !== undefined) return kernels;
+  }
+  return compileOnnxruntime(gpt, options, maxSequence, batch);
+}
+
+/** Why the kernels engine cannot take these options, or undefined when it can. */
+function kernelsRefusal(options: CompileOptions, batch: number): string | undefined {
+  const device = options.device ?? 'auto';
+  if (device !== 'auto' && device !== 'webgpu') return `it runs on WebGPU only, not device ${device}`;
+  if (batch !== 1) return `it decodes batch 1 only, not batch ${batch}`;
+  if (options.operators === 'standard') return "it has no 'standard' operator set";
+  return undefined;
+}
+
+/** The kernels engine, or undefined when `auto` falls back to onnxruntime (after a notice). */
+async function compileKernels(
+  gpt: GPT,
+  options: CompileOptions,
+  engine: 'kernels' | 'auto',
+  maxSequence: number,
+  batch: number,
+): Promise<KernelGPT | undefined> {
+  const notice = options.onNotice ?? console.error;
+  const refusal = kernelsRefusal(options, batch);
+  if (refusal !== undefined) {
+    if (engine === 'kernels') throw new InvalidArgumentError('engine', `kernels: ${refusal}`);
+    return undefined;
+  }
+  const allowSoftwareAdapter = options.allowSoftwareAdapter ?? process.env.PTQ_KERNELS_SOFTWARE === '1';
+  let kernelDevice: KernelDevice;
+  try {
+    kernelDevice = await requestKernelDevice({ allowSoftwareAdapter });
+  } catch (error) {
+    if (engine === 'kernels' || !(error instanceof DeviceUnavailableError)) throw error;
+    notice(`ptq: kernels engine not used (${error.message}); using onnxruntime`);
+    return undefined;
+  }
+  try {
+    return await KernelGPT.create({ gpt, kernelDevice, maxSequence });
+  } catch (error) {
+    if (engine === 'kernels' || !(error instanceof DeviceUnavailableError)) throw error;
+    notice(`ptq: kernels engine not used (${error.message}); using onnxruntime`);
+    return undefined;
+  }
+}
+
+async function compileOnnxruntime(
+  gpt: GPT,
+  options: CompileOptions,
+  maxSequence: number,
+  batch: number,
+): Promise<CompiledGPT> {
   const requested = options.device ?? 'auto';
   // 'auto' is decided before the graph is built, since the graph depends on the device.
   const device =

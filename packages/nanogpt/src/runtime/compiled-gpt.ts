@@ -16,7 +16,14 @@ import {
   presentValueName,
 } from '../graph/graph-io';
 import type { WeightFormat } from '../graph/weight-format';
-import { type BatchInputs, checkVocabulary, positionsFromMask, readBatchInputs } from './batch-inputs';
+import {
+  type BatchInputs,
+  checkVocabulary,
+  positionsFromMask,
+  readBatchInputs,
+  restoreRowPadding,
+  withoutRowPadding,
+} from './batch-inputs';
 import { KeyValueCache } from './key-value-cache';
 import { TargetScorer } from './target-scorer';
 
@@ -103,6 +110,8 @@ export class CompiledGPT {
   readonly maxSequence: number;
   /** The most rows a call accepts. */
   readonly batch: number;
+  /** Which engine runs the model (see `RuntimeGPT`). */
+  readonly engine = 'onnxruntime' as const;
   /** The graph has one row and no mask or position inputs (see `buildGptGraph`'s `singleRow`). */
   readonly #singleRow: boolean;
   /** The single-row graph also outputs its greedy token (`next_token`). */
@@ -355,28 +364,14 @@ export class CompiledGPT {
     });
   }
 
-  /**
-   * For a single-row graph, the row without its masked positions: dropping them is exactly what the
-   * mask means (real tokens keep their positions and attend only each other).
-   */
+  /** For a single-row graph, the row without its masked positions (`withoutRowPadding`). */
   #withoutPadding(batch: BatchInputs): BatchInputs {
-    if (!this.#singleRow || batch.mask[0]!.every((bit) => bit === 1)) return batch;
-    const kept = batch.ids.filter((_, column) => batch.mask[0]![column] === 1);
-    return { rows: 1, sequence: kept.length, ids: kept, mask: [Array.from(kept, () => 1)] };
+    return this.#singleRow ? withoutRowPadding(batch) : batch;
   }
 
   /** Logits at every position of the padded row: the real positions' in place, zeros at the masked ones. */
   #restorePadding(logits: Tensor<'float32'>, padded: BatchInputs): Tensor<'float32'> {
-    if (logits.shape[1] === padded.sequence) return logits;
-    const vocab = this.config.vocabSize;
-    const restored = this.#zeroLogits(padded.sequence);
-    let real = 0;
-    padded.mask[0]!.forEach((bit, column) => {
-      if (bit !== 1) return;
-      restored.data.set(logits.data.subarray(real * vocab, (real + 1) * vocab), column * vocab);
-      real += 1;
-    });
-    return restored;
+    return restoreRowPadding(logits, padded, this.config.vocabSize);
   }
 
   #zeroLogits(sequence: number): Tensor<'float32'> {
@@ -503,7 +498,7 @@ function logitsToKeepTensor(count: number): OrtTensor {
 }
 
 /** `[rows, sequence, vocab]` logits cut to each row's last position, `[rows, 1, vocab]`. */
-function lastPositions(logits: Tensor<'float32'>): Tensor<'float32'> {
+export function lastPositions(logits: Tensor<'float32'>): Tensor<'float32'> {
   const [rows, sequence, vocab] = logits.shape as [number, number, number];
   const data = new Float32Array(rows * vocab);
   for (let row = 0; row < rows; row += 1) {

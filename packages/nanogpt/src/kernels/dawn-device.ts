@@ -1,0 +1,127 @@
+import { DeviceUnavailableError } from '@ptq/onnx';
+
+/** Names of software rasterizers in an adapter's info: fine for tests, never picked for speed. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
+
+export interface KernelDevice {
+  readonly device: GPUDevice;
+  /** One line naming the adapter (its device and driver description). */
+  readonly adapterName: string;
+  /** Whether the adapter is a software rasterizer (Mesa's llvmpipe or lavapipe, SwiftShader). */
+  readonly software: boolean;
+}
+
+export interface RequestKernelDeviceOptions {
+  /**
+   * Accept a software adapter (default false): tests run the kernels on Mesa's llvmpipe through
+   * Dawn's OpenGL ES backend; speed never should.
+   */
+  readonly allowSoftwareAdapter?: boolean;
+}
+
+interface DawnModule {
+  create(options: string[]): GPU;
+  globals: Record<string, unknown>;
+}
+
+let dawn: Promise<DawnModule> | undefined;
+/**
+ * One Dawn instance per backend for the life of the process: an instance collected by the garbage
+ * collector while another is in use crashed the process (seen with the OpenGL ES backend).
+ */
+const instances = new Map<string, GPU>();
+
+function instanceFor(module: DawnModule, backend: 'vulkan-or-metal' | 'opengles'): GPU {
+  let gpu = instances.get(backend);
+  if (gpu === undefined) {
+    gpu = module.create(backend === 'opengles' ? ['backend=opengles'] : []);
+    instances.set(backend, gpu);
+  }
+  return gpu;
+}
+
+/** Loads Dawn once and exposes its WebGPU globals (`GPUBufferUsage`, …) as the browser does. */
+function loadDawn(): Promise<DawnModule> {
+  dawn ??= import('webgpu').then((module) => {
+    const loaded = module as unknown as DawnModule;
+    for (const [name, value] of Object.entries(loaded.globals)) {
+      if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;
+    }
+    return loaded;
+  });
+  return dawn;
+}
+
+function describeAdapter(adapter: GPUAdapter): string {
+  const { vendor, architecture, device, description } = adapter.info;
+  return [vendor, architecture, device, description].filter((part) => part !== '').join(' ');
+}
+
+function isSoftware(adapter: GPUAdapter): boolean {
+  return (
+    (adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    SOFTWARE_ADAPTER.test(describeAdapter(adapter))
+  );
+}
+
+/** The limits the kernels need beyond compatibility mode's defaults, where the adapter has them. */
+function wantedLimits(adapter: GPUAdapter): Record<string, number> {
+  const { limits } = adapter;
+  return {
+    maxStorageBuffersPerShaderStage: Math.min(limits.maxStorageBuffersPerShaderStage, 10),
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+    maxBufferSize: limits.maxBufferSize,
+    maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+  };
+}
+
+async function adapterOn(
+  module: DawnModule,
+  backend: 'vulkan-or-metal' | 'opengles',
+): Promise<GPUAdapter | undefined> {
+  try {
+    if (backend === 'opengles') {
+      // Mesa's EGL needs no display for compute with this platform; read when Dawn opens EGL.
+      process.env.EGL_PLATFORM ??= 'surfaceless';
+      const gpu = instanceFor(module, backend);
+      return (await gpu.requestAdapter({ featureLevel: 'compatibility' })) ?? undefined;
+    }
+    const gpu = instanceFor(module, backend);
+    return (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A Dawn device for the kernels engine: a hardware adapter through Vulkan (Metal on macOS), or, only
+ * with `allowSoftwareAdapter`, a software one, trying Dawn's OpenGL ES backend on Mesa's llvmpipe
+ * last. Throws `DeviceUnavailableError` when no acceptable adapter is found.
+ */
+export async function requestKernelDevice(options: RequestKernelDeviceOptions = {}): Promise<KernelDevice> {
+  let module: DawnModule;
+  try {
+    module = await loadDawn();
+  } catch (error) {
+    throw new DeviceUnavailableError('kernels', `the webgpu package (Dawn) could not load`, { cause: error });
+  }
+  const allowSoftware = options.allowSoftwareAdapter ?? false;
+  const skipped: string[] = [];
+  for (const backend of ['vulkan-or-metal', 'opengles'] as const) {
+    if (backend === 'opengles' && !allowSoftware) break;
+    const adapter = await adapterOn(module, backend);
+    if (adapter === undefined) continue;
+    const software = isSoftware(adapter);
+    if (software && !allowSoftware) {
+      skipped.push(describeAdapter(adapter));
+      continue;
+    }
+    const device = await adapter.requestDevice({ requiredLimits: wantedLimits(adapter) });
+    return { device, adapterName: describeAdapter(adapter), software };
+  }
+  const reason =
+    skipped.length > 0
+      ? `only a software adapter was found (${skipped.join('; ')}), which is not used for speed`
+      : 'Dawn found no WebGPU adapter';
+  throw new DeviceUnavailableError('kernels', reason);
+}

@@ -1,0 +1,759 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import { DeviceUnavailableError } from '@ptq/onnx';
+import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import { Tensor as OrtTensor } from 'onnxruntime-node';
+import type { GPTConfig } from '../config';
+import { checkWeightValues } from '../graph/check-weight-values';
+import type { GPT } from '../modules/gpt';
+import type { Linear } from '../modules/linear';
+import {
+  type BatchInputs,
+  checkVocabulary,
+  readBatchInputs,
+  restoreRowPadding,
+  withoutRowPadding,
+} from '../runtime/batch-inputs';
+import {
+  checkMaxNewTokens,
+  checkTokensPerRead,
+  DEFAULT_TOKENS_PER_READ,
+  type ForwardOutput,
+  lastPositions,
+  type PrefillOptions,
+} from '../runtime/compiled-gpt';
+import type { DecodeCache, RuntimeGPT } from '../runtime/runtime-gpt';
+import { TargetScorer } from '../runtime/target-scorer';
+import type { KernelDevice } from './dawn-device';
+import { type KernelLinearWeights, prepareLinear } from './kernel-weights';
+import { linearShader, linearWorkgroupBytes, linearWorkgroups } from './linear-shader';
+import {
+  channelWorkgroups,
+  promptAttentionShader,
+  promptEmbeddingShader,
+  storeKeysValuesShader,
+} from './prefill-shaders';
+import { attentionShader, embeddingShader, embeddingWorkgroups, greedyAdvanceShader } from './step-shaders';
+
+/** Bytes of logits read back per submission when every position's logits are wanted. */
+const LOGITS_BYTES_PER_READ = 32 * 1024 * 1024;
+
+const STORAGE = 0x80; // GPUBufferUsage.STORAGE
+const COPY_SRC = 0x04;
+const COPY_DST = 0x08;
+const MAP_READ = 0x01;
+const UNIFORM = 0x40;
+const MAP_MODE_READ = 0x01;
+
+/** One dispatch of a step: its pipeline, bind group and workgroup count. */
+interface Dispatch {
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly workgroups: number;
+  /** A prompt kernel: one workgroup row per prompt row (workgroup dimension y). */
+  readonly perRow?: boolean;
+}
+
+/** The kernels engine's cache: the device holds the keys and values; this is its bookkeeping. */
+export class KernelCache implements DecodeCache {
+  readonly rows = 1;
+  #length: number;
+  #disposed = false;
+  readonly owner: KernelGPT;
+  /** Which sequence of the owner this cache is: a later prefill reuses the device cache. */
+  readonly sequence: number;
+
+  constructor(owner: KernelGPT, sequence: number, length: number) {
+    this.owner = owner;
+    this.sequence = sequence;
+    this.#length = length;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** The mask of the cached positions: every position is real (padding was dropped). */
+  get attentionMask(): number[][] {
+    return [Array.from({ length: this.#length }, () => 1)];
+  }
+
+  get nextPositions(): readonly number[] {
+    return [this.#length];
+  }
+
+  /** @internal */
+  advance(): void {
+    this.#length += 1;
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+  }
+}
+
+export interface KernelGPTInit {
+  readonly gpt: GPT;
+  readonly kernelDevice: KernelDevice;
+  readonly maxSequence: number;
+}
+
+/**
+ * The runtime GPT on ptq's own WGSL kernels (Dawn through the `webgpu` package), batch 1: per
+ * layer a LayerNorm + `c_attn` kernel, a decode attention kernel over a fixed-size KV cache, a
+ * `c_proj` + residual kernel, a LayerNorm + `c_fc` + GELU kernel and an `mlp.c_proj` + residual
+ * kernel; then LayerNorm + head and a greedy argmax that writes the next token and advances the
+ * position, both kept on the device. Pipelines and bind groups are made once here; many steps are
+ * encoded per submission and tokens are read back once per submission. Prompts run all their rows
+ * at once through the same linear kernels (one workgroup row per token) and a prompt attention
+ * kernel. Activations and accumulation are float32 (a float16
+ * model's weights are widened).
+ */
+export class KernelGPT implements RuntimeGPT {
+  readonly engine = 'kernels' as const;
+  readonly config: GPTConfig;
+  readonly maxSequence: number;
+  readonly batch = 1;
+  readonly choosesTokens = true;
+  /** The WebGPU adapter the kernels run on, in words. */
+  readonly adapterName: string;
+  /** Whether that adapter is a software rasterizer (tests only). */
+  readonly softwareAdapter: boolean;
+  /** How quantized weights are stored (the kernels decode codes themselves); undefined like an unquantized graph. */
+  readonly weightFormat = undefined;
+
+  readonly #device: GPUDevice;
+  readonly #buffers: GPUBuffer[] = [];
+  readonly #pipelines = new Map<string, GPUComputePipeline>();
+  readonly #dispatches: Dispatch[];
+  /** The prompt's kernels up to the last row's residual (`#encodePrompt`). */
+  readonly #promptDispatches: Dispatch[];
+  readonly #promptParameters: GPUBuffer;
+  readonly #promptResidual: GPUBuffer;
+  readonly #residual: GPUBuffer;
+  readonly #state: GPUBuffer;
+  readonly #tokens: GPUBuffer;
+  readonly #logits: GPUBuffer;
+  #logitsStaging: GPUBuffer | undefined;
+  #tokenStaging: GPUBuffer | undefined;
+  #sequence = 0;
+  #scorer: TargetScorer | undefined;
+  #released = false;
+
+  /**
+   * Uploads the weights and makes the pipelines; a shader or buffer Dawn refuses (a limit of the
+   * adapter) becomes `DeviceUnavailableError`, and the device is destroyed on any failure.
+   */
+  static async create(init: KernelGPTInit): Promise<KernelGPT> {
+    const { device } = init.kernelDevice;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let compiled: KernelGPT;
+    try {
+      compiled = new KernelGPT(init);
+    } catch (error) {
+      await device.popErrorScope();
+      await device.popErrorScope();
+      device.destroy();
+      throw error;
+    }
+    const validation = await device.popErrorScope();
+    const memory = await device.popErrorScope();
+    const refused = validation ?? memory;
+    if (refused !== null) {
+      await compiled.release();
+      throw new DeviceUnavailableError(
+        'kernels',
+        `the adapter (${init.kernelDevice.adapterName}) refused the kernels: ${refused.message.split('\n')[0]}`,
+      );
+    }
+    return compiled;
+  }
+
+  private constructor(init: KernelGPTInit) {
+    const { gpt, kernelDevice } = init;
+    checkWeightValues(gpt);
+    this.config = gpt.config;
+    this.maxSequence = init.maxSequence;
+    this.adapterName = kernelDevice.adapterName;
+    this.softwareAdapter = kernelDevice.software;
+    this.#device = kernelDevice.device;
+    const { embeddingSize, numHeads, vocabSize } = this.config;
+    const headSize = embeddingSize / numHeads;
+
+    this.#state = this.#buffer(16, STORAGE | COPY_DST | COPY_SRC);
+    this.#tokens = this.#buffer(4 * (this.maxSequence + 1), STORAGE | COPY_DST | COPY_SRC);
+    this.#logits = this.#buffer(4 * vocabSize, STORAGE | COPY_SRC);
+    const residual = this.#buffer(4 * embeddingSize, STORAGE | COPY_DST);
+    const qkv = this.#buffer(4 * 3 * embeddingSize, STORAGE);
+    const attended = this.#buffer(4 * embeddingSize, STORAGE);
+
+    const wteWeight = gpt.transformer.wte.weight;
+    const wte = this.#upload(toFloat32(wteWeight), 'transformer.wte.weight');
+    const wpe = this.#upload(toFloat32(gpt.transformer.wpe.weight), 'transformer.wpe.weight');
+
+    // The prompt's rows, all positions at once (up to maxSequence rows).
+    const rows = this.maxSequence;
+    this.#promptParameters = this.#buffer(16, UNIFORM | COPY_DST);
+    this.#promptResidual = this.#buffer(4 * rows * embeddingSize, STORAGE | COPY_SRC);
+    const promptQkv = this.#buffer(4 * rows * 3 * embeddingSize, STORAGE);
+    const promptAttended = this.#buffer(4 * rows * embeddingSize, STORAGE);
+    const promptHidden = this.#buffer(4 * rows * gpt.transformer.h[0]!.mlp.c_fc.outFeatures, STORAGE);
+    const promptDispatches: Dispatch[] = [
+      {
+        ...this.#dispatch(
+          promptEmbeddingShader(embeddingSize),
+          [this.#promptParameters, this.#tokens, wte, wpe, this.#promptResidual],
+          channelWorkgroups(embeddingSize),
+        ),
+        perRow: true,
+      },
+    ];
+    const attentionOptions = { numHeads, headSize, maxSequence: this.maxSequence };
+    const store = storeKeysValuesShader(attentionOptions);
+    const promptAttention = promptAttentionShader(attentionOptions);
+
+    const dispatches: Dispatch[] = [];
+    dispatches.push(
+      this.#dispatch(
+        embeddingShader(embeddingSize),
+        [this.#state, this.#tokens, wte, wpe, residual],
+        embeddingWorkgroups(embeddingSize),
+      ),
+    );
+    this.#checkWorkgroupMemory('attention', 4 * (headSize + this.maxSequence + 130));
+    const attention = attentionShader(attentionOptions);
+    gpt.transformer.h.forEach((block, layer) => {
+      const prefix = `transformer.h.${layer}`;
+      const cacheBytes = 4 * numHeads * this.maxSequence * headSize;
+      const keys = this.#buffer(cacheBytes, STORAGE);
+      const values = this.#buffer(cacheBytes, STORAGE);
+      const hidden = this.#buffer(4 * block.mlp.c_fc.outFeatures, STORAGE);
+      const promptResidual = this.#promptResidual;
+      const [attnStep, attnPrompt] = this.#linear(
+        `${prefix}.attn.c_attn`,
+        block.attn.c_attn,
+        [
+          [residual, qkv],
+          [promptResidual, promptQkv],
+        ],
+        'none',
+        block.ln_1,
+      );
+      const [projectionStep, projectionPrompt] = this.#linear(
+        `${prefix}.attn.c_proj`,
+        block.attn.c_proj,
+        [
+          [attended, residual],
+          [promptAttended, promptResidual],
+        ],
+        'residual',
+      );
+      const [expandStep, expandPrompt] = this.#linear(
+        `${prefix}.mlp.c_fc`,
+        block.mlp.c_fc,
+        [
+          [residual, hidden],
+          [promptResidual, promptHidden],
+        ],
+        'gelu',
+        block.ln_2,
+      );
+      const [downStep, downPrompt] = this.#linear(
+        `${prefix}.mlp.c_proj`,
+        block.mlp.c_proj,
+        [
+          [hidden, residual],
+          [promptHidden, promptResidual],
+        ],
+        'residual',
+      );
+      dispatches.push(
+        attnStep!,
+        this.#dispatch(attention, [this.#state, qkv, keys, values, attended], numHeads),
+        projectionStep!,
+        expandStep!,
+        downStep!,
+      );
+      promptDispatches.push(
+        attnPrompt!,
+        {
+          ...this.#dispatch(
+            store,
+            [this.#promptParameters, promptQkv, keys, values],
+            channelWorkgroups(embeddingSize),
+          ),
+          perRow: true,
+        },
+        {
+          ...this.#dispatch(
+            promptAttention,
+            [this.#promptParameters, promptQkv, keys, values, promptAttended],
+            numHeads,
+          ),
+          perRow: true,
+        },
+        projectionPrompt!,
+        expandPrompt!,
+        downPrompt!,
+      );
+    });
+    const head = gpt.lm_head;
+    // A tied, plain head reads the embedding buffer itself ([vocab, embedding] either way).
+    const shared = head.weight === wteWeight && head.quantDtype === undefined ? wte : undefined;
+    dispatches.push(
+      ...this.#linear('lm_head', head, [[residual, this.#logits]], 'none', gpt.transformer.ln_f, shared),
+      this.#dispatch(
+        greedyAdvanceShader(vocabSize, this.maxSequence),
+        [this.#state, this.#tokens, this.#logits],
+        1,
+      ),
+    );
+    this.#dispatches = dispatches;
+    this.#promptDispatches = promptDispatches;
+    this.#residual = residual;
+  }
+
+  /** Logits of every position of one row, with no cache kept (what perplexity needs). */
+  async forward(inputIds: Tensor<'int64'>, attentionMask?: Tensor<'int64'>): Promise<ForwardOutput> {
+    const padded = this.#readBatch(inputIds, attentionMask);
+    const batch = withoutRowPadding(padded);
+    this.#sequence += 1;
+    if (batch.sequence === 0) return { logits: this.#zeroLogits(padded.sequence) };
+    const logits = await this.#runPrompt(batch, 'all');
+    return { logits: restoreRowPadding(logits, padded, this.config.vocabSize) };
+  }
+
+  /** `log softmax(logits)[target]` at every position, float32 `[1, sequence]`, scored on the CPU. */
+  async targetLogProbabilities(
+    inputIds: Tensor<'int64'>,
+    targets: Tensor<'int64'>,
+  ): Promise<Tensor<'float32'>> {
+    const batch = this.#readBatch(inputIds, undefined);
+    const { rows, sequence } = batch;
+    if (
+      targets.dtype !== 'int64' ||
+      targets.shape.length !== 2 ||
+      targets.shape[0] !== rows ||
+      targets.shape[1] !== sequence
+    ) {
+      throw new InvalidArgumentError(
+        'targets',
+        `must be int64 [${rows}, ${sequence}] like inputIds, got ${targets.dtype} [${targets.shape.join(', ')}]`,
+      );
+    }
+    checkVocabulary('targets', targets.data, sequence, this.config.vocabSize);
+    const { logits } = await this.forward(inputIds);
+    this.#scorer ??= new TargetScorer('cpu');
+    const scored = await this.#scorer.score(
+      new OrtTensor('float32', logits.data, [...logits.shape]),
+      new OrtTensor('int64', targets.data, [rows, sequence]),
+    );
+    return createTensor('float32', [rows, sequence], scored.data as Float32Array);
+  }
+
+  /**
+   * Runs a one-row prompt and keeps its keys and values on the device for `decodeStep`. The engine
+   * holds one sequence: a later `prefill`, `forward` or `greedyChunks` ends this cache.
+   */
+  async prefill(
+    inputIds: Tensor<'int64'>,
+    attentionMask?: Tensor<'int64'>,
+    options: PrefillOptions = {},
+  ): Promise<ForwardOutput & { readonly cache: KernelCache }> {
+    const wanted = options.logits ?? 'all';
+    if (wanted !== 'all' && wanted !== 'last') {
+      throw new InvalidArgumentError('logits', `must be 'all' or 'last', got ${String(wanted)}`);
+    }
+    const padded = this.#readBatch(inputIds, attentionMask);
+    const batch = withoutRowPadding(padded);
+    this.#sequence += 1;
+    const cache = new KernelCache(this, this.#sequence, batch.sequence);
+    if (batch.sequence === 0)
+      return { logits: this.#zeroLogits(wanted === 'last' ? 1 : padded.sequence), cache };
+    if (wanted === 'last' && padded.mask[0]!.at(-1) === 1) {
+      return { logits: await this.#runPrompt(batch, 'last'), cache };
+    }
+    const all = restoreRowPadding(await this.#runPrompt(batch, 'all'), padded, this.config.vocabSize);
+    return { logits: wanted === 'last' ? lastPositions(all) : all, cache };
+  }
+
+  /** Feeds one token against `cache` (from this engine's latest `prefill`) and returns its logits `[1, 1, vocab]`. */
+  async decodeStep(cache: DecodeCache, tokens: readonly number[]): Promise<ForwardOutput> {
+    this.#checkUsable();
+    if (!(cache instanceof KernelCache) || cache.owner !== this) {
+      throw new InvalidArgumentError('cache', 'was not made by this compiled model’s prefill');
+    }
+    if (cache.disposed) throw new InvalidArgumentError('cache', 'has been disposed');
+    if (cache.sequence !== this.#sequence) {
+      throw new InvalidArgumentError(
+        'cache',
+        'was replaced by a later prefill, forward or greedy run (the kernels engine holds one sequence)',
+      );
+    }
+    if (tokens.length !== 1) {
+      throw new InvalidArgumentError(
+        'tokens',
+        `must hold one token per cached row (1), got ${tokens.length}`,
+      );
+    }
+    if (cache.length + 1 > this.maxSequence) {
+      throw new InvalidArgumentError(
+        'cache',
+        `holds ${cache.length} positions; one more exceeds the compiled maxSequence ${this.maxSequence}`,
+      );
+    }
+    const token = tokens[0]!;
+    if (!Number.isSafeInteger(token) || token < 0 || token >= this.config.vocabSize) {
+      throw new InvalidArgumentError(
+        'tokens',
+        `token ${token} of row 0 is outside the vocabulary [0, ${this.config.vocabSize - 1}]`,
+      );
+    }
+    const position = cache.length;
+    this.#device.queue.writeBuffer(this.#tokens, 4 * position, Uint32Array.of(token));
+    this.#device.queue.writeBuffer(this.#state, 0, Uint32Array.of(position, position + 1, 0, 0));
+    const logits = await this.#runSteps(1);
+    cache.advance();
+    return { logits: createTensor('float32', [1, 1, this.config.vocabSize], logits) };
+  }
+
+  /**
+   * Greedy continuation of one prompt with every token chosen on the device: the prompt's steps in
+   * a few submissions, the first token read alone, then `tokensPerRead` steps per submission and one
+   * read each. Stop iterating to stop early.
+   */
+  async *greedyChunks(
+    prompt: readonly number[],
+    maxNewTokens: number,
+    tokensPerRead = DEFAULT_TOKENS_PER_READ,
+  ): AsyncGenerator<number[], void, undefined> {
+    this.#checkUsable();
+    checkTokensPerRead(tokensPerRead);
+    checkMaxNewTokens(maxNewTokens);
+    const notInteger = prompt.findIndex((token) => !Number.isSafeInteger(token));
+    if (notInteger !== -1) {
+      throw new InvalidArgumentError(
+        'prompt',
+        `token ${String(prompt[notInteger])} at ${notInteger} is not an integer`,
+      );
+    }
+    const batch = this.#readBatch(
+      createTensor('int64', [1, prompt.length], BigInt64Array.from(prompt, BigInt)),
+      undefined,
+    );
+    if (prompt.length + maxNewTokens > this.maxSequence) {
+      throw new InvalidArgumentError(
+        'maxNewTokens',
+        `the prompt (${prompt.length} tokens) plus ${maxNewTokens} new tokens exceeds the compiled maxSequence ${this.maxSequence}`,
+      );
+    }
+    if (prompt.length === 0) {
+      throw new InvalidArgumentError('prompt', 'must hold at least one token');
+    }
+    this.#sequence += 1;
+    if (maxNewTokens === 0) return;
+    this.#start(batch.ids);
+    yield await this.#tokensAfter(this.#encodePrompt(prompt.length), prompt.length, 1);
+    for (let produced = 1; produced < maxNewTokens; ) {
+      const count = Math.min(tokensPerRead, maxNewTokens - produced);
+      yield await this.#stepsThenTokens(count, prompt.length + produced, count);
+      produced += count;
+    }
+  }
+
+  /** Frees the device and its buffers. The compiled model cannot be used afterwards. */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    await this.#scorer?.release();
+    for (const buffer of this.#buffers) buffer.destroy();
+    this.#device.destroy();
+  }
+
+  #checkUsable(): void {
+    if (this.#released) throw new InvalidArgumentError('compiled', 'the compiled model has been released');
+  }
+
+  #readBatch(inputIds: Tensor<'int64'>, attentionMask: Tensor<'int64'> | undefined): BatchInputs {
+    this.#checkUsable();
+    return readBatchInputs(inputIds, attentionMask, {
+      vocabSize: this.config.vocabSize,
+      maxBatch: 1,
+      maxSequence: this.maxSequence,
+    });
+  }
+
+  #zeroLogits(sequence: number): Tensor<'float32'> {
+    return createTensor(
+      'float32',
+      [1, sequence, this.config.vocabSize],
+      new Float32Array(sequence * this.config.vocabSize),
+    );
+  }
+
+  /** Puts a new sequence's known tokens on the device and rewinds the position to 0. */
+  #start(ids: BigInt64Array): void {
+    this.#device.queue.writeBuffer(this.#tokens, 0, Uint32Array.from(ids, Number));
+    this.#device.queue.writeBuffer(this.#state, 0, Uint32Array.of(0, ids.length, 0, 0));
+  }
+
+  /** Runs a prompt's positions; logits of every position, or of the last only, `[1, n, vocab]`. */
+  async #runPrompt(batch: BatchInputs, wanted: 'all' | 'last'): Promise<Tensor<'float32'>> {
+    const vocab = this.config.vocabSize;
+    this.#start(batch.ids);
+    if (wanted === 'last') {
+      const encoder = this.#encodePrompt(batch.sequence);
+      encoder.copyBufferToBuffer(this.#logits, 0, this.#logitsStagingFor(1), 0, 4 * vocab);
+      this.#device.queue.submit([encoder.finish()]);
+      const logits = await this.#read(this.#logitsStagingFor(1), 4 * vocab, Float32Array);
+      return createTensor('float32', [1, 1, vocab], logits);
+    }
+    // Every row's residual stays in the prompt buffers; the head then runs row by row.
+    const encoder = this.#encodePrompt(batch.sequence);
+    this.#device.queue.submit([encoder.finish()]);
+    const all = new Float32Array(batch.sequence * vocab);
+    const perRead = Math.max(1, Math.floor(LOGITS_BYTES_PER_READ / (4 * vocab)));
+    const width = 4 * this.config.embeddingSize;
+    const head = this.#dispatches.at(-2)!;
+    for (let done = 0; done < batch.sequence; ) {
+      const count = Math.min(perRead, batch.sequence - done);
+      const staging = this.#logitsStagingFor(count);
+      const rows = this.#device.createCommandEncoder();
+      for (let row = 0; row < count; row += 1) {
+        rows.copyBufferToBuffer(this.#promptResidual, (done + row) * width, this.#residual, 0, width);
+        const pass = rows.beginComputePass();
+        pass.setPipeline(head.pipeline);
+        pass.setBindGroup(0, head.bindGroup);
+        pass.dispatchWorkgroups(head.workgroups);
+        pass.end();
+        rows.copyBufferToBuffer(this.#logits, 0, staging, row * 4 * vocab, 4 * vocab);
+      }
+      this.#device.queue.submit([rows.finish()]);
+      all.set(await this.#read(staging, 4 * count * vocab, Float32Array), done * vocab);
+      done += count;
+    }
+    return createTensor('float32', [1, batch.sequence, vocab], all);
+  }
+
+  /** `count` decode steps; with `logits`, the last step's logits copied to the staging buffer. */
+  #encodeSteps(count: number, logits: boolean): GPUCommandEncoder {
+    const encoder = this.#device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (let step = 0; step < count; step += 1) {
+      for (const { pipeline, bindGroup, workgroups } of this.#dispatches) {
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bindGroup);
+        pass.dispatchWorkgroups(workgroups);
+      }
+    }
+    pass.end();
+    if (logits) {
+      const bytes = 4 * this.config.vocabSize;
+      encoder.copyBufferToBuffer(this.#logits, 0, this.#logitsStagingFor(1), 0, bytes);
+    }
+    return encoder;
+  }
+
+  /** Runs `count` steps in one submission and reads the last step's logits. */
+  async #runSteps(count: number): Promise<Float32Array> {
+    this.#device.queue.submit([this.#encodeSteps(count, true).finish()]);
+    return this.#read(this.#logitsStagingFor(1), 4 * this.config.vocabSize, Float32Array);
+  }
+
+  /**
+   * A prompt of `rows` tokens (already in the token buffer from position 0) in one pass of prompt
+   * kernels, every row at once; then the head and the greedy step on its last row, which leave the
+   * logits in the logits buffer, the next token in the token buffer and the position at `rows`.
+   */
+  #encodePrompt(rows: number): GPUCommandEncoder {
+    const queue = this.#device.queue;
+    queue.writeBuffer(this.#promptParameters, 0, Uint32Array.of(0, rows, 0, 0));
+    // The step kernels after the prompt (head, greedy advance) work on the last row's position.
+    queue.writeBuffer(this.#state, 0, Uint32Array.of(rows - 1, rows, 0, 0));
+    const encoder = this.#device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (const { pipeline, bindGroup, workgroups, perRow } of this.#promptDispatches) {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(workgroups, perRow ? rows : 1);
+    }
+    pass.end();
+    const width = 4 * this.config.embeddingSize;
+    encoder.copyBufferToBuffer(this.#promptResidual, (rows - 1) * width, this.#residual, 0, width);
+    const last = encoder.beginComputePass();
+    for (const { pipeline, bindGroup, workgroups } of this.#dispatches.slice(-2)) {
+      last.setPipeline(pipeline);
+      last.setBindGroup(0, bindGroup);
+      last.dispatchWorkgroups(workgroups);
+    }
+    last.end();
+    return encoder;
+  }
+
+  /** Runs `count` steps, then reads `length` tokens from `first` on, in one submission. */
+  async #stepsThenTokens(count: number, first: number, length: number): Promise<number[]> {
+    return this.#tokensAfter(this.#encodeSteps(count, false), first, length);
+  }
+
+  /** Submits `encoder` with a read of `length` tokens from `first` on appended, and reads them. */
+  async #tokensAfter(encoder: GPUCommandEncoder, first: number, length: number): Promise<number[]> {
+    this.#tokenStaging ??= this.#buffer(4 * (this.maxSequence + 1), MAP_READ | COPY_DST);
+    encoder.copyBufferToBuffer(this.#tokens, 4 * first, this.#tokenStaging, 0, 4 * length);
+    this.#device.queue.submit([encoder.finish()]);
+    return Array.from(await this.#read(this.#tokenStaging, 4 * length, Uint32Array));
+  }
+
+  async #read<T extends Float32Array | Uint32Array>(
+    buffer: GPUBuffer,
+    bytes: number,
+    type: { new (buffer: ArrayBuffer): T },
+  ): Promise<T> {
+    await buffer.mapAsync(MAP_MODE_READ, 0, bytes);
+    try {
+      return new type(buffer.getMappedRange(0, bytes).slice(0));
+    } finally {
+      buffer.unmap();
+    }
+  }
+
+  #logitsStagingFor(slots: number): GPUBuffer {
+    const bytes = 4 * slots * this.config.vocabSize;
+    if (this.#logitsStaging === undefined || this.#logitsStaging.size < bytes) {
+      this.#logitsStaging?.destroy();
+      this.#logitsStaging = this.#buffer(Math.max(bytes, 4 * this.config.vocabSize), MAP_READ | COPY_DST);
+    }
+    return this.#logitsStaging;
+  }
+
+  #buffer(bytes: number, usage: number): GPUBuffer {
+    const limit = this.#device.limits.maxBufferSize;
+    if (bytes > limit) {
+      throw new DeviceUnavailableError(
+        'kernels',
+        `a buffer of ${bytes} bytes exceeds the adapter's maxBufferSize ${limit}`,
+      );
+    }
+    const buffer = this.#device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
+    this.#buffers.push(buffer);
+    return buffer;
+  }
+
+  #upload(data: Float32Array | Uint32Array, name: string): GPUBuffer {
+    const limit = this.#device.limits.maxStorageBufferBindingSize;
+    if (data.byteLength > limit) {
+      throw new DeviceUnavailableError(
+        'kernels',
+        `${name} takes ${data.byteLength} bytes, over the adapter's maxStorageBufferBindingSize ${limit}`,
+      );
+    }
+    const buffer = this.#buffer(data.byteLength, STORAGE | COPY_DST);
+    this.#device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  }
+
+  /** Workgroup memory beyond the adapter's limit would make Dawn refuse the pipeline later, less clearly. */
+  #checkWorkgroupMemory(name: string, bytes: number): void {
+    const limit = this.#device.limits.maxComputeWorkgroupStorageSize;
+    if (bytes > limit) {
+      throw new DeviceUnavailableError(
+        'kernels',
+        `${name} needs ${bytes} bytes of workgroup memory, over the adapter's maxComputeWorkgroupStorageSize ${limit} (compile with a smaller maxSequence, or use onnxruntime)`,
+      );
+    }
+  }
+
+  #pipeline(code: string): GPUComputePipeline {
+    let pipeline = this.#pipelines.get(code);
+    if (pipeline === undefined) {
+      const module = this.#device.createShaderModule({ code });
+      pipeline = this.#device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+      });
+      this.#pipelines.set(code, pipeline);
+    }
+    return pipeline;
+  }
+
+  #dispatch(
+    code: string,
+    buffers: readonly GPUBuffer[],
+    workgroups: number,
+    bindings?: readonly number[],
+  ): Dispatch {
+    const pipeline = this.#pipeline(code);
+    const bindGroup = this.#device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, index) => ({
+        binding: bindings?.[index] ?? index,
+        resource: { buffer },
+      })),
+    });
+    return { pipeline, bindGroup, workgroups };
+  }
+
+  /** One linear's kernel, bound once per `[input, output]` pair (the step's and the prompt's rows). */
+  #linear(
+    path: string,
+    linear: Linear,
+    targets: readonly (readonly [GPUBuffer, GPUBuffer])[],
+    epilogue: 'none' | 'gelu' | 'residual',
+    layerNorm?: { weight: Tensor; bias: Tensor | undefined; epsilon: number },
+    sharedWeight?: GPUBuffer,
+  ): Dispatch[] {
+    const weights: KernelLinearWeights = prepareLinear(linear);
+    this.#checkWorkgroupMemory(path, linearWorkgroupBytes(weights.kind, weights.inFeatures));
+    const code = linearShader({
+      inFeatures: weights.inFeatures,
+      outFeatures: weights.outFeatures,
+      weight: weights.kind,
+      layerNorm: layerNorm !== undefined,
+      preScale: weights.preScale !== undefined,
+      float8Input: weights.inputScale !== undefined,
+      epilogue,
+    });
+    const parameters = this.#buffer(16, UNIFORM | COPY_DST);
+    this.#device.queue.writeBuffer(
+      parameters,
+      0,
+      Float32Array.of(layerNorm?.epsilon ?? 0, weights.inputScale ?? 1, weights.weightFactor, 0),
+    );
+    const buffers = [
+      parameters,
+      undefined as unknown as GPUBuffer, // the input, per target
+      sharedWeight ?? this.#upload(weights.weight, `${path}.weight`),
+      this.#upload(weights.scales, `${path}.weight_scale`),
+      this.#upload(weights.bias, `${path}.bias`),
+      undefined as unknown as GPUBuffer, // the output, per target
+    ];
+    const bindings = [0, 1, 2, 3, 4, 5];
+    if (layerNorm !== undefined) {
+      const width = weights.inFeatures;
+      buffers.push(
+        this.#upload(toFloat32(layerNorm.weight), `${path} LayerNorm weight`),
+        this.#upload(
+          layerNorm.bias === undefined ? new Float32Array(width) : toFloat32(layerNorm.bias),
+          `${path} LayerNorm bias`,
+        ),
+      );
+      bindings.push(6, 7);
+    }
+    if (weights.preScale !== undefined) {
+      buffers.push(this.#upload(weights.preScale, `${path}.pre_quant_scale`));
+      bindings.push(8);
+    }
+    return targets.map(([input, output], index) => ({
+      ...this.#dispatch(
+        code,
+        buffers.map((buffer, slot) => (slot === 1 ? input : slot === 5 ? output : buffer)),
+        linearWorkgroups(weights.outFeatures),
+        bindings,
+      ),
+      perRow: index > 0,
+    }));
+  }
+}

@@ -1,0 +1,42 @@
+import type { Tensor } from '@ptq/tensor';
+import type { GPTConfig } from '../config';
+import type { ForwardOutput, PrefillOptions } from './compiled-gpt';
+
+/** A prompt's cached keys and values, as `prefill` returns them and `decodeStep` advances them. */
+export interface DecodeCache {
+  /** Rows of the batch. */
+  readonly rows: number;
+  /** Cached positions per row, padding included. */
+  readonly length: number;
+  readonly disposed: boolean;
+  /** Frees what the cache holds; it cannot be used afterwards. */
+  dispose(): void;
+}
+
+/**
+ * What `generate` and perplexity need from a compiled model, whichever engine runs it: onnxruntime
+ * (`CompiledGPT`) or ptq's own WebGPU kernels (`KernelGPT`).
+ */
+export interface RuntimeGPT {
+  readonly config: GPTConfig;
+  /** `'onnxruntime'` or `'kernels'`. */
+  readonly engine: 'onnxruntime' | 'kernels';
+  readonly maxSequence: number;
+  readonly batch: number;
+  /** Whether `greedyChunks` can run. */
+  readonly choosesTokens: boolean;
+  forward(inputIds: Tensor<'int64'>, attentionMask?: Tensor<'int64'>): Promise<ForwardOutput>;
+  targetLogProbabilities(inputIds: Tensor<'int64'>, targets: Tensor<'int64'>): Promise<Tensor<'float32'>>;
+  prefill(
+    inputIds: Tensor<'int64'>,
+    attentionMask?: Tensor<'int64'>,
+    options?: PrefillOptions,
+  ): Promise<ForwardOutput & { readonly cache: DecodeCache }>;
+  decodeStep(cache: DecodeCache, tokens: readonly number[]): Promise<ForwardOutput>;
+  greedyChunks(
+    prompt: readonly number[],
+    maxNewTokens: number,
+    tokensPerRead?: number,
+  ): AsyncGenerator<number[], void, undefined>;
+  release(): Promise<void>;
+}
