@@ -2,6 +2,9 @@ import { createSession, type Device, GraphBuilder, serializeModel, toOrtTensor }
 import { createTensor, type Tensor } from '@ptq/tensor';
 import type { InferenceSession } from 'onnxruntime-node';
 
+/** Bytes one search run's stacked candidates may take: more buys nothing, each candidate costs the same work. */
+export const SEARCH_RUN_BYTES = 256 * 2 ** 20;
+
 /**
  * One onnxruntime graph per linear shape, so the AWQ search's matmuls run in native code on the
  * calibration device and every alpha candidate of a linear is scored in one run on inputs uploaded
@@ -18,16 +21,20 @@ export class AwqSearchGraphs {
   readonly #onNotice: ((message: string) => void) | undefined;
   readonly #memoryBudgetBytes: number;
 
-  /** `memoryBudgetBytes` bounds the stacked candidates' working memory of one run; candidates are split into runs under it. */
+  /**
+   * `memoryBudgetBytes` bounds the stacked candidates' working memory of one run (at most
+   * `SEARCH_RUN_BYTES`); candidates are split into runs under it. onnxruntime's CPU arena keeps a
+   * session's peak reserved until the session is released: `dispose` after each linear.
+   */
   constructor(device: Device, memoryBudgetBytes: number, onNotice?: (message: string) => void) {
     this.#device = device;
-    this.#memoryBudgetBytes = memoryBudgetBytes;
+    this.#memoryBudgetBytes = Math.min(memoryBudgetBytes, SEARCH_RUN_BYTES);
     this.#onNotice = onNotice;
   }
 
-  /** Candidates scored per run: the stacked weight copies (about four live at once) and outputs within the budget. */
+  /** Candidates scored per run: their weight-sized intermediates (up to eight live at once) and outputs within the budget. */
   candidatesPerRun(tokens: number, inFeatures: number, out: number): number {
-    const perCandidate = 4 * (4 * out * inFeatures + tokens * (inFeatures + 2 * out));
+    const perCandidate = 4 * (8 * out * inFeatures + tokens * (inFeatures + 2 * out));
     return Math.max(1, Math.floor(this.#memoryBudgetBytes / perCandidate));
   }
 
@@ -76,6 +83,7 @@ export class AwqSearchGraphs {
     return entry;
   }
 
+  /** Releases the sessions (and their arenas); later searches build new ones. */
   async dispose(): Promise<void> {
     for (const entry of this.#sessions.values()) await (await entry).release();
     this.#sessions.clear();
