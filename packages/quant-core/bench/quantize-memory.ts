@@ -30,6 +30,11 @@ interface ChildReport {
   readonly quantizeSeconds: number;
   /** User + system CPU seconds of the quantization alone. */
   readonly quantizeCpuSeconds: number;
+  /**
+   * Highest RSS sampled (every 10 ms, when the event loop is free) during each part of the
+   * quantization: recording batches, running blocks, AWQ searches, and the rest (weight ranges).
+   */
+  readonly sampledPeakRssBytes: Record<string, number>;
 }
 
 const SHAPES: Record<string, RandomGpt2Shape> = {
@@ -51,6 +56,12 @@ async function child(): Promise<void> {
   const model = await loadHfGpt2(flag('folder', ''), { device: 'cpu', onNotice: () => {} });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   const rssAfterLoadBytes = process.memoryUsage().rss;
+  const sampledPeakRssBytes: Record<string, number> = {};
+  let part = 'before calibration';
+  const sample = () => {
+    sampledPeakRssBytes[part] = Math.max(sampledPeakRssBytes[part] ?? 0, process.memoryUsage.rss());
+  };
+  const sampler = setInterval(sample, 10);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await modelOptQuantize(model, mode, {
@@ -58,9 +69,24 @@ async function child(): Promise<void> {
     calibration: execution,
     numSamples: Number(flag('samples', '2')),
     maxSampleLength: Number(flag('length', '32')),
-    log: () => {},
+    onProgress: (event) => {
+      sample();
+      if (event.phase === 'calibrate-block') {
+        part = event.batch === event.batches && mode === 'int4-weight-only' ? 'AWQ search' : 'block runs';
+      } else if (event.phase === 'awq-search' && execution === 'block-by-block') {
+        part = (event.index ?? 0) % 4 === 0 ? 'block runs' : 'AWQ search';
+      } else {
+        part = event.phase;
+      }
+    },
+    log: (line) => {
+      sample();
+      if (line.includes('AWQ-lite alphas')) part = 'after calibration';
+    },
     onNotice: () => {},
   });
+  sample();
+  clearInterval(sampler);
   const quantizeSeconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const report: ChildReport = {
@@ -71,6 +97,7 @@ async function child(): Promise<void> {
     loadSeconds,
     quantizeSeconds,
     quantizeCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    sampledPeakRssBytes,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
@@ -135,7 +162,11 @@ async function parent(): Promise<void> {
         ]);
         reports.push(report);
         console.error(
-          `${mode} ${execution}: peak ${(report.maxRssBytes / 1e9).toFixed(2)} GB, ${report.quantizeCpuSeconds.toFixed(1)} s CPU`,
+          `${mode} ${execution}: peak ${(report.maxRssBytes / 1e9).toFixed(2)} GB, ${report.quantizeCpuSeconds.toFixed(1)} s CPU; sampled peaks: ${Object.entries(
+            report.sampledPeakRssBytes,
+          )
+            .map(([part, bytes]) => `${part} ${(bytes / 1e9).toFixed(2)} GB`)
+            .join(', ')}`,
         );
       }
     }
