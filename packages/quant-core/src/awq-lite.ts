@@ -196,17 +196,12 @@ export async function searchAwqScale(
   const scales = alphas.map((alpha) => awqScale(actScale, weightScale, alpha));
   const inverses = scales.map(reciprocal);
   const losses = alphas.map(() => 0);
-  try {
-    for (const input of inputs) {
-      if ((input.shape[0] ?? 0) === 0) continue;
-      const batchLosses = await graphs.losses(input, linear.weight, bias, scales, inverses, blockSize);
-      for (let candidate = 0; candidate < losses.length; candidate++) {
-        losses[candidate]! += batchLosses[candidate]!;
-      }
+  for (const input of inputs) {
+    if ((input.shape[0] ?? 0) === 0) continue;
+    const batchLosses = await graphs.losses(input, linear.weight, bias, scales, inverses, blockSize);
+    for (let candidate = 0; candidate < losses.length; candidate++) {
+      losses[candidate]! += batchLosses[candidate]!;
     }
-  } finally {
-    // onnxruntime's arena keeps a run's peak until its session goes: hold one linear's at a time.
-    await graphs.dispose();
   }
   let best = 0;
   for (let candidate = 1; candidate < losses.length; candidate++) {

@@ -6,7 +6,8 @@ import type { InferenceSession } from 'onnxruntime-node';
 export const SEARCH_RUN_BYTES = 256 * 2 ** 20;
 
 /**
- * One onnxruntime graph per linear shape, so the AWQ search's matmuls run in native code on the
+ * One onnxruntime graph for every linear shape (per block size, and whether `in` needs padding to
+ * whole blocks), so the AWQ search's matmuls run in native code on the
  * calibration device and every alpha candidate of a linear is scored in one run on inputs uploaded
  * once: for candidate scales s_a (stacked `[alphas, in]`) it computes `y = x·Wᵀ + b` and
  * `mean((x·(1/s_a))·Q(W·diag(s_a))ᵀ + b − y)²` per candidate, with Q = int4 fake quantization in
@@ -23,8 +24,8 @@ export class AwqSearchGraphs {
 
   /**
    * `memoryBudgetBytes` bounds the stacked candidates' working memory of one run (at most
-   * `SEARCH_RUN_BYTES`); candidates are split into runs under it. onnxruntime's CPU arena keeps a
-   * session's peak reserved until the session is released: `dispose` after each linear.
+   * `SEARCH_RUN_BYTES`); candidates are split into runs under it. onnxruntime's CPU arena keeps the
+   * session's largest run reserved (and paged in, which makes later runs fast) until `dispose`.
    */
   constructor(device: Device, memoryBudgetBytes: number, onNotice?: (message: string) => void) {
     this.#device = device;
@@ -48,7 +49,7 @@ export class AwqSearchGraphs {
     blockSize: number,
   ): Promise<number[]> {
     const [out = 0, inFeatures = 0] = weight.shape;
-    const session = await this.#graph(inFeatures, out, blockSize);
+    const session = await this.#graph(blockSize || 128, inFeatures % (blockSize || 128) !== 0);
     const perRun = this.candidatesPerRun(input.shape[0] ?? 0, inFeatures, out);
     const x = toOrtTensor(input);
     const w = toOrtTensor(weight);
@@ -70,12 +71,12 @@ export class AwqSearchGraphs {
     return losses;
   }
 
-  #graph(inFeatures: number, out: number, blockSize: number): Promise<InferenceSession> {
-    const key = `${inFeatures}x${out}/${blockSize}`;
+  #graph(blockSize: number, padded: boolean): Promise<InferenceSession> {
+    const key = `${blockSize}/${padded ? 'padded' : 'whole'}`;
     let entry = this.#sessions.get(key);
     if (entry === undefined) {
       const options = { device: this.#device, ...(this.#onNotice ? { onNotice: this.#onNotice } : {}) };
-      entry = createSession(serializeModel(buildLossGraph(inFeatures, out, blockSize || 128)), options).then(
+      entry = createSession(serializeModel(buildLossGraph(blockSize, padded)), options).then(
         (handle) => handle.session,
       );
       this.#sessions.set(key, entry);
@@ -104,23 +105,36 @@ function scalar(value: number): Tensor<'float32'> {
   return createTensor('float32', [], new Float32Array([value]));
 }
 
-function buildLossGraph(inFeatures: number, out: number, blockSize: number) {
+/**
+ * The loss graph for any linear shape (`out` and `in` are symbolic), so one session — and one
+ * onnxruntime arena — serves every linear of the model. `padded` graphs zero-pad `in` to a multiple
+ * of `blockSize` and slice the padding off again, as ModelOpt does for a last partial block.
+ */
+function buildLossGraph(blockSize: number, padded: boolean) {
   const graph = new GraphBuilder({ name: 'awq_losses', opsetImports: { '': 21 } });
-  const x = graph.input('x', 'float32', ['tokens', inFeatures]);
-  const w = graph.input('w', 'float32', [out, inFeatures]);
-  const b = graph.input('b', 'float32', [out]);
+  const x = graph.input('x', 'float32', ['tokens', 'in']);
+  const w = graph.input('w', 'float32', ['out', 'in']);
+  const b = graph.input('b', 'float32', ['out']);
   // [alphas, 1, in]: one row of scales per candidate, broadcast over W's rows and x's tokens.
-  const s = graph.input('s', 'float32', ['alphas', 1, inFeatures]);
-  const inverseS = graph.input('inverse_s', 'float32', ['alphas', 1, inFeatures]);
+  const s = graph.input('s', 'float32', ['alphas', 1, 'in']);
+  const inverseS = graph.input('inverse_s', 'float32', ['alphas', 1, 'in']);
   const y = graph.node('Add', [graph.node('MatMul', [x, graph.node('Transpose', [w], { perm: [1, 0] })]), b]);
-  const blocks = Math.ceil(inFeatures / blockSize);
-  const padded = blocks * blockSize;
+  const inFeatures = graph.node('Gather', [graph.node('Shape', [w]), graph.constant(int64([1]))], {
+    axis: 0,
+  });
   let scaled = graph.node('Mul', [w, s]);
-  if (padded !== inFeatures) {
+  if (padded) {
+    const blockSizeValue = graph.constant(int64([blockSize]));
     // ModelOpt zero-pads a last partial block; zeros change neither the block's amax nor its codes.
-    scaled = graph.node('Pad', [scaled, graph.constant(int64([0, 0, 0, 0, 0, padded - inFeatures]))]);
+    const padding = graph.node('Mod', [
+      graph.node('Sub', [blockSizeValue, graph.node('Mod', [inFeatures, blockSizeValue])]),
+      blockSizeValue,
+    ]);
+    const pads = graph.node('Concat', [graph.constant(int64([0, 0, 0, 0, 0])), padding], { axis: 0 });
+    scaled = graph.node('Pad', [scaled, pads]);
   }
-  const grouped = graph.node('Reshape', [scaled, graph.constant(int64([-1, out, blocks, blockSize]))]);
+  // [alphas, out, blocks, blockSize]
+  const grouped = graph.node('Reshape', [scaled, graph.constant(int64([0, 0, -1, blockSize]))]);
   const amax = graph.node('ReduceMax', [graph.node('Abs', [grouped]), graph.constant(int64([3]))], {
     keepdims: 1,
   });
@@ -137,12 +151,12 @@ function buildLossGraph(inFeatures: number, out: number, blockSize: number) {
     graph.node('Div', [codes, scale]),
     graph.constant(scalar(0)),
   ]);
-  let quantized = graph.node('Reshape', [dequantized, graph.constant(int64([-1, out, padded]))]);
-  if (padded !== inFeatures) {
+  let quantized = graph.node('Reshape', [dequantized, graph.constant(int64([0, 0, -1]))]);
+  if (padded) {
     quantized = graph.node('Slice', [
       quantized,
       graph.constant(int64([0])),
-      graph.constant(int64([inFeatures])),
+      inFeatures,
       graph.constant(int64([2])),
     ]);
   }
