@@ -67,7 +67,8 @@ describe('block-by-block calibration', () => {
       expect(actual.data[0], path).toBe(expected.data[0]);
       expect(actual.data[0]!).toBeGreaterThan(0);
     }
-    // 4 blocks × 4 batches, numbered across blocks for one progress bar.
+    // The loop's batches as it records them, then 4 blocks × 4 batches numbered across blocks.
+    expect(events.slice(0, 4)).toEqual([1, 2, 3, 4].map((batch) => ({ phase: 'calibrate', batch })));
     const blockEvents = events.filter((event) => event.phase === 'calibrate-block');
     expect(blockEvents).toHaveLength(16);
     expect(blockEvents[5]).toEqual({
@@ -107,9 +108,15 @@ describe('block-by-block calibration', () => {
     }
     // Each block's four linears are searched right after the block ran.
     const order = events.map((event) =>
-      event.phase === 'calibrate-block' ? `b${event.block}` : event.phase === 'awq-search' ? 's' : '',
+      event.phase === 'calibrate-block'
+        ? `b${event.block}`
+        : event.phase === 'awq-search'
+          ? 's'
+          : event.phase,
     );
-    expect(order.slice(0, 9).join(' ')).toBe('b1 b1 b1 b1 s s s s b2');
+    expect(order.slice(0, 13).join(' ')).toBe(
+      'calibrate calibrate calibrate calibrate b1 b1 b1 b1 s s s s b2',
+    );
   }, 300_000);
 
   it('refuses an unknown calibration execution, and a loop that runs no batch', async () => {

@@ -143,7 +143,9 @@ export async function modelOptQuantize(
   }
   let awq: Map<string, AwqLayerResult> | undefined;
   if (forwardLoop !== undefined && execution === 'block-by-block') {
-    const batches = await recordBatches(model, forwardLoop);
+    const batches = await recordBatches(model, forwardLoop, (batch) =>
+      options.onProgress?.({ phase: 'calibrate', batch }),
+    );
     batchesSeen = batches.length;
     const calibrated = await calibrateBlockByBlock(model, linears, batches, {
       inputMax: inputCalibrated.map(([path]) => path),
