@@ -1,5 +1,5 @@
 // A GPT-2-124M-shaped checkpoint with random weights, made on the fly in Hugging Face layout (config,
-// fp16 safetensors, GPT-2's own tokenizer), so benchmarks measure real shapes without a download.
+// fp16 or fp32 safetensors, GPT-2's own tokenizer), so benchmarks measure real shapes without a download.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensors } from '@ptq/safetensors';
@@ -23,6 +23,16 @@ export const GPT2_124M: RandomGpt2Shape = {
   positions: 1024,
 };
 
+export const GPT2_LARGE: RandomGpt2Shape = {
+  layers: 36,
+  width: 1280,
+  heads: 20,
+  vocab: 50257,
+  positions: 1024,
+};
+
+export const GPT2_XL: RandomGpt2Shape = { layers: 48, width: 1600, heads: 25, vocab: 50257, positions: 1024 };
+
 /** mulberry32: a small seeded PRNG, so every run makes the same checkpoint. */
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -39,10 +49,15 @@ export async function writeRandomGpt2(
   folder: string,
   shape: RandomGpt2Shape = GPT2_124M,
   seed = 1,
+  dtype: 'float16' | 'float32' = 'float16',
 ): Promise<string> {
   mkdirSync(folder, { recursive: true });
   const uniform = random(seed);
-  const normal = (count: number, std: number): Tensor<'float16'> => {
+  const stored = (values: Float32Array): Tensor =>
+    dtype === 'float32'
+      ? createTensor('float32', [values.length], values)
+      : createTensor('float16', [values.length], float32ArrayToFloat16(values));
+  const normal = (count: number, std: number): Tensor => {
     const values = new Float32Array(count);
     for (let index = 0; index < count; index += 2) {
       const radius = Math.sqrt(-2 * Math.log(uniform() + 1e-12));
@@ -50,11 +65,10 @@ export async function writeRandomGpt2(
       values[index] = radius * Math.cos(angle) * std;
       if (index + 1 < count) values[index + 1] = radius * Math.sin(angle) * std;
     }
-    return createTensor('float16', [count], float32ArrayToFloat16(values));
+    return stored(values);
   };
-  const filled = (count: number, value: number) =>
-    createTensor('float16', [count], float32ArrayToFloat16(new Float32Array(count).fill(value)));
-  const shaped = (tensor: Tensor<'float16'>, dims: number[]) => createTensor('float16', dims, tensor.data);
+  const filled = (count: number, value: number) => stored(new Float32Array(count).fill(value));
+  const shaped = (tensor: Tensor, dims: number[]): Tensor => ({ ...tensor, shape: dims }) as Tensor;
   const { layers, width, heads, vocab, positions } = shape;
   const tensors: Record<string, Tensor> = {
     'transformer.wte.weight': shaped(normal(vocab * width, 0.02), [vocab, width]),
@@ -97,7 +111,7 @@ export async function writeRandomGpt2(
     bos_token_id: vocab - 1,
     eos_token_id: vocab - 1,
     tie_word_embeddings: true,
-    torch_dtype: 'float16',
+    torch_dtype: dtype,
   };
   writeFileSync(join(folder, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   for (const file of ['tokenizer.json', 'tokenizer_config.json']) {

@@ -13,7 +13,9 @@ import {
   REAL_TOKEN_INDICES,
   TARGETS,
 } from './graph/build-gpt2-graph';
+import { readTapResults } from './graph/read-tap-results';
 import { normalizeTaps, type TapRequest, type TapResult, tapsKey } from './graph/taps';
+import { validateBatch } from './graph/validate-batch';
 import { type GraphLinear, isGraphLinear } from './graph-linear';
 import { gpt2LinearPaths } from './linear-paths';
 import type { GPT2Model } from './modules/gpt2-model';
@@ -68,6 +70,8 @@ export class GPT2LMHeadModel extends Module {
   transformer: GPT2Model;
   lm_head: Linear | (Module & GraphLinear);
   readonly #sessions: SessionCache;
+  readonly #requestedDevice: Device;
+  readonly #onNotice: ((message: string) => void) | undefined;
 
   constructor(options: GPT2LMHeadModelOptions) {
     super();
@@ -79,6 +83,8 @@ export class GPT2LMHeadModel extends Module {
     if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) {
       throw new InvalidArgumentError('maxSessions', `must be a positive integer, got ${maxSessions}`);
     }
+    this.#requestedDevice = options.device ?? 'auto';
+    this.#onNotice = options.onNotice;
     this.#sessions = new SessionCache({
       device: options.device ?? 'auto',
       onNotice: options.onNotice,
@@ -89,6 +95,16 @@ export class GPT2LMHeadModel extends Module {
   /** The device the sessions run on: undefined until the first forward has built one. */
   get device(): 'cpu' | 'webgpu' | 'cuda' | undefined {
     return this.#sessions.device;
+  }
+
+  /** The device asked for at load ('auto' unless named), for sessions built outside `forward`. */
+  get requestedDevice(): Device {
+    return this.#requestedDevice;
+  }
+
+  /** Where device fallback notices go, as given at load. */
+  get onNotice(): ((message: string) => void) | undefined {
+    return this.#onNotice;
   }
 
   /** Every linear's path, in forward order: four per block, then `lm_head`. */
@@ -118,7 +134,7 @@ export class GPT2LMHeadModel extends Module {
     attentionMask: Tensor<'int64'>,
     options: ForwardOptions = {},
   ): Promise<ForwardResult> {
-    const { batch, sequence, realTokenIndices } = this.#validateBatch(inputIds, attentionMask);
+    const { batch, sequence, realTokenIndices } = validateBatch(this.config, inputIds, attentionMask);
     const taps = normalizeTaps(options.taps ?? [], this.linearPaths);
     const wantLogits = options.logits ?? true;
     const targets = options.targets;
@@ -153,22 +169,7 @@ export class GPT2LMHeadModel extends Module {
       return value;
     };
 
-    const tapResults = new Map<string, TapResult>();
-    for (const tap of taps) {
-      const names = graph.tapOutputs.get(tap.module)!;
-      const result: {
-        tokenCount: number;
-        absMax?: number;
-        absMeanPerChannel?: Float32Array;
-        input?: Tensor<'float32'>;
-      } = { tokenCount: realTokenIndices.length };
-      if (names.absMax !== undefined) result.absMax = (read(names.absMax).data as Float32Array)[0]!;
-      if (names.absMeanPerChannel !== undefined) {
-        result.absMeanPerChannel = Float32Array.from(read(names.absMeanPerChannel).data as Float32Array);
-      }
-      if (names.input !== undefined) result.input = fromOrtTensor(read(names.input)) as Tensor<'float32'>;
-      tapResults.set(tap.module, result);
-    }
+    const tapResults = readTapResults(taps, graph.tapOutputs, outputs, realTokenIndices.length);
     const result: {
       taps: Map<string, TapResult>;
       logits?: Tensor<'float32'>;
@@ -219,66 +220,6 @@ export class GPT2LMHeadModel extends Module {
   /** Releases the onnxruntime sessions. The model stays usable: the next forward builds a new one. */
   async dispose(): Promise<void> {
     await this.#sessions.clear();
-  }
-
-  #validateBatch(inputIds: Tensor<'int64'>, attentionMask: Tensor<'int64'>) {
-    for (const [name, tensor] of [
-      ['inputIds', inputIds],
-      ['attentionMask', attentionMask],
-    ] as const) {
-      if (tensor?.dtype !== 'int64' || tensor.shape.length !== 2) {
-        throw new InvalidArgumentError(
-          name,
-          `must be an int64 tensor [batch, sequence], got ${tensor?.dtype} [${tensor?.shape?.join(', ')}]`,
-        );
-      }
-    }
-    const [batch = 0, sequence = 0] = inputIds.shape;
-    if (attentionMask.shape[0] !== batch || attentionMask.shape[1] !== sequence) {
-      throw new InvalidArgumentError(
-        'attentionMask',
-        `shape [${attentionMask.shape.join(', ')}] differs from inputIds [${inputIds.shape.join(', ')}]`,
-      );
-    }
-    if (batch < 1 || sequence < 1) {
-      throw new InvalidArgumentError(
-        'inputIds',
-        `needs at least one row and one position, got [${batch}, ${sequence}]`,
-      );
-    }
-    const vocab = BigInt(this.config.vocab_size);
-    const realTokenIndices: number[] = [];
-    for (let row = 0; row < batch; row++) {
-      let realTokens = 0;
-      for (let position = 0; position < sequence; position++) {
-        const index = row * sequence + position;
-        const id = inputIds.data[index]!;
-        if (id < 0n || id >= vocab) {
-          throw new InvalidArgumentError(
-            'inputIds',
-            `token id ${id} at [${row}, ${position}] is outside [0, ${vocab})`,
-          );
-        }
-        const mask = attentionMask.data[index]!;
-        if (mask !== 0n && mask !== 1n) {
-          throw new InvalidArgumentError(
-            'attentionMask',
-            `value ${mask} at [${row}, ${position}] is not 0 or 1`,
-          );
-        }
-        if (mask === 1n) {
-          realTokens++;
-          realTokenIndices.push(index);
-        }
-      }
-      if (realTokens > this.config.n_positions) {
-        throw new InvalidArgumentError(
-          'attentionMask',
-          `row ${row} has ${realTokens} real tokens, more than n_positions ${this.config.n_positions}`,
-        );
-      }
-    }
-    return { batch, sequence, realTokenIndices };
   }
 
   /**

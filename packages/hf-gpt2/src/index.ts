@@ -19,14 +19,32 @@ export {
   type GPT2LMHeadModelOptions,
 } from './gpt2-lm-head-model';
 export {
+  buildGpt2BlockGraph,
+  DELTA,
+  DELTA_OUT,
+  type Gpt2BlockGraph,
+  type Gpt2BlockGraphOptions,
+  RESIDUAL,
+  RESIDUAL_OUT,
+} from './graph/build-gpt2-block-graph';
+export {
   buildGpt2Graph,
   type Gpt2Graph,
   type Gpt2GraphOptions,
   type Gpt2GraphSource,
   type TapOutputNames,
 } from './graph/build-gpt2-graph';
+export { type EmbeddedBatch, embedBatch } from './graph/embed-batch';
 export { fakeQuantize, type InputQuantizer } from './graph/fake-quant';
+export {
+  type Gpt2BlockRunInput,
+  type Gpt2BlockRunResult,
+  Gpt2BlockSession,
+  type Gpt2BlockSessionOptions,
+} from './graph/gpt2-block-session';
+export { type Gpt2GraphParts, gpt2GraphParts } from './graph/gpt2-graph-parts';
 export { type NormalizedTap, normalizeTaps, type TapRequest, type TapResult } from './graph/taps';
+export { type ValidatedBatch, validateBatch } from './graph/validate-batch';
 export { type GraphLinear, isGraphLinear, type LinearModule } from './graph-linear';
 export { gpt2LinearPaths } from './linear-paths';
 export { type LoadHfGpt2Options, loadHfGpt2 } from './load-hf-gpt2';

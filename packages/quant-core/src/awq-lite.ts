@@ -135,7 +135,7 @@ export async function awqLite(
   }
 
   const alphas = awqAlphas(options.alphaStep);
-  const graphs = new AwqSearchGraphs(options.device(), options.onNotice);
+  const graphs = new AwqSearchGraphs(options.device(), options.memoryBudgetBytes, options.onNotice);
   const results = new Map<string, AwqLayerResult>();
   // Scales are applied once every group is searched, so later groups still see the unquantized model.
   const chosen = new Map<string, Float32Array>();
@@ -153,45 +153,22 @@ export async function awqLite(
         ),
       );
       for (const path of group) {
-        const linear = linears.get(path)!;
-        const blockSize = linear.weight_quantizer.blockSize ?? 128;
-        const bias = linear.bias ?? createTensor('float32', [linear.outFeatures]);
-        const batchInputs = inputs.get(path)!.filter((input) => (input.shape[0] ?? 0) > 0);
-        const references = [];
-        for (const input of batchInputs) references.push(await graphs.reference(input, linear.weight, bias));
-        const weightScale = awqWeightScale(linear.weight, blockSize);
-        const actScale = actScales.get(path)!;
-        const losses: number[] = [];
-        for (const alpha of alphas) {
-          const scale = awqScale(actScale, weightScale, alpha);
-          const inverse = reciprocal(scale);
-          let loss = 0;
-          for (let batch = 0; batch < batchInputs.length; batch++) {
-            loss += await graphs.loss(
-              batchInputs[batch]!,
-              linear.weight,
-              bias,
-              references[batch]!,
-              scale,
-              inverse,
-              blockSize,
-            );
-          }
-          losses.push(loss);
-        }
-        let best = 0;
-        for (let candidate = 1; candidate < losses.length; candidate++) {
-          if (losses[candidate]! < losses[best]!) best = candidate;
-        }
-        chosen.set(path, awqScale(actScale, weightScale, alphas[best]!));
-        results.set(path, { alpha: alphas[best]!, losses });
+        const found = await searchAwqScale(
+          linears.get(path)!,
+          actScales.get(path)!,
+          inputs.get(path)!,
+          alphas,
+          graphs,
+        );
+        chosen.set(path, found.scale);
+        results.set(path, { alpha: found.alpha, losses: found.losses });
         inputs.set(path, []);
         options.onProgress?.({
           phase: 'awq-search',
           linear: path,
           index: ++index,
           total: paths.length,
-          alpha: alphas[best]!,
+          alpha: found.alpha,
         });
       }
     }
@@ -202,8 +179,39 @@ export async function awqLite(
   return results;
 }
 
+/**
+ * The search for one linear: every alpha's scale, the loss of each summed over the batches' captured
+ * inputs (the unquantized model's), and the first alpha of least loss.
+ */
+export async function searchAwqScale(
+  linear: QuantLinear,
+  actScale: Float32Array,
+  inputs: readonly Tensor<'float32'>[],
+  alphas: readonly number[],
+  graphs: AwqSearchGraphs,
+): Promise<AwqLayerResult & { scale: Float32Array }> {
+  const blockSize = linear.weight_quantizer.blockSize ?? 128;
+  const bias = linear.bias ?? createTensor('float32', [linear.outFeatures]);
+  const weightScale = awqWeightScale(linear.weight, blockSize);
+  const scales = alphas.map((alpha) => awqScale(actScale, weightScale, alpha));
+  const inverses = scales.map(reciprocal);
+  const losses = alphas.map(() => 0);
+  for (const input of inputs) {
+    if ((input.shape[0] ?? 0) === 0) continue;
+    const batchLosses = await graphs.losses(input, linear.weight, bias, scales, inverses, blockSize);
+    for (let candidate = 0; candidate < losses.length; candidate++) {
+      losses[candidate]! += batchLosses[candidate]!;
+    }
+  }
+  let best = 0;
+  for (let candidate = 1; candidate < losses.length; candidate++) {
+    if (losses[candidate]! < losses[best]!) best = candidate;
+  }
+  return { alpha: alphas[best]!, losses, scale: scales[best]! };
+}
+
 /** ModelOpt's postprocess: scale the weight's input channels by s, store 1/s, recalibrate the weight. */
-function applyAwqScale(linear: QuantLinear, scale: Float32Array): void {
+export function applyAwqScale(linear: QuantLinear, scale: Float32Array): void {
   const [out = 0, inFeatures = 0] = linear.weight.shape;
   const source = linear.weight.data;
   const scaled = new Float32Array(source.length);

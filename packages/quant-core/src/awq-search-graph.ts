@@ -2,94 +2,99 @@ import { createSession, type Device, GraphBuilder, serializeModel, toOrtTensor }
 import { createTensor, type Tensor } from '@ptq/tensor';
 import type { InferenceSession } from 'onnxruntime-node';
 
+/** Bytes one search run's stacked candidates may take: more buys nothing, each candidate costs the same work. */
+export const SEARCH_RUN_BYTES = 256 * 2 ** 20;
+
 /**
- * Two small onnxruntime graphs per linear shape, so the AWQ search's matmuls run in native code on
- * the calibration device: `reference` computes `y = x·Wᵀ + b`; `loss` computes, for one candidate
- * scale s, `mean((x·(1/s))·Q(W·diag(s))ᵀ + b − y)²` with Q = int4 fake quantization in blocks of
- * `blockSize` along `in`, done as ModelOpt does it on the CPU (`w·(7/amax)`, round half to even, clamp
- * [-8, 7], divide back; amax = 0 gives 0). Element-wise steps are IEEE float32 like PyTorch's.
+ * One onnxruntime graph for every linear shape (per block size, and whether `in` needs padding to
+ * whole blocks), so the AWQ search's matmuls run in native code on the
+ * calibration device and every alpha candidate of a linear is scored in one run on inputs uploaded
+ * once: for candidate scales s_a (stacked `[alphas, in]`) it computes `y = x·Wᵀ + b` and
+ * `mean((x·(1/s_a))·Q(W·diag(s_a))ᵀ + b − y)²` per candidate, with Q = int4 fake quantization in
+ * blocks of `blockSize` along `in`, done as ModelOpt does it on the CPU (`w·(7/amax)`, round half to
+ * even, clamp [-8, 7], divide back; amax = 0 gives 0). Element-wise steps are IEEE float32 like
+ * PyTorch's; each candidate's matmul and mean run over the same rows, in the same order, as one
+ * candidate alone.
  */
 export class AwqSearchGraphs {
-  readonly #sessions = new Map<string, Promise<{ reference: InferenceSession; loss: InferenceSession }>>();
+  readonly #sessions = new Map<string, Promise<InferenceSession>>();
   readonly #device: Device;
   readonly #onNotice: ((message: string) => void) | undefined;
+  readonly #memoryBudgetBytes: number;
 
-  constructor(device: Device, onNotice?: (message: string) => void) {
+  /**
+   * `memoryBudgetBytes` bounds the stacked candidates' working memory of one run (at most
+   * `SEARCH_RUN_BYTES`); candidates are split into runs under it. onnxruntime's CPU arena keeps the
+   * session's largest run reserved (and paged in, which makes later runs fast) until `dispose`.
+   */
+  constructor(device: Device, memoryBudgetBytes: number, onNotice?: (message: string) => void) {
     this.#device = device;
+    this.#memoryBudgetBytes = Math.min(memoryBudgetBytes, SEARCH_RUN_BYTES);
     this.#onNotice = onNotice;
   }
 
-  async reference(
+  /** Candidates scored per run: their weight-sized intermediates (up to eight live at once) and outputs within the budget. */
+  candidatesPerRun(tokens: number, inFeatures: number, out: number): number {
+    const perCandidate = 4 * (8 * out * inFeatures + tokens * (inFeatures + 2 * out));
+    return Math.max(1, Math.floor(this.#memoryBudgetBytes / perCandidate));
+  }
+
+  /** The loss of each candidate scale on one batch's inputs `x` [tokens, in]. */
+  async losses(
     input: Tensor<'float32'>,
     weight: Tensor<'float32'>,
     bias: Tensor<'float32'>,
-  ): Promise<Tensor<'float32'>> {
+    scales: readonly Float32Array[],
+    inverseScales: readonly Float32Array[],
+    blockSize: number,
+  ): Promise<number[]> {
     const [out = 0, inFeatures = 0] = weight.shape;
-    const { reference } = await this.#graphs(inFeatures, out, 0);
-    const result = await reference.run({
-      x: toOrtTensor(input),
-      w: toOrtTensor(weight),
-      b: toOrtTensor(bias),
-    });
-    const y = result.y!;
-    const value = createTensor('float32', y.dims as number[], new Float32Array(y.data as Float32Array));
-    y.dispose();
-    return value;
+    const session = await this.#graph(blockSize || 128, inFeatures % (blockSize || 128) !== 0);
+    const perRun = this.candidatesPerRun(input.shape[0] ?? 0, inFeatures, out);
+    const x = toOrtTensor(input);
+    const w = toOrtTensor(weight);
+    const b = toOrtTensor(bias);
+    const losses: number[] = [];
+    for (let start = 0; start < scales.length; start += perRun) {
+      const count = Math.min(perRun, scales.length - start);
+      const result = await session.run({
+        x,
+        w,
+        b,
+        s: toOrtTensor(stack(scales.slice(start, start + count), inFeatures)),
+        inverse_s: toOrtTensor(stack(inverseScales.slice(start, start + count), inFeatures)),
+      });
+      const values = result.losses!.data as Float32Array;
+      for (let index = 0; index < count; index++) losses.push(values[index]!);
+      result.losses!.dispose();
+    }
+    return losses;
   }
 
-  async loss(
-    input: Tensor<'float32'>,
-    weight: Tensor<'float32'>,
-    bias: Tensor<'float32'>,
-    reference: Tensor<'float32'>,
-    scale: Float32Array,
-    inverseScale: Float32Array,
-    blockSize: number,
-  ): Promise<number> {
-    const [out = 0, inFeatures = 0] = weight.shape;
-    const { loss } = await this.#graphs(inFeatures, out, blockSize);
-    const result = await loss.run({
-      x: toOrtTensor(input),
-      w: toOrtTensor(weight),
-      b: toOrtTensor(bias),
-      y: toOrtTensor(reference),
-      s: toOrtTensor(createTensor('float32', [inFeatures], scale)),
-      inverse_s: toOrtTensor(createTensor('float32', [inFeatures], inverseScale)),
-    });
-    const value = (result.loss!.data as Float32Array)[0]!;
-    result.loss!.dispose();
-    return value;
-  }
-
-  #graphs(
-    inFeatures: number,
-    out: number,
-    blockSize: number,
-  ): Promise<{ reference: InferenceSession; loss: InferenceSession }> {
-    const key = `${inFeatures}x${out}/${blockSize}`;
+  #graph(blockSize: number, padded: boolean): Promise<InferenceSession> {
+    const key = `${blockSize}/${padded ? 'padded' : 'whole'}`;
     let entry = this.#sessions.get(key);
     if (entry === undefined) {
-      entry = this.#create(inFeatures, out, blockSize || 128);
+      const options = { device: this.#device, ...(this.#onNotice ? { onNotice: this.#onNotice } : {}) };
+      entry = createSession(serializeModel(buildLossGraph(blockSize, padded)), options).then(
+        (handle) => handle.session,
+      );
       this.#sessions.set(key, entry);
     }
     return entry;
   }
 
-  async #create(inFeatures: number, out: number, blockSize: number) {
-    const options = { device: this.#device, ...(this.#onNotice ? { onNotice: this.#onNotice } : {}) };
-    const reference = await createSession(serializeModel(buildReferenceGraph(inFeatures, out)), options);
-    const loss = await createSession(serializeModel(buildLossGraph(inFeatures, out, blockSize)), options);
-    return { reference: reference.session, loss: loss.session };
-  }
-
+  /** Releases the sessions (and their arenas); later searches build new ones. */
   async dispose(): Promise<void> {
-    for (const entry of this.#sessions.values()) {
-      const { reference, loss } = await entry;
-      await reference.release();
-      await loss.release();
-    }
+    for (const entry of this.#sessions.values()) await (await entry).release();
     this.#sessions.clear();
   }
+}
+
+function stack(rows: readonly Float32Array[], width: number): Tensor<'float32'> {
+  const data = new Float32Array(rows.length * width);
+  for (const [index, row] of rows.entries()) data.set(row, index * width);
+  return createTensor('float32', [rows.length, 1, width], data);
 }
 
 function int64(values: number[]): Tensor<'int64'> {
@@ -100,33 +105,37 @@ function scalar(value: number): Tensor<'float32'> {
   return createTensor('float32', [], new Float32Array([value]));
 }
 
-function buildReferenceGraph(inFeatures: number, out: number) {
-  const graph = new GraphBuilder({ name: 'awq_reference', opsetImports: { '': 21 } });
-  const x = graph.input('x', 'float32', ['tokens', inFeatures]);
-  const w = graph.input('w', 'float32', [out, inFeatures]);
-  const b = graph.input('b', 'float32', [out]);
+/**
+ * The loss graph for any linear shape (`out` and `in` are symbolic), so one session — and one
+ * onnxruntime arena — serves every linear of the model. `padded` graphs zero-pad `in` to a multiple
+ * of `blockSize` and slice the padding off again, as ModelOpt does for a last partial block.
+ */
+function buildLossGraph(blockSize: number, padded: boolean) {
+  const graph = new GraphBuilder({ name: 'awq_losses', opsetImports: { '': 21 } });
+  const x = graph.input('x', 'float32', ['tokens', 'in']);
+  const w = graph.input('w', 'float32', ['out', 'in']);
+  const b = graph.input('b', 'float32', ['out']);
+  // [alphas, 1, in]: one row of scales per candidate, broadcast over W's rows and x's tokens.
+  const s = graph.input('s', 'float32', ['alphas', 1, 'in']);
+  const inverseS = graph.input('inverse_s', 'float32', ['alphas', 1, 'in']);
   const y = graph.node('Add', [graph.node('MatMul', [x, graph.node('Transpose', [w], { perm: [1, 0] })]), b]);
-  graph.output(y, 'y', 'float32', ['tokens', out]);
-  return graph.build();
-}
-
-function buildLossGraph(inFeatures: number, out: number, blockSize: number) {
-  const graph = new GraphBuilder({ name: 'awq_loss', opsetImports: { '': 21 } });
-  const x = graph.input('x', 'float32', ['tokens', inFeatures]);
-  const w = graph.input('w', 'float32', [out, inFeatures]);
-  const b = graph.input('b', 'float32', [out]);
-  const y = graph.input('y', 'float32', ['tokens', out]);
-  const s = graph.input('s', 'float32', [inFeatures]);
-  const inverseS = graph.input('inverse_s', 'float32', [inFeatures]);
-  const blocks = Math.ceil(inFeatures / blockSize);
-  const padded = blocks * blockSize;
+  const inFeatures = graph.node('Gather', [graph.node('Shape', [w]), graph.constant(int64([1]))], {
+    axis: 0,
+  });
   let scaled = graph.node('Mul', [w, s]);
-  if (padded !== inFeatures) {
+  if (padded) {
+    const blockSizeValue = graph.constant(int64([blockSize]));
     // ModelOpt zero-pads a last partial block; zeros change neither the block's amax nor its codes.
-    scaled = graph.node('Pad', [scaled, graph.constant(int64([0, 0, 0, padded - inFeatures]))]);
+    const padding = graph.node('Mod', [
+      graph.node('Sub', [blockSizeValue, graph.node('Mod', [inFeatures, blockSizeValue])]),
+      blockSizeValue,
+    ]);
+    const pads = graph.node('Concat', [graph.constant(int64([0, 0, 0, 0, 0])), padding], { axis: 0 });
+    scaled = graph.node('Pad', [scaled, pads]);
   }
-  const grouped = graph.node('Reshape', [scaled, graph.constant(int64([out, blocks, blockSize]))]);
-  const amax = graph.node('ReduceMax', [graph.node('Abs', [grouped]), graph.constant(int64([2]))], {
+  // [alphas, out, blocks, blockSize]
+  const grouped = graph.node('Reshape', [scaled, graph.constant(int64([0, 0, -1, blockSize]))]);
+  const amax = graph.node('ReduceMax', [graph.node('Abs', [grouped]), graph.constant(int64([3]))], {
     keepdims: 1,
   });
   // PyTorch evaluates `7 / amax` as `amax.reciprocal() * 7`; so does this graph.
@@ -142,22 +151,27 @@ function buildLossGraph(inFeatures: number, out: number, blockSize: number) {
     graph.node('Div', [codes, scale]),
     graph.constant(scalar(0)),
   ]);
-  let quantized = graph.node('Reshape', [dequantized, graph.constant(int64([out, padded]))]);
-  if (padded !== inFeatures) {
+  let quantized = graph.node('Reshape', [dequantized, graph.constant(int64([0, 0, -1]))]);
+  if (padded) {
     quantized = graph.node('Slice', [
       quantized,
       graph.constant(int64([0])),
-      graph.constant(int64([inFeatures])),
-      graph.constant(int64([1])),
+      inFeatures,
+      graph.constant(int64([2])),
     ]);
   }
+  // [alphas, tokens, in] · [alphas, in, out]: each candidate's product is the 2-D one on its own.
   const inputScaled = graph.node('Mul', [x, inverseS]);
   const output = graph.node('Add', [
-    graph.node('MatMul', [inputScaled, graph.node('Transpose', [quantized], { perm: [1, 0] })]),
+    graph.node('MatMul', [inputScaled, graph.node('Transpose', [quantized], { perm: [0, 2, 1] })]),
     b,
   ]);
   const difference = graph.node('Sub', [output, y]);
-  const loss = graph.node('ReduceMean', [graph.node('Mul', [difference, difference])], { keepdims: 0 });
-  graph.output(loss, 'loss', 'float32', []);
+  const losses = graph.node(
+    'ReduceMean',
+    [graph.node('Mul', [difference, difference]), graph.constant(int64([1, 2]))],
+    { keepdims: 0 },
+  );
+  graph.output(losses, 'losses', 'float32', ['alphas']);
   return graph.build();
 }

@@ -1,5 +1,6 @@
 import type { GPT2LMHeadModel, TapRequest, TapResult } from '@ptq/hf-gpt2';
-import { createTensor, type Tensor } from '@ptq/tensor';
+import type { Tensor } from '@ptq/tensor';
+import { onesLike } from './record-batches';
 
 /**
  * What a forward loop receives during calibration, like the model ModelOpt hands to `forward_loop`:
@@ -30,8 +31,4 @@ export function tappedModel(
       onBatch(result.taps);
     },
   };
-}
-
-function onesLike(inputIds: Tensor<'int64'>): Tensor<'int64'> {
-  return createTensor('int64', inputIds.shape, new BigInt64Array(inputIds.data.length).fill(1n));
 }

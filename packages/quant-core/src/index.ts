@@ -1,9 +1,11 @@
 export { type AwqLayerResult, type AwqProgress, awqAlphas, awqScale, awqWeightScale } from './awq-lite';
+export type { BlockProgress } from './block-by-block-calibration';
 export type { CalibrationModel, ForwardLoop } from './calibration-model';
 export { fakeQuantizeWeight } from './fake-quantize-weight';
 export { weightAmax } from './max-calibration';
 export {
   CALIBRATION_DEFAULTS,
+  type CalibrationExecution,
   type ModelOptQuantizeOptions,
   modelOptQuantize,
   type QuantizeProgress,

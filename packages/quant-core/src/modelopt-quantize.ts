@@ -2,7 +2,8 @@ import { createForwardLoop } from '@ptq/calibration';
 import { InvalidArgumentError } from '@ptq/errors';
 import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
-import { type AwqLayerResult, type AwqProgress, awqLite } from './awq-lite';
+import { type AwqLayerResult, type AwqProgress, applyAwqScale, awqLite } from './awq-lite';
+import { type BlockProgress, calibrateBlockByBlock } from './block-by-block-calibration';
 import { type CalibrationModel, type ForwardLoop, tappedModel } from './calibration-model';
 import { RunningMax, weightAmax } from './max-calibration';
 import {
@@ -13,8 +14,10 @@ import {
   quantConfigForMode,
   UnknownQuantModeError,
 } from './quant-config';
+import type { QuantLinear } from './quant-linear';
 import { quantizeLinears } from './quantize-linears';
 import { QuantizedModel } from './quantized-model';
+import { recordBatches } from './record-batches';
 
 /** The seed's calibration defaults per mode: int8 / fp8 64 samples in batches of 1; int4 16 in one batch. */
 export const CALIBRATION_DEFAULTS: Readonly<Record<QuantMode, { numSamples: number; batchSize: number }>> = {
@@ -30,7 +33,18 @@ export type QuantizeProgress =
       readonly batches?: number;
       readonly samples?: number;
     }
+  | BlockProgress
   | AwqProgress;
+
+/**
+ * How calibration runs the model. `block-by-block` (the default) runs the forward loop once to
+ * record its batches, then runs one transformer block at a time over all of them: it holds one
+ * block's session and activations instead of a session of the whole model (a second copy of every
+ * weight, plus the serialized graph while it is built). `whole-model` runs the loop once per pass
+ * through the whole model (max calibration, AWQ's cache pass, one capture pass per group of linears
+ * under `memoryBudgetBytes`), for loops that must see each batch run before forwarding the next.
+ */
+export type CalibrationExecution = 'block-by-block' | 'whole-model';
 
 export interface ModelOptQuantizeOptions {
   /** A config of your own instead of the mode's preset (wildcard patterns on quantizer names). */
@@ -45,8 +59,14 @@ export interface ModelOptQuantizeOptions {
   readonly maxSampleLength?: number;
   /** Where calibration runs (default: the model's device, else `auto`). */
   readonly device?: Device;
-  /** Bytes of captured activations AWQ may hold at once (default 1 GiB). */
+  /**
+   * Bytes AWQ may hold at once (default 1 GiB): the alpha candidates of a linear scored in one run
+   * (both modes) and, calibrating the whole model, the captured inputs of the linears searched
+   * together.
+   */
   readonly memoryBudgetBytes?: number;
+  /** `block-by-block` (default) or `whole-model`; see `CalibrationExecution`. */
+  readonly calibration?: CalibrationExecution;
   readonly onProgress?: (event: QuantizeProgress) => void;
   /** One-line notices (dataset source, device fallback). Default: stderr. */
   readonly onNotice?: (message: string) => void;
@@ -83,6 +103,14 @@ export async function modelOptQuantize(
     throw new InvalidArgumentError('memoryBudgetBytes', `must be positive, got ${memoryBudgetBytes}`);
   }
 
+  const execution = options.calibration ?? 'block-by-block';
+  if (execution !== 'block-by-block' && execution !== 'whole-model') {
+    throw new InvalidArgumentError(
+      'calibration',
+      `must be "block-by-block" or "whole-model", got ${JSON.stringify(execution)}`,
+    );
+  }
+
   const linears = quantizeLinears(model, config);
   const inputCalibrated = [...linears].filter(([, linear]) => linear.input_quantizer.enabled);
   if (algorithm.method === 'awq_lite' && inputCalibrated.length > 0) {
@@ -113,51 +141,37 @@ export async function modelOptQuantize(
   } else {
     log(`ptq: ${quantMode} quantizes weights only: no calibration data needed`);
   }
-  const counted: ForwardLoop | undefined =
-    forwardLoop &&
-    (async (calibrationModel: CalibrationModel) => {
-      await forwardLoop!({
-        config: calibrationModel.config,
-        tokenizer: calibrationModel.tokenizer,
-        async forward(inputIds, attentionMask) {
-          await calibrationModel.forward(inputIds, attentionMask);
-          batchesSeen++;
-          options.onProgress?.({ phase: 'calibrate', batch: batchesSeen });
-        },
-      });
-    });
-
-  // Calibration sees the unquantized model, as ModelOpt's calibration mode does: weight ranges are
-  // set only after every data pass.
-  if (inputCalibrated.length > 0) {
-    const maxima = new Map(inputCalibrated.map(([path]) => [path, new RunningMax()]));
-    await counted!(
-      tappedModel(
-        model,
-        inputCalibrated.map(([module]) => ({ module, absMax: true })),
-        (taps) => {
-          for (const [path, max] of maxima) max.update(taps.get(path)!.absMax!);
-        },
-      ),
-    );
-    for (const [path, max] of maxima) {
-      if (max.batches === 0) throw new InvalidArgumentError('forwardLoop', 'ran no batch through the model');
-      linears.get(path)!.input_quantizer.amax = max.tensor();
-    }
-  }
   let awq: Map<string, AwqLayerResult> | undefined;
-  if (algorithm.method === 'awq_lite') {
-    awq = await awqLite(model, linears, counted!, {
-      alphaStep: algorithm.alphaStep,
-      device,
+  if (forwardLoop !== undefined && execution === 'block-by-block') {
+    const batches = await recordBatches(model, forwardLoop, (batch) =>
+      options.onProgress?.({ phase: 'calibrate', batch }),
+    );
+    batchesSeen = batches.length;
+    const calibrated = await calibrateBlockByBlock(model, linears, batches, {
+      inputMax: inputCalibrated.map(([path]) => path),
+      ...(algorithm.method === 'awq_lite' ? { awqAlphaStep: algorithm.alphaStep } : {}),
+      device: options.device ?? model.device ?? model.requestedDevice,
       memoryBudgetBytes,
       onNotice,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
-    if (awq.size > 0) {
-      const alphas = [...awq.values()].map((result) => result.alpha.toFixed(1));
-      log(`ptq: AWQ-lite alphas per linear: ${alphas.join(' ')}`);
+    for (const [path, amax] of calibrated.inputAmax) linears.get(path)!.input_quantizer.amax = amax;
+    if (algorithm.method === 'awq_lite') {
+      awq = calibrated.awq;
+      for (const [path, scale] of calibrated.awqScales) applyAwqScale(linears.get(path)!, scale);
     }
+  } else if (forwardLoop !== undefined) {
+    awq = await calibrateWholeModel(model, linears, forwardLoop, inputCalibrated, algorithm, {
+      device,
+      memoryBudgetBytes,
+      onNotice,
+      onProgress: options.onProgress,
+      onBatch: () => batchesSeen++,
+    });
+  }
+  if (awq !== undefined && awq.size > 0) {
+    const alphas = [...awq.values()].map((result) => result.alpha.toFixed(1));
+    log(`ptq: AWQ-lite alphas per linear: ${alphas.join(' ')}`);
   }
   for (const [path, linear] of linears) {
     if (linear.weight_quantizer.enabled && !awq?.has(path)) {
@@ -205,4 +219,63 @@ async function datasetLoop(
     },
   );
   return (calibrationModel) => loop(calibrationModel);
+}
+
+/**
+ * Calibration through the whole model, one forward-loop pass per statistic: max calibration of the
+ * inputs, then AWQ-lite's cache pass and capture passes. Each tap set builds a session of the whole
+ * model.
+ */
+async function calibrateWholeModel(
+  model: GPT2LMHeadModel,
+  linears: Map<string, QuantLinear>,
+  forwardLoop: ForwardLoop,
+  inputCalibrated: readonly [string, QuantLinear][],
+  algorithm: ReturnType<typeof algorithmOf>,
+  options: {
+    device: () => Device;
+    memoryBudgetBytes: number;
+    onNotice: (message: string) => void;
+    onProgress: ((event: QuantizeProgress) => void) | undefined;
+    onBatch: () => void;
+  },
+): Promise<Map<string, AwqLayerResult> | undefined> {
+  let batchesSeen = 0;
+  const counted: ForwardLoop = async (calibrationModel: CalibrationModel) => {
+    await forwardLoop({
+      config: calibrationModel.config,
+      tokenizer: calibrationModel.tokenizer,
+      async forward(inputIds, attentionMask) {
+        await calibrationModel.forward(inputIds, attentionMask);
+        options.onBatch();
+        options.onProgress?.({ phase: 'calibrate', batch: ++batchesSeen });
+      },
+    });
+  };
+  // Calibration sees the unquantized model, as ModelOpt's calibration mode does: weight ranges are
+  // set only after every data pass.
+  if (inputCalibrated.length > 0) {
+    const maxima = new Map(inputCalibrated.map(([path]) => [path, new RunningMax()]));
+    await counted(
+      tappedModel(
+        model,
+        inputCalibrated.map(([module]) => ({ module, absMax: true })),
+        (taps) => {
+          for (const [path, max] of maxima) max.update(taps.get(path)!.absMax!);
+        },
+      ),
+    );
+    for (const [path, max] of maxima) {
+      if (max.batches === 0) throw new InvalidArgumentError('forwardLoop', 'ran no batch through the model');
+      linears.get(path)!.input_quantizer.amax = max.tensor();
+    }
+  }
+  if (algorithm.method !== 'awq_lite') return undefined;
+  return awqLite(model, linears, counted, {
+    alphaStep: algorithm.alphaStep,
+    device: options.device,
+    memoryBudgetBytes: options.memoryBudgetBytes,
+    onNotice: options.onNotice,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
 }

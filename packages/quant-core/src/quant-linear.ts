@@ -39,6 +39,11 @@ export class QuantLinear extends Module implements GraphLinear {
     this.#weightVersion++;
   }
 
+  /** Drops the cached graph weight (a copy of the weight), e.g. once a block's session holds its own. */
+  releaseGraphWeight(): void {
+    this.#graphWeight = undefined;
+  }
+
   /** The weight the graph multiplies by: fake-quantized when the weight quantizer is on, `[in, out]`. */
   graphWeight(): Tensor<'float32'> {
     const quantizer = this.weight_quantizer;

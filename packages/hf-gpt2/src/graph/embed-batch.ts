@@ -1,0 +1,40 @@
+import { createTensor, type Tensor } from '@ptq/tensor';
+import type { GPT2Model } from '../modules/gpt2-model';
+
+export interface EmbeddedBatch {
+  /** wte rows of the ids, float32 [batch, sequence, n_embd]. */
+  readonly residual: Tensor<'float32'>;
+  /** wpe rows of the positions, float32 [batch, sequence, n_embd]. */
+  readonly delta: Tensor<'float32'>;
+}
+
+/**
+ * The two gathers the GPT-2 graph starts with, done on the host (copies, so exact): token embeddings
+ * and position embeddings at positions max(cumsum(mask) − 1, 0), which the first block adds. Ids and
+ * mask must have been checked (`validateBatch`).
+ */
+export function embedBatch(
+  transformer: Pick<GPT2Model, 'wte' | 'wpe'>,
+  inputIds: Tensor<'int64'>,
+  attentionMask: Tensor<'int64'>,
+): EmbeddedBatch {
+  const [batch = 0, sequence = 0] = inputIds.shape;
+  const tokenTable = transformer.wte.weight;
+  const positionTable = transformer.wpe.weight;
+  const width = tokenTable.shape[1] ?? 0;
+  const residual = new Float32Array(batch * sequence * width);
+  const delta = new Float32Array(batch * sequence * width);
+  for (let row = 0; row < batch; row++) {
+    let realTokens = 0;
+    for (let position = 0; position < sequence; position++) {
+      const index = row * sequence + position;
+      if (attentionMask.data[index] === 1n) realTokens++;
+      const token = Number(inputIds.data[index]!);
+      const at = Math.max(realTokens - 1, 0);
+      residual.set(tokenTable.data.subarray(token * width, (token + 1) * width), index * width);
+      delta.set(positionTable.data.subarray(at * width, (at + 1) * width), index * width);
+    }
+  }
+  const shape = [batch, sequence, width];
+  return { residual: createTensor('float32', shape, residual), delta: createTensor('float32', shape, delta) };
+}

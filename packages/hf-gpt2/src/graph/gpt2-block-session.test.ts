@@ -1,0 +1,105 @@
+import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
+import { InvalidArgumentError } from '@ptq/errors';
+import { createTensor } from '@ptq/tensor';
+import { describe, expect, it } from 'vitest';
+import { loadHfGpt2 } from '../load-hf-gpt2';
+import { buildGpt2BlockGraph } from './build-gpt2-block-graph';
+import { embedBatch } from './embed-batch';
+import { Gpt2BlockSession } from './gpt2-block-session';
+import type { TapRequest } from './taps';
+import { validateBatch } from './validate-batch';
+
+// Two left-padded rows: pad positions must be excluded exactly as the whole-model graph does.
+const tokens = [
+  [5, 17, 300, 41, 9, 1000, 2, 8],
+  [0, 0, 0, 77, 1200, 64, 3, 4],
+];
+const maskValues = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1];
+const ids = createTensor('int64', [2, 8], BigInt64Array.from(tokens.flat().map(BigInt)));
+const mask = createTensor('int64', [2, 8], BigInt64Array.from(maskValues.map(BigInt)));
+
+describe('Gpt2BlockSession', () => {
+  it('chained block by block, gives the whole-model taps bit for bit (every linear, lm_head included)', async () => {
+    const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+    const everything = (module: string): TapRequest => ({
+      module,
+      absMax: true,
+      absMeanPerChannel: true,
+      input: true,
+    });
+    const whole = await model.forward(ids, mask, { taps: model.linearPaths.map(everything), logits: false });
+    const source = {
+      config: model.config,
+      transformer: model.transformer,
+      linear: (path: string) => model.linear(path),
+    };
+    const { realTokenIndices } = validateBatch(model.config, ids, mask);
+    let hidden = embedBatch(model.transformer, ids, mask);
+    const last = model.config.n_layer - 1;
+    let compared = 0;
+    for (let layer = 0; layer <= last; layer++) {
+      const paths = model.linearPaths.filter(
+        (path) => path.startsWith(`transformer.h.${layer}.`) || (layer === last && path === 'lm_head'),
+      );
+      const session = await Gpt2BlockSession.open(source, layer, paths.map(everything), {
+        device: 'cpu',
+        final: layer === last,
+      });
+      const result = await session.run({ ...hidden, attentionMask: mask, realTokenIndices });
+      await session.release();
+      for (const path of paths) {
+        const expected = whole.taps.get(path)!;
+        const actual = result.taps.get(path)!;
+        expect(actual.tokenCount).toBe(13);
+        expect(actual.absMax, path).toBe(expected.absMax);
+        expect(actual.input!.shape).toEqual(expected.input!.shape);
+        expect(
+          Buffer.from(actual.input!.data.buffer).equals(Buffer.from(expected.input!.data.buffer)),
+          path,
+        ).toBe(true);
+        expect([...actual.absMeanPerChannel!], path).toEqual([...expected.absMeanPerChannel!]);
+        compared++;
+      }
+      if (layer < last) hidden = result.next!;
+      else expect(result.next).toBeUndefined();
+    }
+    expect(compared).toBe(4 * model.config.n_layer + 1);
+  }, 120_000);
+
+  it('refuses a block outside the model, and ln_f after any but the last', async () => {
+    const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+    const source = {
+      config: model.config,
+      transformer: model.transformer,
+      linear: (path: string) => model.linear(path),
+    };
+    expect(() => buildGpt2BlockGraph(source, { layer: model.config.n_layer, taps: [] })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => buildGpt2BlockGraph(source, { layer: -1, taps: [] })).toThrow(/block index in \[0, 4\)/);
+    expect(() => buildGpt2BlockGraph(source, { layer: 1, final: true, taps: [] })).toThrow(
+      /last block \(3\) only/,
+    );
+  });
+});
+
+describe('embedBatch', () => {
+  it('gathers wte rows of the ids and wpe rows at max(cumsum(mask) − 1, 0)', async () => {
+    const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+    const width = model.config.n_embd;
+    const { residual, delta } = embedBatch(model.transformer, ids, mask);
+    expect(residual.shape).toEqual([2, 8, width]);
+    // Row 1 is padded by three: its positions are 0, 0, 0, 0, 1, 2, 3, 4.
+    const positions = [0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0, 0, 1, 2, 3, 4];
+    for (let index = 0; index < 16; index++) {
+      const token = tokens.flat()[index]!;
+      expect([...residual.data.subarray(index * width, (index + 1) * width)]).toEqual([
+        ...model.transformer.wte.weight.data.subarray(token * width, (token + 1) * width),
+      ]);
+      const position = positions[index]!;
+      expect([...delta.data.subarray(index * width, (index + 1) * width)]).toEqual([
+        ...model.transformer.wpe.weight.data.subarray(position * width, (position + 1) * width),
+      ]);
+    }
+  });
+});

@@ -1,0 +1,220 @@
+// Peak memory and CPU time of modelOptQuantize per mode, block-by-block calibration against the
+// whole-model execution in the same run, on a random fp32 GPT-2 checkpoint of a given shape made on
+// the fly. Each quantization runs in its own child process, which reports its peak RSS
+// (process.resourceUsage().maxRSS: loading included), CPU time and wall time.
+// Run: pnpm --filter @ptq/quant-core bench:memory -- --shape gpt2-124m [--modes int8-weight-only,float8]
+//      [--executions whole-model,block-by-block] [--samples 2] [--length 32] [--out file.json]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { loadHfGpt2 } from '@ptq/hf-gpt2';
+import {
+  GPT2_124M,
+  GPT2_LARGE,
+  GPT2_XL,
+  type RandomGpt2Shape,
+  writeRandomGpt2,
+} from '../../../tooling/bench/random-gpt2';
+import { flag, printTable, writeJson } from '../../../tooling/bench/report';
+import { type CalibrationExecution, modelOptQuantize, QUANT_MODES, type QuantMode } from '../src/index';
+
+interface ChildReport {
+  readonly mode: QuantMode;
+  readonly execution: CalibrationExecution;
+  /** Peak resident set of the child, bytes. */
+  readonly maxRssBytes: number;
+  /** Resident set right after loading the model, bytes. */
+  readonly rssAfterLoadBytes: number;
+  readonly loadSeconds: number;
+  readonly quantizeSeconds: number;
+  /** User + system CPU seconds of the quantization alone. */
+  readonly quantizeCpuSeconds: number;
+  /**
+   * Highest RSS sampled (every 10 ms, when the event loop is free) during each part of the
+   * quantization: recording batches, running blocks, AWQ searches, and the rest (weight ranges).
+   */
+  readonly sampledPeakRssBytes: Record<string, number>;
+}
+
+const SHAPES: Record<string, RandomGpt2Shape> = {
+  'gpt2-124m': GPT2_124M,
+  'gpt2-large': GPT2_LARGE,
+  'gpt2-xl': GPT2_XL,
+};
+
+if (process.argv.includes('--child')) {
+  await child();
+} else {
+  await parent();
+}
+
+async function child(): Promise<void> {
+  const mode = flag('mode', 'int8-weight-only') as QuantMode;
+  const execution = flag('execution', 'block-by-block') as CalibrationExecution;
+  const loadStarted = performance.now();
+  const model = await loadHfGpt2(flag('folder', ''), { device: 'cpu', onNotice: () => {} });
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  const rssAfterLoadBytes = process.memoryUsage().rss;
+  const sampledPeakRssBytes: Record<string, number> = {};
+  let part = 'before calibration';
+  const sample = () => {
+    sampledPeakRssBytes[part] = Math.max(sampledPeakRssBytes[part] ?? 0, process.memoryUsage.rss());
+  };
+  const sampler = setInterval(sample, 10);
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  await modelOptQuantize(model, mode, {
+    device: 'cpu',
+    calibration: execution,
+    numSamples: Number(flag('samples', '2')),
+    maxSampleLength: Number(flag('length', '32')),
+    onProgress: (event) => {
+      sample();
+      if (event.phase === 'calibrate-block') {
+        part = event.batch === event.batches && mode === 'int4-weight-only' ? 'AWQ search' : 'block runs';
+      } else if (event.phase === 'awq-search' && execution === 'block-by-block') {
+        part = (event.index ?? 0) % 4 === 0 ? 'block runs' : 'AWQ search';
+      } else {
+        part = event.phase;
+      }
+    },
+    log: (line) => {
+      sample();
+      if (line.includes('AWQ-lite alphas')) part = 'after calibration';
+    },
+    onNotice: () => {},
+  });
+  sample();
+  clearInterval(sampler);
+  const quantizeSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const report: ChildReport = {
+    mode,
+    execution,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    rssAfterLoadBytes,
+    loadSeconds,
+    quantizeSeconds,
+    quantizeCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    sampledPeakRssBytes,
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+function runChild(args: string[]): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const task = spawn(process.execPath, [process.argv[1]!, '--child', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    task.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    task.on('error', reject);
+    task.on('close', (code, signal) => {
+      const line = output.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as ChildReport);
+      else reject(new Error(`child ${args.join(' ')} ended with ${signal ?? `code ${code}`}`));
+    });
+  });
+}
+
+function cpuModel(): string {
+  return cpus()[0]?.model ?? 'unknown';
+}
+
+async function parent(): Promise<void> {
+  const shapeName = flag('shape', 'gpt2-124m');
+  const shape = SHAPES[shapeName];
+  if (shape === undefined) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
+  const modes = flag('modes', QUANT_MODES.join(',')).split(',') as QuantMode[];
+  const executions = flag('executions', 'whole-model,block-by-block').split(',') as CalibrationExecution[];
+  const samples = flag('samples', '2');
+  const length = flag('length', '32');
+  const out = flag('out', `bench-results/quantize-memory-${shapeName}.json`);
+  const folder = mkdtempSync(join(tmpdir(), `ptq-bench-memory-${shapeName}-`));
+  try {
+    await writeRandomGpt2(folder, shape, 1, 'float32');
+    const checkpointBytes = statSync(join(folder, 'model.safetensors')).size;
+    const machine = {
+      cpu: cpuModel(),
+      cores: cpus().length,
+      totalMemoryBytes: totalmem(),
+      node: process.version,
+      loadAverageAtStart: loadavg(),
+      loadAverageAtEnd: [] as number[],
+    };
+    const reports: ChildReport[] = [];
+    for (const mode of modes) {
+      for (const execution of executions) {
+        const report = await runChild([
+          '--folder',
+          folder,
+          '--mode',
+          mode,
+          '--execution',
+          execution,
+          '--samples',
+          samples,
+          '--length',
+          length,
+        ]);
+        reports.push(report);
+        console.error(
+          `${mode} ${execution}: peak ${(report.maxRssBytes / 1e9).toFixed(2)} GB, ${report.quantizeCpuSeconds.toFixed(1)} s CPU; sampled peaks: ${Object.entries(
+            report.sampledPeakRssBytes,
+          )
+            .map(([part, bytes]) => `${part} ${(bytes / 1e9).toFixed(2)} GB`)
+            .join(', ')}`,
+        );
+      }
+    }
+    machine.loadAverageAtEnd = loadavg();
+    const gigabytes = (bytes: number) => bytes / 1e9;
+    printTable(
+      `modelOptQuantize peak RSS, random fp32 ${shapeName} (${shape.layers}×${shape.width}, ${gigabytes(checkpointBytes).toFixed(2)} GB checkpoint), ${samples} samples × ${length} tokens, CPU (${machine.cpu}, ${machine.cores} cores, ${gigabytes(machine.totalMemoryBytes).toFixed(1)} GB; load average ${machine.loadAverageAtStart.map((value) => value.toFixed(1)).join(' ')} at start)`,
+      [
+        'mode',
+        'calibration',
+        'peak RSS GB',
+        '× checkpoint',
+        'RSS after load GB',
+        'quantize s',
+        'quantize CPU s',
+      ],
+      reports.map((report) => [
+        report.mode,
+        report.execution,
+        gigabytes(report.maxRssBytes),
+        report.maxRssBytes / checkpointBytes,
+        gigabytes(report.rssAfterLoadBytes),
+        report.quantizeSeconds,
+        report.quantizeCpuSeconds,
+      ]),
+    );
+    writeJson(out, {
+      benchmark: 'modelOptQuantize peak RSS',
+      shape: { name: shapeName, ...shape },
+      checkpointBytes,
+      samples: Number(samples),
+      maxSampleLength: Number(length),
+      machine,
+      gitCommit: gitCommit(),
+      results: reports.map((report) => ({
+        ...report,
+        peakOverCheckpoint: report.maxRssBytes / checkpointBytes,
+      })),
+    });
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,162 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import {
+  type EmbeddedBatch,
+  embedBatch,
+  type GPT2LMHeadModel,
+  Gpt2BlockSession,
+  type TapRequest,
+} from '@ptq/hf-gpt2';
+import type { Device } from '@ptq/onnx';
+import type { Tensor } from '@ptq/tensor';
+import { type AwqLayerResult, type AwqProgress, awqAlphas, searchAwqScale } from './awq-lite';
+import { AwqSearchGraphs } from './awq-search-graph';
+import { RunningMax } from './max-calibration';
+import type { QuantLinear } from './quant-linear';
+import type { RecordedBatch } from './record-batches';
+
+/** One block run over one batch, counted across every block: a progress bar over blocks × batches. */
+export interface BlockProgress {
+  readonly phase: 'calibrate-block';
+  /** The block running, 1-based. */
+  readonly block: number;
+  /** Blocks calibration runs (up to the last one with a quantizer to calibrate). */
+  readonly blocks: number;
+  /** The batch just done in this block, 1-based. */
+  readonly batch: number;
+  readonly batches: number;
+  /** Block runs done so far, and in all (`blocks × batches`). */
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface BlockByBlockOptions {
+  /** Linears whose input amax max calibration records (per tensor). */
+  readonly inputMax: readonly string[];
+  /** AWQ-lite's alpha step, when AWQ-lite calibrates every linear of `linears`. */
+  readonly awqAlphaStep?: number;
+  readonly device: Device;
+  /** Bytes the stacked AWQ candidates of one search run may take. */
+  readonly memoryBudgetBytes: number;
+  readonly onProgress?: (event: BlockProgress | AwqProgress) => void;
+  readonly onNotice?: (message: string) => void;
+}
+
+export interface BlockByBlockResult {
+  readonly inputAmax: Map<string, Tensor<'float32'>>;
+  readonly awq: Map<string, AwqLayerResult>;
+  /** The scale AWQ chose per linear, to apply once calibration is over. */
+  readonly awqScales: Map<string, Float32Array>;
+}
+
+/**
+ * Max and AWQ-lite calibration one transformer block at a time: the recorded batches are embedded
+ * once; each block then runs (a session of that block alone, built from the same graph code as the
+ * whole model) over every batch, its linears' statistics are gathered and their AWQ search run, and
+ * its outputs — of the unquantized block, as ModelOpt's calibration sees the unquantized model —
+ * become the next block's inputs. A block's session and captured inputs are released before the next.
+ */
+export async function calibrateBlockByBlock(
+  model: GPT2LMHeadModel,
+  linears: ReadonlyMap<string, QuantLinear>,
+  batches: readonly RecordedBatch[],
+  options: BlockByBlockOptions,
+): Promise<BlockByBlockResult> {
+  if (batches.length === 0) throw new InvalidArgumentError('forwardLoop', 'ran no batch through the model');
+  const layers = model.config.n_layer;
+  const awqPaths = options.awqAlphaStep === undefined ? [] : [...linears.keys()];
+  const layerOf = (path: string): number => {
+    if (path === 'lm_head') return layers - 1;
+    const match = /^transformer\.h\.(\d+)\./.exec(path);
+    if (match === null) throw new InvalidArgumentError('linears', `"${path}" is not a GPT-2 linear path`);
+    return Number(match[1]);
+  };
+  const taps = new Map<string, TapRequest>();
+  for (const module of options.inputMax) taps.set(module, { module, absMax: true });
+  for (const module of awqPaths) {
+    taps.set(module, { ...taps.get(module), module, absMeanPerChannel: true, input: true });
+  }
+  const lastLayer = Math.max(-1, ...[...taps.keys()].map(layerOf));
+  const maxima = new Map(options.inputMax.map((path) => [path, new RunningMax()]));
+  const awq = new Map<string, AwqLayerResult>();
+  const awqScales = new Map<string, Float32Array>();
+  const source = {
+    config: model.config,
+    transformer: model.transformer,
+    linear: (path: string) => model.linear(path),
+  };
+  const alphas = options.awqAlphaStep === undefined ? [] : awqAlphas(options.awqAlphaStep);
+  const graphs = new AwqSearchGraphs(options.device, options.memoryBudgetBytes, options.onNotice);
+
+  let hidden: EmbeddedBatch[] = batches.map((batch) =>
+    embedBatch(model.transformer, batch.inputIds, batch.attentionMask),
+  );
+  let searched = 0;
+  try {
+    for (let layer = 0; layer <= lastLayer; layer++) {
+      const blockTaps = [...taps.values()].filter((tap) => layerOf(tap.module) === layer);
+      const final = layer === layers - 1 && taps.has('lm_head');
+      const session = await Gpt2BlockSession.open(source, layer, blockTaps, {
+        device: options.device,
+        final,
+        outputs: layer < lastLayer,
+        ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+      });
+      // The session holds its own copy of the block's weights: drop the graph's transposed copies.
+      for (const tap of blockTaps) linears.get(tap.module)?.releaseGraphWeight();
+      const blockAwq = awqPaths.filter((path) => layerOf(path) === layer);
+      const sums = new Map(blockAwq.map((path) => [path, new Float32Array(linears.get(path)!.inFeatures)]));
+      const inputs = new Map(blockAwq.map((path) => [path, [] as Tensor<'float32'>[]]));
+      const next: EmbeddedBatch[] = [];
+      try {
+        for (const [index, batch] of batches.entries()) {
+          const result = await session.run({ ...hidden[index]!, ...batch });
+          for (const tap of blockTaps) {
+            const found = result.taps.get(tap.module)!;
+            if (found.absMax !== undefined) maxima.get(tap.module)?.update(found.absMax);
+            const sum = sums.get(tap.module);
+            if (sum !== undefined) {
+              const mean = found.absMeanPerChannel!;
+              for (let channel = 0; channel < sum.length; channel++) {
+                sum[channel] = Math.fround(sum[channel]! + mean[channel]!);
+              }
+              inputs.get(tap.module)!.push(found.input!);
+            }
+          }
+          if (result.next !== undefined) next.push(result.next);
+          options.onProgress?.({
+            phase: 'calibrate-block',
+            block: layer + 1,
+            blocks: lastLayer + 1,
+            batch: index + 1,
+            batches: batches.length,
+            done: layer * batches.length + index + 1,
+            total: (lastLayer + 1) * batches.length,
+          });
+        }
+      } finally {
+        await session.release();
+      }
+      hidden = next;
+      for (const path of blockAwq) {
+        const actScale = sums.get(path)!.map((value) => Math.fround(value / batches.length));
+        const found = await searchAwqScale(linears.get(path)!, actScale, inputs.get(path)!, alphas, graphs);
+        inputs.delete(path);
+        awq.set(path, { alpha: found.alpha, losses: found.losses });
+        awqScales.set(path, found.scale);
+        options.onProgress?.({
+          phase: 'awq-search',
+          linear: path,
+          index: ++searched,
+          total: awqPaths.length,
+          alpha: found.alpha,
+        });
+      }
+    }
+  } finally {
+    await graphs.dispose();
+  }
+  const inputAmax = new Map([...maxima].map(([path, max]) => [path, max.tensor()]));
+  // AWQ reports in the order of the linears, as the whole-model path does.
+  const ordered = new Map(awqPaths.filter((path) => awq.has(path)).map((path) => [path, awq.get(path)!]));
+  return { inputAmax, awq: ordered, awqScales };
+}
