@@ -29,6 +29,6 @@ export {
 } from './quant-config';
 export { QuantLinear } from './quant-linear';
 export { configureQuantizer, quantizeLinears } from './quantize-linears';
-export { modelOptStateDict, QuantizedModel } from './quantized-model';
+export { type CalibrationData, modelOptStateDict, QuantizedModel } from './quantized-model';
 export { TensorQuantizer } from './tensor-quantizer';
 export { matchesWildcard } from './wildcard';

@@ -1,4 +1,4 @@
-import { createForwardLoop } from '@ptq/calibration';
+import { createForwardLoop, type TextEncoding, type TextSplit } from '@ptq/calibration';
 import { InvalidArgumentError } from '@ptq/errors';
 import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
@@ -16,7 +16,7 @@ import {
 } from './quant-config';
 import type { QuantLinear } from './quant-linear';
 import { quantizeLinears } from './quantize-linears';
-import { QuantizedModel } from './quantized-model';
+import { type CalibrationData, QuantizedModel } from './quantized-model';
 import { recordBatches } from './record-batches';
 
 /** The seed's calibration defaults per mode: int8 / fp8 64 samples in batches of 1; int4 16 in one batch. */
@@ -55,8 +55,14 @@ export interface ModelOptQuantizeOptions {
   readonly dataset?: string;
   readonly numSamples?: number;
   readonly batchSize?: number;
-  /** Tokens kept per sample (default 512). */
+  /** Tokens kept per sample (default 512, capped at the model's positions; more is an error). */
   readonly maxSampleLength?: number;
+  /** The record field holding the text in `.jsonl` / `.parquet` datasets (default per dataset, else `text`). */
+  readonly datasetField?: string;
+  /** How a `.txt` dataset is cut into samples (`lines` or `paragraphs`; default: the whole file is one text). */
+  readonly datasetSplit?: TextSplit;
+  /** Encoding of dataset files given by path (default strict `utf-8`). */
+  readonly encoding?: TextEncoding;
   /** Where calibration runs (default: the model's device, else `auto`). */
   readonly device?: Device;
   /**
@@ -131,9 +137,20 @@ export async function modelOptQuantize(
 
   let batchesSeen = 0;
   let forwardLoop: ForwardLoop | undefined;
+  let calibrationData: CalibrationData | undefined;
   if (needsData) {
-    forwardLoop =
-      options.forwardLoop ?? (await datasetLoop(model, options, device(), numSamples, batchSize, onNotice));
+    if (options.forwardLoop === undefined) {
+      const loop = await datasetLoop(model, options, device(), numSamples, batchSize, onNotice);
+      forwardLoop = (calibrationModel) => loop(calibrationModel);
+      calibrationData = {
+        description: loop.description,
+        sampleCount: loop.sampleCount,
+        tokenCount: loop.tokenCount,
+        maxSampleLength: loop.maxSampleLength,
+      };
+    } else {
+      forwardLoop = options.forwardLoop;
+    }
     const source = options.forwardLoop
       ? 'a custom forward loop'
       : `${numSamples} samples of ${options.dataset ?? 'cnn_dailymail'} in batches of ${batchSize}`;
@@ -189,6 +206,7 @@ export async function modelOptQuantize(
     awq,
     seconds,
     calibrationBatches: batchesSeen,
+    ...(calibrationData === undefined ? {} : { calibrationData }),
   });
 }
 
@@ -199,14 +217,14 @@ async function datasetLoop(
   numSamples: number,
   batchSize: number,
   onNotice: (message: string) => void,
-): Promise<ForwardLoop> {
+) {
   if (model.tokenizer === undefined) {
     throw new InvalidArgumentError(
       'model',
       'has no tokenizer; load it with loadHfGpt2 or pass a forwardLoop',
     );
   }
-  const loop = await createForwardLoop(
+  return createForwardLoop(
     model,
     options.dataset ?? 'cnn_dailymail',
     model.tokenizer,
@@ -215,10 +233,12 @@ async function datasetLoop(
     numSamples,
     {
       ...(options.maxSampleLength === undefined ? {} : { maxSampleLength: options.maxSampleLength }),
+      ...(options.datasetField === undefined ? {} : { field: options.datasetField }),
+      ...(options.datasetSplit === undefined ? {} : { split: options.datasetSplit }),
+      ...(options.encoding === undefined ? {} : { encoding: options.encoding }),
       onNotice,
     },
   );
-  return (calibrationModel) => loop(calibrationModel);
 }
 
 /**

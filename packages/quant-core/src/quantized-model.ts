@@ -6,6 +6,17 @@ import type { QuantConfig, QuantMode } from './quant-config';
 import type { QuantLinear } from './quant-linear';
 import { TensorQuantizer } from './tensor-quantizer';
 
+/** What the dataset loop calibrated on, as used (absent for a custom forward loop or no data). */
+export interface CalibrationData {
+  /** Which text, e.g. "the bundled sample of 250 real test-split articles (cnn_dailymail)". */
+  readonly description: string;
+  readonly sampleCount: number;
+  /** Real (unpadded) tokens over all samples. */
+  readonly tokenCount: number;
+  /** Tokens kept per sample: the requested value, or the default capped at the model's positions. */
+  readonly maxSampleLength: number;
+}
+
 export interface QuantizedModelParts {
   readonly model: GPT2LMHeadModel;
   readonly mode: QuantMode;
@@ -14,6 +25,7 @@ export interface QuantizedModelParts {
   readonly awq: ReadonlyMap<string, AwqLayerResult> | undefined;
   readonly seconds: number;
   readonly calibrationBatches: number;
+  readonly calibrationData?: CalibrationData;
 }
 
 /** What `modelOptQuantize` returns: the quantized HF model and what calibration found. */
@@ -28,6 +40,8 @@ export class QuantizedModel {
   readonly awq: ReadonlyMap<string, AwqLayerResult> | undefined;
   readonly seconds: number;
   readonly calibrationBatches: number;
+  /** The dataset loop's samples, as used; undefined with a custom forward loop or without data. */
+  readonly calibrationData: CalibrationData | undefined;
 
   constructor(parts: QuantizedModelParts) {
     this.model = parts.model;
@@ -37,6 +51,7 @@ export class QuantizedModel {
     this.awq = parts.awq;
     this.seconds = parts.seconds;
     this.calibrationBatches = parts.calibrationBatches;
+    this.calibrationData = parts.calibrationData;
   }
 
   /**
