@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 import { selfContainedOptions } from '../../../../tooling/bundle/self-contained-bundle';
 
 const CLI_ENTRY = fileURLToPath(new URL('../cli.ts', import.meta.url));
@@ -15,20 +15,19 @@ const CLI_ENTRY = fileURLToPath(new URL('../cli.ts', import.meta.url));
 export async function buildCliBundle(): Promise<{ file: string; remove: () => Promise<void> }> {
   const outDir = await mkdtemp(path.join(tmpdir(), 'ptq-cli-bundle-'));
   const options = selfContainedOptions({ entry: [CLI_ENTRY], outDir });
-  await build({
+  const buildOptions: BuildOptions = {
     entryPoints: [CLI_ENTRY],
     outdir: outDir,
     bundle: true,
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    conditions: ['@ptq/source'],
-    banner: {
-      js: "import { createRequire as __ptqCreateRequire } from 'node:module'; const require = __ptqCreateRequire(import.meta.url);",
-    },
     plugins: options.esbuildPlugins ?? [],
     logLevel: 'error',
-  });
+  };
+  // The same conditions and banner (`require`, the workspace-source locator) as `pnpm build`.
+  options.esbuildOptions?.(buildOptions, { format: 'esm' });
+  await build(buildOptions);
   return {
     file: path.join(outDir, 'cli.js'),
     remove: () => rm(outDir, { recursive: true, force: true }),
