@@ -102,7 +102,7 @@ async function barProgress(stderr: OutputStream): Promise<Progress | undefined> 
       const bar = new cliProgress.SingleBar(
         {
           stream: stderr as NodeJS.WritableStream,
-          format: `${label} [{bar}] {value}/{total} {duration_formatted}`,
+          format: `${label} [{bar}] {value}/{total} {duration_formatted} (ETA {eta_formatted})`,
           barsize: 30,
           hideCursor: true,
           clearOnComplete: false,

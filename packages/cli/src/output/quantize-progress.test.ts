@@ -77,4 +77,43 @@ describe('quantizeProgressHandler', () => {
       'finish awq search',
     ]);
   });
+
+  test('block by block: recorded batches, then one task over blocks × batches that covers the searches', () => {
+    const { progress, calls } = recordingProgress();
+    const handler = quantizeProgressHandler(progress, 2);
+    const block = (blockIndex: number, batch: number) =>
+      ({
+        phase: 'calibrate-block',
+        block: blockIndex,
+        blocks: 2,
+        batch,
+        batches: 2,
+        done: (blockIndex - 1) * 2 + batch,
+        total: 4,
+      }) as const;
+    const events: QuantizeProgress[] = [
+      { phase: 'calibrate', batch: 1 },
+      { phase: 'calibrate', batch: 2 },
+      block(1, 1),
+      block(1, 2),
+      { phase: 'awq-search', linear: 'transformer.h.0.attn.c_attn', index: 1, total: 8 },
+      block(2, 1),
+      block(2, 2),
+      { phase: 'awq-search', linear: 'transformer.h.1.attn.c_attn', index: 5, total: 8 },
+    ];
+    for (const event of events) handler.onProgress(event);
+    handler.finish();
+    expect(calls).toEqual([
+      'start calibrate /2',
+      'calibrate 1/2',
+      'calibrate 2/2',
+      'finish calibrate',
+      'start calibrate blocks /4',
+      'calibrate blocks 1/4',
+      'calibrate blocks 2/4',
+      'calibrate blocks 3/4',
+      'calibrate blocks 4/4',
+      'finish calibrate blocks',
+    ]);
+  });
 });
