@@ -118,33 +118,14 @@ export const evalCommand = defineCommand({
       const stride = options.stride ?? window;
       if (stride > window)
         throw new UsageError(`--stride must not exceed the window ${window}, got ${stride}`);
-      const { countWindows, perplexity } = await import('@ptq/hf-gpt2');
-      const { createTensor } = await import('@ptq/tensor');
-      const task = context.progress.task('eval', countWindows(tokens.length, window, stride));
+      const { measurePerplexity } = await import('../model/measure-perplexity');
       phaseStart = performance.now();
-      // The log softmax runs in onnxruntime, where the logits are: on a GPU only one float per
-      // token comes back, and on the CPU it is far faster than a JavaScript loop over the vocabulary.
-      const scorer = {
-        contextSize: compiled.maxSequence,
-        async logProbabilities(ids: BigInt64Array, next: BigInt64Array) {
-          const shape = [1, ids.length];
-          const scored = await compiled.targetLogProbabilities(
-            createTensor('int64', shape, ids),
-            createTensor('int64', shape, next),
-          );
-          return scored.data;
-        },
-      };
-      let result: Awaited<ReturnType<typeof perplexity>>;
-      try {
-        result = await perplexity(scorer, createTensor('int64', [tokens.length], tokens), {
-          window,
-          stride,
-          onProgress: (progress) => task.update(progress.windowsDone),
-        });
-      } finally {
-        task.finish();
-      }
+      const result = await measurePerplexity(compiled, tokens, {
+        window,
+        stride,
+        label: 'eval',
+        progress: context.progress,
+      });
       const evalSeconds = secondsSince(phaseStart);
       context.status(
         `ptq: eval ${formatSeconds(evalSeconds)} (${result.tokenCount} tokens of ${description})`,

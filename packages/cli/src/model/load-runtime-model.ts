@@ -10,10 +10,12 @@ import { formatSeconds, secondsSince } from '../output/format-values';
 import {
   type CalibrationFlags,
   calibrationSettings,
+  forwardLoopOver,
   inFlagTerms,
   needsCalibrationData,
   noticeIgnoredFlags,
 } from './calibration-settings';
+import { textOptions } from './calibration-texts';
 import { checkDataset } from './check-dataset';
 import { detectExportFolder } from './export-formats';
 import { type ExportSource, type HuggingFaceSource, resolveModelSource } from './model-source';
@@ -106,7 +108,17 @@ async function loadHuggingFace(
     ignoredFlags = calibration.ignoredFlags;
     phaseStart = performance.now();
     try {
-      await loadQuantWeightsFromHf(gpt, folder, dtype, mode, { hfModel: hf, quantize: calibration.options });
+      let quantize = calibration.options;
+      if (calibration.usesData) {
+        const { loadCalibrationTexts } = await import('@ptq/calibration');
+        const { texts } = await loadCalibrationTexts(flags.dataset, {
+          ...textOptions({ field: flags.datasetField, split: flags.datasetSplit, encoding: flags.encoding }),
+          numSamples: calibration.numSamples,
+          onNotice: context.status,
+        });
+        quantize = { ...quantize, forwardLoop: forwardLoopOver(texts, calibration, device) };
+      }
+      await loadQuantWeightsFromHf(gpt, folder, dtype, mode, { hfModel: hf, quantize });
     } catch (error) {
       throw inFlagTerms(error);
     } finally {
