@@ -323,6 +323,9 @@ export const quantizeCommand = defineCommand({
         ...givenTextOptions(textOptions),
       });
     }
+    // The record changed the manifest's size.
+    const { folderFiles } = await import('../paths/folder-size');
+    const { files, bytes } = readsDataset ? await folderFiles(written.directory) : written;
     const exportSeconds = secondsSince(phaseStart);
     context.status(`ptq: export ${formatSeconds(exportSeconds)} (${options.format})`);
 
@@ -332,7 +335,7 @@ export const quantizeCommand = defineCommand({
         : undefined;
     const totalSeconds = secondsSince(started);
     context.print(
-      `Wrote ${options.out} (${options.format}, ${options.mode}${chosen.algorithm === undefined ? '' : `, ${chosen.algorithm}`}): ${written.files.length} files, ${formatBytes(written.bytes)}`,
+      `Wrote ${options.out} (${options.format}, ${options.mode}${chosen.algorithm === undefined ? '' : `, ${chosen.algorithm}`}): ${files.length} files, ${formatBytes(bytes)}`,
     );
     if (candidates.length > 1) {
       for (const candidate of candidates) {
@@ -354,8 +357,8 @@ export const quantizeCommand = defineCommand({
       format: options.format,
       device,
       out: written.directory,
-      files: written.files,
-      sizeBytes: written.bytes,
+      files,
+      sizeBytes: bytes,
       calibration: calibration.usesData
         ? {
             dataset: options.dataset,
