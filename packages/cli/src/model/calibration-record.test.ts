@@ -16,7 +16,7 @@ async function folderWithManifest(producer: Record<string, unknown> = {}): Promi
   return folder;
 }
 
-test('the record goes into the manifest\'s producer section and reads back; the files list stays', async () => {
+test("the record goes into the manifest's producer section and reads back; the files list stays", async () => {
   const folder = await folderWithManifest();
   await recordCalibration(folder, { dataset: 'news.jsonl', samples: 16, field: 'body', encoding: 'latin1' });
   const manifest = JSON.parse(await readFile(path.join(folder, OUTPUT_MANIFEST_FILE), 'utf8'));

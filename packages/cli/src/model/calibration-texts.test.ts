@@ -33,9 +33,11 @@ test('a short dataset: the held-out slice is what is left after calibration, pos
   expect(none.heldOut).toHaveLength(20);
 });
 
-test('fewer texts than calibration needs is calibration\'s error, asking for its own count', async () => {
+test("fewer texts than calibration needs is calibration's error, asking for its own count", async () => {
   const file = await lines(5);
-  const error = await loadCalibrationAndHeldOut(file, 16, { split: 'lines' }, () => {}).catch((caught) => caught);
+  const error = await loadCalibrationAndHeldOut(file, 16, { split: 'lines' }, () => {}).catch(
+    (caught) => caught,
+  );
   expect(error).toBeInstanceOf(NotEnoughSamplesError);
   expect(error).toMatchObject({ requested: 16, available: 5 });
 });

@@ -31,7 +31,8 @@ test('the report: relative change in percent, a warning past --max-degradation o
   expect(within.changePercent).toBeCloseTo(4.99, 10);
   expect(within.exceedsMaxDegradation).toBe(false);
   expect(reportLines(within)).toEqual({
-    result: 'perplexity 100.000 unquantized → 104.990 quantized (+4.99 %) on the first 512 tokens of 1 text of news',
+    result:
+      'perplexity 100.000 unquantized → 104.990 quantized (+4.99 %) on the first 512 tokens of 1 text of news',
   });
   const past = qualityReport(check, result(100), result(105.5), 5);
   expect(past.exceedsMaxDegradation).toBe(true);
