@@ -103,6 +103,10 @@ function addCommand(
         .map(([, spec]) => longFlagOf(spec)),
     );
     const positional = actionArguments.slice(0, definition.arguments.length).map(String);
+    if (options.quiet) {
+      const { onnxruntimeErrorsOnly } = await import('./output/native-logging');
+      await onnxruntimeErrorsOnly();
+    }
     const progress = await createProgress(io.stderr, progressStyleFor(io.stderr, options.quiet));
     const context = createContext(io, options, progress);
     try {

@@ -95,7 +95,9 @@ async function modelFigures(dir: string, inspection: Inspection) {
   const { ONNX_SUBFOLDER, onnxModelFile } = await import('@ptq/export');
   const { gpt2ParameterCount, weightScaleCount } = await import('../model/model-figures');
   const qdqFile = `${ONNX_SUBFOLDER}/${onnxModelFile('onnx-qdq', undefined, 'float32').fileName}`;
-  const parameterCount = gpt2ParameterCount(config);
+  const parameterCount = gpt2ParameterCount(config, {
+    headQuantized: inspection.quantizedLayers.includes('lm_head'),
+  });
   const weightScales = inspection.scaleStats.weight_scale;
   const count =
     inspection.mode === undefined

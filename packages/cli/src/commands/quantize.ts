@@ -138,8 +138,8 @@ export const quantizeCommand = defineCommand({
         `is already a ${source.format} export; quantize the Hugging Face model it came from`,
       );
     }
-    const { resolveDevice } = await import('@ptq/onnx');
-    const device = await resolveDevice(options.device, { onNotice: context.status });
+    const { chooseDevice } = await import('../model/device-choice');
+    const device = await chooseDevice(options.device, context);
 
     const { loadHfGpt2, readGpt2Config, resolveModelFolder } = await import('@ptq/hf-gpt2');
     let phaseStart = performance.now();

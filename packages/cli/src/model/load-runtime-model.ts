@@ -1,7 +1,7 @@
 import { loadModelOptCheckpoint, openOnnxExport } from '@ptq/export';
 import { type GPT2LMHeadModel, loadGpt2Tokenizer, loadHfGpt2, resolveModelFolder } from '@ptq/hf-gpt2';
 import { type CompiledGPT, compile, GPT, type ModelDType } from '@ptq/nanogpt';
-import { type Device, type ResolvedDevice, resolveDevice } from '@ptq/onnx';
+import type { Device, ResolvedDevice } from '@ptq/onnx';
 import type { QuantMode } from '@ptq/quant-core';
 import { gptConfigFromHf, loadQuantWeightsFromHf, loadWeightsFromHf } from '@ptq/tripy-loader';
 import { UsageError } from '../cli-errors';
@@ -17,6 +17,7 @@ import {
 } from './calibration-settings';
 import { textOptions } from './calibration-texts';
 import { checkDataset } from './check-dataset';
+import { chooseDevice } from './device-choice';
 import { detectExportFolder } from './export-formats';
 import { type ExportSource, type HuggingFaceSource, resolveModelSource } from './model-source';
 
@@ -71,7 +72,7 @@ export async function loadRuntimeModel(
   // Calibration flags without --mode: nothing is quantized, so nothing reads them.
   const ignoredFlags = flags.mode === undefined ? [...flags.calibrationFlagsGiven] : [];
   noticeIgnoredFlags(context, ignoredFlags, 'without --mode');
-  const device = await resolveDevice(flags.device, { onNotice: context.status });
+  const device = await chooseDevice(flags.device, context);
   const dtype = flags.dtype ?? defaultDtypeFor(device);
   const loaded =
     source.kind === 'huggingface'

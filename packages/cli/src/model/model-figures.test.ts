@@ -20,6 +20,10 @@ const config = (fields: Record<string, unknown>) =>
 test('GPT-2 small has the 124,439,808 parameters Hugging Face reports; an untied head adds its own', () => {
   expect(gpt2ParameterCount(config({}))).toBe(124_439_808);
   expect(gpt2ParameterCount(config({ tie_word_embeddings: false }))).toBe(124_439_808 + 50257 * 768);
+  // Untied only to be stored quantized: the model it came from had one.
+  expect(gpt2ParameterCount(config({ tie_word_embeddings: false }), { headQuantized: true })).toBe(
+    124_439_808,
+  );
   // n_inner replaces 4 · n_embd in both MLP linears.
   expect(gpt2ParameterCount(config({ n_inner: 1024 })) - gpt2ParameterCount(config({}))).toBe(
     12 * (2 * 768 * (1024 - 3072) + (1024 - 3072)),

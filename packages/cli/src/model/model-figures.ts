@@ -6,9 +6,11 @@ const INT4_BLOCK = 128;
 
 /**
  * Parameters of the GPT-2 a config describes, each counted once: a tied `lm_head` is the token
- * embedding, so an export that stores it apart (ModelOpt's float8 checkpoint does) adds no parameter.
+ * embedding. A checkpoint that quantizes the head stores it apart and says `tie_word_embeddings:
+ * false` so that no loader re-ties it (ModelOpt's float8 checkpoint); `headQuantized` counts such a
+ * head as the tied one it was quantized from.
  */
-export function gpt2ParameterCount(config: Gpt2Config): number {
+export function gpt2ParameterCount(config: Gpt2Config, options: { headQuantized?: boolean } = {}): number {
   const {
     vocab_size: vocab,
     n_positions: positions,
@@ -27,7 +29,7 @@ export function gpt2ParameterCount(config: Gpt2Config): number {
     inner + // mlp.c_fc
     inner * width +
     width; // mlp.c_proj
-  const untiedHead = config.tie_word_embeddings === false ? vocab * width : 0;
+  const untiedHead = config.tie_word_embeddings === false && !options.headQuantized ? vocab * width : 0;
   return vocab * width + positions * width + layers * block + 2 * width + untiedHead;
 }
 
