@@ -190,6 +190,6 @@ async function heldOutText(
     description:
       record.samples === 0
         ? `${count} of ${loaded.description}`
-        : `${count} of ${loaded.description} after the ${record.samples} it was calibrated on`,
+        : `${count} of ${loaded.description}, after the ${record.samples} it was calibrated on`,
   };
 }

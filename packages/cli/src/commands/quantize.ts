@@ -272,6 +272,10 @@ export const quantizeCommand = defineCommand({
       } finally {
         if (index === algorithms.length - 1) calibration.finish();
       }
+      if (algorithm === 'max') {
+        const { withUnitPreQuantScales } = await import('../model/unit-pre-quant-scales');
+        withUnitPreQuantScales(quantized);
+      }
       const seconds = secondsSince(phaseStart);
       calibrateSeconds += seconds;
       context.status(
