@@ -268,10 +268,10 @@ export const quantizeCommand = defineCommand({
             : {}),
         });
       } catch (error) {
+        calibration.finish();
         throw inFlagTerms(error);
-      } finally {
-        if (index === algorithms.length - 1) calibration.finish();
       }
+      if (index === algorithms.length - 1) calibration.finish();
       if (algorithm === 'max') {
         const { withUnitPreQuantScales } = await import('../model/unit-pre-quant-scales');
         withUnitPreQuantScales(quantized);
