@@ -18,6 +18,7 @@ describe('parseExampleOptions', () => {
       temperature: 0,
       device: 'auto',
       dtype: undefined,
+      check: true,
       help: false,
       verbose: false,
     });
@@ -42,6 +43,8 @@ describe('parseExampleOptions', () => {
         'cpu',
         '--dtype',
         'float16',
+        '--check',
+        'none',
         '--verbose',
       ]),
     ).toEqual({
@@ -54,6 +57,7 @@ describe('parseExampleOptions', () => {
       temperature: 0.8,
       device: 'cpu',
       dtype: 'float16',
+      check: false,
       help: false,
       verbose: true,
     });
@@ -64,6 +68,7 @@ describe('parseExampleOptions', () => {
   });
 
   const bad: [string[], string][] = [
+    [['--check', 'full'], '--check must be one of fast, none, got "full"'],
     [
       ['--quant-mode', 'int3'],
       '--quant-mode must be one of int8-weight-only, int4-weight-only, float8, none, got "int3"',

@@ -17,6 +17,8 @@ export const QUANT_MODE_CHOICES = [...QUANT_MODES, 'none'] as const;
 export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const satisfies readonly Device[];
 export const DTYPES = ['float32', 'float16'] as const satisfies readonly ModelDType[];
 
+export const CHECK_LEVELS = ['fast', 'none'] as const;
+
 export const DEFAULT_INPUT_TEXT = 'It was a bright cold day in April, and';
 
 /** The example's flags, parsed and checked. */
@@ -33,6 +35,8 @@ export interface ExampleOptions {
   readonly device: Device;
   /** Undefined: float16 on a GPU, float32 on the CPU. */
   readonly dtype: ModelDType | undefined;
+  /** Measure perplexity before and after quantization on held-out text (`--check fast`, the default). */
+  readonly check: boolean;
   readonly help: boolean;
   /** Print the stack trace of an error. */
   readonly verbose: boolean;
@@ -52,6 +56,8 @@ Options:
   --temperature <t>       0 is greedy (default: 0)
   --device <device>       ${DEVICES.join(', ')} (default: auto, a GPU when present)
   --dtype <dtype>         ${DTYPES.join(', ')} (default: float16 on a GPU, float32 on the CPU)
+  --check <level>         fast: perplexity before and after quantization on 512 held-out
+                          tokens of cnn_dailymail; none: skip it (default: fast)
   --verbose               print the stack trace of an error
   -h, --help              print this help
 
@@ -120,6 +126,7 @@ export function parseExampleOptions(argv: readonly string[]): ExampleOptions {
         temperature: { type: 'string' },
         device: { type: 'string' },
         dtype: { type: 'string' },
+        check: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         verbose: { type: 'boolean' },
       },
@@ -147,6 +154,7 @@ export function parseExampleOptions(argv: readonly string[]): ExampleOptions {
     temperature: nonNegativeNumber('--temperature', text('temperature') ?? '0'),
     device: choice('--device', text('device') ?? 'auto', DEVICES),
     dtype: dtype === undefined ? undefined : choice('--dtype', dtype, DTYPES),
+    check: choice('--check', text('check') ?? 'fast', CHECK_LEVELS) === 'fast',
     help: values.help === true,
     verbose: values.verbose === true,
   };

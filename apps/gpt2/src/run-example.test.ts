@@ -1,5 +1,6 @@
+import { loadCalibrationTexts } from '@ptq/calibration';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import { type GPT2LMHeadModel, loadHfGpt2 } from '@ptq/hf-gpt2';
+import { type GPT2LMHeadModel, loadHfGpt2, perplexity } from '@ptq/hf-gpt2';
 import { modelOptQuantize } from '@ptq/quant-core';
 import { describe, expect, test } from 'vitest';
 import { parseExampleOptions } from './example-options';
@@ -19,6 +20,14 @@ function captureIo() {
 }
 
 type TokenTensor = Parameters<GPT2LMHeadModel['forward']>[0];
+
+/** The bundled model as the Hugging Face module tree, fake-quantized when a mode is given. */
+async function hfModel(mode?: 'int8-weight-only'): Promise<GPT2LMHeadModel> {
+  const hf = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+  if (mode !== undefined)
+    await modelOptQuantize(hf, mode, { device: 'cpu', log: () => {}, onNotice: () => {} });
+  return hf;
+}
 
 function tokenMatrix(data: BigInt64Array): TokenTensor {
   return { dtype: 'int64', shape: [1, data.length], data };
@@ -77,6 +86,40 @@ describe('the example end to end on the bundled model (CPU)', () => {
     expect(result.dtype).toBe('float32');
     expect(result.newTokens).toEqual(await hfGreedy('int8-weight-only', options.inputText, 8));
     expect(capture.stdout()).toContain('Calibrating (int8-weight-only, weights only): ');
+    // The quality check: the fake-quantized and the plain HF model on the first 512 held-out tokens
+    // (int8 weight-only calibrates on nothing, so the dataset's first texts are held out).
+    const { texts } = await loadCalibrationTexts('cnn_dailymail', { numSamples: 2, offline: true });
+    const ids = BigInt64Array.from(
+      (await hfModel()).tokenizer!.encode(texts.join('\n\n')).slice(0, 512),
+      BigInt,
+    );
+    const reference = async (hf: GPT2LMHeadModel) =>
+      (await perplexity(hf, { dtype: 'int64', shape: [ids.length], data: ids }, { window: 512 })).perplexity;
+    const unquantized = await reference(await hfModel());
+    const quantized = await reference(await hfModel('int8-weight-only'));
+    expect(Math.abs(result.quality!.unquantized / unquantized - 1)).toBeLessThan(1e-5);
+    expect(Math.abs(result.quality!.quantized / quantized - 1)).toBeLessThan(1e-5);
+    expect(result.quality!.changePercent).toBeCloseTo(((quantized - unquantized) / unquantized) * 100, 2);
+    expect(capture.stdout().trimEnd().split('\n').at(-1)).toMatch(
+      /^Quality: perplexity \d+\.\d{3} unquantized → \d+\.\d{3} quantized \([+−]\d\.\d\d %\) on the first 512 held-out tokens of cnn_dailymail$/,
+    );
+  });
+
+  test('--check none: no quality line, no figures', async () => {
+    const capture = captureIo();
+    const options = parseExampleOptions([
+      '--device',
+      'cpu',
+      '--max-new-tokens',
+      '1',
+      '--quant-mode',
+      'int8-weight-only',
+      '--check',
+      'none',
+    ]);
+    const result = await runPipeline(options, capture.io);
+    expect(result.quality).toBeUndefined();
+    expect(capture.stdout()).not.toContain('Quality');
   });
 
   test('a model folder that does not exist: one line, exit 1, nothing on stdout', async () => {

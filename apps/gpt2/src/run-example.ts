@@ -6,6 +6,7 @@ import { CALIBRATION_DEFAULTS } from '@ptq/quant-core';
 import { gptConfigFromHf, loadQuantWeightsFromHf, loadWeightsFromHf } from '@ptq/tripy-loader';
 import { ExampleUsageError } from './example-errors';
 import { type ExampleOptions, parseExampleOptions, USAGE } from './example-options';
+import { compiledPerplexity, gptPerplexity, heldOutTokens } from './quality-check';
 
 /** Where the example writes: the process's streams, or collectors in tests. */
 export interface ExampleIo {
@@ -21,6 +22,16 @@ export interface ExampleResult {
   readonly dtype: ModelDType;
   readonly seconds: { load: number; calibrate?: number; compile: number; generate: number };
   readonly tokensPerSecond: number;
+  /** Perplexity before and after quantization on held-out text (unless `--check none`). */
+  readonly quality?: ExampleQuality;
+}
+
+export interface ExampleQuality {
+  readonly unquantized: number;
+  readonly quantized: number;
+  /** (quantized − unquantized) / unquantized, in percent. */
+  readonly changePercent: number;
+  readonly text: string;
 }
 
 function seconds(start: number): number {
@@ -53,6 +64,17 @@ export async function runPipeline(options: ExampleOptions, io: ExampleIo): Promi
   print(`Loading model (${options.modelLabel}): ${formatSeconds(load)}`);
   if (hf.tokenizer === undefined) throw new ExampleUsageError(`${options.modelLabel} has no tokenizer`);
   const tokenizer = hf.tokenizer;
+
+  // The quality check measures the model before quantization changes it in place.
+  let check: { tokens: BigInt64Array; description: string; unquantized: number } | undefined;
+  if (options.quantMode !== undefined && options.check) {
+    const calibrated =
+      options.quantMode === 'int8-weight-only' ? 0 : CALIBRATION_DEFAULTS[options.quantMode].numSamples;
+    const held = await heldOutTokens('cnn_dailymail', calibrated, (text) => tokenizer.encode(text), notice);
+    const unquantizedGpt = new GPT(gptConfigFromHf(hf.config, { dtype }));
+    await loadWeightsFromHf(unquantizedGpt, folder, dtype, { hfModel: hf });
+    check = { ...held, unquantized: await gptPerplexity(unquantizedGpt, device, held.tokens, notice) };
+  }
 
   const gpt = new GPT(gptConfigFromHf(hf.config, { dtype, quantMode: options.quantMode }));
   let calibrate: number | undefined;
@@ -96,6 +118,16 @@ export async function runPipeline(options: ExampleOptions, io: ExampleIo): Promi
     );
     const response = tokenizer.decode(result.tokens[0] ?? [], { skip_special_tokens: true });
     print(`Response: ${response}`);
+    let quality: ExampleQuality | undefined;
+    if (check !== undefined) {
+      const quantized = await compiledPerplexity(compiled, check.tokens);
+      const changePercent = ((quantized - check.unquantized) / check.unquantized) * 100;
+      quality = { unquantized: check.unquantized, quantized, changePercent, text: check.description };
+      const sign = changePercent >= 0 ? '+' : '−';
+      print(
+        `Quality: perplexity ${check.unquantized.toFixed(3)} unquantized → ${quantized.toFixed(3)} quantized (${sign}${Math.abs(changePercent).toFixed(2)} %) on ${check.description}`,
+      );
+    }
     return {
       response,
       newTokens,
@@ -108,6 +140,7 @@ export async function runPipeline(options: ExampleOptions, io: ExampleIo): Promi
         generate: generateSeconds,
       },
       tokensPerSecond,
+      ...(quality === undefined ? {} : { quality }),
     };
   } finally {
     await compiled.release();

@@ -1,13 +1,15 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readHeldOutText } from '@ptq/default-model';
+import { loadCalibrationTexts } from '@ptq/calibration';
+import { DEFAULT_MODEL_DIR, readHeldOutText } from '@ptq/default-model';
 import { perplexity } from '@ptq/hf-gpt2';
 import { createTensor } from '@ptq/tensor';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from './run-cli';
 import { captureIo } from './test-support/capture-io';
 import { hfGreedy, hfModel } from './test-support/hf-reference';
+import { temporaryFolder } from './test-support/temporary-folder';
 
 async function run(argv: string[]) {
   const io = captureIo();
@@ -174,6 +176,69 @@ describe('quantize → inspect → generate → eval on the bundled model (int8 
     expect(Math.abs((evaluated.perplexity as number) / reference.perplexity - 1)).toBeLessThan(1e-5);
   });
 
+  test('quantize reports perplexity before and after on the first 512 held-out tokens, as hf-gpt2 computes it', async () => {
+    const quality = quantized.quality as Record<string, number | string | boolean>;
+    // int8 weight-only calibrates on nothing: every text of the dataset is held out.
+    const { texts } = await loadCalibrationTexts('cnn_dailymail', { numSamples: 2, offline: true });
+    for (const [mode, key] of [
+      [undefined, 'unquantizedPerplexity'],
+      ['int8-weight-only', 'quantizedPerplexity'],
+    ] as const) {
+      const hf = await hfModel(mode);
+      const ids = BigInt64Array.from(hf.tokenizer!.encode(texts.join('\n\n')).slice(0, 512), BigInt);
+      const reference = await perplexity(hf, createTensor('int64', [ids.length], ids), { window: 512 });
+      expect(Math.abs((quality[key] as number) / reference.perplexity - 1)).toBeLessThan(1e-5);
+    }
+    const before = quality.unquantizedPerplexity as number;
+    const after = quality.quantizedPerplexity as number;
+    expect(quality).toMatchObject({
+      tokenCount: 511,
+      window: 512,
+      maxDegradationPercent: 5,
+      exceedsMaxDegradation: false,
+    });
+    expect(quality.changePercent).toBeCloseTo(((after - before) / before) * 100, 10);
+    expect(quality.text).toMatch(/^the first 512 tokens of 2 texts of .*cnn|article/);
+    const manifest = JSON.parse(await readFile(path.join(out, 'ptq-manifest.json'), 'utf8'));
+    expect(manifest.producer.calibration).toEqual({ dataset: 'cnn_dailymail', samples: 0 });
+  });
+
+  test("eval of the export without --dataset measures its dataset's held-out texts, and says so", async () => {
+    const result = await run(['eval', '--model', out, '--max-tokens', '512', '--device', 'cpu', '--quiet']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(
+      /^perplexity \d+\.\d{3} \(511 tokens of 64 texts of .*article.*, window 1024, stride 1024\)\n$/,
+    );
+    const quality = quantized.quality as Record<string, number>;
+    const measured = Number(/^perplexity (\S+)/.exec(result.stdout)![1]);
+    // The same first tokens as the quality report's quantized figure (window 1024 instead of 512 over 511 tokens: the same windows).
+    expect(measured).toBeCloseTo(quality.quantizedPerplexity!, 3);
+  });
+
+  test('--check full on --check-dataset: its whole text; past --max-degradation a warning', async () => {
+    const own = await temporaryFolder();
+    const text = path.join(own, 'check.txt');
+    await writeFile(text, (await readHeldOutText()).slice(0, 3000));
+    const argv = ['quantize', '--mode', 'int8-weight-only', '--device', 'cpu', '--check', 'full'];
+    const checked = path.join(own, 'q8-checked');
+    const result = await run([...argv, '--check-dataset', text, '--max-degradation', '0', '--out', checked]);
+    expect(result.exitCode).toBe(0);
+    const [wrote, report, ...rest] = result.stdout.split('\n');
+    expect(wrote).toMatch(/^Wrote .*q8-checked \(modelopt-hf, int8-weight-only\): 7 files/);
+    expect(report).toMatch(
+      /^perplexity (\d+\.\d{3}) unquantized → (\d+\.\d{3}) quantized \(\+\d\.\d\d %\) on \d+ tokens of 1 text of .*check\.txt \(the whole file as one text\)$/,
+    );
+    expect(rest).toEqual(['']);
+    expect(result.stderr).toMatch(
+      /^ptq: warning: quantization raised perplexity by \+\d\.\d\d %, more than --max-degradation 0 %$/m,
+    );
+    // The check's text is its own: calibration's dataset is not read, so nothing is recorded.
+    const manifest = JSON.parse(await readFile(path.join(checked, 'ptq-manifest.json'), 'utf8'));
+    expect(manifest.producer.calibration).toBeUndefined();
+    const tokens = (await hfModel()).tokenizer!.encode((await readHeldOutText()).slice(0, 3000)).length;
+    expect(report).toContain(` on ${tokens} tokens of 1 text of `);
+  });
+
   test('--force replaces the folder whole, and never a file the user added', async () => {
     const before = (await readdir(out)).sort();
     await runJson(['quantize', '--mode', 'int8-weight-only', '--device', 'cpu', '--out', out, '--force']);
@@ -214,6 +279,34 @@ describe('quantize → inspect → generate → eval on the bundled model (int8 
       mode: 'int8-weight-only',
       modelFile: 'onnx/model_quantized.onnx',
     });
+    // The same scales as the checkpoint's: one per output channel, though MatMulNBits repeats each
+    // over blocks of 128 inputs (c_attn, attn.c_proj and c_fc have 2 blocks, mlp.c_proj 8).
+    const weightScales = (inspection.scaleStats as Record<string, Record<string, number>>).weight_scale!;
+    expect(weightScales.count).toBe(9216);
+    expect(weightScales.storedValues).toBe(4 * (768 * 2 + 256 * 2 + 1024 * 2 + 256 * 8));
+    expect(inspection.fp32Size).toBe(4 * (await bundledParameterCount()));
+
+    const qdqOut = path.join(folder, 'q8-qdq');
+    await runJson([
+      'quantize',
+      '--mode',
+      'int8-weight-only',
+      '--format',
+      'onnx-qdq',
+      '--check',
+      'none',
+      '--device',
+      'cpu',
+      '--out',
+      qdqOut,
+    ]);
+    const qdq = await runJson(['inspect', qdqOut]);
+    expect(qdq).toMatchObject({
+      format: 'onnx-qdq',
+      mode: 'int8-weight-only',
+      modelFile: 'onnx/model_qdq.onnx',
+    });
+    expect((qdq.scaleStats as Record<string, Record<string, number>>).weight_scale!.count).toBe(9216);
     const fromOnnx = await runJson([
       'generate',
       '--model',
@@ -257,6 +350,8 @@ describe('what a run shows on stderr', () => {
         'wikitext',
         '--device',
         'cpu',
+        '--check',
+        'none',
         '--out',
         out,
       ]);
@@ -270,8 +365,32 @@ describe('what a run shows on stderr', () => {
       expect(result.stdout).toMatch(
         new RegExp(`^Wrote ${out} \\(modelopt-hf, float8\\): 7 files, \\d+\\.\\d MB\\n$`),
       );
+      // The float8 checkpoint stores the tied lm_head apart, quantized: the model is no bigger for it.
+      const inspection = JSON.parse((await run(['inspect', out, '--json'])).stdout);
+      expect(inspection.quantizedLayers).toContain('lm_head');
+      expect(inspection.fp32Size).toBe(4 * (await bundledParameterCount()));
+      expect(inspection.sizeRatio).toBeCloseTo(inspection.sizeOnDisk / inspection.fp32Size, 12);
+      expect(inspection.sizeRatio).toBeGreaterThan(0.65);
+      expect(inspection.scaleStats.weight_scale.count).toBe(17);
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
   });
 });
+
+/** Elements of the bundled model's stored tensors (tied weights are stored once), from its safetensors header. */
+async function bundledParameterCount(): Promise<number> {
+  const bytes = await readFile(path.join(DEFAULT_MODEL_DIR, 'model.safetensors'));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+    string,
+    { shape: number[] }
+  >;
+  let count = 0;
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__' || name.endsWith('.attn.bias') || name.endsWith('.masked_bias')) continue;
+    count += entry.shape.reduce((product, size) => product * size, 1);
+  }
+  return count;
+}

@@ -74,6 +74,41 @@ describe('usage errors: one line on stderr, nothing on stdout, exit code 2', () 
       "ptq: too many arguments for 'inspect'. Expected 1 argument but got 2.\n",
     ],
     ['missing argument', ['inspect'], "ptq: missing required argument 'dir'\n"],
+    [
+      'a flag where a value should be',
+      ['quantize', '--model', '--out', 'y'],
+      'ptq: --model needs a value, but the next argument is the flag --out\n',
+    ],
+    [
+      'a short flag where a value should be',
+      ['eval', '--dataset', '-q'],
+      'ptq: --dataset needs a value, but the next argument is the flag -q\n',
+    ],
+    [
+      'unknown dataset split',
+      ['quantize', '--mode', 'float8', '--dataset-split', 'words', '--out', 'never-written'],
+      'ptq: --dataset-split must be one of lines, paragraphs, got "words"\n',
+    ],
+    [
+      'unknown encoding',
+      ['quantize', '--mode', 'float8', '--encoding', 'ascii', '--out', 'never-written'],
+      'ptq: --encoding must be one of utf-8, latin1, utf-16le, got "ascii"\n',
+    ],
+    [
+      'unknown check level',
+      ['quantize', '--mode', 'float8', '--check', 'some', '--out', 'never-written'],
+      'ptq: --check must be one of fast, full, none, got "some"\n',
+    ],
+    [
+      'unknown int4 algorithm',
+      ['quantize', '--mode', 'int4-weight-only', '--algorithm', 'gptq', '--out', 'never-written'],
+      'ptq: --algorithm must be one of auto, awq_lite, max, got "gptq"\n',
+    ],
+    [
+      'negative degradation threshold',
+      ['quantize', '--mode', 'float8', '--max-degradation', '-1', '--out', 'never-written'],
+      'ptq: --max-degradation must be a number >= 0, got "-1"\n',
+    ],
     ['unknown command', ['quantise'], "ptq: unknown command 'quantise' (Did you mean quantize?)\n"],
   ];
   test.each(cases)('%s', async (_name, argv, expected) => {

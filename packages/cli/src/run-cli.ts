@@ -3,6 +3,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { UsageError } from './cli-errors';
 import type { CommandContext, CommandDefinition } from './command-definition';
 import { COMMANDS } from './commands/command-table';
+import { checkMissingValues } from './options/missing-value';
 import { helpDescription, longFlagOf, parseOptionValues } from './options/option-spec';
 import { EXIT_SUCCESS, EXIT_USAGE, formatError } from './output/format-error';
 import type { CliIo } from './output/output-stream';
@@ -26,6 +27,7 @@ export async function runCli(
     exitCode = code;
   });
   try {
+    checkMissingValues(argv, COMMANDS);
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
@@ -101,6 +103,10 @@ function addCommand(
         .map(([, spec]) => longFlagOf(spec)),
     );
     const positional = actionArguments.slice(0, definition.arguments.length).map(String);
+    if (options.quiet) {
+      const { onnxruntimeErrorsOnly } = await import('./output/native-logging');
+      await onnxruntimeErrorsOnly();
+    }
     const progress = await createProgress(io.stderr, progressStyleFor(io.stderr, options.quiet));
     const context = createContext(io, options, progress);
     try {

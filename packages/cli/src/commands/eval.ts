@@ -2,6 +2,7 @@ import { defineCommand } from '../command-definition';
 import { deviceOption, GLOBAL_OPTIONS } from '../options/common-options';
 import {
   CALIBRATION_OPTIONS,
+  DATASET_TEXT_OPTIONS,
   DEFAULT_DATASET,
   dtypeOption,
   flagsGiven,
@@ -49,6 +50,7 @@ export const EVAL_OPTIONS = {
     valueOption('--calib-dataset <name|path>', 'calibration texts for --mode', parseText),
     DEFAULT_DATASET,
   ),
+  ...DATASET_TEXT_OPTIONS,
   calibSize: CALIBRATION_OPTIONS.calibSize,
   batchSize: CALIBRATION_OPTIONS.batchSize,
   maxSampleLength: CALIBRATION_OPTIONS.maxSampleLength,
@@ -81,7 +83,10 @@ export const evalCommand = defineCommand({
     const { checkDataset } = await import('../model/check-dataset');
     const path = await import('node:path');
     const bundled = path.resolve(options.model) === path.resolve(DEFAULT_MODEL_DIR);
-    const dataset = options.dataset ?? (bundled ? HELD_OUT_DATASET : 'wikitext');
+    // An export is measured by default on the texts after those it was calibrated on.
+    const { readCalibrationRecord } = await import('../model/calibration-record');
+    const record = options.dataset === undefined ? await readCalibrationRecord(options.model) : undefined;
+    const dataset = options.dataset ?? record?.dataset ?? (bundled ? HELD_OUT_DATASET : 'wikitext');
     await checkDataset(dataset, [HELD_OUT_DATASET]);
     const { UsageError } = await import('../cli-errors');
     if (options.window !== undefined && options.window < 2) {
@@ -103,7 +108,10 @@ export const evalCommand = defineCommand({
     try {
       const { compiled, tokenizer } = runtime;
       let phaseStart = performance.now();
-      const { text, description } = await loadEvaluationText(dataset, context.status);
+      const { text, description } =
+        record === undefined
+          ? await loadEvaluationText(dataset, context.status, textOptionsOf(options))
+          : await heldOutText(record, context.status);
       const encoded = tokenizer.encode(text);
       const limit = Math.min(encoded.length, options.maxTokens ?? encoded.length);
       const tokens = BigInt64Array.from(encoded.slice(0, limit), BigInt);
@@ -118,39 +126,20 @@ export const evalCommand = defineCommand({
       const stride = options.stride ?? window;
       if (stride > window)
         throw new UsageError(`--stride must not exceed the window ${window}, got ${stride}`);
-      const { countWindows, perplexity } = await import('@ptq/hf-gpt2');
-      const { createTensor } = await import('@ptq/tensor');
-      const task = context.progress.task('eval', countWindows(tokens.length, window, stride));
+      const { measurePerplexity } = await import('../model/measure-perplexity');
       phaseStart = performance.now();
-      // The log softmax runs in onnxruntime, where the logits are: on a GPU only one float per
-      // token comes back, and on the CPU it is far faster than a JavaScript loop over the vocabulary.
-      const scorer = {
-        contextSize: compiled.maxSequence,
-        async logProbabilities(ids: BigInt64Array, next: BigInt64Array) {
-          const shape = [1, ids.length];
-          const scored = await compiled.targetLogProbabilities(
-            createTensor('int64', shape, ids),
-            createTensor('int64', shape, next),
-          );
-          return scored.data;
-        },
-      };
-      let result: Awaited<ReturnType<typeof perplexity>>;
-      try {
-        result = await perplexity(scorer, createTensor('int64', [tokens.length], tokens), {
-          window,
-          stride,
-          onProgress: (progress) => task.update(progress.windowsDone),
-        });
-      } finally {
-        task.finish();
-      }
+      const result = await measurePerplexity(compiled, tokens, {
+        window,
+        stride,
+        label: 'eval',
+        progress: context.progress,
+      });
       const evalSeconds = secondsSince(phaseStart);
       context.status(
         `ptq: eval ${formatSeconds(evalSeconds)} (${result.tokenCount} tokens of ${description})`,
       );
       context.print(
-        `perplexity ${result.perplexity.toFixed(3)} (${result.tokenCount} tokens, window ${window}, stride ${stride})`,
+        `perplexity ${result.perplexity.toFixed(3)} (${result.tokenCount} tokens of ${description}, window ${window}, stride ${stride})`,
       );
       return {
         command: 'eval',
@@ -159,6 +148,7 @@ export const evalCommand = defineCommand({
         device: compiled.device,
         dtype: runtime.dtype,
         dataset,
+        text: description,
         perplexity: result.perplexity,
         negativeLogLikelihood: result.negativeLogLikelihood,
         tokenCount: result.tokenCount,
@@ -172,3 +162,34 @@ export const evalCommand = defineCommand({
     }
   },
 });
+
+function textOptionsOf(options: {
+  datasetField?: string | undefined;
+  datasetSplit?: 'lines' | 'paragraphs' | undefined;
+  encoding?: 'utf-8' | 'latin1' | 'utf-16le' | undefined;
+}) {
+  return { field: options.datasetField, split: options.datasetSplit, encoding: options.encoding };
+}
+
+/** The held-out texts of an export's calibration dataset: those after its calibration samples. */
+async function heldOutText(
+  record: import('../model/calibration-record').CalibrationRecord,
+  onNotice: (message: string) => void,
+): Promise<{ text: string; description: string }> {
+  const { loadCalibrationAndHeldOut } = await import('../model/calibration-texts');
+  const loaded = await loadCalibrationAndHeldOut(record.dataset, record.samples, record, onNotice);
+  if (loaded.heldOut.length === 0) {
+    const { UsageError } = await import('../cli-errors');
+    throw new UsageError(
+      `${loaded.description} has no texts after the ${record.samples} the model was calibrated on; pass --dataset`,
+    );
+  }
+  const count = `${loaded.heldOut.length} text${loaded.heldOut.length === 1 ? '' : 's'}`;
+  return {
+    text: loaded.heldOut.join('\n\n'),
+    description:
+      record.samples === 0
+        ? `${count} of ${loaded.description}`
+        : `${count} of ${loaded.description}, after the ${record.samples} it was calibrated on`,
+  };
+}

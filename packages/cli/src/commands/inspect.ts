@@ -36,7 +36,11 @@ export const inspectCommand = defineCommand({
       dir,
       options.modelFile === undefined ? {} : { modelFile: options.modelFile },
     );
-    const ratio = inspection.fp32Size > 0 ? inspection.sizeOnDisk / inspection.fp32Size : Number.NaN;
+    const figures = await modelFigures(dir, inspection);
+    const fp32Size = figures?.fp32Size ?? inspection.fp32Size;
+    const format = figures?.format ?? inspection.format;
+    const scaleStats = figures?.scaleStats ?? inspection.scaleStats;
+    const ratio = fp32Size > 0 ? inspection.sizeOnDisk / fp32Size : Number.NaN;
     const layers = inspection.quantizedLayers;
     const shown =
       layers.length <= LISTED_LAYERS
@@ -44,7 +48,7 @@ export const inspectCommand = defineCommand({
         : `${layers.slice(0, LISTED_LAYERS - 2).join(', ')}, …, ${layers.slice(-2).join(', ')}`;
     const rows: [string, string][] = [
       ['folder', dir],
-      ['format', inspection.format],
+      ['format', format],
       [
         'mode',
         `${inspection.mode ?? 'unquantized'}${inspection.quantAlgo ? ` (${inspection.quantAlgo})` : ''}`,
@@ -52,7 +56,7 @@ export const inspectCommand = defineCommand({
       ['model file', inspection.modelFile],
       ['quantized layers', layers.length === 0 ? 'none' : `${layers.length}: ${shown}`],
     ];
-    for (const [kind, statistics] of Object.entries(inspection.scaleStats)) {
+    for (const [kind, statistics] of Object.entries(scaleStats)) {
       if (statistics === undefined) continue;
       rows.push([
         kind,
@@ -61,14 +65,54 @@ export const inspectCommand = defineCommand({
     }
     rows.push([
       'size on disk',
-      `${formatBytes(inspection.sizeOnDisk)} (float32 parameters: ${formatBytes(inspection.fp32Size)}, ${ratio.toFixed(2)}x)`,
+      `${formatBytes(inspection.sizeOnDisk)} (float32 model: ${formatBytes(fp32Size)}, ${ratio.toFixed(2)}x)`,
     ]);
     const width = Math.max(...rows.map(([label]) => label.length));
     for (const [label, value] of rows) context.print(`${label.padEnd(width)}  ${value}`);
     return {
       command: 'inspect',
       ...inspection,
+      format,
+      scaleStats,
+      fp32Size,
+      ...(figures === undefined ? {} : { parameterCount: figures.parameterCount }),
       sizeRatio: ratio,
     };
   },
 });
+
+type Inspection = Awaited<ReturnType<typeof import('@ptq/export').inspectExport>>;
+
+/**
+ * What `inspect` reports where the export's own figures depend on the file's layout: the float32
+ * size of the model (each parameter once, from its config), weight scales counted as ModelOpt
+ * defines them, and a QDQ graph named `onnx-qdq`. Undefined when the folder has no readable config.
+ */
+async function modelFigures(dir: string, inspection: Inspection) {
+  const { readGpt2Config } = await import('@ptq/hf-gpt2');
+  const config = await readGpt2Config(dir).catch(() => undefined);
+  if (config === undefined) return undefined;
+  const { ONNX_SUBFOLDER, onnxModelFile } = await import('@ptq/export');
+  const { gpt2ParameterCount, weightScaleCount } = await import('../model/model-figures');
+  const qdqFile = `${ONNX_SUBFOLDER}/${onnxModelFile('onnx-qdq', undefined, 'float32').fileName}`;
+  const parameterCount = gpt2ParameterCount(config, {
+    headQuantized: inspection.quantizedLayers.includes('lm_head'),
+  });
+  const weightScales = inspection.scaleStats.weight_scale;
+  const count =
+    inspection.mode === undefined
+      ? undefined
+      : weightScaleCount(inspection.mode, inspection.quantizedLayers, config);
+  return {
+    parameterCount,
+    fp32Size: parameterCount * 4,
+    format: inspection.format === 'onnx' && inspection.modelFile === qdqFile ? 'onnx-qdq' : inspection.format,
+    scaleStats:
+      weightScales === undefined || count === undefined
+        ? inspection.scaleStats
+        : {
+            ...inspection.scaleStats,
+            weight_scale: { ...weightScales, count, storedValues: weightScales.count },
+          },
+  };
+}

@@ -2,10 +2,13 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UnsupportedModelError } from '../cli-errors';
 import { defineCommand } from '../command-definition';
+import { CHECK_LEVELS, type CheckLevel, DEFAULT_MAX_DEGRADATION_PERCENT } from '../model/check-levels';
 import {
   deviceOption,
   EXPORT_FORMATS,
   GLOBAL_OPTIONS,
+  INT4_ALGORITHMS,
+  type Int4Algorithm,
   MODEL_DTYPES,
   QUANT_MODES,
 } from '../options/common-options';
@@ -23,7 +26,7 @@ import {
   valueOption,
   withDefault,
 } from '../options/option-spec';
-import { parseText } from '../options/parse-values';
+import { parseNonNegativeNumber, parseText } from '../options/parse-values';
 import { formatBytes, formatSeconds, secondsSince } from '../output/format-values';
 import { checkOutputPath } from '../paths/check-output-path';
 
@@ -31,6 +34,35 @@ export const QUANTIZE_OPTIONS = {
   model: { ...modelOption, description: 'Hugging Face hub id or model folder' },
   mode: requiredOption(choiceOption('--mode <mode>', 'quantization mode', QUANT_MODES)),
   ...CALIBRATION_OPTIONS,
+  algorithm: withDefault(
+    choiceOption(
+      '--algorithm <algorithm>',
+      'int4 calibration: awq_lite, max (round to nearest), or auto (both; the better on held-out text)',
+      INT4_ALGORITHMS,
+    ),
+    'awq_lite' as Int4Algorithm,
+  ),
+  check: withDefault(
+    choiceOption(
+      '--check <level>',
+      'perplexity before and after on held-out text: fast (512 tokens), full (the whole slice) or none',
+      CHECK_LEVELS,
+    ),
+    'fast' as CheckLevel,
+  ),
+  checkDataset: valueOption(
+    '--check-dataset <name|path>',
+    'text the check measures (default: the --dataset texts after the calibration samples)',
+    parseText,
+  ),
+  maxDegradation: withDefault(
+    valueOption(
+      '--max-degradation <percent>',
+      'warn when quantization raises perplexity by more than this',
+      parseNonNegativeNumber,
+    ),
+    DEFAULT_MAX_DEGRADATION_PERCENT,
+  ),
   device: deviceOption,
   out: requiredOption(valueOption('--out <dir>', 'folder to write (must not exist)', parseText)),
   format: withDefault(choiceOption('--format <format>', 'what to write', EXPORT_FORMATS), 'modelopt-hf'),
@@ -71,17 +103,32 @@ export const quantizeCommand = defineCommand({
       protectedFolders: modelFolder === undefined ? [] : [modelFolder],
     });
     const { needsCalibrationData, noticeIgnoredFlags } = await import('../model/calibration-settings');
-    // A dataset int8 weight-only never reads is not checked (its flags are reported as ignored).
-    if (needsCalibrationData(options.mode)) {
-      const { checkDataset } = await import('../model/check-dataset');
-      await checkDataset(options.dataset);
+    const { checkDataset } = await import('../model/check-dataset');
+    const { HELD_OUT_DATASET } = await import('../model/evaluation-text');
+    const isInt4 = options.mode === 'int4-weight-only';
+    // --algorithm auto chooses on held-out text, so it measures even with --check none.
+    const checkLevel: CheckLevel =
+      options.check === 'none' && isInt4 && options.algorithm === 'auto' ? 'fast' : options.check;
+    // The check reads --dataset's texts after the calibration samples, unless --check-dataset is given.
+    const checkReadsDataset = checkLevel !== 'none' && options.checkDataset === undefined;
+    const readsDataset = needsCalibrationData(options.mode) || checkReadsDataset;
+    // A dataset nothing reads is not checked (its flags are reported as ignored).
+    if (readsDataset) await checkDataset(options.dataset);
+    if (checkLevel !== 'none' && options.checkDataset !== undefined) {
+      await checkDataset(options.checkDataset, [HELD_OUT_DATASET]);
     }
     const dtypeIgnored = options.format === 'modelopt-hf' && givenFlags.has('--dtype');
+    const algorithmIgnored = !isInt4 && givenFlags.has('--algorithm');
     noticeIgnoredFlags(
       context,
       dtypeIgnored ? ['--dtype'] : [],
       'to --format modelopt-hf, whose float tensors are float32',
     );
+    noticeIgnoredFlags(context, algorithmIgnored ? ['--algorithm'] : [], `to --mode ${options.mode}`);
+    const checkIgnored = [...(checkLevel === 'none' ? ['--check-dataset', '--max-degradation'] : [])].filter(
+      (flag) => givenFlags.has(flag),
+    );
+    noticeIgnoredFlags(context, checkIgnored, 'with --check none');
     const { detectExportFolder } = await import('../model/export-formats');
     const { resolveModelSource } = await import('../model/model-source');
     const source = await resolveModelSource(options.model, detectExportFolder);
@@ -91,65 +138,231 @@ export const quantizeCommand = defineCommand({
         `is already a ${source.format} export; quantize the Hugging Face model it came from`,
       );
     }
-    const { resolveDevice } = await import('@ptq/onnx');
-    const device = await resolveDevice(options.device, { onNotice: context.status });
+    const { chooseDevice } = await import('../model/device-choice');
+    const device = await chooseDevice(options.device, context);
 
     const { loadHfGpt2, readGpt2Config, resolveModelFolder } = await import('@ptq/hf-gpt2');
     let phaseStart = performance.now();
     const { folder } = await resolveModelFolder(source.location, { onNotice: context.status });
     // The flags are checked against the model's config before its weights are read.
-    const { calibrationSettings, inFlagTerms } = await import('../model/calibration-settings');
+    const { calibrationSettings, forwardLoopOver, inFlagTerms } = await import(
+      '../model/calibration-settings'
+    );
     const config = await readGpt2Config(folder);
+    const textFlags = ['--dataset', '--dataset-field', '--dataset-split', '--encoding'];
+    const calibrationFlagsGiven = flagsGiven(givenFlags, CALIBRATION_FLAGS).filter(
+      // The check reads the dataset even where calibration does not.
+      (flag) => !(checkReadsDataset && textFlags.includes(flag)),
+    );
     const calibration = calibrationSettings(
       options.mode,
-      { ...options, calibrationFlagsGiven: flagsGiven(givenFlags, CALIBRATION_FLAGS) },
+      { ...options, calibrationFlagsGiven },
       device,
       context,
       { nPositions: config.n_positions },
     );
-    const hf = await loadHfGpt2(folder, { device, onNotice: context.status });
+    const textOptions = {
+      field: options.datasetField,
+      split: options.datasetSplit,
+      encoding: options.encoding,
+    };
+    const loadHf = () => loadHfGpt2(folder, { device, onNotice: context.status });
+    const hf = await loadHf();
+    if (hf.tokenizer === undefined) throw new UnsupportedModelError(source.label, 'has no tokenizer');
+    const tokenizer = hf.tokenizer;
     const loadSeconds = secondsSince(phaseStart);
     context.status(`ptq: load ${formatSeconds(loadSeconds)} (${source.label}, ${device})`);
 
-    const { modelOptQuantize } = await import('@ptq/quant-core');
-    phaseStart = performance.now();
-    let quantized: Awaited<ReturnType<typeof modelOptQuantize>>;
-    try {
-      quantized = await modelOptQuantize(hf, options.mode, calibration.options);
-    } catch (error) {
-      throw inFlagTerms(error);
-    } finally {
-      calibration.finish();
+    // Calibration and the held-out slice come from one read of the dataset; a mode that calibrates
+    // on nothing holds out every text.
+    const calibratedSamples = calibration.usesData ? calibration.numSamples : 0;
+    const { loadCalibrationAndHeldOut } = await import('../model/calibration-texts');
+    let texts: Awaited<ReturnType<typeof loadCalibrationAndHeldOut>> | undefined;
+    if (readsDataset) {
+      try {
+        texts = await loadCalibrationAndHeldOut(
+          options.dataset,
+          calibratedSamples,
+          textOptions,
+          context.status,
+        );
+      } catch (error) {
+        throw inFlagTerms(error);
+      }
     }
-    const calibrateSeconds = secondsSince(phaseStart);
-    context.status(
-      `ptq: calibrate ${formatSeconds(calibrateSeconds)} (${options.mode}, ${calibration.description})`,
+
+    const quality = await import('../model/quality-check');
+    const { defaultDtypeFor } = await import('../model/load-runtime-model');
+    const checkDtype = defaultDtypeFor(device);
+    let check: ReturnType<typeof quality.checkTokens>;
+    let checkSeconds = 0;
+    let unquantized: Awaited<ReturnType<typeof quality.checkPerplexity>> | undefined;
+    if (checkLevel !== 'none') {
+      phaseStart = performance.now();
+      const { loadEvaluationText } = await import('../model/evaluation-text');
+      const held =
+        options.checkDataset === undefined
+          ? {
+              texts: texts!.heldOut,
+              source:
+                calibratedSamples === 0
+                  ? texts!.description
+                  : `${texts!.description}, after the ${calibratedSamples} calibration texts`,
+            }
+          : await loadEvaluationText(options.checkDataset, context.status, textOptions).then((loaded) => ({
+              texts: [loaded.text],
+              source: loaded.description,
+            }));
+      check = quality.checkTokens(
+        (text) => tokenizer.encode(text),
+        held.texts,
+        checkLevel,
+        held.source,
+        config.n_positions,
+      );
+      if (check === undefined) {
+        context.status(`ptq: no held-out text to check on (${held.source} has none); pass --check-dataset`);
+      } else {
+        const { GPT } = await import('@ptq/nanogpt');
+        const { gptConfigFromHf, loadWeightsFromHf } = await import('@ptq/tripy-loader');
+        const gpt = new GPT(gptConfigFromHf(hf.config, { dtype: checkDtype }));
+        await loadWeightsFromHf(gpt, folder, checkDtype, { hfModel: hf });
+        unquantized = await quality.checkPerplexity(
+          gpt,
+          device,
+          check,
+          'check unquantized',
+          context.progress,
+          context.status,
+        );
+      }
+      checkSeconds += secondsSince(phaseStart);
+    }
+
+    const { INT4_AWQ_CFG, modelOptQuantize } = await import('@ptq/quant-core');
+    const algorithms: (Int4Algorithm | undefined)[] = !isInt4
+      ? [undefined]
+      : options.algorithm === 'auto'
+        ? unquantized === undefined
+          ? ['awq_lite']
+          : ['max', 'awq_lite']
+        : [options.algorithm];
+    let calibrateSeconds = 0;
+    type Candidate = {
+      algorithm: Int4Algorithm | undefined;
+      quantized: Awaited<ReturnType<typeof modelOptQuantize>>;
+      perplexity?: Awaited<ReturnType<typeof quality.checkPerplexity>>;
+    };
+    const candidates: Candidate[] = [];
+    for (const [index, algorithm] of algorithms.entries()) {
+      phaseStart = performance.now();
+      // Quantization changes the model in place: each algorithm gets a fresh copy.
+      const model = index === 0 ? hf : await loadHf();
+      let quantized: Candidate['quantized'];
+      try {
+        quantized = await modelOptQuantize(model, options.mode, {
+          ...calibration.options,
+          ...(algorithm === 'max' ? { config: { ...INT4_AWQ_CFG, algorithm: 'max' as const } } : {}),
+          ...(texts !== undefined && calibration.usesData
+            ? { forwardLoop: forwardLoopOver(texts.calibration, calibration, device) }
+            : {}),
+        });
+      } catch (error) {
+        calibration.finish();
+        throw inFlagTerms(error);
+      }
+      if (index === algorithms.length - 1) calibration.finish();
+      if (algorithm === 'max') {
+        const { withUnitPreQuantScales } = await import('../model/unit-pre-quant-scales');
+        withUnitPreQuantScales(quantized);
+      }
+      const seconds = secondsSince(phaseStart);
+      calibrateSeconds += seconds;
+      context.status(
+        `ptq: calibrate ${formatSeconds(seconds)} (${options.mode}${algorithm === undefined ? '' : ` ${algorithm}`}, ${calibration.description})`,
+      );
+      const candidate: Candidate = { algorithm, quantized };
+      if (check !== undefined && unquantized !== undefined) {
+        phaseStart = performance.now();
+        const { GPT } = await import('@ptq/nanogpt');
+        const { gptConfigFromHf, quantizedStateToRuntime } = await import('@ptq/tripy-loader');
+        const gpt = new GPT(
+          gptConfigFromHf(quantized.model.config, { dtype: checkDtype, quantMode: quantized.mode }),
+        );
+        gpt.loadStateDict(quantizedStateToRuntime(quantized, checkDtype), { strict: true });
+        candidate.perplexity = await quality.checkPerplexity(
+          gpt,
+          device,
+          check,
+          `check ${algorithm ?? 'quantized'}`,
+          context.progress,
+          context.status,
+        );
+        checkSeconds += secondsSince(phaseStart);
+      }
+      candidates.push(candidate);
+    }
+    // The better on the held-out text; AWQ-lite, ModelOpt's own choice, on a tie.
+    const chosen = candidates.reduce((best, next) =>
+      (next.perplexity?.perplexity ?? Number.POSITIVE_INFINITY) <=
+      (best.perplexity?.perplexity ?? Number.POSITIVE_INFINITY)
+        ? next
+        : best,
     );
 
     const { writeExport } = await import('../model/export-formats');
     phaseStart = performance.now();
-    const written = await writeExport(options.format, quantized, {
+    const written = await writeExport(options.format, chosen.quantized, {
       outDir: output.path,
       sourceDir: folder,
       overwrite: options.force,
       dtype: options.dtype,
     });
+    if (readsDataset) {
+      const { recordCalibration } = await import('../model/calibration-record');
+      const { textOptions: givenTextOptions } = await import('../model/calibration-texts');
+      await recordCalibration(written.directory, {
+        dataset: options.dataset,
+        samples: calibratedSamples,
+        ...givenTextOptions(textOptions),
+      });
+    }
+    // The record changed the manifest's size.
+    const { folderFiles } = await import('../paths/folder-size');
+    const { files, bytes } = readsDataset ? await folderFiles(written.directory) : written;
     const exportSeconds = secondsSince(phaseStart);
     context.status(`ptq: export ${formatSeconds(exportSeconds)} (${options.format})`);
 
+    const report =
+      check !== undefined && unquantized !== undefined && chosen.perplexity !== undefined
+        ? quality.qualityReport(check, unquantized, chosen.perplexity, options.maxDegradation)
+        : undefined;
     const totalSeconds = secondsSince(started);
     context.print(
-      `Wrote ${options.out} (${options.format}, ${options.mode}): ${written.files.length} files, ${formatBytes(written.bytes)}`,
+      `Wrote ${options.out} (${options.format}, ${options.mode}${chosen.algorithm === undefined ? '' : `, ${chosen.algorithm}`}): ${files.length} files, ${formatBytes(bytes)}`,
     );
+    if (candidates.length > 1) {
+      for (const candidate of candidates) {
+        context.print(
+          `${candidate.algorithm}: perplexity ${candidate.perplexity!.perplexity.toFixed(3)}${candidate === chosen ? ' (kept)' : ''}`,
+        );
+      }
+    }
+    if (report !== undefined) {
+      const lines = quality.reportLines(report);
+      context.print(lines.result);
+      if (lines.warning !== undefined) context.status(lines.warning);
+    }
     return {
       command: 'quantize',
       model: modelNameForJson(options.model),
       mode: options.mode,
+      ...(isInt4 ? { algorithm: chosen.algorithm } : {}),
       format: options.format,
       device,
       out: written.directory,
-      files: written.files,
-      sizeBytes: written.bytes,
+      files,
+      sizeBytes: bytes,
       calibration: calibration.usesData
         ? {
             dataset: options.dataset,
@@ -158,9 +371,27 @@ export const quantizeCommand = defineCommand({
             maxSampleLength: calibration.maxSampleLength,
           }
         : null,
+      quality: report ?? null,
+      ...(candidates.length > 1
+        ? {
+            algorithms: candidates.map((candidate) => ({
+              algorithm: candidate.algorithm,
+              perplexity: candidate.perplexity!.perplexity,
+              changePercent:
+                ((candidate.perplexity!.perplexity - unquantized!.perplexity) / unquantized!.perplexity) *
+                100,
+              kept: candidate === chosen,
+            })),
+          }
+        : {}),
       ...(options.format === 'modelopt-hf' ? {} : { dtype: options.dtype }),
-      ignoredFlags: [...calibration.ignoredFlags, ...(dtypeIgnored ? ['--dtype'] : [])],
-      timings: { loadSeconds, calibrateSeconds, exportSeconds, totalSeconds },
+      ignoredFlags: [
+        ...calibration.ignoredFlags,
+        ...(dtypeIgnored ? ['--dtype'] : []),
+        ...(algorithmIgnored ? ['--algorithm'] : []),
+        ...checkIgnored,
+      ],
+      timings: { loadSeconds, calibrateSeconds, checkSeconds, exportSeconds, totalSeconds },
     };
   },
 });

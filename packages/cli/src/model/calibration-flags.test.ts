@@ -36,6 +36,8 @@ describe('flags that do not apply are reported, on stderr and in --json', () => 
       '8',
       '--batch-size',
       '2',
+      '--check',
+      'none',
       '--device',
       'cpu',
       '--out',
@@ -60,6 +62,8 @@ describe('flags that do not apply are reported, on stderr and in --json', () => 
       'int8-weight-only',
       '--dtype',
       'float16',
+      '--check',
+      'none',
       '--device',
       'cpu',
       '--out',
@@ -119,6 +123,8 @@ describe('flags that do not apply are reported, on stderr and in --json', () => 
       'quantize',
       '--mode',
       'int8-weight-only',
+      '--check',
+      'none',
       '--device',
       'cpu',
       '--out',
@@ -128,6 +134,22 @@ describe('flags that do not apply are reported, on stderr and in --json', () => 
     expect(notices(result.stderr)).toEqual([]);
     expect(JSON.parse(result.stdout).ignoredFlags).toEqual([]);
   });
+});
+
+test('with the quality check, int8 weight-only reads --dataset (its held-out texts), so a missing one fails first', async () => {
+  const folder = await temporaryFolder();
+  const dataset = path.join(folder, 'no-such-texts.txt');
+  const result = await run([
+    'quantize',
+    '--mode',
+    'int8-weight-only',
+    '--dataset',
+    dataset,
+    '--out',
+    path.join(folder, 'out'),
+  ]);
+  expect(result).toEqual({ exitCode: 1, stdout: '', stderr: `ptq: ${dataset}: no such file or folder\n` });
+  expect(await readdir(folder)).toEqual([]);
 });
 
 describe('values out of range are refused by flag; --json reports the values used', () => {

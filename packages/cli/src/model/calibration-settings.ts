@@ -1,5 +1,15 @@
-import { NotEnoughSamplesError } from '@ptq/calibration';
-import { CALIBRATION_DEFAULTS, type ModelOptQuantizeOptions, type QuantMode } from '@ptq/quant-core';
+import {
+  createForwardLoop,
+  NotEnoughSamplesError,
+  type TextEncoding,
+  type TextSplit,
+} from '@ptq/calibration';
+import {
+  CALIBRATION_DEFAULTS,
+  type ForwardLoop,
+  type ModelOptQuantizeOptions,
+  type QuantMode,
+} from '@ptq/quant-core';
 import { UsageError } from '../cli-errors';
 import type { CommandContext } from '../command-definition';
 import { quantizeProgressHandler } from '../output/quantize-progress';
@@ -10,6 +20,9 @@ export interface CalibrationFlags {
   readonly calibSize: number | undefined;
   readonly batchSize: number | undefined;
   readonly maxSampleLength: number;
+  readonly datasetField?: string | undefined;
+  readonly datasetSplit?: TextSplit | undefined;
+  readonly encoding?: TextEncoding | undefined;
   /** The calibration flags the user passed, by long name (`--calib-size`). */
   readonly calibrationFlagsGiven: readonly string[];
 }
@@ -104,4 +117,30 @@ export function inFlagTerms(error: unknown): unknown {
     return new UsageError(message, { cause: error });
   }
   return error;
+}
+
+/**
+ * A calibration loop over texts already read (so that `--dataset-field`, `--dataset-split` and
+ * `--encoding` apply, and the held-out slice comes from the same read): the batches are built once,
+ * from the model calibration hands it, and every pass reuses them.
+ */
+export function forwardLoopOver(
+  texts: readonly string[],
+  settings: Pick<CalibrationSettings, 'numSamples' | 'batchSize' | 'maxSampleLength'>,
+  device: NonNullable<ModelOptQuantizeOptions['device']>,
+): ForwardLoop {
+  let loop: ReturnType<typeof createForwardLoop> | undefined;
+  return async (model) => {
+    if (model.tokenizer === undefined) throw new UsageError('the model has no tokenizer to calibrate with');
+    loop ??= createForwardLoop(
+      model,
+      texts,
+      model.tokenizer,
+      device,
+      settings.batchSize,
+      settings.numSamples,
+      { maxSampleLength: settings.maxSampleLength },
+    );
+    await (await loop)(model);
+  };
 }

@@ -1,7 +1,7 @@
 import { loadModelOptCheckpoint, openOnnxExport } from '@ptq/export';
 import { type GPT2LMHeadModel, loadGpt2Tokenizer, loadHfGpt2, resolveModelFolder } from '@ptq/hf-gpt2';
 import { type CompiledGPT, compile, GPT, type ModelDType } from '@ptq/nanogpt';
-import { type Device, type ResolvedDevice, resolveDevice } from '@ptq/onnx';
+import type { Device, ResolvedDevice } from '@ptq/onnx';
 import type { QuantMode } from '@ptq/quant-core';
 import { gptConfigFromHf, loadQuantWeightsFromHf, loadWeightsFromHf } from '@ptq/tripy-loader';
 import { UsageError } from '../cli-errors';
@@ -10,11 +10,14 @@ import { formatSeconds, secondsSince } from '../output/format-values';
 import {
   type CalibrationFlags,
   calibrationSettings,
+  forwardLoopOver,
   inFlagTerms,
   needsCalibrationData,
   noticeIgnoredFlags,
 } from './calibration-settings';
+import { textOptions } from './calibration-texts';
 import { checkDataset } from './check-dataset';
+import { chooseDevice } from './device-choice';
 import { detectExportFolder } from './export-formats';
 import { type ExportSource, type HuggingFaceSource, resolveModelSource } from './model-source';
 
@@ -69,7 +72,7 @@ export async function loadRuntimeModel(
   // Calibration flags without --mode: nothing is quantized, so nothing reads them.
   const ignoredFlags = flags.mode === undefined ? [...flags.calibrationFlagsGiven] : [];
   noticeIgnoredFlags(context, ignoredFlags, 'without --mode');
-  const device = await resolveDevice(flags.device, { onNotice: context.status });
+  const device = await chooseDevice(flags.device, context);
   const dtype = flags.dtype ?? defaultDtypeFor(device);
   const loaded =
     source.kind === 'huggingface'
@@ -106,7 +109,17 @@ async function loadHuggingFace(
     ignoredFlags = calibration.ignoredFlags;
     phaseStart = performance.now();
     try {
-      await loadQuantWeightsFromHf(gpt, folder, dtype, mode, { hfModel: hf, quantize: calibration.options });
+      let quantize = calibration.options;
+      if (calibration.usesData) {
+        const { loadCalibrationTexts } = await import('@ptq/calibration');
+        const { texts } = await loadCalibrationTexts(flags.dataset, {
+          ...textOptions({ field: flags.datasetField, split: flags.datasetSplit, encoding: flags.encoding }),
+          numSamples: calibration.numSamples,
+          onNotice: context.status,
+        });
+        quantize = { ...quantize, forwardLoop: forwardLoopOver(texts, calibration, device) };
+      }
+      await loadQuantWeightsFromHf(gpt, folder, dtype, mode, { hfModel: hf, quantize });
     } catch (error) {
       throw inFlagTerms(error);
     } finally {

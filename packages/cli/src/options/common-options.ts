@@ -1,3 +1,4 @@
+import type { TextEncoding, TextSplit } from '@ptq/calibration';
 import type { Device } from '@ptq/onnx';
 import type { QuantMode } from '@ptq/quant-core';
 import { booleanOption, choiceOption, withDefault } from './option-spec';
@@ -17,10 +18,20 @@ export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
 
 export const MODEL_DTYPES = ['float32', 'float16'] as const;
 
+/** `--dataset-split`: how a `.txt` dataset file becomes texts (default: the whole file is one). */
+export const DATASET_SPLITS = ['lines', 'paragraphs'] as const satisfies readonly TextSplit[];
+
+/** `--encoding`: how dataset files given by path are decoded. */
+export const TEXT_ENCODINGS = ['utf-8', 'latin1', 'utf-16le'] as const satisfies readonly TextEncoding[];
+
+/** `--algorithm` of int4: AWQ-lite, round-to-nearest (ModelOpt's max calibration), or the better of both. */
+export const INT4_ALGORITHMS = ['auto', 'awq_lite', 'max'] as const;
+export type Int4Algorithm = (typeof INT4_ALGORITHMS)[number];
+
 /** Flags every command takes. */
 export const GLOBAL_OPTIONS = {
   json: booleanOption('--json', 'print one JSON object on stdout instead of text'),
-  quiet: booleanOption('-q, --quiet', 'print no progress, notices or timings on stderr'),
+  quiet: booleanOption('-q, --quiet', 'print nothing but errors: no progress, notices, warnings or timings'),
   verbose: booleanOption('--verbose', 'print the stack trace of an error'),
 } as const;
 

@@ -1,5 +1,5 @@
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import { MODEL_DTYPES, QUANT_MODES } from './common-options';
+import { DATASET_SPLITS, MODEL_DTYPES, QUANT_MODES, TEXT_ENCODINGS } from './common-options';
 import { choiceOption, valueOption, withDefault } from './option-spec';
 import { parsePositiveInteger, parseText } from './parse-values';
 
@@ -15,6 +15,25 @@ export const modelOption = withDefault(
   DEFAULT_MODEL_DIR,
   'the bundled model',
 );
+
+/** How dataset files given by path become texts (the calibration package's `field`, `split`, `encoding`). */
+export const DATASET_TEXT_OPTIONS = {
+  datasetField: valueOption(
+    '--dataset-field <name>',
+    'field of .jsonl/.parquet records to read (default: text, else article)',
+    parseText,
+  ),
+  datasetSplit: choiceOption(
+    '--dataset-split <split>',
+    '.txt files: one text per line or per blank-line-separated paragraph (default: the whole file)',
+    DATASET_SPLITS,
+  ),
+  encoding: choiceOption(
+    '--encoding <encoding>',
+    'how dataset files are decoded (default: strict utf-8)',
+    TEXT_ENCODINGS,
+  ),
+} as const;
 
 /** The calibration flags of `quantize`, also taken by `generate` and `eval` with `--mode`. */
 export const CALIBRATION_OPTIONS = {
@@ -40,6 +59,7 @@ export const CALIBRATION_OPTIONS = {
     valueOption('--max-sample-length <n>', 'tokens kept per calibration sample', parsePositiveInteger),
     512,
   ),
+  ...DATASET_TEXT_OPTIONS,
 } as const;
 
 /** `--mode` where it is optional: quantize on the fly before running. */
@@ -67,6 +87,9 @@ export const CALIBRATION_FLAGS = [
   '--calib-size',
   '--batch-size',
   '--max-sample-length',
+  '--dataset-field',
+  '--dataset-split',
+  '--encoding',
 ] as const;
 
 /** Which of `flags` are in `given`, in the order of `flags`. */

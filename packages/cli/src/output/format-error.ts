@@ -1,4 +1,5 @@
 import { PtqError } from '@ptq/errors';
+import { inFlagWords } from './flag-words';
 
 /** Exit codes: 0 success, 1 the work failed, 2 the command line was wrong. */
 export const EXIT_SUCCESS = 0;
@@ -20,7 +21,7 @@ export function formatError(error: unknown, verbose: boolean): FormattedError {
   const known = PtqError.isInstance(error);
   // By code rather than class, so a UsageError from another copy of this package counts too.
   const usage = known && error.code === 'PTQ_CLI_USAGE';
-  const message = error instanceof Error ? error.message : String(error);
+  const message = inFlagWords(error instanceof Error ? error.message : String(error));
   const [firstLine = '', ...rest] = message.split('\n');
   const more = rest.some((line) => line.trim() !== '') && !verbose ? ' (more with --verbose)' : '';
   const body = firstLine.startsWith('ptq: ') ? firstLine.slice('ptq: '.length) : firstLine;
