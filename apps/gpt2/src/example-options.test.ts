@@ -1,10 +1,11 @@
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
+import { ENGINES as NANOGPT_ENGINES } from '@ptq/nanogpt';
 import { AUTO_DEVICE_ORDER } from '@ptq/onnx';
 import { QUANT_MODES as CORE_QUANT_MODES } from '@ptq/quant-core';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ExampleUsageError } from './example-errors';
-import { DEVICES, parseExampleOptions, QUANT_MODES } from './example-options';
+import { DEVICES, ENGINES, parseExampleOptions, QUANT_MODES } from './example-options';
 
 describe('parseExampleOptions', () => {
   test("defaults are the seed example's, on the bundled model", () => {
@@ -17,6 +18,7 @@ describe('parseExampleOptions', () => {
       maxNewTokens: 32,
       temperature: 0,
       device: 'auto',
+      engine: 'onnxruntime',
       dtype: undefined,
       check: true,
       help: false,
@@ -41,6 +43,8 @@ describe('parseExampleOptions', () => {
         '0.8',
         '--device',
         'cpu',
+        '--engine',
+        'kernels',
         '--dtype',
         'float16',
         '--check',
@@ -56,6 +60,7 @@ describe('parseExampleOptions', () => {
       maxNewTokens: 5,
       temperature: 0.8,
       device: 'cpu',
+      engine: 'kernels',
       dtype: 'float16',
       check: false,
       help: false,
@@ -80,6 +85,7 @@ describe('parseExampleOptions', () => {
     [['--temperature', '-0.1'], '--temperature must be a number >= 0, got "-0.1"'],
     [['--temperature', 'Infinity'], '--temperature must be a number >= 0, got "Infinity"'],
     [['--device', 'tpu'], '--device must be one of auto, cpu, webgpu, cuda, got "tpu"'],
+    [['--engine', 'tvm'], '--engine must be one of onnxruntime, kernels, auto, got "tvm"'],
     [['--dtype', 'bfloat16'], '--dtype must be one of float32, float16, got "bfloat16"'],
     [['--input-text', ''], '--input-text must not be empty'],
     [['--bogus'], "Unknown option '--bogus'"],
@@ -101,5 +107,6 @@ describe('parseExampleOptions', () => {
   test('the local lists match the packages they stand in for', () => {
     expect(QUANT_MODES).toEqual(CORE_QUANT_MODES);
     expect(new Set(DEVICES)).toEqual(new Set(['auto', ...AUTO_DEVICE_ORDER]));
+    expect(ENGINES).toEqual(NANOGPT_ENGINES);
   });
 });

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import type { ModelDType } from '@ptq/nanogpt';
+import type { Engine, ModelDType } from '@ptq/nanogpt';
 import type { Device } from '@ptq/onnx';
 import type { QuantMode } from '@ptq/quant-core';
 import { ExampleUsageError } from './example-errors';
@@ -16,6 +16,7 @@ export const QUANT_MODES = [
 export const QUANT_MODE_CHOICES = [...QUANT_MODES, 'none'] as const;
 export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const satisfies readonly Device[];
 export const DTYPES = ['float32', 'float16'] as const satisfies readonly ModelDType[];
+export const ENGINES = ['onnxruntime', 'kernels', 'auto'] as const satisfies readonly Engine[];
 
 export const CHECK_LEVELS = ['fast', 'none'] as const;
 
@@ -33,6 +34,8 @@ export interface ExampleOptions {
   readonly maxNewTokens: number;
   readonly temperature: number;
   readonly device: Device;
+  /** What runs the compiled model: onnxruntime (default), ptq's WebGPU kernels, or auto. */
+  readonly engine: Engine;
   /** Undefined: float16 on a GPU, float32 on the CPU. */
   readonly dtype: ModelDType | undefined;
   /** Measure perplexity before and after quantization on held-out text (`--check fast`, the default). */
@@ -55,6 +58,8 @@ Options:
   --max-new-tokens <n>    tokens to generate (default: 32)
   --temperature <t>       0 is greedy (default: 0)
   --device <device>       ${DEVICES.join(', ')} (default: auto, a GPU when present)
+  --engine <engine>       ${ENGINES.join(', ')}: onnxruntime's session, ptq's own WebGPU kernels,
+                          or the kernels on a GPU adapter (default: onnxruntime)
   --dtype <dtype>         ${DTYPES.join(', ')} (default: float16 on a GPU, float32 on the CPU)
   --check <level>         fast: perplexity before and after quantization on 512 held-out
                           tokens of cnn_dailymail; none: skip it (default: fast)
@@ -125,6 +130,7 @@ export function parseExampleOptions(argv: readonly string[]): ExampleOptions {
         'max-new-tokens': { type: 'string' },
         temperature: { type: 'string' },
         device: { type: 'string' },
+        engine: { type: 'string' },
         dtype: { type: 'string' },
         check: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -153,6 +159,7 @@ export function parseExampleOptions(argv: readonly string[]): ExampleOptions {
     maxNewTokens: integer('--max-new-tokens', text('max-new-tokens') ?? '32', 1),
     temperature: nonNegativeNumber('--temperature', text('temperature') ?? '0'),
     device: choice('--device', text('device') ?? 'auto', DEVICES),
+    engine: choice('--engine', text('engine') ?? 'onnxruntime', ENGINES),
     dtype: dtype === undefined ? undefined : choice('--dtype', dtype, DTYPES),
     check: choice('--check', text('check') ?? 'fast', CHECK_LEVELS) === 'fast',
     help: values.help === true,

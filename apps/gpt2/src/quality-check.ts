@@ -1,6 +1,6 @@
 import { loadCalibrationTexts } from '@ptq/calibration';
 import { perplexity } from '@ptq/hf-gpt2';
-import { type CompiledGPT, compile, type GPT } from '@ptq/nanogpt';
+import { compile, type GPT, type RuntimeGPT, windowScorer } from '@ptq/nanogpt';
 import type { ResolvedDevice } from '@ptq/onnx';
 import { createTensor } from '@ptq/tensor';
 
@@ -40,19 +40,9 @@ export async function heldOutTokens(
 }
 
 /** Perplexity of a compiled model on the tokens, in one window, as `ptq eval` measures it. */
-export async function compiledPerplexity(compiled: CompiledGPT, tokens: BigInt64Array): Promise<number> {
+export async function compiledPerplexity(compiled: RuntimeGPT, tokens: BigInt64Array): Promise<number> {
   const window = Math.min(tokens.length, compiled.maxSequence);
-  const scorer = {
-    contextSize: compiled.maxSequence,
-    async logProbabilities(ids: BigInt64Array, next: BigInt64Array) {
-      const shape = [1, ids.length];
-      const scored = await compiled.targetLogProbabilities(
-        createTensor('int64', shape, ids),
-        createTensor('int64', shape, next),
-      );
-      return scored.data;
-    },
-  };
+  const scorer = windowScorer(compiled);
   const result = await perplexity(scorer, createTensor('int64', [tokens.length], tokens), { window });
   return result.perplexity;
 }

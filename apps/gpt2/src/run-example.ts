@@ -94,9 +94,10 @@ export async function runPipeline(options: ExampleOptions, io: ExampleIo): Promi
   }
 
   start = performance.now();
-  const compiled = await compile(gpt, { device, onNotice: notice });
+  const compiled = await compile(gpt, { device, engine: options.engine, onNotice: notice });
   const compileSeconds = seconds(start);
-  print(`Compiling (${compiled.device}, ${dtype}): ${formatSeconds(compileSeconds)}`);
+  const engine = compiled.engine === 'kernels' ? 'ptq kernels on ' : '';
+  print(`Compiling (${engine}${compiled.device}, ${dtype}): ${formatSeconds(compileSeconds)}`);
   try {
     const promptTokens = Array.from(tokenizer.encode(options.inputText), Number);
     if (promptTokens.length + options.maxNewTokens > compiled.maxSequence) {

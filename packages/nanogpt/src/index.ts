@@ -61,6 +61,7 @@ export {
 } from './runtime/compiled-gpt';
 export { KeyValueCache } from './runtime/key-value-cache';
 export type { DecodeCache, RuntimeGPT } from './runtime/runtime-gpt';
+export { type RuntimeWindowScorer, windowScorer } from './runtime/window-scorer';
 export { collectStateDict } from './state-dict/collect-state-dict';
 export {
   type LoadStateDictOptions,

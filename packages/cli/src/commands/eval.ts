@@ -1,5 +1,5 @@
 import { defineCommand } from '../command-definition';
-import { deviceOption, GLOBAL_OPTIONS } from '../options/common-options';
+import { deviceOption, engineOption, GLOBAL_OPTIONS } from '../options/common-options';
 import {
   CALIBRATION_OPTIONS,
   DATASET_TEXT_OPTIONS,
@@ -44,6 +44,7 @@ export const EVAL_OPTIONS = {
     parsePositiveInteger,
   ),
   device: deviceOption,
+  engine: engineOption,
   dtype: dtypeOption,
   mode: onTheFlyModeOption,
   calibDataset: withDefault(
@@ -146,6 +147,7 @@ export const evalCommand = defineCommand({
         model: modelNameForJson(options.model),
         mode: runtime.mode ?? null,
         device: compiled.device,
+        engine: compiled.engine,
         dtype: runtime.dtype,
         dataset,
         text: description,

@@ -1,6 +1,6 @@
 import { UsageError } from '../cli-errors';
 import { defineCommand } from '../command-definition';
-import { deviceOption, GLOBAL_OPTIONS } from '../options/common-options';
+import { deviceOption, engineOption, GLOBAL_OPTIONS } from '../options/common-options';
 import {
   CALIBRATION_FLAGS,
   CALIBRATION_OPTIONS,
@@ -35,6 +35,7 @@ export const GENERATE_OPTIONS = {
   topK: valueOption('--top-k <k>', 'sample among the k most likely tokens only', parsePositiveInteger),
   seed: withDefault(valueOption('--seed <n>', 'seed of the sampler', parseNonNegativeInteger), 0),
   device: deviceOption,
+  engine: engineOption,
   dtype: dtypeOption,
   mode: onTheFlyModeOption,
   ...CALIBRATION_OPTIONS,
@@ -113,6 +114,7 @@ export const generateCommand = defineCommand({
         model: modelNameForJson(options.model),
         mode: runtime.mode ?? null,
         device: compiled.device,
+        engine: compiled.engine,
         dtype: runtime.dtype,
         prompt: options.inputText,
         text: options.inputText + completion,

@@ -1,6 +1,6 @@
 import { loadModelOptCheckpoint, openOnnxExport } from '@ptq/export';
 import { type GPT2LMHeadModel, loadGpt2Tokenizer, loadHfGpt2, resolveModelFolder } from '@ptq/hf-gpt2';
-import { type CompiledGPT, compile, GPT, type ModelDType } from '@ptq/nanogpt';
+import { compile, type Engine, GPT, type ModelDType, type RuntimeGPT } from '@ptq/nanogpt';
 import type { Device, ResolvedDevice } from '@ptq/onnx';
 import type { QuantMode } from '@ptq/quant-core';
 import { gptConfigFromHf, loadQuantWeightsFromHf, loadWeightsFromHf } from '@ptq/tripy-loader';
@@ -27,6 +27,8 @@ export type Tokenizer = NonNullable<GPT2LMHeadModel['tokenizer']>;
 export interface RuntimeModelFlags extends CalibrationFlags {
   readonly model: string;
   readonly device: Device;
+  /** What runs the model (default onnxruntime); ONNX exports always run on onnxruntime. */
+  readonly engine?: Engine;
   readonly dtype: ModelDType | undefined;
   readonly mode: QuantMode | undefined;
 }
@@ -38,7 +40,7 @@ export interface RuntimeTimings {
 }
 
 export interface RuntimeModel {
-  readonly compiled: CompiledGPT;
+  readonly compiled: RuntimeGPT;
   readonly tokenizer: Tokenizer;
   readonly mode: QuantMode | undefined;
   readonly dtype: ModelDType;
@@ -72,15 +74,31 @@ export async function loadRuntimeModel(
   // Calibration flags without --mode: nothing is quantized, so nothing reads them.
   const ignoredFlags = flags.mode === undefined ? [...flags.calibrationFlagsGiven] : [];
   noticeIgnoredFlags(context, ignoredFlags, 'without --mode');
-  const device = await chooseDevice(flags.device, context);
+  const device = await chooseRuntimeDevice(flags, context);
   const dtype = flags.dtype ?? defaultDtypeFor(device);
   const loaded =
     source.kind === 'huggingface'
       ? await loadHuggingFace(source, flags, device, dtype, context)
       : source.format === 'onnx'
         ? await openOnnx(source, flags, device, context)
-        : await loadCheckpoint(source, device, dtype, context);
+        : await loadCheckpoint(source, flags, device, dtype, context);
   return { ...loaded, ignoredFlags: [...ignoredFlags, ...loaded.ignoredFlags] };
+}
+
+/**
+ * The device the runtime model gets. The kernels engine finds its own WebGPU adapter through Dawn,
+ * which onnxruntime's probe does not see (e.g. Mesa's llvmpipe), so `--engine kernels` skips the
+ * probe: compiling then fails clearly when no adapter is there.
+ */
+async function chooseRuntimeDevice(
+  flags: RuntimeModelFlags,
+  context: CommandContext,
+): Promise<ResolvedDevice> {
+  if (flags.engine !== 'kernels') return chooseDevice(flags.device, context);
+  if (flags.device !== 'auto' && flags.device !== 'webgpu') {
+    throw new UsageError(`--engine kernels runs on WebGPU; --device ${flags.device} does not apply`);
+  }
+  return 'webgpu';
 }
 
 async function loadHuggingFace(
@@ -128,7 +146,7 @@ async function loadHuggingFace(
     calibrateSeconds = secondsSince(phaseStart);
     context.status(`ptq: calibrate ${formatSeconds(calibrateSeconds)} (${mode}, ${calibration.description})`);
   }
-  const { compiled, compileSeconds } = await compileTimed(gpt, device, dtype, context);
+  const { compiled, compileSeconds } = await compileTimed(gpt, device, dtype, flags.engine, context);
   return {
     compiled,
     tokenizer: hf.tokenizer,
@@ -141,6 +159,7 @@ async function loadHuggingFace(
 
 async function loadCheckpoint(
   source: ExportSource,
+  flags: RuntimeModelFlags,
   device: ResolvedDevice,
   dtype: ModelDType,
   context: CommandContext,
@@ -150,7 +169,7 @@ async function loadCheckpoint(
   const tokenizer = await loadGpt2Tokenizer(source.folder, checkpoint.hfConfig);
   const loadSeconds = secondsSince(phaseStart);
   context.status(`ptq: load ${formatSeconds(loadSeconds)} (${source.label}: ${checkpoint.mode} checkpoint)`);
-  const { compiled, compileSeconds } = await compileTimed(gpt, device, dtype, context);
+  const { compiled, compileSeconds } = await compileTimed(gpt, device, dtype, flags.engine, context);
   return {
     compiled,
     tokenizer,
@@ -167,6 +186,11 @@ async function openOnnx(
   device: ResolvedDevice,
   context: CommandContext,
 ): Promise<RuntimeModel> {
+  if (flags.engine === 'kernels') {
+    throw new UsageError(
+      `--engine kernels does not apply to ${source.label}: an ONNX export runs on onnxruntime (use its ModelOpt checkpoint for the kernels)`,
+    );
+  }
   const phaseStart = performance.now();
   const opened = await openOnnxExport(source.folder, { device, onNotice: context.status });
   const { compiled } = opened;
@@ -196,11 +220,14 @@ async function compileTimed(
   gpt: GPT,
   device: ResolvedDevice,
   dtype: ModelDType,
+  engine: Engine | undefined,
   context: CommandContext,
-): Promise<{ compiled: CompiledGPT; compileSeconds: number }> {
+): Promise<{ compiled: RuntimeGPT; compileSeconds: number }> {
   const phaseStart = performance.now();
-  const compiled = await compile(gpt, { device, onNotice: context.status });
+  const compiled = await compile(gpt, { device, engine: engine ?? 'onnxruntime', onNotice: context.status });
   const compileSeconds = secondsSince(phaseStart);
-  context.status(`ptq: compile ${formatSeconds(compileSeconds)} (${compiled.device}, ${dtype})`);
+  context.status(
+    `ptq: compile ${formatSeconds(compileSeconds)} (${compiled.engine === 'kernels' ? 'ptq kernels on ' : ''}${compiled.device}, ${dtype})`,
+  );
   return { compiled, compileSeconds };
 }

@@ -1,4 +1,5 @@
 import type { TextEncoding, TextSplit } from '@ptq/calibration';
+import type { Engine } from '@ptq/nanogpt';
 import type { Device } from '@ptq/onnx';
 import type { QuantMode } from '@ptq/quant-core';
 import { booleanOption, choiceOption, withDefault } from './option-spec';
@@ -11,6 +12,8 @@ export const QUANT_MODES = [
   'float8',
 ] as const satisfies readonly QuantMode[];
 export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const satisfies readonly Device[];
+/** `--engine`: onnxruntime's session, ptq's own WebGPU kernels, or the kernels where a GPU runs them. */
+export const ENGINES = ['onnxruntime', 'kernels', 'auto'] as const satisfies readonly Engine[];
 
 /** What `ptq quantize` writes: ModelOpt's unified HF checkpoint, transformers.js ONNX, or QDQ ONNX. */
 export const EXPORT_FORMATS = ['modelopt-hf', 'onnx', 'onnx-qdq'] as const;
@@ -36,6 +39,15 @@ export const GLOBAL_OPTIONS = {
 } as const;
 
 export type GlobalOptionTable = typeof GLOBAL_OPTIONS;
+
+export const engineOption = withDefault(
+  choiceOption(
+    '--engine <engine>',
+    "what runs the model: onnxruntime, kernels (ptq's own WebGPU kernels, batch 1) or auto (the kernels on a GPU adapter, else onnxruntime)",
+    ENGINES,
+  ),
+  'onnxruntime' as Engine,
+);
 
 export const deviceOption = withDefault(
   choiceOption('--device <device>', 'where the model runs (auto: a GPU when present, else the CPU)', DEVICES),

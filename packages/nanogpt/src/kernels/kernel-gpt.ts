@@ -114,6 +114,8 @@ export interface KernelGPTInit {
  */
 export class KernelGPT implements RuntimeGPT {
   readonly engine = 'kernels' as const;
+  /** The kernels always run on a WebGPU adapter (`adapterName` says which). */
+  readonly device = 'webgpu' as const;
   readonly config: GPTConfig;
   readonly maxSequence: number;
   readonly batch = 1;

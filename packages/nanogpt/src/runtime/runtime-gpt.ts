@@ -1,3 +1,4 @@
+import type { ResolvedDevice } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import type { GPTConfig } from '../config';
 import type { ForwardOutput, PrefillOptions } from './compiled-gpt';
@@ -21,6 +22,8 @@ export interface RuntimeGPT {
   readonly config: GPTConfig;
   /** `'onnxruntime'` or `'kernels'`. */
   readonly engine: 'onnxruntime' | 'kernels';
+  /** Where it runs (`webgpu` for the kernels engine). */
+  readonly device: ResolvedDevice;
   readonly maxSequence: number;
   readonly batch: number;
   /** Whether `greedyChunks` can run. */
