@@ -11,58 +11,27 @@ import { TensorQuantizer } from './tensor-quantizer';
  * the input's fake quantization.
  */
 export class QuantLinear extends Module implements GraphLinear {
+  weight: Tensor<'float32'>;
   bias: Tensor<'float32'> | undefined;
   readonly weight_quantizer = new TensorQuantizer();
   readonly input_quantizer = new TensorQuantizer();
   readonly output_quantizer = new TensorQuantizer();
   #graphWeight: { key: string; value: Tensor<'float32'> } | undefined;
   #weightVersion = 0;
-  #weight: Tensor<'float32'> | undefined;
-  /**
-   * The weight as given in the graph's `[in, out]` layout (a Conv1D's own), until `weight` is first
-   * read: calibration's block graphs multiply by it as it is, so each weight is transposed once.
-   */
-  #graphLayoutWeight: Tensor<'float32'> | undefined;
 
   constructor(weight: Tensor<'float32'>, bias: Tensor<'float32'> | undefined) {
     super();
-    this.#weight = weight;
+    this.weight = weight;
     this.bias = bias;
     this.output_quantizer.enabled = false;
   }
 
-  /** A linear from a weight `[in, out]` (GPT-2's Conv1D layout), transposed to `[out, in]` when first read. */
-  static fromGraphLayout(weight: Tensor<'float32'>, bias: Tensor<'float32'> | undefined): QuantLinear {
-    const linear = new QuantLinear(weight, bias);
-    linear.#weight = undefined;
-    linear.#graphLayoutWeight = weight;
-    return linear;
-  }
-
-  /** The weight `[out, in]`, as ModelOpt keeps it. */
-  get weight(): Tensor<'float32'> {
-    if (this.#weight === undefined) {
-      this.#weight = transposeTensor(this.#graphLayoutWeight!);
-      this.#graphLayoutWeight = undefined;
-    }
-    return this.#weight;
-  }
-
-  set weight(value: Tensor<'float32'>) {
-    this.#weight = value;
-    this.#graphLayoutWeight = undefined;
-  }
-
   get inFeatures(): number {
-    return this.#weight === undefined
-      ? (this.#graphLayoutWeight!.shape[0] ?? 0)
-      : (this.#weight.shape[1] ?? 0);
+    return this.weight.shape[1] ?? 0;
   }
 
   get outFeatures(): number {
-    return this.#weight === undefined
-      ? (this.#graphLayoutWeight!.shape[1] ?? 0)
-      : (this.#weight.shape[0] ?? 0);
+    return this.weight.shape[0] ?? 0;
   }
 
   /** Call after changing `weight` or the weight quantizer's state in place. */
@@ -80,9 +49,6 @@ export class QuantLinear extends Module implements GraphLinear {
     const quantizer = this.weight_quantizer;
     const key = `${this.#weightVersion}:${quantizer.enabled}:${quantizer.amax === undefined ? '-' : 'c'}`;
     if (this.#graphWeight?.key !== key || this.#graphWeight.value === undefined) {
-      const quantized = quantizer.enabled && quantizer.amax !== undefined;
-      // Not yet read as `[out, in]`: the weight is unchanged and already in the graph's layout.
-      if (!quantized && this.#graphLayoutWeight !== undefined) return this.#graphLayoutWeight;
       const effective =
         quantizer.enabled && quantizer.amax !== undefined
           ? fakeQuantizeWeight(this.weight, quantizer)

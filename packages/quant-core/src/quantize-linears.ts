@@ -1,6 +1,6 @@
 import { Conv1D, type GPT2LMHeadModel, isGraphLinear } from '@ptq/hf-gpt2';
 import { getSubmodule, setSubmodule } from '@ptq/module-path';
-import type { Tensor } from '@ptq/tensor';
+import { type Tensor, transposeTensor } from '@ptq/tensor';
 import type { QuantConfig } from './quant-config';
 import { QuantLinear } from './quant-linear';
 import { TensorQuantizer } from './tensor-quantizer';
@@ -25,8 +25,7 @@ export function configureQuantizer(quantizer: TensorQuantizer, name: string, con
 /**
  * Replaces every linear of the model that the config quantizes by a `QuantLinear` (ModelOpt's
  * convert step). GPT-2's Conv1D weights `[in, out]` are transposed to `[out, in]`, as ModelOpt's
- * `_QuantConv1D` does (when the weight is first read: `QuantLinear.fromGraphLayout`). Linears whose
- * quantizers are all disabled stay as they are.
+ * `_QuantConv1D` does. Linears whose quantizers are all disabled stay as they are.
  */
 export function quantizeLinears(model: GPT2LMHeadModel, config: QuantConfig): Map<string, QuantLinear> {
   const converted = new Map<string, QuantLinear>();
@@ -43,10 +42,11 @@ export function quantizeLinears(model: GPT2LMHeadModel, config: QuantConfig): Ma
       return quantizer;
     });
     if (!quantizers.some((quantizer) => quantizer.enabled)) continue;
-    const linear =
+    const weight =
       module instanceof Conv1D
-        ? QuantLinear.fromGraphLayout(module.weight, module.bias)
-        : new QuantLinear((module as unknown as { weight: Tensor<'float32'> }).weight, module.bias);
+        ? transposeTensor(module.weight)
+        : (module as unknown as { weight: Tensor<'float32'> }).weight;
+    const linear = new QuantLinear(weight, module.bias);
     for (const [index, name] of QUANTIZER_NAMES.entries())
       Object.assign(linear[name], pick(quantizers[index]!));
     setSubmodule(model, path, linear);
