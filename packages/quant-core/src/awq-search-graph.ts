@@ -75,12 +75,7 @@ export class AwqSearchGraphs {
     const key = `${blockSize}/${padded ? 'padded' : 'whole'}`;
     let entry = this.#sessions.get(key);
     if (entry === undefined) {
-      const options = {
-        device: this.#device,
-        // Idle pool threads sleep instead of spinning: spinning only burned CPU between runs.
-        sessionOptions: { extra: { session: { intra_op: { allow_spinning: '0' } } } },
-        ...(this.#onNotice ? { onNotice: this.#onNotice } : {}),
-      };
+      const options = { device: this.#device, ...(this.#onNotice ? { onNotice: this.#onNotice } : {}) };
       entry = createSession(serializeModel(buildLossGraph(blockSize, padded)), options).then(
         (handle) => handle.session,
       );

@@ -74,9 +74,8 @@ export class Gpt2BlockSession {
     });
     const handle = await createSession(serializeModel(graph.model), {
       device: options.device,
-      // A block's activations are freed after each batch instead of held in onnxruntime's CPU arena;
-      // idle pool threads sleep instead of spinning, which only burned CPU between the short runs.
-      sessionOptions: { enableCpuMemArena: false, extra: { session: { intra_op: { allow_spinning: '0' } } } },
+      // A block's activations are freed after each batch instead of held in onnxruntime's CPU arena.
+      sessionOptions: { enableCpuMemArena: false },
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     });
     return new Gpt2BlockSession(handle.session, handle.device, graph, normalized);
