@@ -67,8 +67,14 @@ describe('the example end to end on the bundled model (CPU)', () => {
     const response = lines.slice(4).join('\n');
     expect(response.startsWith('Response: It was a bright cold day in April, and')).toBe(true);
     expect(response.length).toBeGreaterThan('Response: It was a bright cold day in April, and'.length + 8);
-    // Notices (here: where the calibration texts came from) go to stderr, never between the phases.
+    // Notices (here: where the calibration texts came from) go to stderr, never between the phases,
+    // and each once, though the quality check reads the dataset again.
     expect(capture.stderr()).not.toContain('Response');
+    const notices = capture
+      .stderr()
+      .split('\n')
+      .filter((line) => line !== '');
+    expect(new Set(notices).size).toBe(notices.length);
   });
 
   test('int8 weight-only: the compiled model continues the prompt as the fake-quantized HF model does', async () => {

@@ -50,7 +50,14 @@ function formatSeconds(value: number): string {
  */
 export async function runPipeline(options: ExampleOptions, io: ExampleIo): Promise<ExampleResult> {
   const print = (line: string) => io.stdout.write(`${line}\n`);
-  const notice = (line: string) => io.stderr.write(`${line}\n`);
+  // Each notice once: the quality check reads the calibration dataset again and would repeat where
+  // it came from.
+  const noticed = new Set<string>();
+  const notice = (line: string) => {
+    if (noticed.has(line)) return;
+    noticed.add(line);
+    io.stderr.write(`${line}\n`);
+  };
   // The model is found first, so a wrong path fails before the devices are probed.
   let start = performance.now();
   const { folder } = await resolveModelFolder(options.model, { onNotice: notice });
