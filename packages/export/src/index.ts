@@ -77,10 +77,9 @@ export {
   type LoadModelOptCheckpointOptions,
   loadModelOptCheckpoint,
   type ModelOptCheckpoint,
-  type ModelOptQuantization,
   type ReadModelOptCheckpointOptions,
   readModelOptCheckpoint,
-  readModelOptQuantization,
 } from './read-modelopt-checkpoint';
+export { type ModelOptQuantization, readModelOptQuantization } from './read-modelopt-quantization';
 export { SCALE_KINDS, type ScaleKind, type ScaleStatistics } from './scale-statistics';
 export { type WriteDirectoryOptions, writeDirectoryAtomically } from './write-directory-atomically';

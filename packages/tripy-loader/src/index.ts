@@ -1,7 +1,6 @@
 export { WeightMappingError } from './errors';
 export { type GptConfigFromHfOptions, gptConfigFromHf } from './gpt-config-from-hf';
 export {
-  castOnce,
   type LoadQuantWeightsOptions,
   type LoadQuantWeightsResult,
   loadQuantWeightsFromHf,

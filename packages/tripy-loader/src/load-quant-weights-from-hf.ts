@@ -10,7 +10,7 @@ import {
   type TensorQuantizer,
 } from '@ptq/quant-core';
 import { convertToScale } from '@ptq/scale-math';
-import { castTensor, createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import { castOnce, createTensor, type Tensor } from '@ptq/tensor';
 import { WeightMappingError } from './errors';
 import { isAttentionBuffer, renameQuantizerKey } from './rename-quantizer-key';
 
@@ -107,19 +107,4 @@ function onQuantizationGrid(quantized: QuantizedModel, key: string, value: Tenso
     return value;
   if (key === 'lm_head.weight') return value;
   return fakeQuantizeWeight(linear.weight, linear.weight_quantizer);
-}
-
-/** Casts to the model dtype, once per source tensor, so tied tensors stay one tensor. */
-export function castOnce(dtype: ModelDType): (tensor: Tensor) => Tensor {
-  const done = new Map<Tensor, Tensor>();
-  return (tensor) => {
-    let result = done.get(tensor);
-    if (result === undefined) {
-      if (tensor.dtype === dtype) result = tensor;
-      else if (dtype === 'float32') result = createTensor('float32', tensor.shape, toFloat32(tensor));
-      else result = castTensor(tensor, dtype);
-      done.set(tensor, result);
-    }
-    return result;
-  };
 }
