@@ -2,7 +2,9 @@ export { WeightMappingError } from './errors';
 export { type GptConfigFromHfOptions, gptConfigFromHf } from './gpt-config-from-hf';
 export {
   type LoadQuantWeightsOptions,
+  type LoadQuantWeightsParameters,
   type LoadQuantWeightsResult,
+  loadQuantWeights,
   loadQuantWeightsFromHf,
   quantizedStateToRuntime,
 } from './load-quant-weights-from-hf';
