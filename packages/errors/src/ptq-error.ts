@@ -55,8 +55,11 @@ export class PtqError extends Error {
   ): error is T {
     if (typeof error !== 'object' || error === null) return false;
     if ((error as Record<symbol, unknown>)[SYMBOL] !== true) return false;
+    // `this` is the class `isInstance` was called on: the point of a static every subclass inherits.
+    // biome-ignore lint/complexity/noThisInStatic: the class called on, not PtqError
     if ((this as unknown) === PtqError) return true;
     const names = (error as Record<symbol, unknown>)[CLASSES];
+    // biome-ignore lint/complexity/noThisInStatic: the class called on, not PtqError
     return Array.isArray(names) && names.includes(this.name);
   }
 }
