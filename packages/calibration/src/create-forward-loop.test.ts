@@ -349,3 +349,88 @@ describe('createForwardLoop errors', () => {
     await expect(loop({} as CalibrationModel)).rejects.toThrow('Invalid argument "model"');
   });
 });
+
+describe('createForwardLoop({ … }) (object form)', () => {
+  it('makes the same batches as the seed-shaped call, field for field', async () => {
+    const texts = ['abcdef', 'xy', 'hello', 'q'];
+    const seed = await createForwardLoop(
+      { config: { n_positions: 4 } },
+      texts,
+      characterTokenizer(),
+      'cpu',
+      3,
+      4,
+    );
+    const object = await createForwardLoop({
+      dataset: texts,
+      tokenizer: characterTokenizer(),
+      batchSize: 3,
+      numSamples: 4,
+      maxPositions: 4,
+      device: 'cpu',
+    });
+    const summary = (loop: typeof seed) => ({
+      ids: loop.batches.map((batch) => [...batch.inputIds.data].map(Number)),
+      mask: loop.batches.map((batch) => [...batch.attentionMask.data].map(Number)),
+      shapes: loop.batches.map((batch) => batch.inputIds.shape),
+      sampleCount: loop.sampleCount,
+      tokenCount: loop.tokenCount,
+      maxSampleLength: loop.maxSampleLength,
+      device: loop.device,
+      source: loop.source,
+      description: loop.description,
+    });
+    expect(summary(object)).toEqual(summary(seed));
+    // Independent check: 'abcdef' cut to 4 tokens; batch of 3 left-padded with EOS 0 to width 4.
+    expect(summary(object).ids[0]).toEqual([97, 98, 99, 100, 0, 0, 120, 121, 104, 101, 108, 108]);
+    expect(summary(object).ids[1]).toEqual([113]);
+    expect(object.tokenCount).toBe(4 + 2 + 4 + 1);
+  });
+
+  it('defaults the device to auto and the sample length to 512, and passes options through', async () => {
+    const progress: CalibrationProgress[] = [];
+    const loop = await createForwardLoop({
+      dataset: ['ab', 'c'],
+      tokenizer: characterTokenizer(),
+      batchSize: 1,
+      numSamples: 2,
+      maxSampleLength: 1,
+      onProgress: (step) => progress.push(step),
+    });
+    expect(loop.device).toBe('auto');
+    expect(loop.maxSampleLength).toBe(1);
+    await loop(new RecordingModel());
+    expect(progress.map((step) => step.tokens)).toEqual([1, 2]);
+    const plain = await createForwardLoop({
+      dataset: ['a'],
+      tokenizer: characterTokenizer(),
+      batchSize: 1,
+      numSamples: 1,
+    });
+    expect(plain.maxSampleLength).toBe(DEFAULT_MAX_SAMPLE_LENGTH);
+  });
+
+  it('names the object-form arguments in its errors', async () => {
+    const tokenizer = characterTokenizer();
+    await expect(
+      createForwardLoop({ dataset: [1] as unknown as string[], tokenizer, batchSize: 1, numSamples: 1 }),
+    ).rejects.toThrow('Invalid argument "dataset": must be a dataset name, a path, or an array of texts');
+    await expect(
+      createForwardLoop({ dataset: ['a'], tokenizer, batchSize: 0, numSamples: 1 }),
+    ).rejects.toThrow('Invalid argument "batchSize": must be a positive integer, got 0');
+    await expect(
+      createForwardLoop({
+        dataset: ['abc'],
+        tokenizer,
+        batchSize: 1,
+        numSamples: 1,
+        maxPositions: 2,
+        maxSampleLength: 3,
+      }),
+    ).rejects.toThrow(/"maxSampleLength": is 3, more than the model's 2 positions/);
+    await expect(
+      createForwardLoop({ dataset: ['a'], tokenizer, batchSize: 1, numSamples: 1, maxPositions: -1 }),
+    ).rejects.toThrow('Invalid argument "maxPositions": must be a positive integer, got -1');
+    await expect(createForwardLoop({} as never)).rejects.toThrow(/Invalid argument "parameters"/);
+  });
+});

@@ -85,8 +85,11 @@ function maxPositionsOf(model: unknown): number | undefined {
  * is reported is what is used.
  */
 export function resolveMaxSampleLength(model: unknown, requested?: number): number {
+  return capSampleLength(maxPositionsOf(model), requested);
+}
+
+function capSampleLength(maxPositions: number | undefined, requested: number | undefined): number {
   const value = checkPositiveInteger('maxSampleLength', requested ?? DEFAULT_MAX_SAMPLE_LENGTH);
-  const maxPositions = maxPositionsOf(model);
   if (maxPositions === undefined || value <= maxPositions) return value;
   if (value === DEFAULT_MAX_SAMPLE_LENGTH) return maxPositions;
   throw new InvalidArgumentError(
@@ -95,22 +98,99 @@ export function resolveMaxSampleLength(model: unknown, requested?: number): numb
   );
 }
 
+/** What `createForwardLoop` takes: the texts, how to tokenize and batch them, and where they come from. */
+export interface ForwardLoopParameters extends CreateForwardLoopOptions {
+  /** A dataset name (`cnn_dailymail`), a path to a dataset file, or the texts themselves. */
+  readonly dataset: string | readonly string[];
+  /** Any tokenizer with `encode(text)` (a transformers.js tokenizer); EOS pads. */
+  readonly tokenizer: CalibrationTokenizer;
+  /** Samples per forward. */
+  readonly batchSize: number;
+  /** The first `numSamples` texts of the dataset are used. */
+  readonly numSamples: number;
+  /**
+   * The model's position count (`config.n_positions`): the default `maxSampleLength` is capped
+   * there, and a larger one chosen is refused.
+   */
+  readonly maxPositions?: number;
+  /** Reported as `forwardLoop.device`; batches are host tensors either way. @default 'auto' */
+  readonly device?: CalibrationDevice;
+}
+
 /**
- * The seed's `create_forward_loop(model, dataset_name, tokenizer, device, batch_size, num_samples)`:
- * loads the first `numSamples` texts of a dataset (a name, a path, or the texts themselves), tokenizes
- * them once, and returns a loop that feeds them, `batchSize` at a time and left-padded with EOS, with an
- * attention mask, to the model passed to the loop. `model` here only bounds the sample length by its
- * `config.n_positions`.
+ * Loads the first `numSamples` texts of `dataset` (a name, a path, or the texts themselves), tokenizes
+ * them once, and returns a loop that feeds them, `batchSize` at a time and left-padded with EOS, with
+ * an attention mask, to the model passed to the loop.
  */
-export async function createForwardLoop(
+export function createForwardLoop(parameters: ForwardLoopParameters): Promise<ForwardLoop>;
+/**
+ * The seed's shape, `create_forward_loop(model, dataset_name, tokenizer, device, batch_size,
+ * num_samples)`, kept for code ported from it: `model` here only bounds the sample length by its
+ * `config.n_positions` (`maxPositions` of the object form), and `device` is only reported. Same as
+ * `createForwardLoop({ dataset: datasetName, tokenizer, device, batchSize, numSamples, ...options })`.
+ */
+export function createForwardLoop(
   model: unknown,
   datasetName: string | readonly string[],
   tokenizer: CalibrationTokenizer,
   device: CalibrationDevice,
   batchSize: number,
   numSamples: number,
-  options: CreateForwardLoopOptions = {},
+  options?: CreateForwardLoopOptions,
+): Promise<ForwardLoop>;
+export async function createForwardLoop(first: unknown, ...rest: readonly unknown[]): Promise<ForwardLoop> {
+  if (rest.length === 0) {
+    if (typeof first !== 'object' || first === null || !('dataset' in first)) {
+      throw new InvalidArgumentError(
+        'parameters',
+        'must be an object with dataset, tokenizer, batchSize and numSamples',
+      );
+    }
+    const { dataset, tokenizer, batchSize, numSamples, maxPositions, device, ...options } =
+      first as ForwardLoopParameters;
+    if (maxPositions !== undefined) checkPositiveInteger('maxPositions', maxPositions);
+    return buildForwardLoop(
+      { dataset, tokenizer, device: device ?? 'auto', batchSize, numSamples, maxPositions, options },
+      'dataset',
+    );
+  }
+  const [datasetName, tokenizer, device, batchSize, numSamples, options = {}] = rest as [
+    string | readonly string[],
+    CalibrationTokenizer,
+    CalibrationDevice,
+    number,
+    number,
+    CreateForwardLoopOptions?,
+  ];
+  return buildForwardLoop(
+    {
+      dataset: datasetName,
+      tokenizer,
+      device,
+      batchSize,
+      numSamples,
+      maxPositions: maxPositionsOf(first),
+      options,
+    },
+    'datasetName',
+  );
+}
+
+interface ResolvedParameters {
+  readonly dataset: string | readonly string[];
+  readonly tokenizer: CalibrationTokenizer;
+  readonly device: CalibrationDevice;
+  readonly batchSize: number;
+  readonly numSamples: number;
+  readonly maxPositions: number | undefined;
+  readonly options: CreateForwardLoopOptions;
+}
+
+async function buildForwardLoop(
+  parameters: ResolvedParameters,
+  datasetArgument: string,
 ): Promise<ForwardLoop> {
+  const { dataset, tokenizer, device, batchSize, numSamples, maxPositions, options } = parameters;
   checkPositiveInteger('batchSize', batchSize);
   checkPositiveInteger('numSamples', numSamples);
   if (!CALIBRATION_DEVICES.includes(device)) {
@@ -119,7 +199,7 @@ export async function createForwardLoop(
       `must be one of ${CALIBRATION_DEVICES.map((name) => `"${name}"`).join(', ')}, got ${JSON.stringify(device)}`,
     );
   }
-  const maxSampleLength = resolveMaxSampleLength(model, options.maxSampleLength);
+  const maxSampleLength = capSampleLength(maxPositions, options.maxSampleLength);
   if (typeof tokenizer?.encode !== 'function') {
     throw new InvalidArgumentError(
       'tokenizer',
@@ -129,7 +209,7 @@ export async function createForwardLoop(
   const padTokenId = padTokenIdOf(tokenizer);
 
   const { maxSampleLength: _, onProgress, ...loadOptions } = options;
-  const { texts, source, description } = await loadTexts(datasetName, numSamples, loadOptions);
+  const { texts, source, description } = await loadTexts(dataset, numSamples, loadOptions, datasetArgument);
   const samples = tokenizeTexts(texts, tokenizer, maxSampleLength, description);
   const batches = Object.freeze(buildBatches(samples, batchSize, padTokenId));
   const tokenCount = batches.reduce((sum, batch) => sum + batch.tokenCount, 0);
@@ -173,10 +253,11 @@ async function loadTexts(
   datasetName: string | readonly string[],
   numSamples: number,
   options: Omit<LoadCalibrationTextsOptions, 'numSamples'>,
+  datasetArgument: string,
 ): Promise<{ texts: string[]; source: CalibrationTextSource; description: string }> {
   if (typeof datasetName === 'string') return loadCalibrationTexts(datasetName, { ...options, numSamples });
   if (!Array.isArray(datasetName) || datasetName.some((text) => typeof text !== 'string')) {
-    throw new InvalidArgumentError('datasetName', 'must be a dataset name, a path, or an array of texts');
+    throw new InvalidArgumentError(datasetArgument, 'must be a dataset name, a path, or an array of texts');
   }
   const description = 'the array of texts passed in';
   if (datasetName.length < numSamples)

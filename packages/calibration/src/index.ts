@@ -27,6 +27,7 @@ export {
   createForwardLoop,
   DEFAULT_MAX_SAMPLE_LENGTH,
   type ForwardLoop,
+  type ForwardLoopParameters,
   resolveMaxSampleLength,
 } from './create-forward-loop';
 export { KNOWN_DATASET_NAMES } from './known-datasets';

@@ -1,4 +1,4 @@
-import { FileFormatError, PtqError, type PtqErrorOptions } from '@ptq/errors';
+import { FileFormatError, PtqError, type PtqErrorCode, type PtqErrorOptions } from '@ptq/errors';
 
 /**
  * The export folder exists and was not replaced: it holds an earlier ptq output and `overwrite` was
@@ -10,7 +10,7 @@ export class ExportTargetExistsError extends PtqError {
   constructor(
     path: string,
     options: PtqErrorOptions = {},
-    refusal: { readonly code: string; readonly message: string } = {
+    refusal: { readonly code: PtqErrorCode; readonly message: string } = {
       code: 'PTQ_EXPORT_TARGET_EXISTS',
       message: 'already holds an earlier ptq output; pass overwrite: true to replace it',
     },

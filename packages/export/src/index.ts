@@ -1,3 +1,11 @@
+// The cleanup registry lives in @ptq/files, shared with every atomic file write; re-exported here
+// for programs that install export's signal handler.
+export {
+  onTemporaryCleanup,
+  removeTemporaryOutputs,
+  sweepStaleTemporaries,
+  temporaryNamePid,
+} from '@ptq/files';
 export { dequantizeModelOptWeight } from './dequantize-modelopt-weight';
 export {
   CheckpointTensorError,
@@ -69,16 +77,9 @@ export {
   type LoadModelOptCheckpointOptions,
   loadModelOptCheckpoint,
   type ModelOptCheckpoint,
-  type ModelOptQuantization,
   type ReadModelOptCheckpointOptions,
   readModelOptCheckpoint,
-  readModelOptQuantization,
 } from './read-modelopt-checkpoint';
+export { type ModelOptQuantization, readModelOptQuantization } from './read-modelopt-quantization';
 export { SCALE_KINDS, type ScaleKind, type ScaleStatistics } from './scale-statistics';
-export {
-  onTemporaryCleanup,
-  removeTemporaryOutputs,
-  sweepStaleTemporaries,
-  temporaryNamePid,
-} from './temporary-outputs';
 export { type WriteDirectoryOptions, writeDirectoryAtomically } from './write-directory-atomically';

@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sweepStaleTemporaries, temporaryNamePid } from '@ptq/files';
 import { describe, expect, it } from 'vitest';
 import { temporaryFolder } from './__fixtures__/quantized-default-model';
 import { ExportTargetExistsError, ExportTargetProtectedError } from './errors';
 import { examineOutputFolder } from './examine-output-folder';
 import { OUTPUT_MANIFEST_FILE } from './output-manifest';
 import { PRODUCER } from './producer';
-import { sweepStaleTemporaries, temporaryNamePid } from './temporary-outputs';
 import { writeDirectoryAtomically } from './write-directory-atomically';
 
 /** A folder as ptq writes it: `x.txt` and `sub/y.bin`, with its manifest. */

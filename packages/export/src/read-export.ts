@@ -19,7 +19,7 @@ import { CONFIG_FILE, readJsonObject } from './model-files';
 import type { ModelOptQuantAlgo } from './modelopt-quant-algo';
 import { analyzeOnnxGraph, checkOnnxScale, initializerTensor } from './onnx-graph-scales';
 import { ONNX_SUBFOLDER } from './onnx-model-file';
-import { type ModelOptQuantization, readModelOptQuantization } from './read-modelopt-checkpoint';
+import { type ModelOptQuantization, readModelOptQuantization } from './read-modelopt-quantization';
 import { type ScaleKind, type ScaleStatistics, ScaleStatisticsCollector } from './scale-statistics';
 
 /** What a folder holds: a ModelOpt unified HF checkpoint, ONNX in transformers.js layout, or a plain HF checkpoint. */

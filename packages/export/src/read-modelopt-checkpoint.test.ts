@@ -12,11 +12,8 @@ import { quantizedDefaultModel, temporaryFolder } from './__fixtures__/quantized
 import { rewriteCheckpoint } from './__fixtures__/rewrite-checkpoint';
 import { CheckpointTensorError, NotModelOptCheckpointError, UnknownQuantAlgoError } from './errors';
 import { exportModelOptCheckpoint } from './export-modelopt-checkpoint';
-import {
-  loadModelOptCheckpoint,
-  readModelOptCheckpoint,
-  readModelOptQuantization,
-} from './read-modelopt-checkpoint';
+import { loadModelOptCheckpoint, readModelOptCheckpoint } from './read-modelopt-checkpoint';
+import { readModelOptQuantization } from './read-modelopt-quantization';
 
 // "The quick brown fox" style ids inside the default model's 8192-token vocabulary.
 const PROMPT = [464, 2068, 7586, 21, 318, 257, 1332, 13, 632, 1049].map((id) => id % 8192);

@@ -2,10 +2,10 @@ import { renameSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { PtqError } from '@ptq/errors';
+import { onTemporaryCleanup, sweepStaleTemporaries, temporarySiblingName } from '@ptq/files';
 import { ExportTargetExistsError, ExportTargetProtectedError, ExportWriteError } from './errors';
 import { examineOutputFolder, type OutputFolderState } from './examine-output-folder';
 import { writeOutputManifest } from './output-manifest';
-import { onTemporaryCleanup, sweepStaleTemporaries, temporarySiblingName } from './temporary-outputs';
 
 export interface WriteDirectoryOptions {
   /** Replace an earlier ptq output at the target (default false: refuse it). */

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { FileFormatError } from '@ptq/errors';
 
 /** A path that is not a regular file (a folder, FIFO, socket or device): reading it could hang or never end. */
@@ -31,5 +32,22 @@ export class TextEncodingError extends FileFormatError {
         (encoding === 'utf-8' ? ' (pass the file’s encoding, e.g. latin1, to read it)' : ''),
     );
     this.byteOffset = byteOffset;
+  }
+}
+
+/** The system error code of `cause` (`ENOENT`, `EISDIR`…), in parentheses, or nothing. */
+export function systemErrorSuffix(cause: unknown): string {
+  return typeof cause === 'object' && cause !== null && 'code' in cause ? ` (${String(cause.code)})` : '';
+}
+
+/** An atomic write failed; the target was left as it was and the temporary file removed. */
+export class FileWriteError extends FileFormatError {
+  constructor(file: string, stage: 'create' | 'write', temporaryPath: string, cause: unknown) {
+    super(
+      'PTQ_FILE_WRITE',
+      file,
+      `${stage === 'create' ? `cannot create the temporary file ${basename(temporaryPath)}` : 'cannot write'}${systemErrorSuffix(cause)}`,
+      { cause },
+    );
   }
 }

@@ -1,3 +1,21 @@
 export { decodeText, findInvalidUtf8, TEXT_ENCODINGS, type TextEncoding } from './decode-text';
-export { FileTooLargeError, NotARegularFileError, TextEncodingError } from './file-errors';
+export {
+  FileTooLargeError,
+  FileWriteError,
+  NotARegularFileError,
+  systemErrorSuffix,
+  TextEncodingError,
+} from './file-errors';
 export { openRegularFile, type RegularFileOptions, readRegularFile } from './regular-file';
+export {
+  onTemporaryCleanup,
+  removeTemporaryOutputs,
+  sweepStaleTemporaries,
+  temporaryNamePid,
+  temporarySiblingName,
+} from './temporary-outputs';
+export {
+  type AtomicWriteFailure,
+  type WriteFileAtomicallyOptions,
+  writeFileAtomically,
+} from './write-file-atomically';

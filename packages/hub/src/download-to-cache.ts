@@ -1,11 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { copyFile, lstat, mkdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { copyFile, lstat, mkdir, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { downloadFile, type PathInfo } from '@huggingface/hub';
+import {
+  type AtomicWriteFailure,
+  onTemporaryCleanup,
+  temporarySiblingName,
+  writeFileAtomically,
+} from '@ptq/files';
 import { HubFileNotFoundError, HubUnavailableError } from './hub-errors';
 import type { NormalizedResolveOptions } from './resolve-options';
 
@@ -19,6 +23,9 @@ export interface CacheDownload {
   fetch: typeof fetch;
   accessToken: string | undefined;
 }
+
+// Failures keep their own errors (a network error, HubUnavailableError), as before.
+const passCause = ({ cause }: AtomicWriteFailure): unknown => cause;
 
 /** Blob names come from the server and become file names: accept only hex digests. */
 const BLOB_NAME = /^[0-9a-f]{40,128}$/;
@@ -72,27 +79,27 @@ export async function downloadToCache(download: CacheDownload): Promise<CacheDow
         `${repo}@${commit}: file "${path}" was not found on the hub`,
       );
     }
-    // A unique temporary name: two processes may fetch the same blob at once; the rename makes it appear whole.
-    const incomplete = `${blobPath}.${randomUUID()}.incomplete`;
-    try {
-      await pipeline(
-        Readable.fromWeb(blob.stream() as NodeReadableStream<Uint8Array>),
-        createWriteStream(incomplete),
-      );
-      const size = (await stat(incomplete)).size;
-      if (size !== expectedSize) {
-        throw new HubUnavailableError(
-          repo,
-          [path],
-          'unreachable',
-          `${repo}@${commit}: download of "${path}" stopped at ${size} of ${expectedSize} bytes`,
-        );
-      }
-      await rename(incomplete, blobPath);
-    } catch (error) {
-      await rm(incomplete, { force: true });
-      throw error;
-    }
+    // A temporary name unique to this process: two processes may fetch the same blob at once; the
+    // rename makes it appear whole.
+    await writeFileAtomically(
+      blobPath,
+      async (handle) => {
+        // `writeFile` writes each chunk whole, at the current position.
+        for await (const chunk of Readable.fromWeb(blob.stream() as NodeReadableStream<Uint8Array>)) {
+          await handle.writeFile(chunk as Uint8Array);
+        }
+        const size = (await handle.stat()).size;
+        if (size !== expectedSize) {
+          throw new HubUnavailableError(
+            repo,
+            [path],
+            'unreachable',
+            `${repo}@${commit}: download of "${path}" stopped at ${size} of ${expectedSize} bytes`,
+          );
+        }
+      },
+      { toError: passCause },
+    );
   }
   await linkAtomically(blobPath, pointerPath);
   return { path: pointerPath, downloaded };
@@ -109,23 +116,29 @@ async function exists(path: string): Promise<boolean> {
 
 /** A relative symlink (the cache folder can move), made under a temporary name then renamed into place. */
 async function linkAtomically(blobPath: string, pointerPath: string): Promise<void> {
-  const temporary = `${pointerPath}.${randomUUID()}.tmp`;
+  const temporary = temporarySiblingName(pointerPath, 'tmp');
+  const forgetTemporary = onTemporaryCleanup(() => rmSync(temporary, { force: true }));
   try {
-    await symlink(relative(dirname(pointerPath), blobPath), temporary);
-  } catch {
-    // No symlinks (some Windows setups): Python copies the blob instead; so do we.
-    await copyFile(blobPath, temporary);
+    try {
+      await symlink(relative(dirname(pointerPath), blobPath), temporary);
+    } catch {
+      // No symlinks (some Windows setups): Python copies the blob instead; so do we.
+      await copyFile(blobPath, temporary);
+    }
+    await rename(temporary, pointerPath);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  } finally {
+    forgetTemporary();
   }
-  await rename(temporary, pointerPath);
 }
 
 /** Writes `refs/<revision>` = commit, as Python does for every revision that is not a commit hash. */
 export async function writeRef(storageFolder: string, revision: string, commit: string): Promise<void> {
   const refPath = join(storageFolder, 'refs', ...revision.split('/'));
   await mkdir(dirname(refPath), { recursive: true });
-  const temporary = `${refPath}.${randomUUID()}.tmp`;
-  await writeFile(temporary, commit, 'utf8');
-  await rename(temporary, refPath);
+  await writeFileAtomically(refPath, (handle) => handle.writeFile(commit, 'utf8'), { toError: passCause });
 }
 
 /** `1.5 MB`, for notices. */

@@ -1,7 +1,7 @@
+import { closestName } from '@ptq/errors';
 import { describeContainer, describeLeaf, describeLocation, describeValue } from './describe-value';
 import { ModulePathError } from './module-path-error';
 import { parseListIndex } from './split-module-path';
-import { closestName } from './suggest-name';
 
 /** Where one segment of a path is being resolved. */
 export interface SegmentLocation {

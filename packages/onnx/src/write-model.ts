@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
+import { type AtomicWriteFailure, writeFileAtomically } from '@ptq/files';
 import { tensorBytes } from '@ptq/tensor';
 import type { ExternalDataPlacement } from './encode-model';
 import { OnnxWriteError } from './errors';
@@ -92,37 +93,21 @@ async function writeFully(handle: FileHandle, bytes: Uint8Array, position: numbe
 
 /** Streams each placed initializer's bytes straight from its typed array; the gaps are alignment padding. */
 async function writeExternalData(
-  path: string,
+  handle: FileHandle,
   model: ModelDefinition,
   placements: ReadonlyMap<string, ExternalDataPlacement>,
 ): Promise<void> {
-  const handle = await open(path, 'wx');
-  try {
-    let end = 0;
-    for (const { name, tensor } of model.graph.initializers) {
-      const placement = placements.get(name);
-      if (placement === undefined) {
-        continue;
-      }
-      if (placement.offset > end) {
-        await writeFully(handle, new Uint8Array(placement.offset - end), end);
-      }
-      await writeFully(handle, tensorBytes(tensor), placement.offset);
-      end = placement.offset + placement.length;
+  let end = 0;
+  for (const { name, tensor } of model.graph.initializers) {
+    const placement = placements.get(name);
+    if (placement === undefined) {
+      continue;
     }
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeWholeFile(path: string, bytes: Uint8Array): Promise<void> {
-  const handle = await open(path, 'wx');
-  try {
-    await writeFully(handle, bytes, 0);
-    await handle.datasync();
-  } finally {
-    await handle.close();
+    if (placement.offset > end) {
+      await writeFully(handle, new Uint8Array(placement.offset - end), end);
+    }
+    await writeFully(handle, tensorBytes(tensor), placement.offset);
+    end = placement.offset + placement.length;
   }
 }
 
@@ -133,6 +118,9 @@ async function removeQuietly(path: string): Promise<void> {
     // Already gone, or never created.
   }
 }
+
+// The inner failure reaches the one OnnxWriteError below unchanged.
+const passCause = ({ cause }: AtomicWriteFailure): unknown => cause;
 
 /**
  * Writes a model to `path`. With `externalData`, initializers of at least `threshold` bytes go to
@@ -158,26 +146,26 @@ export async function writeModel(
       : `lower externalData.threshold (now ${external.threshold} bytes) so more initializers go to the data file`,
   );
 
-  const suffix = `.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const temporaryModelPath = `${path}${suffix}`;
   const dataPath = external === undefined ? undefined : join(dirname(path), external.location);
-  const temporaryDataPath = dataPath === undefined ? undefined : `${dataPath}${suffix}`;
   let dataRenamed = false;
   try {
-    if (temporaryDataPath !== undefined && dataPath !== undefined && placements.size > 0) {
-      await writeExternalData(temporaryDataPath, model, placements);
-      await writeWholeFile(temporaryModelPath, modelBytes);
-      await rename(temporaryDataPath, dataPath);
-      dataRenamed = true;
-    } else {
-      await writeWholeFile(temporaryModelPath, modelBytes);
-    }
-    await rename(temporaryModelPath, path);
+    // The data file is renamed into place just before the model, which is the last to appear.
+    await writeFileAtomically(
+      path,
+      async (modelHandle) => {
+        await writeFully(modelHandle, modelBytes, 0);
+        if (dataPath !== undefined && placements.size > 0) {
+          await writeFileAtomically(
+            dataPath,
+            (dataHandle) => writeExternalData(dataHandle, model, placements),
+            { toError: passCause },
+          );
+          dataRenamed = true;
+        }
+      },
+      { toError: passCause },
+    );
   } catch (cause) {
-    await removeQuietly(temporaryModelPath);
-    if (temporaryDataPath !== undefined) {
-      await removeQuietly(temporaryDataPath);
-    }
     if (dataRenamed && dataPath !== undefined) {
       // The model did not land, so a data file no model refers to would be a partial result.
       await removeQuietly(dataPath);

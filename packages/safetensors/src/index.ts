@@ -1,3 +1,11 @@
+export {
+  CheckedTensorReader,
+  type CheckedTensorReaderOptions,
+  exactTensor,
+  floatTensor,
+  formatShape,
+  type TensorExpectation,
+} from './checked-tensor-reader';
 export { SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, shardFileName } from './checkpoint-file-names';
 export { openSafetensors, type SafetensorsFile } from './open-safetensors';
 export {

@@ -1,11 +1,11 @@
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, win32 } from 'node:path';
-import { PtqError, summarizeNames } from '@ptq/errors';
+import { closestNames, PtqError, summarizeNames } from '@ptq/errors';
 import { decodeText, FileTooLargeError, readRegularFile } from '@ptq/files';
 import type { Tensor } from '@ptq/tensor';
 import { SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from './checkpoint-file-names';
-import { closestNames } from './closest-names';
+
 import { findDuplicateJsonKey } from './find-duplicate-json-key';
 import { isPlainObject } from './is-plain-object';
 import { openSafetensors, type SafetensorsFile } from './open-safetensors';

@@ -1,7 +1,8 @@
 import type { FileHandle } from 'node:fs/promises';
+import { closestNames } from '@ptq/errors';
 import { openRegularFile } from '@ptq/files';
 import { createTensor, type DType, type Tensor, type TensorData } from '@ptq/tensor';
-import { closestNames } from './closest-names';
+
 import { readExactly } from './file-handle-io';
 import {
   HEADER_LENGTH_BYTES,

@@ -1,4 +1,5 @@
 import { FileFormatError, PtqError, type PtqErrorOptions } from '@ptq/errors';
+import { systemErrorSuffix } from '@ptq/files';
 
 /** A safetensors file or index breaks the format: bad lengths, header JSON, dtypes, shapes or offsets. */
 export class SafetensorsFormatError extends FileFormatError {
@@ -61,7 +62,5 @@ export class SafetensorsClosedError extends PtqError {
  */
 export function wrapIoError(file: string, action: string, cause: unknown): PtqError {
   if (PtqError.isInstance(cause)) return cause;
-  const code =
-    typeof cause === 'object' && cause !== null && 'code' in cause ? ` (${String(cause.code)})` : '';
-  return new SafetensorsIoError(file, `${action}${code}`, { cause });
+  return new SafetensorsIoError(file, `${action}${systemErrorSuffix(cause)}`, { cause });
 }

@@ -334,7 +334,7 @@ describe('writeSafetensors refuses bad input and leaves the target untouched', (
     expect(error).toBeInstanceOf(SafetensorsIoError);
     expect((error as Error).message).toMatch(
       new RegExp(
-        `^${target.replaceAll('.', '\\.')}: cannot create the temporary file model\\.safetensors\\.tmp-[0-9a-f]{12} \\(ENOENT\\)$`,
+        `^${target.replaceAll('.', '\\.')}: cannot create the temporary file \\.model\\.safetensors\\.tmp-${process.pid}-[0-9a-f]{8} \\(ENOENT\\)$`,
       ),
     );
   });

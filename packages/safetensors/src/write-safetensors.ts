@@ -1,9 +1,9 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { writeFileAtomically } from './atomic-write';
 import { encodeSafetensorsHeader } from './encode-safetensors-header';
 import { writeFully } from './file-handle-io';
 import { HEADER_LENGTH_BYTES, MAX_HEADER_LENGTH } from './parse-safetensors-header';
 import { compareForLayout, type PreparedTensor, prepareTensors, type TensorEntries } from './prepare-tensors';
+import { writeFileAtomically } from './write-file-atomically';
 
 export interface WriteSafetensorsOptions {
   /** Written as the header's `__metadata__`; string values only, as the format requires. */

@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
-import { writeFileAtomically } from './atomic-write';
 import { SAFETENSORS_INDEX_FILE, shardFileName } from './checkpoint-file-names';
 import { writeFully } from './file-handle-io';
 import { type PreparedTensor, prepareTensors, type TensorEntries } from './prepare-tensors';
 import { wrapIoError } from './safetensors-errors';
+import { writeFileAtomically } from './write-file-atomically';
 import { checkMetadata, writePreparedSafetensors } from './write-safetensors';
 
 /** Default shard size, the `max_shard_size="5GB"` of `transformers`' `save_pretrained`. */

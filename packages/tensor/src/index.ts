@@ -5,6 +5,7 @@ export {
   float32BitsToBfloat16Bits,
   float32ToBfloat16Bits,
 } from './bfloat16';
+export { castOnce } from './cast-once';
 export {
   type CastOptions,
   castTensor,
@@ -48,3 +49,4 @@ export {
   tensorBytes,
 } from './tensor';
 export { type MatrixStorage, transposeMatrix, transposeTensor } from './transpose';
+export { createXoshiro128, type RandomSource, xoshiro128FromState } from './xoshiro128';

@@ -1,9 +1,10 @@
 export { WeightMappingError } from './errors';
 export { type GptConfigFromHfOptions, gptConfigFromHf } from './gpt-config-from-hf';
 export {
-  castOnce,
   type LoadQuantWeightsOptions,
+  type LoadQuantWeightsParameters,
   type LoadQuantWeightsResult,
+  loadQuantWeights,
   loadQuantWeightsFromHf,
   quantizedStateToRuntime,
 } from './load-quant-weights-from-hf';

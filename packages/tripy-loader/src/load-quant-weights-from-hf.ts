@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@ptq/errors';
 import { type GPT2LMHeadModel, type LoadHfGpt2Options, loadHfGpt2 } from '@ptq/hf-gpt2';
 import { getSubmodule } from '@ptq/module-path';
 import type { GPT, ModelDType } from '@ptq/nanogpt';
@@ -10,7 +11,7 @@ import {
   type TensorQuantizer,
 } from '@ptq/quant-core';
 import { convertToScale } from '@ptq/scale-math';
-import { castTensor, createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import { castOnce, createTensor, type Tensor } from '@ptq/tensor';
 import { WeightMappingError } from './errors';
 import { isAttentionBuffer, renameQuantizerKey } from './rename-quantizer-key';
 
@@ -30,13 +31,62 @@ export interface LoadQuantWeightsResult {
   readonly quantized: QuantizedModel;
 }
 
+/** What `loadQuantWeights` takes. */
+export interface LoadQuantWeightsParameters {
+  /**
+   * The runtime GPT to load into, built for the quantization mode (`gptConfigFromHf(config, {
+   * quantMode })`); its `config.dtype` is the dtype everything is cast to.
+   */
+  readonly model: GPT;
+  /**
+   * The Hugging Face GPT-2 to quantize: a folder or hub id (`gpt2`, `gpt2-medium`, …), or a model
+   * already loaded (it is quantized in place).
+   */
+  readonly source: string | GPT2LMHeadModel;
+  /** Checked against `model.config.quantMode`. @default model.config.quantMode */
+  readonly quantMode?: QuantMode;
+  /** Options for loading the HF model when `source` names one (device for calibration, cache, offline, …). */
+  readonly load?: LoadHfGpt2Options;
+  /** Options for `modelOptQuantize` (dataset, samples, batch size, custom forward loop, progress). */
+  readonly quantize?: ModelOptQuantizeOptions;
+}
+
 /**
- * The seed's `load_quant_weights_from_hf(model, model_type, dtype, quant_mode)`, done right: load the
- * HF checkpoint, quantize it ModelOpt-style, then walk the quantized state dict: every `…_amax`
- * becomes a scale through its quantizer's maxbound (`convertToScale`), int4 block scales keep
- * ModelOpt's `[out, in/128]` layout (blocks along `in`), AWQ's `pre_quant_scale` is carried, weights
- * stay `[out, in]` as ModelOpt left them, `lm_head` is tied to `transformer.wte`, and everything is
- * cast to `dtype` and loaded with every key checked.
+ * The seed's `load_quant_weights_from_hf` done right: load the HF checkpoint, quantize it
+ * ModelOpt-style, then walk the quantized state dict: every `…_amax` becomes a scale through its
+ * quantizer's maxbound (`convertToScale`), int4 block scales keep ModelOpt's `[out, in/128]` layout
+ * (blocks along `in`), AWQ's `pre_quant_scale` is carried, weights stay `[out, in]` as ModelOpt left
+ * them, `lm_head` is tied to `transformer.wte`, and everything is cast to `model.config.dtype` and
+ * loaded with every key checked.
+ */
+export async function loadQuantWeights(
+  parameters: LoadQuantWeightsParameters,
+): Promise<LoadQuantWeightsResult> {
+  const { model, source, load, quantize } = parameters;
+  const built = model.config.quantMode;
+  const quantMode = parameters.quantMode ?? built;
+  if (quantMode === undefined) {
+    throw new InvalidArgumentError(
+      'quantMode',
+      'is not given and the model was built unquantized (model.config.quantMode); build it with gptConfigFromHf(config, { quantMode })',
+    );
+  }
+  if (built !== quantMode) {
+    throw new InvalidArgumentError(
+      'quantMode',
+      `is "${quantMode}" but the model was built for ${built === undefined ? 'no quantization' : `"${built}"`} (model.config.quantMode)`,
+    );
+  }
+  const hf = typeof source === 'string' ? await loadHfGpt2(source, load) : source;
+  const quantized = await modelOptQuantize(hf, quantMode, quantize);
+  model.loadStateDict(quantizedStateToRuntime(quantized, model.config.dtype), { strict: true });
+  return { model, quantized };
+}
+
+/**
+ * The seed's shape, `load_quant_weights_from_hf(model, model_type, dtype, quant_mode)`, kept for code
+ * ported from it: `loadQuantWeights({ model, source: options.hfModel ?? options.model ?? modelType,
+ * quantMode, load, quantize })`. `dtype` repeats `model.config.dtype` and must equal it.
  */
 export async function loadQuantWeightsFromHf(
   model: GPT,
@@ -45,14 +95,27 @@ export async function loadQuantWeightsFromHf(
   quantMode: QuantMode,
   options: LoadQuantWeightsOptions = {},
 ): Promise<LoadQuantWeightsResult> {
-  const hf = options.hfModel ?? (await loadHfGpt2(options.model ?? modelType, options.load));
-  const quantized = await modelOptQuantize(hf, quantMode, options.quantize);
-  const state = quantizedStateToRuntime(quantized, dtype);
-  model.loadStateDict(state, { strict: true });
-  return { model, quantized };
+  checkModelDType(model, dtype);
+  return loadQuantWeights({
+    model,
+    source: options.hfModel ?? options.model ?? modelType,
+    quantMode,
+    ...(options.load === undefined ? {} : { load: options.load }),
+    ...(options.quantize === undefined ? {} : { quantize: options.quantize }),
+  });
 }
 
-/** The runtime model's state dict from a quantized HF model (see `loadQuantWeightsFromHf`). */
+/** The seed passes a dtype beside a model that already has one; they must agree. */
+function checkModelDType(model: GPT, dtype: ModelDType): void {
+  if (dtype !== model.config.dtype) {
+    throw new InvalidArgumentError(
+      'dtype',
+      `is "${dtype}" but the model was built with "${model.config.dtype}" (model.config.dtype); pass the model's dtype`,
+    );
+  }
+}
+
+/** The runtime model's state dict from a quantized HF model (see `loadQuantWeights`). */
 export function quantizedStateToRuntime(quantized: QuantizedModel, dtype: ModelDType): Map<string, Tensor> {
   const source = quantized.stateDict();
   const target = new Map<string, Tensor>();
@@ -107,19 +170,4 @@ function onQuantizationGrid(quantized: QuantizedModel, key: string, value: Tenso
     return value;
   if (key === 'lm_head.weight') return value;
   return fakeQuantizeWeight(linear.weight, linear.weight_quantizer);
-}
-
-/** Casts to the model dtype, once per source tensor, so tied tensors stay one tensor. */
-export function castOnce(dtype: ModelDType): (tensor: Tensor) => Tensor {
-  const done = new Map<Tensor, Tensor>();
-  return (tensor) => {
-    let result = done.get(tensor);
-    if (result === undefined) {
-      if (tensor.dtype === dtype) result = tensor;
-      else if (dtype === 'float32') result = createTensor('float32', tensor.shape, toFloat32(tensor));
-      else result = castTensor(tensor, dtype);
-      done.set(tensor, result);
-    }
-    return result;
-  };
 }

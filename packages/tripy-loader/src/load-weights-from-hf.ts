@@ -1,8 +1,7 @@
 import { Conv1D, type GPT2LMHeadModel, type LoadHfGpt2Options, loadHfGpt2 } from '@ptq/hf-gpt2';
 import { namedModules } from '@ptq/module-path';
 import type { GPT, ModelDType } from '@ptq/nanogpt';
-import { type Tensor, transposeTensor } from '@ptq/tensor';
-import { castOnce } from './load-quant-weights-from-hf';
+import { castOnce, type Tensor, transposeTensor } from '@ptq/tensor';
 
 export interface LoadWeightsOptions {
   /** Folder or hub id (default: `modelType`). */

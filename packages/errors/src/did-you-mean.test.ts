@@ -1,35 +1,23 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { closestNames, editDistance } from './closest-names';
+import { closestName, closestNames } from './did-you-mean';
 
-describe('editDistance', () => {
-  it.each([
-    ['', '', 0],
-    ['', 'abc', 3],
-    ['kitten', 'sitting', 3],
-    ['flaw', 'lawn', 2],
-    ['weight', 'wieght', 2],
-    ['bias', 'bias', 0],
-  ])('%s → %s is %i', (left, right, distance) => {
-    expect(editDistance(left, right)).toBe(distance);
-    expect(editDistance(right, left)).toBe(distance);
+describe('closestName', () => {
+  const names = ['drop', 'experts', 'h', 'ln_f', 'wpe', 'wte'];
+
+  it('suggests the nearest name within two edits, the first one on a tie', () => {
+    expect(closestName('hh', names)).toBe('h');
+    expect(closestName('wtf', names)).toBe('wte');
+    expect(closestName('wp', names)).toBe('wpe');
+    expect(closestName('ln_F', names)).toBe('ln_f');
+    expect(closestName('expert', names)).toBe('experts');
+    expect(closestName('we', names)).toBe('wpe');
   });
 
-  it('is a metric bounded by the longer length', () => {
-    fc.assert(
-      fc.property(
-        fc.string({ maxLength: 12 }),
-        fc.string({ maxLength: 12 }),
-        fc.string({ maxLength: 12 }),
-        (a, b, c) => {
-          expect(editDistance(a, a)).toBe(0);
-          expect(editDistance(a, b)).toBe(editDistance(b, a));
-          expect(editDistance(a, c)).toBeLessThanOrEqual(editDistance(a, b) + editDistance(b, c));
-          expect(editDistance(a, b)).toBeLessThanOrEqual(Math.max(a.length, b.length));
-          expect(editDistance(a, b)).toBeGreaterThanOrEqual(Math.abs(a.length - b.length));
-        },
-      ),
-    );
+  it('suggests nothing when every name is far or shares nothing with the segment', () => {
+    expect(closestName('decoder', names)).toBeUndefined();
+    expect(closestName('x', names)).toBeUndefined();
+    expect(closestName('ab', ['h'])).toBeUndefined();
+    expect(closestName('anything', [])).toBeUndefined();
   });
 });
 

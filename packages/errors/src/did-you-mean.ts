@@ -1,17 +1,30 @@
-/** Edit distance (insertions, deletions, substitutions) between two strings. */
-export function editDistance(left: string, right: string): number {
-  let previous = Array.from({ length: right.length + 1 }, (_, index) => index);
-  for (let row = 1; row <= left.length; row++) {
-    const current = [row];
-    for (let column = 1; column <= right.length; column++) {
-      const substitution = (previous[column - 1] ?? 0) + (left[row - 1] === right[column - 1] ? 0 : 1);
-      const deletion = (previous[column] ?? 0) + 1;
-      const insertion = (current[column - 1] ?? 0) + 1;
-      current.push(Math.min(substitution, deletion, insertion));
+import { editDistance } from './edit-distance';
+
+/**
+ * The candidate closest to `name` within `maximumDistance` edits (adjacent swaps count as one), first
+ * in candidate order on a tie: the one suggestion for a mistyped path segment. A candidate that
+ * shares nothing with `name` (distance equal to the longer length, e.g. `x` for `h`) is never
+ * suggested.
+ */
+export function closestName(
+  name: string,
+  candidates: readonly string[],
+  maximumDistance = 2,
+): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(name, candidate, { adjacentSwaps: true });
+    if (
+      distance <= maximumDistance &&
+      distance < Math.max(name.length, candidate.length) &&
+      distance < bestDistance
+    ) {
+      best = candidate;
+      bestDistance = distance;
     }
-    previous = current;
   }
-  return previous[right.length] ?? 0;
+  return best;
 }
 
 /**

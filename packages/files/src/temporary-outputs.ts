@@ -4,12 +4,13 @@ import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
- * Temporary folders beside an output are named `.<name>.tmp-<pid>-<8 hex>` (and `.<name>.old-…` for
- * the folder being replaced): the pid says whether the process that made one is still alive.
+ * Temporary files and folders beside an output are named `.<name>.tmp-<pid>-<8 hex>` (and
+ * `.<name>.old-…` for a folder being replaced): hidden, so no reader mistakes one for the output, and
+ * the pid says whether the process that made one is still alive.
  */
 const TEMPORARY_NAME = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/;
 
-/** A fresh name beside `target` for a folder of `kind`, carrying this process's pid. */
+/** A fresh name beside `target` for a temporary file or folder of `kind`, carrying this process's pid. */
 export function temporarySiblingName(target: string, kind: 'tmp' | 'old'): string {
   return join(
     dirname(target),
@@ -68,8 +69,9 @@ export function onTemporaryCleanup(action: () => void): () => void {
 }
 
 /**
- * Removes the temporary folders of every write in progress (and puts back a folder that was being
- * replaced), synchronously. For a program's SIGINT / SIGTERM handler, just before it exits.
+ * Removes the temporary files and folders of every atomic write in progress (and puts back a folder
+ * that was being replaced), synchronously. For a program's SIGINT / SIGTERM handler, just before it
+ * exits.
  */
 export function removeTemporaryOutputs(): void {
   for (const action of [...cleanups].reverse()) {
