@@ -1,3 +1,4 @@
+export { createXoshiro128, type RandomSource, xoshiro128FromState } from '@ptq/tensor';
 export {
   type GPTConfig,
   type GPTConfigInput,
@@ -15,7 +16,6 @@ export {
   generate,
 } from './generate/generate';
 export { argmax, type SampleOptions, sampleToken, topKIndices } from './generate/sampling';
-export { createXoshiro128, type RandomSource, xoshiro128FromState } from './generate/xoshiro128';
 export type { GraphOperators } from './graph/blocks';
 export { type BuildGraphOptions, buildGptGraph } from './graph/build-gpt-graph';
 export { GraphContext } from './graph/graph-context';

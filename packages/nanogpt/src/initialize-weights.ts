@@ -1,8 +1,14 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { namedModules } from '@ptq/module-path';
 import { amaxPerBlock, amaxPerChannel, amaxPerTensor, convertToScale, MAXBOUND } from '@ptq/scale-math';
-import { createTensor, float32ArrayToFloat16, type Tensor, toFloat32 } from '@ptq/tensor';
-import { createXoshiro128, type RandomSource } from './generate/xoshiro128';
+import {
+  createTensor,
+  createXoshiro128,
+  float32ArrayToFloat16,
+  type RandomSource,
+  type Tensor,
+  toFloat32,
+} from '@ptq/tensor';
 import { Embedding } from './modules/embedding';
 import type { GPT } from './modules/gpt';
 import { LayerNorm } from './modules/layer-norm';

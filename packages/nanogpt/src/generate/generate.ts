@@ -1,9 +1,8 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { createTensor } from '@ptq/tensor';
+import { createTensor, createXoshiro128 } from '@ptq/tensor';
 import { checkMaxNewTokens, checkTokensPerRead } from '../runtime/compiled-gpt';
 import type { DecodeCache, RuntimeGPT } from '../runtime/runtime-gpt';
 import { argmax, sampleToken } from './sampling';
-import { createXoshiro128 } from './xoshiro128';
 
 export interface GenerateOptions {
   /** Tokens to add per row (default 32). */

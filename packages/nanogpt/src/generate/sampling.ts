@@ -1,4 +1,4 @@
-import type { RandomSource } from './xoshiro128';
+import type { RandomSource } from '@ptq/tensor';
 
 /** The index of the largest value; the lowest index wins a tie. */
 export function argmax(values: Float32Array): number {
