@@ -10,6 +10,7 @@ import { GraphBuilder } from './graph-builder';
 import { fromOrtTensor, toOrtTensor } from './ort-tensor';
 import { serializeModel } from './serialize-model';
 import { hidesSoftwareVulkanDrivers } from './software-vulkan-drivers';
+import { vulkanLoaderPresent } from './vulkan-loader';
 
 const require = createRequire(import.meta.url);
 const bindingDirectory = join(
@@ -88,8 +89,13 @@ describe('createSession', () => {
     if (device === 'cpu') {
       expect(notices[1]).toMatch(/^ptq: webgpu is not available \(.+\); using cpu$/);
       expect(notices[1]).not.toContain('\n');
-      // A CPU-emulated adapter (lavapipe) never counts as the GPU 'auto' looks for.
-      if (hidesSoftwareVulkanDrivers()) {
+      if (!vulkanLoaderPresent()) {
+        // No Vulkan loader: said in one line, without probing (which would print Dawn's warning).
+        expect(notices[1]).toBe(
+          'ptq: webgpu is not available (no Vulkan loader (libvulkan.so.1) is installed); using cpu',
+        );
+      } else if (hidesSoftwareVulkanDrivers()) {
+        // A CPU-emulated adapter (lavapipe) never counts as the GPU 'auto' looks for.
         expect(notices[1]).toContain('; software Vulkan drivers do not count under auto)');
       }
     }
@@ -112,7 +118,11 @@ describe('createSession', () => {
     );
     expect(error.device).toBe('webgpu');
     expect(error.message).toMatch(/^Device "webgpu" is not available: .+/);
-    if (hidesSoftwareVulkanDrivers()) {
+    if (!vulkanLoaderPresent()) {
+      expect(error.message).toBe(
+        'Device "webgpu" is not available: no Vulkan loader (libvulkan.so.1) is installed',
+      );
+    } else if (hidesSoftwareVulkanDrivers()) {
       // The 'auto' choice above set WebGPU up without software drivers, for the whole process.
       expect(error.message).toContain(
         "an 'auto' device choice earlier in this process skipped software Vulkan drivers",

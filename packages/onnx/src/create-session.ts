@@ -8,6 +8,7 @@ import { DeviceUnavailableError, OnnxSessionError } from './errors';
 import { GraphBuilder } from './graph-builder';
 import { serializeModel } from './serialize-model';
 import { hidesSoftwareVulkanDrivers, withoutSoftwareVulkanDrivers } from './software-vulkan-drivers';
+import { vulkanLoaderPresent } from './vulkan-loader';
 
 export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 
@@ -96,6 +97,10 @@ function probeDevice(
       if (device === 'cuda' && !cudaProviderInstalled()) {
         // Probing would make onnxruntime print its own load failure on stderr; say it in one line instead.
         return 'its provider library is not installed';
+      }
+      if (device === 'webgpu' && !vulkanLoaderPresent()) {
+        // Probing would make Dawn print a native warning on stderr; say it in one line instead.
+        return 'no Vulkan loader (libvulkan.so.1) is installed';
       }
       const open = async () => {
         // A missing CUDA provider library or WebGPU adapter surfaces here as a thrown error.

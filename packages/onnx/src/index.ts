@@ -69,6 +69,7 @@ export { type FromOrtTensorOptions, fromOrtTensor, toOrtTensor } from './ort-ten
 export { MAX_PROTOBUF_BYTES, serializeModel } from './serialize-model';
 export { appendTargetLogProbabilities } from './target-log-probabilities';
 export { validateModel } from './validate-model';
+export { vulkanLoaderPresent } from './vulkan-loader';
 export {
   DEFAULT_EXTERNAL_DATA_THRESHOLD,
   EXTERNAL_DATA_ALIGNMENT,
