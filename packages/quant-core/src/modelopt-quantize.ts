@@ -5,6 +5,7 @@ import type { Device } from '@ptq/onnx';
 import { type AwqLayerResult, type AwqProgress, applyAwqScale, awqLite } from './awq-lite';
 import { type BlockProgress, calibrateBlockByBlock } from './block-by-block-calibration';
 import { type CalibrationModel, type ForwardLoop, tappedModel } from './calibration-model';
+import { checkConfigMatchesMode } from './check-config-mode';
 import { RunningMax, weightAmax } from './max-calibration';
 import {
   algorithmOf,
@@ -90,9 +91,22 @@ const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
  */
 export async function modelOptQuantize(
   model: GPT2LMHeadModel,
+  options: ModelOptQuantizeOptions & { readonly mode: QuantMode },
+): Promise<QuantizedModel>;
+/** The seed's shape, `modelopt_quantize(model_hf, quant_mode)`, with the options after the mode. */
+export async function modelOptQuantize(
+  model: GPT2LMHeadModel,
   quantMode: QuantMode,
-  options: ModelOptQuantizeOptions = {},
+  options?: ModelOptQuantizeOptions,
+): Promise<QuantizedModel>;
+export async function modelOptQuantize(
+  model: GPT2LMHeadModel,
+  modeOrOptions: QuantMode | (ModelOptQuantizeOptions & { readonly mode: QuantMode }),
+  positionalOptions: ModelOptQuantizeOptions = {},
 ): Promise<QuantizedModel> {
+  const named = typeof modeOrOptions === 'object' && modeOrOptions !== null;
+  const quantMode = named ? modeOrOptions.mode : modeOrOptions;
+  const options: ModelOptQuantizeOptions = named ? modeOrOptions : positionalOptions;
   if (!isQuantMode(quantMode)) throw new UnknownQuantModeError(quantMode);
   const started = performance.now();
   const log = options.log ?? stderrLine;
@@ -118,6 +132,7 @@ export async function modelOptQuantize(
   }
 
   const linears = quantizeLinears(model, config);
+  if (options.config !== undefined) checkConfigMatchesMode(quantMode, linears);
   const inputCalibrated = [...linears].filter(([, linear]) => linear.input_quantizer.enabled);
   if (algorithm.method === 'awq_lite' && inputCalibrated.length > 0) {
     throw new InvalidArgumentError(
