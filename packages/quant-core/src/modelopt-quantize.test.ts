@@ -7,6 +7,7 @@ import {
 import { type GPT2LMHeadModel, loadHfGpt2, perplexity } from '@ptq/hf-gpt2';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readmePerplexities } from './__fixtures__/readme-figures';
 import { modelOptQuantize } from './modelopt-quantize';
 import { UnknownQuantModeError } from './quant-config';
 
@@ -42,6 +43,13 @@ async function heldOutPerplexity(model: GPT2LMHeadModel): Promise<number> {
   return (await perplexity(model, heldOut)).perplexity;
 }
 
+/** The READMEs state this figure for the mode, to three decimals: hold them to what ptq computes. */
+async function expectReadmeFigures(mode: string, ppl: number) {
+  const stated = await readmePerplexities(mode);
+  expect(stated.package, `packages/quant-core/README.md, ${mode}`).toBe(ppl.toFixed(3));
+  expect(stated.root, `README.md, ${mode}`).toBe(ppl.toFixed(3));
+}
+
 describe('modelOptQuantize on the default model, against the independent PyTorch reference', () => {
   it('int8 weight-only: per-channel weight amax equal in float32, fake-quant perplexity within 0.2%', async () => {
     const model = await load();
@@ -58,6 +66,7 @@ describe('modelOptQuantize on the default model, against the independent PyTorch
     expect(state.has('lm_head.weight_quantizer._amax')).toBe(false);
     const ppl = await heldOutPerplexity(quantized.model);
     expect(Math.abs(ppl / expected.perplexity - 1)).toBeLessThan(0.002);
+    await expectReadmeFigures('int8-weight-only', ppl);
   }, 600_000);
 
   it('float8: weight amax equal, input amax within 1e-5 relative (lm_head included), perplexity within 0.2%', async () => {
@@ -82,6 +91,7 @@ describe('modelOptQuantize on the default model, against the independent PyTorch
     }
     const ppl = await heldOutPerplexity(quantized.model);
     expect(Math.abs(ppl / expected.perplexity - 1)).toBeLessThan(0.002);
+    await expectReadmeFigures('float8', ppl);
   }, 600_000);
 
   it('int4 weight-only (AWQ-lite): identical alphas, pre_quant_scale and block amax close, perplexity within 0.2%', async () => {
@@ -117,6 +127,7 @@ describe('modelOptQuantize on the default model, against the independent PyTorch
     }
     const ppl = await heldOutPerplexity(quantized.model);
     expect(Math.abs(ppl / expected.perplexity - 1)).toBeLessThan(0.002);
+    await expectReadmeFigures('int4-weight-only', ppl);
   }, 600_000);
 });
 
