@@ -8,7 +8,7 @@ import type { GPT } from '../modules/gpt';
 import type { Linear } from '../modules/linear';
 import {
   type BatchInputs,
-  checkVocabulary,
+  checkTargets,
   readBatchInputs,
   restoreRowPadding,
   withoutRowPadding,
@@ -336,18 +336,7 @@ export class KernelGPT implements RuntimeGPT {
   ): Promise<Tensor<'float32'>> {
     const batch = this.#readBatch(inputIds, undefined);
     const { rows, sequence } = batch;
-    if (
-      targets.dtype !== 'int64' ||
-      targets.shape.length !== 2 ||
-      targets.shape[0] !== rows ||
-      targets.shape[1] !== sequence
-    ) {
-      throw new InvalidArgumentError(
-        'targets',
-        `must be int64 [${rows}, ${sequence}] like inputIds, got ${targets.dtype} [${targets.shape.join(', ')}]`,
-      );
-    }
-    checkVocabulary('targets', targets.data, sequence, this.config.vocabSize);
+    checkTargets(targets, rows, sequence, this.config.vocabSize);
     const { logits } = await this.forward(inputIds);
     this.#scorer ??= new TargetScorer('cpu');
     const scored = await this.#scorer.score(

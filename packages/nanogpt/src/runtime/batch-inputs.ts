@@ -25,6 +25,27 @@ function checkMatrix(name: string, tensor: Tensor<'int64'>): [number, number] {
   return [tensor.shape[0]!, tensor.shape[1]!];
 }
 
+/** Checks perplexity targets: int64 `[rows, sequence]` like the input ids, every id in the vocabulary. */
+export function checkTargets(
+  targets: Tensor<'int64'>,
+  rows: number,
+  sequence: number,
+  vocabSize: number,
+): void {
+  if (
+    targets.dtype !== 'int64' ||
+    targets.shape.length !== 2 ||
+    targets.shape[0] !== rows ||
+    targets.shape[1] !== sequence
+  ) {
+    throw new InvalidArgumentError(
+      'targets',
+      `must be int64 [${rows}, ${sequence}] like inputIds, got ${targets.dtype} [${targets.shape.join(', ')}]`,
+    );
+  }
+  checkVocabulary('targets', targets.data, sequence, vocabSize);
+}
+
 /** Throws, naming `name` and the `[row, column]`, unless every id of a `sequence`-wide matrix is in `[0, vocabSize)`. */
 export function checkVocabulary(name: string, ids: BigInt64Array, sequence: number, vocabSize: number): void {
   for (let index = 0; index < ids.length; index += 1) {

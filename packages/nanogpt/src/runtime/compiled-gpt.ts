@@ -18,7 +18,7 @@ import {
 import type { WeightFormat } from '../graph/weight-format';
 import {
   type BatchInputs,
-  checkVocabulary,
+  checkTargets,
   positionsFromMask,
   readBatchInputs,
   restoreRowPadding,
@@ -158,18 +158,7 @@ export class CompiledGPT {
   ): Promise<Tensor<'float32'>> {
     const batch = this.#readBatch(inputIds, undefined);
     const { rows, sequence } = batch;
-    if (
-      targets.dtype !== 'int64' ||
-      targets.shape.length !== 2 ||
-      targets.shape[0] !== rows ||
-      targets.shape[1] !== sequence
-    ) {
-      throw new InvalidArgumentError(
-        'targets',
-        `must be int64 [${rows}, ${sequence}] like inputIds, got ${targets.dtype} [${targets.shape.join(', ')}]`,
-      );
-    }
-    checkVocabulary('targets', targets.data, sequence, this.config.vocabSize);
+    checkTargets(targets, rows, sequence, this.config.vocabSize);
     const outputs = await this.#runForLogits(this.#feeds(batch.ids, batch.mask, sequence, undefined));
     (outputs[NEXT_TOKEN] as OrtTensor | undefined)?.dispose();
     const logits = outputs[LOGITS] as OrtTensor;
