@@ -14,8 +14,8 @@ import {
   withoutRowPadding,
 } from '../runtime/batch-inputs';
 import {
-  checkMaxNewTokens,
-  checkTokensPerRead,
+  checkGreedyArguments,
+  checkRoomForNewTokens,
   DEFAULT_TOKENS_PER_READ,
   type ForwardOutput,
   lastPositions,
@@ -423,25 +423,12 @@ export class KernelGPT implements RuntimeGPT {
     tokensPerRead = DEFAULT_TOKENS_PER_READ,
   ): AsyncGenerator<number[], void, undefined> {
     this.#checkUsable();
-    checkTokensPerRead(tokensPerRead);
-    checkMaxNewTokens(maxNewTokens);
-    const notInteger = prompt.findIndex((token) => !Number.isSafeInteger(token));
-    if (notInteger !== -1) {
-      throw new InvalidArgumentError(
-        'prompt',
-        `token ${String(prompt[notInteger])} at ${notInteger} is not an integer`,
-      );
-    }
+    checkGreedyArguments(prompt, maxNewTokens, tokensPerRead);
     const batch = this.#readBatch(
       createTensor('int64', [1, prompt.length], BigInt64Array.from(prompt, BigInt)),
       undefined,
     );
-    if (prompt.length + maxNewTokens > this.maxSequence) {
-      throw new InvalidArgumentError(
-        'maxNewTokens',
-        `the prompt (${prompt.length} tokens) plus ${maxNewTokens} new tokens exceeds the compiled maxSequence ${this.maxSequence}`,
-      );
-    }
+    checkRoomForNewTokens(prompt.length, maxNewTokens, this.maxSequence);
     if (prompt.length === 0) {
       throw new InvalidArgumentError('prompt', 'must hold at least one token');
     }

@@ -80,6 +80,33 @@ export function checkTokensPerRead(tokensPerRead: number): void {
   }
 }
 
+/** What `greedyChunks` checks before reading the prompt, whichever engine runs it. */
+export function checkGreedyArguments(
+  prompt: readonly number[],
+  maxNewTokens: number,
+  tokensPerRead: number,
+): void {
+  checkTokensPerRead(tokensPerRead);
+  checkMaxNewTokens(maxNewTokens);
+  const notInteger = prompt.findIndex((token) => !Number.isSafeInteger(token));
+  if (notInteger !== -1) {
+    throw new InvalidArgumentError(
+      'prompt',
+      `token ${String(prompt[notInteger])} at ${notInteger} is not an integer`,
+    );
+  }
+}
+
+/** Throws unless the prompt and `maxNewTokens` new tokens fit the compiled `maxSequence`. */
+export function checkRoomForNewTokens(promptLength: number, maxNewTokens: number, maxSequence: number): void {
+  if (promptLength + maxNewTokens > maxSequence) {
+    throw new InvalidArgumentError(
+      'maxNewTokens',
+      `the prompt (${promptLength} tokens) plus ${maxNewTokens} new tokens exceeds the compiled maxSequence ${maxSequence}`,
+    );
+  }
+}
+
 function int64Matrix(values: BigInt64Array, rows: number, columns: number): OrtTensor {
   return new OrtTensor('int64', values, [rows, columns]);
 }
@@ -270,26 +297,13 @@ export class CompiledGPT {
         "greedy decoding in the graph needs a single-row graph (compile with batch: 1 and operators: 'fused')",
       );
     }
-    checkTokensPerRead(tokensPerRead);
-    checkMaxNewTokens(maxNewTokens);
-    const notInteger = prompt.findIndex((token) => !Number.isSafeInteger(token));
-    if (notInteger !== -1) {
-      throw new InvalidArgumentError(
-        'prompt',
-        `token ${String(prompt[notInteger])} at ${notInteger} is not an integer`,
-      );
-    }
+    checkGreedyArguments(prompt, maxNewTokens, tokensPerRead);
     // Checks the vocabulary range and maxSequence, as for every other call.
     const ids = this.#readBatch(
       createTensor('int64', [1, prompt.length], BigInt64Array.from(prompt, BigInt)),
       undefined,
     );
-    if (prompt.length + maxNewTokens > this.maxSequence) {
-      throw new InvalidArgumentError(
-        'maxNewTokens',
-        `the prompt (${prompt.length} tokens) plus ${maxNewTokens} new tokens exceeds the compiled maxSequence ${this.maxSequence}`,
-      );
-    }
+    checkRoomForNewTokens(prompt.length, maxNewTokens, this.maxSequence);
     let keys = this.#emptyLayers(1);
     let values = this.#emptyLayers(1);
     let input = int64Matrix(ids.ids, 1, ids.sequence);
