@@ -17,6 +17,11 @@ export interface RequestKernelDeviceOptions {
    * Dawn's OpenGL ES backend; speed never should.
    */
   readonly allowSoftwareAdapter?: boolean;
+  /**
+   * Ask for the `timestamp-query` feature, unquantized (benchmarks: GPU time per kernel). Uses a
+   * Dawn instance of its own, so the default one keeps Dawn's default toggles.
+   */
+  readonly timestamps?: boolean;
 }
 
 interface DawnModule {
@@ -31,11 +36,18 @@ let dawn: Promise<DawnModule> | undefined;
  */
 const instances = new Map<string, GPU>();
 
-function instanceFor(module: DawnModule, backend: 'vulkan-or-metal' | 'opengles'): GPU {
-  let gpu = instances.get(backend);
+/** Dawn toggles for exact timestamps: Dawn rounds them to 100 µs by default. */
+const TIMESTAMP_FLAGS = ['disable-dawn-features=timestamp_quantization'];
+
+function instanceFor(module: DawnModule, backend: 'vulkan-or-metal' | 'opengles', timestamps: boolean): GPU {
+  const key = `${backend}${timestamps ? '+timestamps' : ''}`;
+  let gpu = instances.get(key);
   if (gpu === undefined) {
-    gpu = module.create(backend === 'opengles' ? ['backend=opengles'] : []);
-    instances.set(backend, gpu);
+    gpu = module.create([
+      ...(backend === 'opengles' ? ['backend=opengles'] : []),
+      ...(timestamps ? TIMESTAMP_FLAGS : []),
+    ]);
+    instances.set(key, gpu);
   }
   return gpu;
 }
@@ -78,15 +90,16 @@ function wantedLimits(adapter: GPUAdapter): Record<string, number> {
 async function adapterOn(
   module: DawnModule,
   backend: 'vulkan-or-metal' | 'opengles',
+  timestamps: boolean,
 ): Promise<GPUAdapter | undefined> {
   try {
     if (backend === 'opengles') {
       // Mesa's EGL needs no display for compute with this platform; read when Dawn opens EGL.
       process.env.EGL_PLATFORM ??= 'surfaceless';
-      const gpu = instanceFor(module, backend);
+      const gpu = instanceFor(module, backend, timestamps);
       return (await gpu.requestAdapter({ featureLevel: 'compatibility' })) ?? undefined;
     }
-    const gpu = instanceFor(module, backend);
+    const gpu = instanceFor(module, backend, timestamps);
     return (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? undefined;
   } catch {
     return undefined;
@@ -109,14 +122,16 @@ export async function requestKernelDevice(options: RequestKernelDeviceOptions = 
   const skipped: string[] = [];
   for (const backend of ['vulkan-or-metal', 'opengles'] as const) {
     if (backend === 'opengles' && !allowSoftware) break;
-    const adapter = await adapterOn(module, backend);
+    const adapter = await adapterOn(module, backend, options.timestamps ?? false);
     if (adapter === undefined) continue;
     const software = isSoftware(adapter);
     if (software && !allowSoftware) {
       skipped.push(describeAdapter(adapter));
       continue;
     }
-    const device = await adapter.requestDevice({ requiredLimits: wantedLimits(adapter) });
+    const requiredFeatures: GPUFeatureName[] =
+      options.timestamps === true && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+    const device = await adapter.requestDevice({ requiredLimits: wantedLimits(adapter), requiredFeatures });
     return { device, adapterName: describeAdapter(adapter), software };
   }
   const reason =

@@ -43,6 +43,31 @@ const COPY_DST = 0x08;
 const MAP_READ = 0x01;
 const UNIFORM = 0x40;
 const MAP_MODE_READ = 0x01;
+const QUERY_RESOLVE = 0x200;
+
+/** What each of a layer's five step kernels does, in dispatch order. */
+const LAYER_KERNELS = [
+  'ln_1 + attn.c_attn',
+  'attention (decode)',
+  'attn.c_proj + residual',
+  'ln_2 + mlp.c_fc + GELU',
+  'mlp.c_proj + residual',
+];
+
+/** The name of step dispatch `index` of `count`: the embedding, five per layer, the head, the greedy step. */
+function stepKernelName(index: number, count: number): string {
+  if (index === 0) return 'embedding';
+  if (index === count - 1) return 'greedy argmax + advance';
+  if (index === count - 2) return 'ln_f + lm_head';
+  return LAYER_KERNELS[(index - 1) % LAYER_KERNELS.length]!;
+}
+
+/** GPU time of one kind of step kernel, summed over the layers, for each profiled step. */
+export interface KernelTiming {
+  readonly kernel: string;
+  /** Microseconds per step (one entry per profiled step). */
+  readonly microseconds: number[];
+}
 
 /** One dispatch of a step: its pipeline, bind group and workgroup count. */
 interface Dispatch {
@@ -443,6 +468,58 @@ export class KernelGPT implements RuntimeGPT {
     }
   }
 
+  /**
+   * GPU time per kind of kernel of `count` decode steps continuing the current sequence (after a
+   * `prefill` or `greedyChunks`), for benchmarks: each dispatch runs in a compute pass of its own
+   * with timestamps written at its start and end. Needs a device made with `timestamps: true`.
+   */
+  async profileSteps(count: number): Promise<KernelTiming[]> {
+    this.#checkUsable();
+    if (!this.#device.features.has('timestamp-query')) {
+      throw new DeviceUnavailableError(
+        'kernels',
+        'the device has no timestamp queries (make it with requestKernelDevice({ timestamps: true }))',
+      );
+    }
+    const kernels = this.#dispatches.length;
+    const querySet = this.#device.createQuerySet({ type: 'timestamp', count: 2 * kernels });
+    const resolved = this.#buffer(16 * kernels, QUERY_RESOLVE | COPY_SRC);
+    const staging = this.#buffer(16 * kernels, MAP_READ | COPY_DST);
+    const names = [...new Set(this.#dispatches.map((_, index) => stepKernelName(index, kernels)))];
+    const timings = names.map((kernel) => ({ kernel, microseconds: [] as number[] }));
+    try {
+      for (let step = 0; step < count; step += 1) {
+        const encoder = this.#device.createCommandEncoder();
+        this.#dispatches.forEach(({ pipeline, bindGroup, workgroups }, index) => {
+          const pass = encoder.beginComputePass({
+            timestampWrites: {
+              querySet,
+              beginningOfPassWriteIndex: 2 * index,
+              endOfPassWriteIndex: 2 * index + 1,
+            },
+          });
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, bindGroup);
+          pass.dispatchWorkgroups(workgroups);
+          pass.end();
+        });
+        encoder.resolveQuerySet(querySet, 0, 2 * kernels, resolved, 0);
+        encoder.copyBufferToBuffer(resolved, 0, staging, 0, 16 * kernels);
+        this.#device.queue.submit([encoder.finish()]);
+        const stamps = await this.#read(staging, 16 * kernels, BigUint64Array);
+        for (const timing of timings) timing.microseconds.push(0);
+        for (let index = 0; index < kernels; index += 1) {
+          const timing = timings[names.indexOf(stepKernelName(index, kernels))]!;
+          const nanoseconds = Number(stamps[2 * index + 1]! - stamps[2 * index]!);
+          timing.microseconds[step] = timing.microseconds[step]! + nanoseconds / 1000;
+        }
+      }
+    } finally {
+      querySet.destroy();
+    }
+    return timings;
+  }
+
   /** Frees the device and its buffers. The compiled model cannot be used afterwards. */
   async release(): Promise<void> {
     if (this.#released) return;
@@ -585,7 +662,7 @@ export class KernelGPT implements RuntimeGPT {
     return Array.from(await this.#read(this.#tokenStaging, 4 * length, Uint32Array));
   }
 
-  async #read<T extends Float32Array | Uint32Array>(
+  async #read<T extends Float32Array | Uint32Array | BigUint64Array>(
     buffer: GPUBuffer,
     bytes: number,
     type: { new (buffer: ArrayBuffer): T },
