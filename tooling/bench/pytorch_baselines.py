@@ -1,9 +1,11 @@
 """PyTorch transformers baselines for ptq's benchmarks, measured on the same card in the same call:
 forward tokens/s (eager, fp32, batch 1) and `generate` decode/prefill tokens/s (fp32 and fp16, eager
-and sdpa attention, 32-token prompt, 128 new tokens, greedy).
+and sdpa attention, 32-token prompt, 128 new tokens, greedy). `--compiled` adds `generate` with a
+static cache and the forward compiled by `torch.compile(mode="reduce-overhead")` (CUDA graphs), sdpa;
+`--extra` adds a 512-token prefill (forward) and batch-32 `generate` decode, sdpa.
 
     python3 tooling/bench/pytorch_baselines.py --model NAME=FOLDER [...] --out result.json
-    python3 tooling/bench/pytorch_baselines.py --model gpt2-124m=random --skip-forward --out result.json
+    python3 tooling/bench/pytorch_baselines.py --model gpt2-124m=random --skip-forward --compiled --out result.json
 """
 
 import argparse
@@ -35,9 +37,11 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-forward", action="store_true")
+    parser.add_argument("--compiled", action="store_true")
+    parser.add_argument("--extra", action="store_true")
     args = parser.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
-    results = {"gpu": torch.cuda.get_device_name(0), "torch": torch.__version__, "forward": [], "generate": []}
+    results = {"gpu": torch.cuda.get_device_name(0), "torch": torch.__version__, "forward": [], "generate": [], "extra": [], "errors": []}
     for spec in args.model:
         name, folder = spec.split("=", 1)
         for attention in ("eager", "sdpa"):
@@ -67,14 +71,59 @@ def main() -> None:
                     "prefillMs": prefill, "prefillTokensPerSecond": 32 / prefill * 1000,
                     "decodeTokensPerSecond": 128 / decode_ms * 1000,
                 })
+                if attention == "sdpa" and args.extra:
+                    extra(results, name, typed, vocab, str(dtype).replace("torch.", ""))
+                if attention == "sdpa" and args.compiled:
+                    compiled(results, name, typed, prompt, prefill, str(dtype).replace("torch.", ""))
             del model
             torch.cuda.empty_cache()
     with open(args.out, "w") as handle:
         json.dump(results, handle, indent=2)
     for row in results["forward"]:
         print(f"pytorch forward {row['model']:>20} fp32 {row['length']:5d} tokens  {row['medianMs']:8.2f} ms  {row['tokensPerSecond']:10.0f} tok/s")
+    for row in results["extra"]:
+        print(f"pytorch {row['model']:>20} sdpa {row['dtype']:8} prefill 512 {row['prefill512TokensPerSecond']:8.0f} tok/s  batch-32 decode {row['batch32DecodeTokensPerSecond']:8.0f} tok/s")
+    for row in results["errors"]:
+        print(f"pytorch variant failed: {row['variant']}: {row['error']}")
     for row in results["generate"]:
         print(f"pytorch generate {row['model']:>20} {row['attention']:5} {row['dtype']:8} decode {row['decodeTokensPerSecond']:8.1f} tok/s  prefill {row['prefillTokensPerSecond']:8.0f} tok/s")
+
+
+def compiled(results, name, model, prompt, prefill_ms, dtype):
+    """`generate` with a static cache and a forward compiled for CUDA graphs (transformers' recipe)."""
+    started = time.perf_counter()
+    try:
+        model.generation_config.cache_implementation = "static"
+        eager_forward = model.forward
+        model.forward = torch.compile(eager_forward, mode="reduce-overhead", fullgraph=True)
+        generate = lambda: model.generate(prompt, max_new_tokens=128, min_new_tokens=128, do_sample=False, pad_token_id=0, cache_implementation="static")
+        total = statistics.median(timed(generate, 3, warmup=3))
+        results["generate"].append({
+            "model": name, "attention": "sdpa+static+compile", "dtype": dtype, "totalMs": total,
+            "prefillMs": prefill_ms, "prefillTokensPerSecond": 32 / prefill_ms * 1000,
+            "decodeTokensPerSecond": 128 / (total - prefill_ms) * 1000,
+            "compileSeconds": time.perf_counter() - started,
+        })
+    except Exception as error:  # a failed variant is reported, not fatal
+        results["errors"].append({"variant": f"sdpa+static+compile {dtype}", "error": repr(error)[:500]})
+    finally:
+        model.forward = eager_forward
+        model.generation_config.cache_implementation = None
+        torch._dynamo.reset()
+
+
+def extra(results, name, model, vocab, dtype):
+    """A 512-token prefill (one forward) and batch-32 greedy `generate` decode."""
+    ids = (torch.arange(512, device="cuda") * 7919 % min(5000, vocab)).unsqueeze(0)
+    prefill = statistics.median(timed(lambda: model(input_ids=ids), 5))
+    batch = (torch.arange(32 * 32, device="cuda").reshape(32, 32) * 7919 % min(5000, vocab))
+    generate = lambda: model.generate(batch, max_new_tokens=128, min_new_tokens=128, do_sample=False, pad_token_id=0)
+    total = statistics.median(timed(generate, 3, warmup=1))
+    batch_prefill = statistics.median(timed(lambda: model(input_ids=batch), 5))
+    results["extra"].append({
+        "model": name, "dtype": dtype, "prefill512Ms": prefill, "prefill512TokensPerSecond": 512 / prefill * 1000,
+        "batch32DecodeTokensPerSecond": 32 * 128 / (total - batch_prefill) * 1000,
+    })
 
 
 if __name__ == "__main__":
