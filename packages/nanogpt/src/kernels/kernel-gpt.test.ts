@@ -1,4 +1,4 @@
-import { createTensor, type Tensor } from '@ptq/tensor';
+import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundledModel } from '../__fixtures__/bundled-model';
 import { setCalibratedScales } from '../__fixtures__/calibrated-scales';
@@ -125,6 +125,23 @@ describe.skipIf(problem !== undefined)('the kernels engine against onnxruntime (
     const expected = (await reference.forward(row(PROMPT))).logits;
     // The reference computes in float16: its rounding, not the kernels', sets the tolerance.
     expect(maxDifference((await kernels.forward(row(PROMPT))).logits.data, expected.data)).toBeLessThan(5e-2);
+  });
+
+  it("a float16 model's float16 weights give the logits of their float32 widening", async () => {
+    const model = tinyModel({ dtype: 'float16', blockSize: 32 });
+    const widened = tinyModel({ blockSize: 32 });
+    widened.loadStateDict(
+      new Map(
+        [...model.stateDict()].map(([name, tensor]) => [
+          name,
+          createTensor('float32', [...tensor.shape], toFloat32(tensor)),
+        ]),
+      ),
+    );
+    const reference = await open(compile(widened, { device: 'cpu' }));
+    const kernels = await open(compile(model, { engine: 'kernels', allowSoftwareAdapter: true }));
+    const expected = (await reference.forward(row(PROMPT))).logits;
+    expect(maxDifference((await kernels.forward(row(PROMPT))).logits.data, expected.data)).toBeLessThan(1e-3);
   });
 
   it.each(MODES)('bundled model, %s', { timeout: 120_000 }, async (quantMode) => {

@@ -134,8 +134,8 @@ export interface KernelGPTInit {
  * position, both kept on the device. Pipelines and bind groups are made once here; many steps are
  * encoded per submission and tokens are read back once per submission. Prompts run all their rows
  * at once through the same linear kernels (one workgroup row per token) and a prompt attention
- * kernel. Activations and accumulation are float32 (a float16
- * model's weights are widened).
+ * kernel. Activations and accumulation are float32; a float16 model's unquantized weights stay
+ * float16 on the device (two to a word), its other tensors are widened.
  */
 export class KernelGPT implements RuntimeGPT {
   readonly engine = 'kernels' as const;
@@ -329,8 +329,12 @@ export class KernelGPT implements RuntimeGPT {
       );
     });
     const head = gpt.lm_head;
-    // A tied, plain head reads the embedding buffer itself ([vocab, embedding] either way).
-    const shared = head.weight === wteWeight && head.quantDtype === undefined ? wte : undefined;
+    // A tied, plain float32 head reads the embedding buffer itself ([vocab, embedding] either way);
+    // a float16 head keeps its own float16 copy, half the bytes each step reads.
+    const shared =
+      head.weight === wteWeight && head.quantDtype === undefined && head.weight.dtype === 'float32'
+        ? wte
+        : undefined;
     dispatches.push(
       ...this.#linear('lm_head', head, [[residual, this.#logits]], 'none', gpt.transformer.ln_f, shared),
       this.#dispatch(

@@ -43,6 +43,19 @@ export function packCodes(
   return packed;
 }
 
+/** float16 bits `[rows, columns]` into words of two per row, the even column in the low half. */
+export function packHalves(halves: Uint16Array, rows: number, columns: number): Uint32Array {
+  const words = Math.ceil(columns / 2);
+  const packed = new Uint32Array(rows * words);
+  for (let row = 0; row < rows; row += 1) {
+    for (let column = 0; column < columns; column += 1) {
+      const word = row * words + (column >> 1);
+      packed[word] = (packed[word]! | (halves[row * columns + column]! << (16 * (column & 1)))) >>> 0;
+    }
+  }
+  return packed;
+}
+
 /**
  * The codes and scales of a linear, made exactly as the graph makes them (`appendLinear`):
  * `quantize` from @ptq/scale-math on the float weight with its `weight_scale`.
@@ -55,6 +68,17 @@ export function prepareLinear(linear: Linear): KernelLinearWeights {
   const inputScale = linear.input_scale === undefined ? undefined : toFloat32(linear.input_scale)[0]!;
   const common = { inFeatures, outFeatures, bias, preScale, inputScale };
   if (quantDtype === undefined) {
+    if (linear.weight.dtype === 'float16') {
+      // The float16 bits as they are, two to a word (the low half first): exact, half the bytes.
+      const halves = linear.weight.data as Uint16Array;
+      return {
+        ...common,
+        kind: 'float16',
+        weight: packHalves(halves, outFeatures, inFeatures),
+        scales: Float32Array.of(1),
+        weightFactor: 1,
+      };
+    }
     return { ...common, kind: 'float32', weight, scales: Float32Array.of(1), weightFactor: 1 };
   }
   const scales = toFloat32(linear.weight_scale!);

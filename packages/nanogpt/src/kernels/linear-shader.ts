@@ -1,7 +1,11 @@
 import { FLOAT8_WGSL } from './float8-wgsl';
 
 /** How a linear's weight is stored on the device. */
-export type KernelWeightKind = 'float32' | 'int8' | 'int4' | 'float8';
+/**
+ * `float16`: a float16 model's weights kept as float16 pairs in 32-bit words (unpacked with WGSL's
+ * core `unpack2x16float`, so no `shader-f16` is needed), half the bytes a step reads.
+ */
+export type KernelWeightKind = 'float32' | 'float16' | 'int8' | 'int4' | 'float8';
 
 /** Threads per workgroup: within compatibility mode's default limit of 128. */
 export const LINEAR_THREADS = 128;
@@ -29,6 +33,8 @@ export function wordsPerRow(weight: KernelWeightKind, inFeatures: number): numbe
   switch (weight) {
     case 'float32':
       return inFeatures;
+    case 'float16':
+      return Math.ceil(inFeatures / 2);
     case 'int4':
       return Math.ceil(inFeatures / 8);
     default:
@@ -50,6 +56,13 @@ function productLoop(options: LinearShaderOptions): string {
     let x = xs[i];
     ${rows}
       sums[r] += weight[row * ${words}u + i] * x;
+    }
+  }`;
+    case 'float16':
+      return `for (var w = tid; w < ${words}u; w += ${LINEAR_THREADS}u) {
+    let x = vec2<f32>(xs[2u * w], xs[2u * w + 1u]);
+    ${rows}
+      sums[r] += dot(unpack2x16float(weight[row * ${words}u + w]), x);
     }
   }`;
     case 'int8':
@@ -259,7 +272,7 @@ function transformInput(options: LinearShaderOptions): string {
 
 /** Workgroup memory of one linear's kernel: the padded input, the partial sums and one scalar. */
 export function linearWorkgroupBytes(weight: KernelWeightKind, inFeatures: number): number {
-  const perWord = weight === 'int4' ? 8 : weight === 'float32' ? 1 : 4;
+  const perWord = { float32: 1, float16: 2, int8: 4, int4: 8, float8: 4 }[weight];
   return 4 * (wordsPerRow(weight, inFeatures) * perWord + LINEAR_ROWS * LINEAR_THREADS + 1);
 }
 
