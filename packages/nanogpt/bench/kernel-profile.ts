@@ -7,7 +7,7 @@
 //   node ../../.bench/kernel-profile.js --out bench-results/kernel-profile.json
 import { createTensor } from '@ptq/tensor';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
-import { GPT, initializeWeights, KernelGPT, type QuantMode } from '../src/index';
+import { GPT, initializeWeights, KernelGPT, type ModelDType, type QuantMode } from '../src/index';
 import { requestKernelDevice } from '../src/kernels/dawn-device';
 
 const out = flag('out', 'bench-results/nanogpt-kernel-profile.json');
@@ -23,6 +23,7 @@ const SHAPES = {
 };
 const shape = SHAPES[shapeName as keyof typeof SHAPES];
 const modes = flag('modes', 'none,int8-weight-only,int4-weight-only,float8').split(',');
+const dtype = flag('dtype', 'float16') as ModelDType;
 
 const ids = (tokens: readonly number[]) =>
   createTensor('int64', [1, tokens.length], BigInt64Array.from(tokens, BigInt));
@@ -33,7 +34,7 @@ const summaries: unknown[] = [];
 const stepRows: (string | number)[][] = [];
 let adapter = '';
 for (const mode of modes) {
-  const model = new GPT({ ...shape, quantMode: mode === 'none' ? undefined : (mode as QuantMode) });
+  const model = new GPT({ ...shape, dtype, quantMode: mode === 'none' ? undefined : (mode as QuantMode) });
   initializeWeights(model, { seed: 1 });
   const kernelDevice = await requestKernelDevice({ allowSoftwareAdapter, timestamps: true });
   adapter = kernelDevice.adapterName;
@@ -121,7 +122,7 @@ for (const mode of modes) {
 
 const host = machine();
 printTable(
-  `Kernels engine, ${shapeName} shape, random weights, batch 1 — ${adapter}; ${host.gpu ?? 'no GPU'}; ${host.cpu} × ${host.cores}; Node ${host.node}`,
+  `Kernels engine, ${shapeName} shape, ${dtype} model, random weights, batch 1 — ${adapter}; ${host.gpu ?? 'no GPU'}; ${host.cpu} × ${host.cores}; Node ${host.node}`,
   [
     'mode',
     'GPU ms per step (kernels summed)',
