@@ -32,6 +32,14 @@ import {
   promptEmbeddingShader,
   storeKeysValuesShader,
 } from './prefill-shaders';
+import {
+  needsPromptInput,
+  PROMPT_LINEAR_WORKGROUP_BYTES,
+  PROMPT_TILE_ROWS,
+  promptInputShader,
+  promptLinearShader,
+  promptLinearWorkgroups,
+} from './prompt-linear-shader';
 import { attentionShader, embeddingShader, embeddingWorkgroups, greedyAdvanceShader } from './step-shaders';
 
 /** Bytes of logits read back per submission when every position's logits are wanted. */
@@ -76,6 +84,8 @@ interface Dispatch {
   readonly workgroups: number;
   /** A prompt kernel: one workgroup row per prompt row (workgroup dimension y). */
   readonly perRow?: boolean;
+  /** A tiled prompt kernel: one workgroup row per `rowTile` prompt rows. */
+  readonly rowTile?: number;
 }
 
 /** The kernels engine's cache: the device holds the keys and values; this is its bookkeeping. */
@@ -133,9 +143,9 @@ export interface KernelGPTInit {
  * kernel; then LayerNorm + head and a greedy argmax that writes the next token and advances the
  * position, both kept on the device. Pipelines and bind groups are made once here; many steps are
  * encoded per submission and tokens are read back once per submission. Prompts run all their rows
- * at once through the same linear kernels (one workgroup row per token) and a prompt attention
- * kernel. Activations and accumulation are float32; a float16 model's unquantized weights stay
- * float16 on the device (two to a word), its other tensors are widened.
+ * at once: tiled linears (`prompt-linear-shader.ts`, each weight tile read once per 32 rows) and a
+ * prompt attention kernel. Activations and accumulation are float32; a float16 model's unquantized
+ * weights stay float16 on the device (two to a word), its other tensors are widened.
  */
 export class KernelGPT implements RuntimeGPT {
   readonly engine = 'kernels' as const;
@@ -160,6 +170,7 @@ export class KernelGPT implements RuntimeGPT {
   readonly #promptDispatches: Dispatch[];
   readonly #promptParameters: GPUBuffer;
   readonly #promptResidual: GPUBuffer;
+  readonly #promptInput: GPUBuffer;
   readonly #residual: GPUBuffer;
   readonly #state: GPUBuffer;
   readonly #tokens: GPUBuffer;
@@ -229,6 +240,8 @@ export class KernelGPT implements RuntimeGPT {
     const promptQkv = this.#buffer(4 * rows * 3 * embeddingSize, STORAGE);
     const promptAttended = this.#buffer(4 * rows * embeddingSize, STORAGE);
     const promptHidden = this.#buffer(4 * rows * gpt.transformer.h[0]!.mlp.c_fc.outFeatures, STORAGE);
+    // A prompt linear's transformed input (LayerNorm, pre-quant scale, float8), widest input first.
+    this.#promptInput = this.#buffer(4 * rows * gpt.transformer.h[0]!.mlp.c_proj.inFeatures, STORAGE);
     const promptDispatches: Dispatch[] = [
       {
         ...this.#dispatch(
@@ -260,53 +273,41 @@ export class KernelGPT implements RuntimeGPT {
       const values = this.#buffer(cacheBytes, STORAGE);
       const hidden = this.#buffer(4 * block.mlp.c_fc.outFeatures, STORAGE);
       const promptResidual = this.#promptResidual;
-      const [attnStep, attnPrompt] = this.#linear(
+      const attn = this.#linear(
         `${prefix}.attn.c_attn`,
         block.attn.c_attn,
-        [
-          [residual, qkv],
-          [promptResidual, promptQkv],
-        ],
+        { step: [residual, qkv], prompt: [promptResidual, promptQkv] },
         'none',
         block.ln_1,
       );
-      const [projectionStep, projectionPrompt] = this.#linear(
+      const projection = this.#linear(
         `${prefix}.attn.c_proj`,
         block.attn.c_proj,
-        [
-          [attended, residual],
-          [promptAttended, promptResidual],
-        ],
+        { step: [attended, residual], prompt: [promptAttended, promptResidual] },
         'residual',
       );
-      const [expandStep, expandPrompt] = this.#linear(
+      const expand = this.#linear(
         `${prefix}.mlp.c_fc`,
         block.mlp.c_fc,
-        [
-          [residual, hidden],
-          [promptResidual, promptHidden],
-        ],
+        { step: [residual, hidden], prompt: [promptResidual, promptHidden] },
         'gelu',
         block.ln_2,
       );
-      const [downStep, downPrompt] = this.#linear(
+      const down = this.#linear(
         `${prefix}.mlp.c_proj`,
         block.mlp.c_proj,
-        [
-          [hidden, residual],
-          [promptHidden, promptResidual],
-        ],
+        { step: [hidden, residual], prompt: [promptHidden, promptResidual] },
         'residual',
       );
       dispatches.push(
-        attnStep!,
+        attn.step,
         this.#dispatch(attention, [this.#state, qkv, keys, values, attended], numHeads),
-        projectionStep!,
-        expandStep!,
-        downStep!,
+        projection.step,
+        expand.step,
+        down.step,
       );
       promptDispatches.push(
-        attnPrompt!,
+        ...attn.prompt,
         {
           ...this.#dispatch(
             store,
@@ -323,9 +324,9 @@ export class KernelGPT implements RuntimeGPT {
           ),
           perRow: true,
         },
-        projectionPrompt!,
-        expandPrompt!,
-        downPrompt!,
+        ...projection.prompt,
+        ...expand.prompt,
+        ...down.prompt,
       );
     });
     const head = gpt.lm_head;
@@ -336,7 +337,8 @@ export class KernelGPT implements RuntimeGPT {
         ? wte
         : undefined;
     dispatches.push(
-      ...this.#linear('lm_head', head, [[residual, this.#logits]], 'none', gpt.transformer.ln_f, shared),
+      this.#linear('lm_head', head, { step: [residual, this.#logits] }, 'none', gpt.transformer.ln_f, shared)
+        .step,
       this.#dispatch(
         greedyAdvanceShader(vocabSize, this.maxSequence),
         [this.#state, this.#tokens, this.#logits],
@@ -635,10 +637,11 @@ export class KernelGPT implements RuntimeGPT {
     queue.writeBuffer(this.#state, 0, Uint32Array.of(rows - 1, rows, 0, 0));
     const encoder = this.#device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    for (const { pipeline, bindGroup, workgroups, perRow } of this.#promptDispatches) {
+    for (const { pipeline, bindGroup, workgroups, perRow, rowTile } of this.#promptDispatches) {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(workgroups, perRow ? rows : 1);
+      const y = rowTile !== undefined ? Math.ceil(rows / rowTile) : perRow ? rows : 1;
+      pass.dispatchWorkgroups(workgroups, y);
     }
     pass.end();
     const width = 4 * this.config.embeddingSize;
@@ -755,24 +758,33 @@ export class KernelGPT implements RuntimeGPT {
     return { pipeline, bindGroup, workgroups };
   }
 
-  /** One linear's kernel, bound once per `[input, output]` pair (the step's and the prompt's rows). */
+  /**
+   * One linear's kernels: the decode kernel bound to the step's `[input, output]`, and, with
+   * `targets.prompt`, the prompt's tiled product (after its input transform where the linear has one).
+   */
   #linear(
     path: string,
     linear: Linear,
-    targets: readonly (readonly [GPUBuffer, GPUBuffer])[],
+    targets: {
+      readonly step: readonly [GPUBuffer, GPUBuffer];
+      readonly prompt?: readonly [GPUBuffer, GPUBuffer];
+    },
     epilogue: 'none' | 'gelu' | 'residual',
     layerNorm?: { weight: Tensor; bias: Tensor | undefined; epsilon: number },
     sharedWeight?: GPUBuffer,
-  ): Dispatch[] {
+  ): { step: Dispatch; prompt: Dispatch[] } {
     const weights: KernelLinearWeights = prepareLinear(linear);
     this.#checkWorkgroupMemory(path, linearWorkgroupBytes(weights.kind, weights.inFeatures));
+    const transforms = {
+      layerNorm: layerNorm !== undefined,
+      preScale: weights.preScale !== undefined,
+      float8Input: weights.inputScale !== undefined,
+    };
     const code = linearShader({
       inFeatures: weights.inFeatures,
       outFeatures: weights.outFeatures,
       weight: weights.kind,
-      layerNorm: layerNorm !== undefined,
-      preScale: weights.preScale !== undefined,
-      float8Input: weights.inputScale !== undefined,
+      ...transforms,
       epilogue,
     });
     const parameters = this.#buffer(16, UNIFORM | COPY_DST);
@@ -781,38 +793,74 @@ export class KernelGPT implements RuntimeGPT {
       0,
       Float32Array.of(layerNorm?.epsilon ?? 0, weights.inputScale ?? 1, weights.weightFactor, 0),
     );
-    const buffers = [
-      parameters,
-      undefined as unknown as GPUBuffer, // the input, per target
-      sharedWeight ?? this.#upload(weights.weight, `${path}.weight`),
-      this.#upload(weights.scales, `${path}.weight_scale`),
-      this.#upload(weights.bias, `${path}.bias`),
-      undefined as unknown as GPUBuffer, // the output, per target
-    ];
-    const bindings = [0, 1, 2, 3, 4, 5];
+    const weight = sharedWeight ?? this.#upload(weights.weight, `${path}.weight`);
+    const scales = this.#upload(weights.scales, `${path}.weight_scale`);
+    const bias = this.#upload(weights.bias, `${path}.bias`);
+    const [stepInput, stepOutput] = targets.step;
+    const stepBuffers = [parameters, stepInput, weight, scales, bias, stepOutput];
+    const stepBindings = [0, 1, 2, 3, 4, 5];
+    const inputBuffers: GPUBuffer[] = [];
+    const inputBindings: number[] = [];
     if (layerNorm !== undefined) {
       const width = weights.inFeatures;
-      buffers.push(
+      inputBuffers.push(
         this.#upload(toFloat32(layerNorm.weight), `${path} LayerNorm weight`),
         this.#upload(
           layerNorm.bias === undefined ? new Float32Array(width) : toFloat32(layerNorm.bias),
           `${path} LayerNorm bias`,
         ),
       );
-      bindings.push(6, 7);
+      inputBindings.push(6, 7);
     }
     if (weights.preScale !== undefined) {
-      buffers.push(this.#upload(weights.preScale, `${path}.pre_quant_scale`));
-      bindings.push(8);
+      inputBuffers.push(this.#upload(weights.preScale, `${path}.pre_quant_scale`));
+      inputBindings.push(8);
     }
-    return targets.map(([input, output], index) => ({
+    const step = this.#dispatch(
+      code,
+      [...stepBuffers, ...inputBuffers],
+      linearWorkgroups(weights.outFeatures),
+      [...stepBindings, ...inputBindings],
+    );
+    if (targets.prompt === undefined) return { step, prompt: [] };
+
+    const [promptInput, promptOutput] = targets.prompt;
+    const prompt: Dispatch[] = [];
+    const transformed = needsPromptInput(transforms);
+    if (transformed) {
+      // The prompt's input kernel numbers its bindings 0, 1, 2 then 3… as the decode's 6, 7, 8.
+      prompt.push({
+        ...this.#dispatch(
+          promptInputShader({ inFeatures: weights.inFeatures, ...transforms }),
+          [parameters, promptInput, this.#promptInput, ...inputBuffers],
+          1,
+          [0, 1, 2, ...inputBindings.map((binding) => binding - 3)],
+        ),
+        perRow: true,
+      });
+    }
+    this.#checkWorkgroupMemory(`${path} (prompt)`, PROMPT_LINEAR_WORKGROUP_BYTES);
+    prompt.push({
       ...this.#dispatch(
-        code,
-        buffers.map((buffer, slot) => (slot === 1 ? input : slot === 5 ? output : buffer)),
-        linearWorkgroups(weights.outFeatures),
-        bindings,
+        promptLinearShader({
+          inFeatures: weights.inFeatures,
+          outFeatures: weights.outFeatures,
+          weight: weights.kind,
+          epilogue,
+        }),
+        [
+          parameters,
+          transformed ? this.#promptInput : promptInput,
+          weight,
+          scales,
+          bias,
+          promptOutput,
+          this.#promptParameters,
+        ],
+        promptLinearWorkgroups(weights.outFeatures),
       ),
-      perRow: index > 0,
-    }));
+      rowTile: PROMPT_TILE_ROWS,
+    });
+    return { step, prompt };
   }
 }

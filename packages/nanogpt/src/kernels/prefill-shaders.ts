@@ -2,8 +2,8 @@ import { type AttentionShaderOptions, attentionShader } from './step-shaders';
 
 /**
  * The kernels of a prompt's rows, all positions at once: workgroup dimension y is the row, and the
- * uniform `prompt` gives the first row's position (`base`). The linears are the decode kernels
- * dispatched with one y per row (`linear-shader.ts`).
+ * uniform `prompt` gives the first row's position (`base`). The linears are tiled matrix products
+ * (`prompt-linear-shader.ts`).
  */
 
 const THREADS = 128;
