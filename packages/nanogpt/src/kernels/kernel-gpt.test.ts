@@ -1,4 +1,4 @@
-import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import { createTensor, createXoshiro128, type Tensor, toFloat32 } from '@ptq/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundledModel } from '../__fixtures__/bundled-model';
 import { setCalibratedScales } from '../__fixtures__/calibrated-scales';
@@ -147,6 +147,69 @@ describe.skipIf(problem !== undefined)('the kernels engine against onnxruntime (
   it.each(MODES)('bundled model, %s', { timeout: 120_000 }, async (quantMode) => {
     const { model, tokens } = await bundledModel(quantMode, 96);
     await checkAgainstOnnxruntime(model, tokens.slice(0, 8), tokens);
+  });
+});
+
+describe.skipIf(problem !== undefined)('sampling on the device against onnxruntime (llvmpipe)', () => {
+  it.each([
+    { temperature: 0.8, topK: 40 },
+    { temperature: 0.8, topK: 1 },
+    { temperature: 1, topK: undefined },
+  ])(
+    'bundled model, temperature $temperature, top-k $topK: the seed’s 64 tokens',
+    { timeout: 240_000 },
+    async ({ temperature, topK }) => {
+      const { model, tokens } = await bundledModel(undefined, 8);
+      const reference = await open(compile(model, { device: 'cpu', maxSequence: 80 }));
+      const kernels = await open(
+        compile(model, { engine: 'kernels', allowSoftwareAdapter: true, maxSequence: 80 }),
+      );
+      if (!(kernels instanceof KernelGPT)) throw new Error('expected the kernels engine');
+      for (const [seed, tokensPerRead] of [
+        [1, 16],
+        [2, 5],
+        [3, 64],
+      ] as const) {
+        const options = { maxNewTokens: 64, temperature, topK, seed, stopAtEos: false };
+        const want = (await generate(reference, [tokens], options)).newTokens[0]!;
+        const got: number[] = [];
+        const random = createXoshiro128(seed);
+        for await (const chunk of kernels.sampledChunks(
+          tokens,
+          64,
+          { temperature, topK, random },
+          tokensPerRead,
+        )) {
+          got.push(...chunk);
+        }
+        expect(got, `seed ${seed}`).toEqual(want);
+        // Sampling, not greedy decoding, unless only one candidate is left.
+        const greedy = (await generate(reference, [tokens], { maxNewTokens: 64, stopAtEos: false }))
+          .newTokens[0]!;
+        if (topK === 1) expect(got).toEqual(greedy);
+        else expect(got).not.toEqual(greedy);
+      }
+    },
+  );
+
+  it('refuses bad sampling options by name', async () => {
+    const kernels = await open(compile(tinyModel(), { engine: 'kernels', allowSoftwareAdapter: true }));
+    if (!(kernels instanceof KernelGPT)) throw new Error('expected the kernels engine');
+    const random = createXoshiro128(1);
+    const run = async (options: Parameters<KernelGPT['sampledChunks']>[2]) => {
+      for await (const _ of kernels.sampledChunks(PROMPT.slice(0, 3), 4, options)) {
+        // drain
+      }
+    };
+    await expect(run({ temperature: 0, random })).rejects.toThrow(
+      '"temperature": must be a finite number > 0, got 0',
+    );
+    await expect(run({ temperature: 1, topK: 0, random })).rejects.toThrow(
+      '"topK": must be a positive integer, got 0',
+    );
+    await expect(run({ temperature: 1, random: () => 1 })).rejects.toThrow(
+      '"random": must return numbers in [0, 1), returned 1',
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { DeviceUnavailableError } from '@ptq/onnx';
-import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import { createTensor, type RandomSource, type Tensor, toFloat32 } from '@ptq/tensor';
 import { Tensor as OrtTensor } from 'onnxruntime-node';
 import type { GPTConfig } from '../config';
 import { checkWeightValues } from '../graph/check-weight-values';
@@ -40,6 +40,7 @@ import {
   promptLinearShader,
   promptLinearWorkgroups,
 } from './prompt-linear-shader';
+import { SAMPLE_WORKGROUP_BYTES, sampleAdvanceShader, sampleCandidateSlots } from './sample-shader';
 import { attentionShader, embeddingShader, embeddingWorkgroups, greedyAdvanceShader } from './step-shaders';
 
 /** Bytes of logits read back per submission when every position's logits are wanted. */
@@ -130,6 +131,26 @@ export class KernelCache implements DecodeCache {
   }
 }
 
+/** How `KernelGPT.sampledChunks` picks tokens: as `generate` does with `temperature` above 0. */
+export interface DeviceSamplingOptions {
+  /** Above 0: logits are divided by it before the softmax. */
+  readonly temperature: number;
+  /** Sample among the k most likely tokens only (default: the whole vocabulary). */
+  readonly topK?: number | undefined;
+  /**
+   * One uniform number in [0, 1) per new token, in order: `createXoshiro128(seed)` gives the tokens
+   * `generate` picks on the host with that seed.
+   */
+  readonly random: RandomSource;
+}
+
+/** The device's sampling kernel and what it reads besides the logits. */
+interface Sampler {
+  readonly dispatch: Dispatch;
+  readonly parameters: GPUBuffer;
+  readonly draws: GPUBuffer;
+}
+
 export interface KernelGPTInit {
   readonly gpt: GPT;
   readonly kernelDevice: KernelDevice;
@@ -179,6 +200,7 @@ export class KernelGPT implements RuntimeGPT {
   #tokenStaging: GPUBuffer | undefined;
   #sequence = 0;
   #scorer: TargetScorer | undefined;
+  #sampler: Sampler | undefined;
   #released = false;
 
   /**
@@ -453,6 +475,69 @@ export class KernelGPT implements RuntimeGPT {
     maxNewTokens: number,
     tokensPerRead = DEFAULT_TOKENS_PER_READ,
   ): AsyncGenerator<number[], void, undefined> {
+    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, this.#dispatches.at(-1)!, undefined);
+  }
+
+  /**
+   * Sampled continuation of one prompt, every token drawn on the device (`sample-shader.ts`) from
+   * `softmax(logits / temperature)` over the top-k with one number of `options.random` per token,
+   * so the same numbers pick the tokens `generate` picks on the host (to float32 rounding of the
+   * cumulative sums). Submissions and reads as `greedyChunks`.
+   */
+  async *sampledChunks(
+    prompt: readonly number[],
+    maxNewTokens: number,
+    options: DeviceSamplingOptions,
+    tokensPerRead = DEFAULT_TOKENS_PER_READ,
+  ): AsyncGenerator<number[], void, undefined> {
+    this.#checkUsable();
+    const { temperature, topK, random } = options;
+    if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) {
+      throw new InvalidArgumentError(
+        'temperature',
+        `must be a finite number > 0, got ${String(temperature)}`,
+      );
+    }
+    if (topK !== undefined && (!Number.isSafeInteger(topK) || topK < 1)) {
+      throw new InvalidArgumentError('topK', `must be a positive integer, got ${String(topK)}`);
+    }
+    if (typeof random !== 'function') {
+      throw new InvalidArgumentError('random', 'must be a function returning numbers in [0, 1)');
+    }
+    const sampler = this.#samplerReady();
+    const settings = new ArrayBuffer(16);
+    new Float32Array(settings, 0, 1)[0] = temperature;
+    new Uint32Array(settings, 4, 1)[0] = Math.min(topK ?? this.config.vocabSize, this.config.vocabSize);
+    this.#device.queue.writeBuffer(sampler.parameters, 0, settings);
+    const draw = (first: number, count: number) => {
+      const draws = new Float32Array(count);
+      for (let index = 0; index < count; index += 1) {
+        const value = random();
+        if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
+          throw new InvalidArgumentError(
+            'random',
+            `must return numbers in [0, 1), returned ${String(value)}`,
+          );
+        }
+        // float32 can round a number just below 1 up to 1; the largest float32 below 1 keeps it in range.
+        draws[index] = Math.min(Math.fround(value), 1 - 2 ** -24);
+      }
+      this.#device.queue.writeBuffer(sampler.draws, 4 * first, draws);
+    };
+    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, sampler.dispatch, draw);
+  }
+
+  /**
+   * The steps of `greedyChunks` and `sampledChunks`: `choose` ends each step; `draw(first, count)`
+   * uploads what it reads for the tokens of positions `first…first + count − 1`.
+   */
+  async *#chunks(
+    prompt: readonly number[],
+    maxNewTokens: number,
+    tokensPerRead: number,
+    choose: Dispatch,
+    draw: ((first: number, count: number) => void) | undefined,
+  ): AsyncGenerator<number[], void, undefined> {
     this.#checkUsable();
     checkGreedyArguments(prompt, maxNewTokens, tokensPerRead);
     const batch = this.#readBatch(
@@ -466,10 +551,12 @@ export class KernelGPT implements RuntimeGPT {
     this.#sequence += 1;
     if (maxNewTokens === 0) return;
     this.#start(batch.ids);
-    yield await this.#tokensAfter(this.#encodePrompt(prompt.length), prompt.length, 1);
+    draw?.(prompt.length, 1);
+    yield await this.#tokensAfter(this.#encodePrompt(prompt.length, choose), prompt.length, 1);
     for (let produced = 1; produced < maxNewTokens; ) {
       const count = Math.min(tokensPerRead, maxNewTokens - produced);
-      yield await this.#stepsThenTokens(count, prompt.length + produced, count);
+      draw?.(prompt.length + produced, count);
+      yield await this.#tokensAfter(this.#encodeSteps(count, false, choose), prompt.length + produced, count);
       produced += count;
     }
   }
@@ -524,6 +611,24 @@ export class KernelGPT implements RuntimeGPT {
       querySet.destroy();
     }
     return timings;
+  }
+
+  /** The sampling kernel and its buffers, made on first use. */
+  #samplerReady(): Sampler {
+    if (this.#sampler === undefined) {
+      const { vocabSize } = this.config;
+      this.#checkWorkgroupMemory('sampling', SAMPLE_WORKGROUP_BYTES);
+      const parameters = this.#buffer(16, UNIFORM | COPY_DST);
+      const draws = this.#buffer(4 * (this.maxSequence + 1), STORAGE | COPY_DST);
+      const candidates = this.#buffer(4 * sampleCandidateSlots(vocabSize), STORAGE);
+      const dispatch = this.#dispatch(
+        sampleAdvanceShader(vocabSize, this.maxSequence),
+        [this.#state, this.#tokens, this.#logits, draws, candidates, parameters],
+        1,
+      );
+      this.#sampler = { dispatch, parameters, draws };
+    }
+    return this.#sampler;
   }
 
   /** Frees the device and its buffers. The compiled model cannot be used afterwards. */
@@ -600,12 +705,16 @@ export class KernelGPT implements RuntimeGPT {
     return createTensor('float32', [1, batch.sequence, vocab], all);
   }
 
-  /** `count` decode steps; with `logits`, the last step's logits copied to the staging buffer. */
-  #encodeSteps(count: number, logits: boolean): GPUCommandEncoder {
+  /**
+   * `count` decode steps, each ended by `choose` (default the greedy argmax); with `logits`, the
+   * last step's logits copied to the staging buffer.
+   */
+  #encodeSteps(count: number, logits: boolean, choose = this.#dispatches.at(-1)!): GPUCommandEncoder {
     const encoder = this.#device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    for (let step = 0; step < count; step += 1) {
-      for (const { pipeline, bindGroup, workgroups } of this.#dispatches) {
+    const step = [...this.#dispatches.slice(0, -1), choose];
+    for (let done = 0; done < count; done += 1) {
+      for (const { pipeline, bindGroup, workgroups } of step) {
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bindGroup);
         pass.dispatchWorkgroups(workgroups);
@@ -627,10 +736,11 @@ export class KernelGPT implements RuntimeGPT {
 
   /**
    * A prompt of `rows` tokens (already in the token buffer from position 0) in one pass of prompt
-   * kernels, every row at once; then the head and the greedy step on its last row, which leave the
-   * logits in the logits buffer, the next token in the token buffer and the position at `rows`.
+   * kernels, every row at once; then the head and `choose` (the greedy step unless sampling) on its
+   * last row, which leave the logits in the logits buffer, the next token in the token buffer and
+   * the position at `rows`.
    */
-  #encodePrompt(rows: number): GPUCommandEncoder {
+  #encodePrompt(rows: number, choose = this.#dispatches.at(-1)!): GPUCommandEncoder {
     const queue = this.#device.queue;
     queue.writeBuffer(this.#promptParameters, 0, Uint32Array.of(0, rows, 0, 0));
     // The step kernels after the prompt (head, greedy advance) work on the last row's position.
@@ -647,18 +757,13 @@ export class KernelGPT implements RuntimeGPT {
     const width = 4 * this.config.embeddingSize;
     encoder.copyBufferToBuffer(this.#promptResidual, (rows - 1) * width, this.#residual, 0, width);
     const last = encoder.beginComputePass();
-    for (const { pipeline, bindGroup, workgroups } of this.#dispatches.slice(-2)) {
+    for (const { pipeline, bindGroup, workgroups } of [this.#dispatches.at(-2)!, choose]) {
       last.setPipeline(pipeline);
       last.setBindGroup(0, bindGroup);
       last.dispatchWorkgroups(workgroups);
     }
     last.end();
     return encoder;
-  }
-
-  /** Runs `count` steps, then reads `length` tokens from `first` on, in one submission. */
-  async #stepsThenTokens(count: number, first: number, length: number): Promise<number[]> {
-    return this.#tokensAfter(this.#encodeSteps(count, false), first, length);
   }
 
   /** Submits `encoder` with a read of `length` tokens from `first` on appended, and reads them. */
