@@ -7,6 +7,7 @@
 //   node .bench/decode-throughput.js --device webgpu --prompt 32 --tokens 128 --out results.json
 //   node .bench/decode-throughput.js --only int4-weight-only/float16 --operators fused --profile
 //   node .bench/decode-throughput.js --engine kernels --only none/float32,int8-weight-only/float32
+//   node .bench/decode-throughput.js --engine kernels --prompt 512 --sample   # + sampling on the device
 //
 // `--engine kernels` runs ptq's own WebGPU kernels (Dawn) instead of onnxruntime (`--operators` is
 // then ignored); `--allow-software-adapter` lets them run on a software adapter such as llvmpipe.
@@ -18,7 +19,7 @@
 // tokens. `--profile` adds onnxruntime's per-operator times for the fused graph's decode steps and
 // for its prefill of the prompt alone.
 import type { Device } from '@ptq/onnx';
-import { createTensor } from '@ptq/tensor';
+import { createTensor, createXoshiro128 } from '@ptq/tensor';
 import { type ProfileSummary, profilePrefix, takeProfile } from '../../../tooling/bench/onnxruntime-profile';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
 import {
@@ -41,8 +42,11 @@ interface Row {
   mode: string;
   dtype: ModelDType;
   operators: GraphOperators;
-  /** Where greedy tokens are chosen: in the graph (fed back on the device) or on the host from logits. */
-  choice: 'device' | 'host';
+  /**
+   * Where greedy tokens are chosen: in the graph (fed back on the device) or on the host from
+   * logits; `device-sampled`: the kernels engine's sampling on the device (`--sample`).
+   */
+  choice: 'device' | 'host' | 'device-sampled';
   device: string;
   weightFormat: string;
   compileMs: number;
@@ -68,6 +72,8 @@ const weightFormat = flag('weight-format', '') as WeightFormat | '';
 const out = flag('out', 'bench-results/nanogpt-decode.json');
 const profile = process.argv.includes('--profile');
 const tokensPerRead = Number(flag('tokens-per-read', '16'));
+// --sample: the kernels engine also times sampling on the device (temperature 0.8, top-k 40, seed 1).
+const sample = process.argv.includes('--sample');
 // --device-choice-only: time only tokens chosen in the graph; --skip-checks: no cache check and no
 // decodeStep timing (for quick A/B runs of provider settings, one process per setting).
 const deviceChoiceOnly = process.argv.includes('--device-choice-only');
@@ -267,6 +273,39 @@ for (const [quantMode, dtype] of configurations) {
       });
       console.error(JSON.stringify(rows.at(-1)));
       writeResults(); // kept if cut short
+    }
+    if (sample && compiled instanceof KernelGPT) {
+      const sampled = async () => {
+        const started = performance.now();
+        let prefillMs = 0;
+        let made = 0;
+        const options = { temperature: 0.8, topK: 40, random: createXoshiro128(1) };
+        for await (const chunk of compiled.sampledChunks(prompt, newTokens, options, tokensPerRead)) {
+          if (made === 0) prefillMs = performance.now() - started;
+          made += chunk.length;
+        }
+        const decodeMs = performance.now() - started - prefillMs;
+        return { prefillMs, tokensPerSecond: ((made - 1) * 1000) / decodeMs };
+      };
+      await sampled(); // warm-up
+      const timings = [];
+      for (let repeat = 0; repeat < repeats; repeat += 1) timings.push(await sampled());
+      rows.push({
+        engine: compiled.engine,
+        mode,
+        dtype,
+        operators,
+        choice: 'device-sampled',
+        device: `webgpu (${compiled.adapterName})`,
+        weightFormat: 'kernel codes',
+        compileMs: Math.round(compileMs),
+        prefillMs: median(timings.map((timing) => timing.prefillMs)),
+        prefillTokensPerSecond: (promptLength * 1000) / median(timings.map((timing) => timing.prefillMs)),
+        decodeTokensPerSecond: median(timings.map((timing) => timing.tokensPerSecond)),
+        cacheVersusRecompute,
+      });
+      console.error(JSON.stringify(rows.at(-1)));
+      writeResults();
     }
     await compiled.release();
 
