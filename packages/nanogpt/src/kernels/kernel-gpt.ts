@@ -45,6 +45,16 @@ import { attentionShader, embeddingShader, embeddingWorkgroups, greedyAdvanceSha
 
 /** Bytes of logits read back per submission when every position's logits are wanted. */
 const LOGITS_BYTES_PER_READ = 32 * 1024 * 1024;
+/** The head's prompt kernels: its LayerNorm over every row, then the tiled product for some rows. */
+interface PromptHead {
+  readonly normalize: Dispatch;
+  readonly product: Dispatch;
+  /** `[unused, rows, first row]` of the product. */
+  readonly rows: GPUBuffer;
+  /** `[rowsPerRead, vocab]` logits. */
+  readonly logits: GPUBuffer;
+  readonly rowsPerRead: number;
+}
 
 const STORAGE = 0x80; // GPUBufferUsage.STORAGE
 const COPY_SRC = 0x04;
@@ -155,6 +165,8 @@ export interface KernelGPTInit {
   readonly gpt: GPT;
   readonly kernelDevice: KernelDevice;
   readonly maxSequence: number;
+  /** Rows of logits per read when every position's are wanted (default: 32 MiB of logits). */
+  readonly logitsRowsPerRead?: number;
 }
 
 /**
@@ -192,6 +204,7 @@ export class KernelGPT implements RuntimeGPT {
   readonly #promptParameters: GPUBuffer;
   readonly #promptResidual: GPUBuffer;
   readonly #promptInput: GPUBuffer;
+  readonly #promptHead: PromptHead;
   readonly #residual: GPUBuffer;
   readonly #state: GPUBuffer;
   readonly #tokens: GPUBuffer;
@@ -358,9 +371,29 @@ export class KernelGPT implements RuntimeGPT {
       head.weight === wteWeight && head.quantDtype === undefined && head.weight.dtype === 'float32'
         ? wte
         : undefined;
+    const rowsPerRead = Math.min(
+      init.logitsRowsPerRead ?? Math.max(1, Math.floor(LOGITS_BYTES_PER_READ / (4 * vocabSize))),
+      this.maxSequence,
+    );
+    const headRows = this.#buffer(16, UNIFORM | COPY_DST);
+    const promptLogits = this.#buffer(4 * rowsPerRead * vocabSize, STORAGE | COPY_SRC);
+    const headKernels = this.#linear(
+      'lm_head',
+      head,
+      { step: [residual, this.#logits], prompt: [this.#promptResidual, promptLogits], rows: headRows },
+      'none',
+      gpt.transformer.ln_f,
+      shared,
+    );
+    this.#promptHead = {
+      normalize: headKernels.prompt[0]!,
+      product: headKernels.prompt[1]!,
+      rows: headRows,
+      logits: promptLogits,
+      rowsPerRead,
+    };
     dispatches.push(
-      this.#linear('lm_head', head, { step: [residual, this.#logits] }, 'none', gpt.transformer.ln_f, shared)
-        .step,
+      headKernels.step,
       this.#dispatch(
         greedyAdvanceShader(vocabSize, this.maxSequence),
         [this.#state, this.#tokens, this.#logits],
@@ -678,26 +711,28 @@ export class KernelGPT implements RuntimeGPT {
       const logits = await this.#read(this.#logitsStagingFor(1), 4 * vocab, Float32Array);
       return createTensor('float32', [1, 1, vocab], logits);
     }
-    // Every row's residual stays in the prompt buffers; the head then runs row by row.
+    // Every row's residual stays in the prompt buffers; the head's LayerNorm runs over every row
+    // once, then its tiled product `rowsPerRead` rows at a time, each part read back.
     const encoder = this.#encodePrompt(batch.sequence);
+    const head = this.#promptHead;
+    const normalize = encoder.beginComputePass();
+    normalize.setPipeline(head.normalize.pipeline);
+    normalize.setBindGroup(0, head.normalize.bindGroup);
+    normalize.dispatchWorkgroups(head.normalize.workgroups, batch.sequence);
+    normalize.end();
     this.#device.queue.submit([encoder.finish()]);
     const all = new Float32Array(batch.sequence * vocab);
-    const perRead = Math.max(1, Math.floor(LOGITS_BYTES_PER_READ / (4 * vocab)));
-    const width = 4 * this.config.embeddingSize;
-    const head = this.#dispatches.at(-2)!;
     for (let done = 0; done < batch.sequence; ) {
-      const count = Math.min(perRead, batch.sequence - done);
+      const count = Math.min(head.rowsPerRead, batch.sequence - done);
+      this.#device.queue.writeBuffer(head.rows, 0, Uint32Array.of(0, count, done, 0));
       const staging = this.#logitsStagingFor(count);
       const rows = this.#device.createCommandEncoder();
-      for (let row = 0; row < count; row += 1) {
-        rows.copyBufferToBuffer(this.#promptResidual, (done + row) * width, this.#residual, 0, width);
-        const pass = rows.beginComputePass();
-        pass.setPipeline(head.pipeline);
-        pass.setBindGroup(0, head.bindGroup);
-        pass.dispatchWorkgroups(head.workgroups);
-        pass.end();
-        rows.copyBufferToBuffer(this.#logits, 0, staging, row * 4 * vocab, 4 * vocab);
-      }
+      const pass = rows.beginComputePass();
+      pass.setPipeline(head.product.pipeline);
+      pass.setBindGroup(0, head.product.bindGroup);
+      pass.dispatchWorkgroups(head.product.workgroups, Math.ceil(count / PROMPT_TILE_ROWS));
+      pass.end();
+      rows.copyBufferToBuffer(head.logits, 0, staging, 0, 4 * count * vocab);
       this.#device.queue.submit([rows.finish()]);
       all.set(await this.#read(staging, 4 * count * vocab, Float32Array), done * vocab);
       done += count;
@@ -873,6 +908,8 @@ export class KernelGPT implements RuntimeGPT {
     targets: {
       readonly step: readonly [GPUBuffer, GPUBuffer];
       readonly prompt?: readonly [GPUBuffer, GPUBuffer];
+      /** The prompt product's `[base, rows, first row]` uniform (default the prompt's). */
+      readonly rows?: GPUBuffer;
     },
     epilogue: 'none' | 'gelu' | 'residual',
     layerNorm?: { weight: Tensor; bias: Tensor | undefined; epsilon: number },
@@ -960,7 +997,7 @@ export class KernelGPT implements RuntimeGPT {
           scales,
           bias,
           promptOutput,
-          this.#promptParameters,
+          targets.rows ?? this.#promptParameters,
         ],
         promptLinearWorkgroups(weights.outFeatures),
       ),

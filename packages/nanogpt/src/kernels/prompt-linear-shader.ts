@@ -214,8 +214,8 @@ function store(options: PromptLinearShaderOptions): string {
 }
 
 /**
- * `output[row] = epilogue(input[row] · decode(weight)ᵀ · factor + bias)` for the prompt's rows
- * (`prompt.rows` from the uniform), tiled: workgroup (x, y) computes channels
+ * `output[row] = epilogue(input[first_row + row] · decode(weight)ᵀ · factor + bias)` for
+ * `prompt.rows` rows from the uniform (`first_row` lets the head run a long prompt in parts), tiled: workgroup (x, y) computes channels
  * `x·PROMPT_TILE_COLUMNS…` of rows `y·PROMPT_TILE_ROWS…`. The input is already transformed
  * (`promptInputShader`) where the linear needs it. Decoding as the decode linear: int8 codes with
  * the row's scale applied after the sum, int4 codes times their block's scale, float8 codes with
@@ -245,6 +245,7 @@ ${PARAMETERS}
 struct Prompt {
   base: u32,
   rows: u32,
+  first_row: u32,
 }
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> weight: array<${weightType}>;
@@ -274,7 +275,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
       let k = k0 + e % ${TILE_DEPTH}u;
       var x = 0.0;
       if (row < rows && k < ${inFeatures}u) {
-        x = input[row * ${inFeatures}u + k];
+        x = input[(prompt.first_row + row) * ${inFeatures}u + k];
       }
       tile_input[e] = x;
     }
