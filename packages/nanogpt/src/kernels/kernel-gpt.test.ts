@@ -10,6 +10,7 @@ import type { GPT } from '../modules/gpt';
 import { compile } from '../runtime/compile';
 import { CompiledGPT } from '../runtime/compiled-gpt';
 import type { RuntimeGPT } from '../runtime/runtime-gpt';
+import { requestKernelDevice } from './dawn-device';
 import { KernelGPT } from './kernel-gpt';
 
 const problem = await kernelAdapterProblem();
@@ -144,6 +145,30 @@ describe.skipIf(problem !== undefined)('the kernels engine against onnxruntime (
     expect(maxDifference((await kernels.forward(row(PROMPT))).logits.data, expected.data)).toBeLessThan(1e-3);
   });
 
+  it.each(MODES)('every position’s logits read in parts of 7 rows: tiny model, %s', async (quantMode) => {
+    // 45 rows: two row tiles of the head's product, the second partial; seven parts, the last of 3.
+    const model = tinyModel({ quantMode, blockSize: 64 });
+    setCalibratedScales(model, 4);
+    const reference = await open(compile(model, { device: 'cpu' }));
+    const kernelDevice = await requestKernelDevice({ allowSoftwareAdapter: true });
+    const kernels = await open(
+      KernelGPT.create({ gpt: model, kernelDevice, maxSequence: 64, logitsRowsPerRead: 7 }),
+    );
+    const ids = row(TEXT.slice(0, 45));
+    const expected = (await reference.forward(ids)).logits.data;
+    const got = (await kernels.forward(ids)).logits.data;
+    // float8: the first positions, before any rounding flip (see checkAgainstOnnxruntime).
+    const compared = quantMode === 'float8' ? 8 * model.config.vocabSize : expected.length;
+    expect(maxDifference(got.subarray(0, compared), expected.subarray(0, compared))).toBeLessThanOrEqual(
+      1e-3,
+    );
+    // Every part lands in its place: the parts' logits are those of one read of all rows.
+    const whole = await open(
+      compile(model, { engine: 'kernels', allowSoftwareAdapter: true, maxSequence: 64 }),
+    );
+    expect((await whole.forward(ids)).logits.data).toEqual(got);
+  });
+
   it.each(MODES)('bundled model, %s', { timeout: 120_000 }, async (quantMode) => {
     const { model, tokens } = await bundledModel(quantMode, 96);
     await checkAgainstOnnxruntime(model, tokens.slice(0, 8), tokens);
@@ -218,7 +243,10 @@ describe.skipIf(problem !== undefined)('choosing the engine', () => {
 
   it("'auto' takes the kernels only on a hardware adapter, onnxruntime otherwise", async () => {
     const notices: string[] = [];
-    const compiled = await open(compile(model, { engine: 'auto', onNotice: (line) => notices.push(line) }));
+    // Software adapters refused explicitly: PTQ_KERNELS_SOFTWARE=1 in the environment would allow them.
+    const compiled = await open(
+      compile(model, { engine: 'auto', allowSoftwareAdapter: false, onNotice: (line) => notices.push(line) }),
+    );
     if (compiled instanceof KernelGPT) {
       expect(compiled.softwareAdapter).toBe(false);
     } else {
