@@ -19,6 +19,12 @@ export const PROMPT_TILE_ROWS = 32;
 export const PROMPT_TILE_COLUMNS = 64;
 /** Input features per step of the product (a multiple of 8, so int4 words never straddle a step). */
 const TILE_DEPTH = 32;
+/**
+ * Row strides of the workgroup tiles, one word longer than a row: threads that store or load a
+ * column of a tile then touch different memory banks instead of one.
+ */
+const INPUT_STRIDE = TILE_DEPTH + 1;
+const WEIGHT_STRIDE = PROMPT_TILE_COLUMNS + 1;
 /** Each thread's outputs: `ROWS_PER_THREAD` rows × `COLUMNS_PER_THREAD` channels, strided over the tile. */
 const ROWS_PER_THREAD = 4;
 const COLUMNS_PER_THREAD = 4;
@@ -137,8 +143,7 @@ export interface PromptLinearShaderOptions {
 function weightTile(options: PromptLinearShaderOptions): string {
   const { inFeatures, outFeatures } = options;
   const words = wordsPerRow(options.weight, inFeatures);
-  const store = (code: string, depth: string) =>
-    `tile_weight[(${depth}) * ${PROMPT_TILE_COLUMNS}u + n] = ${code};`;
+  const store = (code: string, depth: string) => `tile_weight[(${depth}) * ${WEIGHT_STRIDE}u + n] = ${code};`;
   if (options.weight === 'float32') {
     return `for (var e = tid; e < ${PROMPT_TILE_COLUMNS * TILE_DEPTH}u; e += ${THREADS}u) {
       let n = e / ${TILE_DEPTH}u;
@@ -227,12 +232,10 @@ export function promptLinearShader(options: PromptLinearShaderOptions): string {
   const weightType = options.weight === 'float32' ? 'f32' : 'u32';
   const products: string[] = [];
   for (let i = 0; i < ROWS_PER_THREAD; i += 1) {
-    products.push(`let a${i} = tile_input[(thread_row + ${i * THREAD_ROWS}u) * ${TILE_DEPTH}u + k];`);
+    products.push(`let a${i} = tile_input[(thread_row + ${i * THREAD_ROWS}u) * ${INPUT_STRIDE}u + k];`);
   }
   for (let j = 0; j < COLUMNS_PER_THREAD; j += 1) {
-    products.push(
-      `let b${j} = tile_weight[k * ${PROMPT_TILE_COLUMNS}u + thread_column + ${j * THREAD_COLUMNS}u];`,
-    );
+    products.push(`let b${j} = tile_weight[k * ${WEIGHT_STRIDE}u + thread_column + ${j * THREAD_COLUMNS}u];`);
   }
   for (let i = 0; i < ROWS_PER_THREAD; i += 1) {
     for (let j = 0; j < COLUMNS_PER_THREAD; j += 1) {
@@ -254,8 +257,8 @@ struct Prompt {
 @group(0) @binding(5) var<storage, read_write> output: array<f32>;
 @group(0) @binding(6) var<uniform> prompt: Prompt;
 
-var<workgroup> tile_input: array<f32, ${PROMPT_TILE_ROWS * TILE_DEPTH}>;
-var<workgroup> tile_weight: array<f32, ${TILE_DEPTH * PROMPT_TILE_COLUMNS}>;
+var<workgroup> tile_input: array<f32, ${PROMPT_TILE_ROWS * INPUT_STRIDE}>;
+var<workgroup> tile_weight: array<f32, ${TILE_DEPTH * WEIGHT_STRIDE}>;
 
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
@@ -271,13 +274,14 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
   var sums: array<f32, ${ROWS_PER_THREAD * COLUMNS_PER_THREAD}>;
   for (var k0 = 0u; k0 < ${inFeatures}u; k0 += ${TILE_DEPTH}u) {
     for (var e = tid; e < ${PROMPT_TILE_ROWS * TILE_DEPTH}u; e += ${THREADS}u) {
-      let row = first_row + e / ${TILE_DEPTH}u;
+      let r = e / ${TILE_DEPTH}u;
+      let row = first_row + r;
       let k = k0 + e % ${TILE_DEPTH}u;
       var x = 0.0;
       if (row < rows && k < ${inFeatures}u) {
         x = input[(prompt.first_row + row) * ${inFeatures}u + k];
       }
-      tile_input[e] = x;
+      tile_input[r * ${INPUT_STRIDE}u + e % ${TILE_DEPTH}u] = x;
     }
     ${weightTile(options)}
     workgroupBarrier();
@@ -303,7 +307,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
 
 /** Workgroup memory of the tiled product: the input tile and the decoded weight tile. */
 export const PROMPT_LINEAR_WORKGROUP_BYTES =
-  4 * (PROMPT_TILE_ROWS * TILE_DEPTH + TILE_DEPTH * PROMPT_TILE_COLUMNS);
+  4 * (PROMPT_TILE_ROWS * INPUT_STRIDE + TILE_DEPTH * WEIGHT_STRIDE);
 
 /** Workgroups along x (output channels); along y it is `ceil(rows / PROMPT_TILE_ROWS)`. */
 export function promptLinearWorkgroups(outFeatures: number): number {
