@@ -1,8 +1,13 @@
-import { createXoshiro128, float8E4M3FNBitsToFloat32 } from '@ptq/tensor';
+import {
+  createXoshiro128,
+  float8E4M3FNBitsToFloat32,
+  float16BitsToFloat32,
+  float32ToFloat16Bits,
+} from '@ptq/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelAdapterProblem } from '../__fixtures__/kernel-adapter';
 import { type KernelDevice, requestKernelDevice } from './dawn-device';
-import { packCodes } from './kernel-weights';
+import { packCodes, packHalves } from './kernel-weights';
 import { type KernelWeightKind, LINEAR_ROWS, linearShader } from './linear-shader';
 import {
   PROMPT_TILE_ROWS,
@@ -96,6 +101,11 @@ function makeWeight(kind: KernelWeightKind, random: () => number) {
     const values = Float32Array.from({ length: OUT * IN }, () => uniform(-0.5, 0.5));
     return { stored: values, scales: Float32Array.of(1), factor: 1, decoded: Array.from(values) };
   }
+  if (kind === 'float16') {
+    const halves = Uint16Array.from({ length: OUT * IN }, () => float32ToFloat16Bits(uniform(-0.5, 0.5)));
+    const decoded = Array.from(halves, (bits) => float16BitsToFloat32(bits));
+    return { stored: packHalves(halves, OUT, IN), scales: Float32Array.of(1), factor: 1, decoded };
+  }
   if (kind === 'float8') {
     // Every finite code but the largest, so products stay in range.
     const codes = Uint8Array.from({ length: OUT * IN }, () => {
@@ -120,7 +130,7 @@ function makeWeight(kind: KernelWeightKind, random: () => number) {
   return { stored: packCodes(codes, OUT, IN, bits), scales, factor: 1, decoded };
 }
 
-const CASES: Case[] = (['float32', 'int8', 'int4', 'float8'] as const).flatMap((weight) =>
+const CASES: Case[] = (['float32', 'float16', 'int8', 'int4', 'float8'] as const).flatMap((weight) =>
   [false, true].flatMap((transforms) =>
     (['none', 'gelu', 'residual'] as const).map((epilogue) => ({ weight, transforms, epilogue })),
   ),

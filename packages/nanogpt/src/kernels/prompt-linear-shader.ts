@@ -139,7 +139,10 @@ export interface PromptLinearShaderOptions {
   readonly epilogue: 'none' | 'gelu' | 'residual';
 }
 
-/** Fills `tile_weight[k][n]` (decoded, int4 block scale applied) for channels `first_column…` and inputs `k0…`. */
+/**
+ * Fills `tile_weight[k][n]` (decoded, int4 block scale applied) for channels `first_column…` and
+ * inputs `k0…`; float16 pairs are unpacked with WGSL's core `unpack2x16float`, as the decode kernel.
+ */
 function weightTile(options: PromptLinearShaderOptions): string {
   const { inFeatures, outFeatures } = options;
   const words = wordsPerRow(options.weight, inFeatures);
@@ -156,16 +159,19 @@ function weightTile(options: PromptLinearShaderOptions): string {
       ${store('value', 'k')}
     }`;
   }
-  const perWord = options.weight === 'int4' ? 8 : 4;
+  const kind = options.weight;
+  const perWord = { float16: 2, int8: 4, int4: 8, float8: 4 }[kind];
   const bits = 32 / perWord;
   const wordsPerStep = TILE_DEPTH / perWord;
   const decode = (q: number) => {
-    switch (options.weight) {
+    switch (kind) {
+      case 'float16':
+        return `unpack2x16float(word)[${q}]`;
       case 'int4':
         return `scale * f32(extractBits(signed, ${bits * q}u, ${bits}u))`;
       case 'int8':
         return `f32(extractBits(signed, ${bits * q}u, ${bits}u))`;
-      default:
+      case 'float8':
         return `float8_decode(${q === 0 ? 'word & 0xffu' : q === 3 ? 'word >> 24u' : `(word >> ${8 * q}u) & 0xffu`})`;
     }
   };
