@@ -23,7 +23,9 @@ export interface GenerateOptions {
    * Greedy decoding of one row lets the graph choose each token and feeds it straight back, so
    * tokens reach the host only `tokensPerRead` at a time (default true where the compiled graph
    * can: `batch: 1`, fused operators). The tokens are the same either way; false picks them on the
-   * host from each step's logits.
+   * host from each step's logits. The kernels engine also samples on the device (temperature above
+   * 0), from the same seeded draws: the same tokens, unless a draw falls within float32 rounding of
+   * the boundary between two candidates (the host sums in float64).
    */
   chooseOnDevice?: boolean;
   /**
@@ -152,7 +154,19 @@ export async function generate(
     (options.chooseOnDevice ?? true) &&
     compiled.choosesTokens
   ) {
-    return greedyOnDevice(compiled, prompts[0]!, newTokens[0]!, settings, options, result);
+    const chunks = compiled.greedyChunks(prompts[0]!, settings.maxNewTokens, options.tokensPerRead);
+    return chosenOnDevice(chunks, newTokens[0]!, settings, options, result);
+  }
+  if (rows === 1 && settings.temperature > 0 && (options.chooseOnDevice ?? true) && compiled.sampledChunks) {
+    // The same draws from the same seeded source as the host path below, consumed in the same order.
+    const sampling = { temperature: settings.temperature, topK: settings.topK, random: settings.random };
+    const chunks = compiled.sampledChunks(
+      prompts[0]!,
+      settings.maxNewTokens,
+      sampling,
+      options.tokensPerRead,
+    );
+    return chosenOnDevice(chunks, newTokens[0]!, settings, options, result);
   }
 
   const finished = new Array<boolean>(rows).fill(false);
@@ -206,12 +220,11 @@ export async function generate(
 }
 
 /**
- * One row, greedy, tokens chosen in the graph (`CompiledGPT.greedyChunks`). The first chunk is the
+ * One row, tokens chosen on the device (`greedyChunks` or `sampledChunks`). The first chunk is the
  * prefill's token alone, so prefillMs is the time to the first token, as on the host path.
  */
-async function greedyOnDevice(
-  compiled: RuntimeGPT,
-  prompt: readonly number[],
+async function chosenOnDevice(
+  chunks: AsyncGenerator<number[], void, undefined>,
   made: number[],
   settings: ReturnType<typeof checkOptions>,
   options: GenerateOptions,
@@ -219,7 +232,7 @@ async function greedyOnDevice(
 ): Promise<GenerateResult> {
   const started = performance.now();
   let prefillMs = 0;
-  for await (const chunk of compiled.greedyChunks(prompt, settings.maxNewTokens, options.tokensPerRead)) {
+  for await (const chunk of chunks) {
     if (made.length === 0) prefillMs = performance.now() - started;
     for (const token of chunk) {
       made.push(token);

@@ -1,5 +1,5 @@
 import { createTensor, createXoshiro128, type Tensor, toFloat32 } from '@ptq/tensor';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { bundledModel } from '../__fixtures__/bundled-model';
 import { setCalibratedScales } from '../__fixtures__/calibrated-scales';
 import { kernelAdapterProblem } from '../__fixtures__/kernel-adapter';
@@ -208,6 +208,12 @@ describe.skipIf(problem !== undefined)('sampling on the device against onnxrunti
           got.push(...chunk);
         }
         expect(got, `seed ${seed}`).toEqual(want);
+        // generate takes the device sampler for the kernels engine: the same tokens.
+        const onDevice = vi.spyOn(kernels, 'sampledChunks');
+        const generated = await generate(kernels, [tokens], { ...options, tokensPerRead });
+        expect(onDevice).toHaveBeenCalledTimes(1);
+        onDevice.mockRestore();
+        expect(generated.newTokens[0], `generate, seed ${seed}`).toEqual(want);
         // Sampling, not greedy decoding, unless only one candidate is left.
         const greedy = (await generate(reference, [tokens], { maxNewTokens: 64, stopAtEos: false }))
           .newTokens[0]!;

@@ -1,5 +1,5 @@
 import type { ResolvedDevice } from '@ptq/onnx';
-import type { Tensor } from '@ptq/tensor';
+import type { RandomSource, Tensor } from '@ptq/tensor';
 import type { GPTConfig } from '../config';
 import type { ForwardOutput, PrefillOptions } from './compiled-gpt';
 
@@ -39,6 +39,20 @@ export interface RuntimeGPT {
   greedyChunks(
     prompt: readonly number[],
     maxNewTokens: number,
+    tokensPerRead?: number,
+  ): AsyncGenerator<number[], void, undefined>;
+  /**
+   * Sampled continuation of one prompt with every token chosen on the device (the kernels engine);
+   * absent where tokens are sampled on the host.
+   */
+  sampledChunks?(
+    prompt: readonly number[],
+    maxNewTokens: number,
+    options: {
+      readonly temperature: number;
+      readonly topK?: number | undefined;
+      readonly random: RandomSource;
+    },
     tokensPerRead?: number,
   ): AsyncGenerator<number[], void, undefined>;
   release(): Promise<void>;
