@@ -20,6 +20,13 @@ describe('the shared lists', () => {
     expect(MODEL_DTYPES).toEqual(['float32', 'float16']);
   });
 
+  test("are frozen, so no package can change another one's list", () => {
+    for (const list of [QUANT_MODES, DEVICES, MODEL_DTYPES]) {
+      expect(Object.isFrozen(list)).toBe(true);
+      expect(() => (list as unknown as string[]).push('int3')).toThrow(TypeError);
+    }
+  });
+
   test('each type is its list, value for value', () => {
     expectTypeOf<QuantMode>().toEqualTypeOf<'int8-weight-only' | 'int4-weight-only' | 'float8'>();
     expectTypeOf<Device>().toEqualTypeOf<'auto' | 'cpu' | 'webgpu' | 'cuda'>();
