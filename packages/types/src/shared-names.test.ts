@@ -6,6 +6,7 @@ import {
   DEVICES,
   type Device,
   type ForwardLoop,
+  isQuantMode,
   MODEL_DTYPES,
   type ModelDType,
   QUANT_MODES,
@@ -24,6 +25,13 @@ describe('the shared lists', () => {
     for (const list of [QUANT_MODES, DEVICES, MODEL_DTYPES]) {
       expect(Object.isFrozen(list)).toBe(true);
       expect(() => (list as unknown as string[]).push('int3')).toThrow(TypeError);
+    }
+  });
+
+  test('isQuantMode is true for exactly the listed modes', () => {
+    for (const mode of QUANT_MODES) expect(isQuantMode(mode)).toBe(true);
+    for (const value of ['none', 'int8', 'INT8-WEIGHT-ONLY', 'float8 ', '', undefined, null, 8, ['float8']]) {
+      expect(isQuantMode(value)).toBe(false);
     }
   });
 
