@@ -2,10 +2,11 @@ import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
 import { ENGINES as NANOGPT_ENGINES } from '@ptq/nanogpt';
 import { AUTO_DEVICE_ORDER } from '@ptq/onnx';
 import { QUANT_MODES as CORE_QUANT_MODES } from '@ptq/quant-core';
+import { MODEL_DTYPES, DEVICES as TYPES_DEVICES, QUANT_MODES as TYPES_QUANT_MODES } from '@ptq/types';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ExampleUsageError } from './example-errors';
-import { DEVICES, ENGINES, parseExampleOptions, QUANT_MODES } from './example-options';
+import { DEVICES, ENGINES, parseExampleOptions, QUANT_MODES, USAGE } from './example-options';
 
 describe('parseExampleOptions', () => {
   test("defaults are the seed example's, on the bundled model", () => {
@@ -108,5 +109,21 @@ describe('parseExampleOptions', () => {
     expect(QUANT_MODES).toEqual(CORE_QUANT_MODES);
     expect(new Set(DEVICES)).toEqual(new Set(['auto', ...AUTO_DEVICE_ORDER]));
     expect(ENGINES).toEqual(NANOGPT_ENGINES);
+  });
+
+  test('--quant-mode, --device and --dtype accept exactly the lists of @ptq/types', () => {
+    const flags: [flag: string, list: readonly string[], key: 'quantMode' | 'device' | 'dtype'][] = [
+      ['--quant-mode', TYPES_QUANT_MODES, 'quantMode'],
+      ['--device', TYPES_DEVICES, 'device'],
+      ['--dtype', MODEL_DTYPES, 'dtype'],
+    ];
+    for (const [flag, list, key] of flags) {
+      for (const value of list) expect(parseExampleOptions([flag, value])[key]).toBe(value);
+      const extra = flag === '--quant-mode' ? ', none' : '';
+      expect(() => parseExampleOptions([flag, 'int3'])).toThrow(
+        new ExampleUsageError(`${flag} must be one of ${list.join(', ')}${extra}, got "int3"`),
+      );
+      expect(USAGE).toContain(`${list.join(', ')}${extra} (default: `);
+    }
   });
 });

@@ -1,21 +1,18 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import type { Engine, ModelDType } from '@ptq/nanogpt';
-import type { Device } from '@ptq/onnx';
-import type { QuantMode } from '@ptq/quant-core';
+import type { Engine } from '@ptq/nanogpt';
+import { DEVICES, type Device, MODEL_DTYPES, type ModelDType, QUANT_MODES, type QuantMode } from '@ptq/types';
 import { ExampleUsageError } from './example-errors';
 
+// @ptq/types imports nothing at run time, so a bad flag is reported without loading onnxruntime.
+export { DEVICES, QUANT_MODES };
+/** `--dtype`: `MODEL_DTYPES` of @ptq/types. */
+export const DTYPES = MODEL_DTYPES;
+
 export const MODEL_TYPES = ['gpt2', 'gpt2-medium', 'gpt2-large', 'gpt2-xl'] as const;
-// Kept here so that a bad flag is reported without loading onnxruntime; a test checks they match.
-export const QUANT_MODES = [
-  'int8-weight-only',
-  'int4-weight-only',
-  'float8',
-] as const satisfies readonly QuantMode[];
 /** `none` runs the model unquantized, for comparison. */
 export const QUANT_MODE_CHOICES = [...QUANT_MODES, 'none'] as const;
-export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const satisfies readonly Device[];
-export const DTYPES = ['float32', 'float16'] as const satisfies readonly ModelDType[];
+// Kept here so that a bad flag is reported without loading onnxruntime; a test checks it matches.
 export const ENGINES = ['onnxruntime', 'kernels', 'auto'] as const satisfies readonly Engine[];
 
 export const CHECK_LEVELS = ['fast', 'none'] as const;

@@ -1,5 +1,10 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import type { Tensor } from '@ptq/tensor';
+import {
+  type CalibrationModel,
+  DEVICES,
+  type Device,
+  type ForwardLoop as PlainForwardLoop,
+} from '@ptq/types';
 import {
   buildBatches,
   type CalibrationBatch,
@@ -14,15 +19,13 @@ import {
   loadCalibrationTexts,
 } from './load-calibration-texts';
 
-/** What a forward loop drives: one forward per batch. Whatever it returns is awaited and dropped. */
-export interface CalibrationModel {
-  forward(inputIds: Tensor<'int64'>, attentionMask: Tensor<'int64'>): Promise<unknown>;
-}
+// Defined once in @ptq/types; exported here too, where it always was.
+export type { CalibrationModel };
 
 /** Where the model runs. Batches are host tensors either way; the model's session uploads them. */
-export type CalibrationDevice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+export type CalibrationDevice = Device;
 
-export const CALIBRATION_DEVICES: readonly CalibrationDevice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+export const CALIBRATION_DEVICES: readonly CalibrationDevice[] = DEVICES;
 
 export interface CalibrationProgress {
   /** Batches done (1-based count). */
@@ -45,9 +48,11 @@ export interface CreateForwardLoopOptions extends Omit<LoadCalibrationTextsOptio
   onProgress?: (progress: CalibrationProgress) => void;
 }
 
-/** `forwardLoop(model)` runs every batch through `model.forward`, in order, one at a time. */
-export interface ForwardLoop {
-  (model: CalibrationModel): Promise<void>;
+/**
+ * What `createForwardLoop` returns: a forward loop (`forwardLoop(model)` runs every batch through
+ * `model.forward`, in order, one at a time) that also describes the dataset batches it feeds.
+ */
+export interface DatasetForwardLoop extends PlainForwardLoop {
   readonly device: CalibrationDevice;
   readonly batches: readonly CalibrationBatch[];
   readonly sampleCount: number;
@@ -58,6 +63,9 @@ export interface ForwardLoop {
   readonly source: CalibrationTextSource;
   readonly description: string;
 }
+
+/** @deprecated Use `DatasetForwardLoop`; `ForwardLoop` of `@ptq/types` names the plain loop. */
+export type ForwardLoop = DatasetForwardLoop;
 
 export const DEFAULT_MAX_SAMPLE_LENGTH = 512;
 
@@ -122,7 +130,7 @@ export interface ForwardLoopParameters extends CreateForwardLoopOptions {
  * them once, and returns a loop that feeds them, `batchSize` at a time and left-padded with EOS, with
  * an attention mask, to the model passed to the loop.
  */
-export function createForwardLoop(parameters: ForwardLoopParameters): Promise<ForwardLoop>;
+export function createForwardLoop(parameters: ForwardLoopParameters): Promise<DatasetForwardLoop>;
 /**
  * The seed's shape, `create_forward_loop(model, dataset_name, tokenizer, device, batch_size,
  * num_samples)`, kept for code ported from it: `model` here only bounds the sample length by its
@@ -137,8 +145,11 @@ export function createForwardLoop(
   batchSize: number,
   numSamples: number,
   options?: CreateForwardLoopOptions,
-): Promise<ForwardLoop>;
-export async function createForwardLoop(first: unknown, ...rest: readonly unknown[]): Promise<ForwardLoop> {
+): Promise<DatasetForwardLoop>;
+export async function createForwardLoop(
+  first: unknown,
+  ...rest: readonly unknown[]
+): Promise<DatasetForwardLoop> {
   if (rest.length === 0) {
     if (typeof first !== 'object' || first === null || !('dataset' in first)) {
       throw new InvalidArgumentError(
@@ -189,7 +200,7 @@ interface ResolvedParameters {
 async function buildForwardLoop(
   parameters: ResolvedParameters,
   datasetArgument: string,
-): Promise<ForwardLoop> {
+): Promise<DatasetForwardLoop> {
   const { dataset, tokenizer, device, batchSize, numSamples, maxPositions, options } = parameters;
   checkPositiveInteger('batchSize', batchSize);
   checkPositiveInteger('numSamples', numSamples);

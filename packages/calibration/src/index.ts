@@ -25,6 +25,7 @@ export {
   type CalibrationProgress,
   type CreateForwardLoopOptions,
   createForwardLoop,
+  type DatasetForwardLoop,
   DEFAULT_MAX_SAMPLE_LENGTH,
   type ForwardLoop,
   type ForwardLoopParameters,

@@ -1,3 +1,4 @@
+export { DEVICES, MODEL_DTYPES, QUANT_MODES } from '@ptq/types';
 export { OutputPathError, UnsupportedModelError, UsageError } from './cli-errors';
 export {
   type ArgumentSpec,
@@ -8,14 +9,7 @@ export {
   type Example,
 } from './command-definition';
 export { COMMANDS } from './commands/command-table';
-export {
-  DEVICES,
-  EXPORT_FORMATS,
-  type ExportFormatName,
-  GLOBAL_OPTIONS,
-  MODEL_DTYPES,
-  QUANT_MODES,
-} from './options/common-options';
+export { EXPORT_FORMATS, type ExportFormatName, GLOBAL_OPTIONS } from './options/common-options';
 export {
   booleanOption,
   choiceOption,

@@ -3,6 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { isAttentionBuffer } from '@ptq/hf-gpt2';
 import type { QuantMode } from '@ptq/nanogpt';
 import { type DecodedModel, type DecodedTensor, decodeModel } from '@ptq/onnx';
+import { isQuantMode } from '@ptq/quant-core';
 import {
   openSafetensorsCheckpoint,
   SAFETENSORS_FILE,
@@ -263,8 +264,7 @@ function modeOfOnnx(
 ): QuantMode | undefined {
   const declared = model.metadata['ptq.quant_mode'];
   if (declared === 'none') return undefined;
-  if (declared === 'int8-weight-only' || declared === 'int4-weight-only' || declared === 'float8')
-    return declared;
+  if (isQuantMode(declared)) return declared;
   // A graph ptq did not write: judge by its quantized weights.
   for (const node of model.graph.nodes) {
     if (node.opType === 'MatMulNBits') {

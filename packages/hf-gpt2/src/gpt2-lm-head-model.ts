@@ -1,7 +1,7 @@
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import { InvalidArgumentError } from '@ptq/errors';
 import { getSubmodule, Module, namedModules } from '@ptq/module-path';
-import { type Device, fromOrtTensor, toOrtTensor } from '@ptq/onnx';
+import { type Device, fromOrtTensor, type ResolvedDevice, toOrtTensor } from '@ptq/onnx';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Gpt2Config } from './config';
@@ -93,7 +93,7 @@ export class GPT2LMHeadModel extends Module {
   }
 
   /** The device the sessions run on: undefined until the first forward has built one. */
-  get device(): 'cpu' | 'webgpu' | 'cuda' | undefined {
+  get device(): ResolvedDevice | undefined {
     return this.#sessions.device;
   }
 

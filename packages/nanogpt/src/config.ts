@@ -1,14 +1,8 @@
 import { InvalidArgumentError } from '@ptq/errors';
+import { MODEL_DTYPES, type ModelDType, QUANT_MODES, type QuantMode } from '@ptq/types';
 
-/** The quantization modes of the Tripy nanoGPT example (ModelOpt 0.41 semantics); `undefined` is unquantized. */
-export type QuantMode = 'int8-weight-only' | 'int4-weight-only' | 'float8';
-
-export const QUANT_MODES: readonly QuantMode[] = ['int8-weight-only', 'int4-weight-only', 'float8'];
-
-/** Element type of every float parameter (weights, biases, norms, scales) and of the activations. */
-export type ModelDType = 'float32' | 'float16';
-
-export const MODEL_DTYPES: readonly ModelDType[] = ['float32', 'float16'];
+// Defined once in @ptq/types; exported here too, where they always were. A `quantMode` of `undefined` is unquantized.
+export { MODEL_DTYPES, type ModelDType, QUANT_MODES, type QuantMode };
 
 /** What `new GPT(config)` accepts; omitted fields take the defaults documented on each field. */
 export interface GPTConfigInput {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor } from '@ptq/tensor';
+import { DEVICES, type Device, type ResolvedDevice } from '@ptq/types';
 import { InferenceSession } from 'onnxruntime-node';
 import { DeviceUnavailableError, OnnxSessionError } from './errors';
 import { GraphBuilder } from './graph-builder';
@@ -10,9 +11,8 @@ import { serializeModel } from './serialize-model';
 import { hidesSoftwareVulkanDrivers, withoutSoftwareVulkanDrivers } from './software-vulkan-drivers';
 import { vulkanLoaderPresent } from './vulkan-loader';
 
-export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
-
-export type ResolvedDevice = Exclude<Device, 'auto'>;
+// Defined once in @ptq/types; exported here too, where they always were.
+export type { Device, ResolvedDevice };
 
 export interface SessionHandle {
   session: InferenceSession;
@@ -27,8 +27,6 @@ export interface CreateSessionOptions {
   /** Where fallback notices go. Default `console.error`. */
   onNotice?: (message: string) => void;
 }
-
-export const DEVICES: readonly Device[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
 /** The order `'auto'` tries devices in: fastest first, the CPU always last. */
 export const AUTO_DEVICE_ORDER: readonly ResolvedDevice[] = ['cuda', 'webgpu', 'cpu'];

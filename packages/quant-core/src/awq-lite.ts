@@ -2,7 +2,7 @@ import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { AwqSearchGraphs } from './awq-search-graph';
-import { type ForwardLoop, tappedModel } from './calibration-model';
+import { type GPT2ForwardLoop, tappedModel } from './calibration-model';
 import { weightAmax } from './max-calibration';
 import type { QuantLinear } from './quant-linear';
 
@@ -102,7 +102,7 @@ function reciprocal(values: Float32Array): Float32Array {
 export async function awqLite(
   model: GPT2LMHeadModel,
   linears: ReadonlyMap<string, QuantLinear>,
-  forwardLoop: ForwardLoop,
+  forwardLoop: GPT2ForwardLoop,
   options: AwqLiteOptions,
 ): Promise<Map<string, AwqLayerResult>> {
   const paths = [...linears.keys()];

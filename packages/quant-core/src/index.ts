@@ -1,6 +1,11 @@
 export { type AwqLayerResult, type AwqProgress, awqAlphas, awqScale, awqWeightScale } from './awq-lite';
 export type { BlockProgress } from './block-by-block-calibration';
-export type { CalibrationModel, ForwardLoop } from './calibration-model';
+export type {
+  CalibrationModel,
+  ForwardLoop,
+  GPT2CalibrationModel,
+  GPT2ForwardLoop,
+} from './calibration-model';
 export { fakeQuantizeWeight } from './fake-quantize-weight';
 export { weightAmax } from './max-calibration';
 export {

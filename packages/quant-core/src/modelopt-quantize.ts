@@ -4,7 +4,7 @@ import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
 import { type AwqLayerResult, type AwqProgress, applyAwqScale, awqLite } from './awq-lite';
 import { type BlockProgress, calibrateBlockByBlock } from './block-by-block-calibration';
-import { type CalibrationModel, type ForwardLoop, tappedModel } from './calibration-model';
+import { type GPT2CalibrationModel, type GPT2ForwardLoop, tappedModel } from './calibration-model';
 import { checkConfigMatchesMode } from './check-config-mode';
 import { RunningMax, weightAmax } from './max-calibration';
 import {
@@ -51,7 +51,7 @@ export interface ModelOptQuantizeOptions {
   /** A config of your own instead of the mode's preset (wildcard patterns on quantizer names). */
   readonly config?: QuantConfig;
   /** Your own calibration loop (ModelOpt's `forward_loop`); replaces the dataset loop. */
-  readonly forwardLoop?: ForwardLoop;
+  readonly forwardLoop?: GPT2ForwardLoop;
   /** Dataset name or path (default `cnn_dailymail`). */
   readonly dataset?: string;
   readonly numSamples?: number;
@@ -151,7 +151,7 @@ export async function modelOptQuantize(
   const needsData = inputCalibrated.length > 0 || algorithm.method === 'awq_lite';
 
   let batchesSeen = 0;
-  let forwardLoop: ForwardLoop | undefined;
+  let forwardLoop: GPT2ForwardLoop | undefined;
   let calibrationData: CalibrationData | undefined;
   if (needsData) {
     if (options.forwardLoop === undefined) {
@@ -264,7 +264,7 @@ async function datasetLoop(
 async function calibrateWholeModel(
   model: GPT2LMHeadModel,
   linears: Map<string, QuantLinear>,
-  forwardLoop: ForwardLoop,
+  forwardLoop: GPT2ForwardLoop,
   inputCalibrated: readonly [string, QuantLinear][],
   algorithm: ReturnType<typeof algorithmOf>,
   options: {
@@ -276,7 +276,7 @@ async function calibrateWholeModel(
   },
 ): Promise<Map<string, AwqLayerResult> | undefined> {
   let batchesSeen = 0;
-  const counted: ForwardLoop = async (calibrationModel: CalibrationModel) => {
+  const counted: GPT2ForwardLoop = async (calibrationModel: GPT2CalibrationModel) => {
     await forwardLoop({
       config: calibrationModel.config,
       tokenizer: calibrationModel.tokenizer,

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
+import { isQuantMode, QUANT_MODES, type QuantMode } from '@ptq/types';
 
 /** 8 / 4 for integers; `[4, 3]` for float8 e4m3fn (ModelOpt's `num_bits: (4, 3)`). */
 export type NumBits = number | readonly [number, number];
@@ -34,8 +35,8 @@ export interface QuantConfig {
   readonly algorithm: QuantAlgorithm;
 }
 
-export const QUANT_MODES = ['int8-weight-only', 'int4-weight-only', 'float8'] as const;
-export type QuantMode = (typeof QUANT_MODES)[number];
+// Defined once in @ptq/types; exported here too, where they always were.
+export { isQuantMode, QUANT_MODES, type QuantMode };
 
 /** ModelOpt 0.41's `_default_disabled_quantizer_cfg`; for GPT-2 only `*lm_head*` matches anything. */
 export const DEFAULT_DISABLED_QUANTIZER_CFG: QuantConfig['quantCfg'] = [
@@ -125,10 +126,6 @@ export class UnknownQuantModeError extends InvalidArgumentError {
       `unknown quantization mode ${JSON.stringify(mode)}; use one of ${QUANT_MODES.join(', ')}`,
     );
   }
-}
-
-export function isQuantMode(value: unknown): value is QuantMode {
-  return typeof value === 'string' && (QUANT_MODES as readonly string[]).includes(value);
 }
 
 /** The calibration algorithm's method name and AWQ alpha step. */

@@ -1,6 +1,6 @@
 import { type GPT2LMHeadModel, validateBatch } from '@ptq/hf-gpt2';
 import { createTensor, type Tensor } from '@ptq/tensor';
-import type { CalibrationModel, ForwardLoop } from './calibration-model';
+import type { GPT2CalibrationModel, GPT2ForwardLoop } from './calibration-model';
 
 /** One batch a forward loop ran, checked as the model's forward checks it. */
 export interface RecordedBatch {
@@ -18,11 +18,11 @@ export interface RecordedBatch {
  */
 export async function recordBatches(
   model: GPT2LMHeadModel,
-  forwardLoop: ForwardLoop,
+  forwardLoop: GPT2ForwardLoop,
   onBatch?: (batches: number) => void,
 ): Promise<RecordedBatch[]> {
   const batches: RecordedBatch[] = [];
-  const recorder: CalibrationModel = {
+  const recorder: GPT2CalibrationModel = {
     config: model.config,
     tokenizer: model.tokenizer,
     async forward(inputIds, attentionMask) {

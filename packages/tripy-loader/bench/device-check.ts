@@ -16,7 +16,7 @@ import {
   readTransformersReference,
 } from '@ptq/default-model';
 import { loadHfGpt2 } from '@ptq/hf-gpt2';
-import { compile, GPT, generate, type ModelDType } from '@ptq/nanogpt';
+import { compile, GPT, generate, MODEL_DTYPES, type ModelDType } from '@ptq/nanogpt';
 import type { Device } from '@ptq/onnx';
 import { QUANT_MODES, type QuantMode } from '@ptq/quant-core';
 import { openSafetensors } from '@ptq/safetensors';
@@ -59,11 +59,7 @@ await hf.dispose();
 
 const checks: Array<[QuantMode, ModelDType, Device]> = [
   ...QUANT_MODES.flatMap((mode) =>
-    (['float32', 'float16'] as ModelDType[]).map((dtype): [QuantMode, ModelDType, Device] => [
-      mode,
-      dtype,
-      'cpu',
-    ]),
+    MODEL_DTYPES.map((dtype): [QuantMode, ModelDType, Device] => [mode, dtype, 'cpu']),
   ),
   ['float8', 'float32', device],
 ];

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { MODEL_DTYPES, QUANT_MODES } from '@ptq/types';
 import { UnsupportedModelError } from '../cli-errors';
 import { defineCommand } from '../command-definition';
 import { CHECK_LEVELS, type CheckLevel, DEFAULT_MAX_DEGRADATION_PERCENT } from '../model/check-levels';
@@ -9,8 +10,6 @@ import {
   GLOBAL_OPTIONS,
   INT4_ALGORITHMS,
   type Int4Algorithm,
-  MODEL_DTYPES,
-  QUANT_MODES,
 } from '../options/common-options';
 import {
   CALIBRATION_FLAGS,

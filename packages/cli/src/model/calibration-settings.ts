@@ -6,7 +6,7 @@ import {
 } from '@ptq/calibration';
 import {
   CALIBRATION_DEFAULTS,
-  type ForwardLoop,
+  type GPT2ForwardLoop,
   type ModelOptQuantizeOptions,
   type QuantMode,
 } from '@ptq/quant-core';
@@ -128,7 +128,7 @@ export function forwardLoopOver(
   texts: readonly string[],
   settings: Pick<CalibrationSettings, 'numSamples' | 'batchSize' | 'maxSampleLength'>,
   device: NonNullable<ModelOptQuantizeOptions['device']>,
-): ForwardLoop {
+): GPT2ForwardLoop {
   let loop: ReturnType<typeof createForwardLoop> | undefined;
   return async (model) => {
     if (model.tokenizer === undefined) throw new UsageError('the model has no tokenizer to calibrate with');

@@ -1,25 +1,17 @@
 import type { TextEncoding, TextSplit } from '@ptq/calibration';
 import type { Engine } from '@ptq/nanogpt';
-import type { Device } from '@ptq/onnx';
-import type { QuantMode } from '@ptq/quant-core';
+import { DEVICES, type Device } from '@ptq/types';
 import { booleanOption, choiceOption, withDefault } from './option-spec';
 
 // Kept here rather than imported so that `ptq --help` and flag errors load no model code
-// (onnxruntime, transformers.js); a test checks they match the packages' own lists.
-export const QUANT_MODES = [
-  'int8-weight-only',
-  'int4-weight-only',
-  'float8',
-] as const satisfies readonly QuantMode[];
-export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const satisfies readonly Device[];
+// (onnxruntime, transformers.js); a test checks they match the packages' own lists. The modes,
+// devices and dtypes come from @ptq/types, which imports nothing at run time.
 /** `--engine`: onnxruntime's session, ptq's own WebGPU kernels, or the kernels where a GPU runs them. */
 export const ENGINES = ['onnxruntime', 'kernels', 'auto'] as const satisfies readonly Engine[];
 
 /** What `ptq quantize` writes: ModelOpt's unified HF checkpoint, transformers.js ONNX, or QDQ ONNX. */
 export const EXPORT_FORMATS = ['modelopt-hf', 'onnx', 'onnx-qdq'] as const;
 export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
-
-export const MODEL_DTYPES = ['float32', 'float16'] as const;
 
 /** `--dataset-split`: how a `.txt` dataset file becomes texts (default: the whole file is one). */
 export const DATASET_SPLITS = ['lines', 'paragraphs'] as const satisfies readonly TextSplit[];

@@ -1,5 +1,6 @@
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import { DATASET_SPLITS, MODEL_DTYPES, QUANT_MODES, TEXT_ENCODINGS } from './common-options';
+import { MODEL_DTYPES, QUANT_MODES } from '@ptq/types';
+import { DATASET_SPLITS, TEXT_ENCODINGS } from './common-options';
 import { choiceOption, valueOption, withDefault } from './option-spec';
 import { parsePositiveInteger, parseText } from './parse-values';
 

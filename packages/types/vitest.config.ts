@@ -1,0 +1,3 @@
+import { definePackageConfig } from '@ptq/vitest-config';
+
+export default definePackageConfig();
