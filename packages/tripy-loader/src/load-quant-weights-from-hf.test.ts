@@ -74,6 +74,7 @@ async function greedy(compiled: Awaited<ReturnType<typeof compile>>, prompt: num
 describe.each(['int8-weight-only', 'int4-weight-only', 'float8'] as const)(
   'loadQuantWeightsFromHf %s',
   (mode) => {
+    // Quantizes the bundled model and scores all 100,019 held-out tokens: minutes under load.
     it('loads scales into the runtime GPT: logits equal the fake-quant models, perplexity within 0.2%', async () => {
       const hf = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
       const gpt = new GPT(gptConfigFromHf(hf.config, { dtype: 'float32', quantMode: mode }));
