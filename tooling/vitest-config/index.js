@@ -13,8 +13,9 @@ export function definePackageConfig(overrides = {}) {
       test: {
         environment: 'node',
         include: ['src/**/*.test.ts'],
-        // Generous: the heaviest tests calibrate and evaluate real models on a shared 2-core machine.
-        testTimeout: 600_000,
+        // A test that hangs fails in half a minute; the few that calibrate or evaluate real models
+        // give their own, longer timeout (third argument of `it`), with the reason beside it.
+        testTimeout: 30_000,
         hookTimeout: 60_000,
       },
     }),

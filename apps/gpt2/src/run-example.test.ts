@@ -55,6 +55,7 @@ async function hfGreedy(mode: 'int8-weight-only', prompt: string, count: number)
 }
 
 describe('the example end to end on the bundled model (CPU)', () => {
+  // Calibrates int4 AWQ-lite on 16 texts, then measures quality: tens of seconds on 2 cores.
   test('default mode (int4 AWQ): prints the four phases and the response, exit 0', async () => {
     const capture = captureIo();
     const exitCode = await runExample(['--device', 'cpu', '--max-new-tokens', '8'], capture.io);
@@ -75,8 +76,9 @@ describe('the example end to end on the bundled model (CPU)', () => {
       .split('\n')
       .filter((line) => line !== '');
     expect(new Set(notices).size).toBe(notices.length);
-  });
+  }, 300_000);
 
+  // Quantizes and measures perplexity three times (the example, then two references).
   test('int8 weight-only: the compiled model continues the prompt as the fake-quantized HF model does', async () => {
     const capture = captureIo();
     const options = parseExampleOptions([
@@ -109,7 +111,7 @@ describe('the example end to end on the bundled model (CPU)', () => {
     expect(capture.stdout().trimEnd().split('\n').at(-1)).toMatch(
       /^Quality: perplexity \d+\.\d{3} unquantized → \d+\.\d{3} quantized \([+−]\d\.\d\d %\) on the first 512 held-out tokens of cnn_dailymail$/,
     );
-  });
+  }, 120_000);
 
   test('--check none: no quality line, no figures', async () => {
     const capture = captureIo();

@@ -41,6 +41,7 @@ afterAll(async () => {
   await rm(folder, { recursive: true, force: true });
 });
 
+// Quantizes the bundled model twice (round to nearest, AWQ-lite) and scores both.
 test('--algorithm auto measures round to nearest and AWQ-lite on the held-out text and keeps the better', async () => {
   const candidates = result.algorithms as { algorithm: string; perplexity: number; kept: boolean }[];
   expect(candidates.map((candidate) => candidate.algorithm)).toEqual(['max', 'awq_lite']);
@@ -75,4 +76,4 @@ test('--algorithm auto measures round to nearest and AWQ-lite on the held-out te
   expect(candidates.find((candidate) => candidate.kept)?.algorithm).toBe(better);
   const quality = result.quality as Record<string, number>;
   expect(quality.quantizedPerplexity).toBe(Math.min(...candidates.map((candidate) => candidate.perplexity)));
-});
+}, 120_000);

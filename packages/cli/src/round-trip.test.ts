@@ -151,6 +151,7 @@ describe('quantize → inspect → generate → eval on the bundled model (int8 
     expect(text.stderr).toMatch(/^ptq: generate \d+\.\d\d s \(8 tokens, /m);
   });
 
+  // Evaluates the export, then tokenizes the held-out text and scores its first 2048 tokens again.
   test('eval of the checkpoint gives the perplexity hf-gpt2 computes for the fake-quantized model', async () => {
     const evaluated = await runJson([
       'eval',
@@ -174,7 +175,7 @@ describe('quantize → inspect → generate → eval on the bundled model (int8 
     });
     // Two float32 paths (MatMulNBits kernels vs fake-quantized float matmuls) agree to float32 noise.
     expect(Math.abs((evaluated.perplexity as number) / reference.perplexity - 1)).toBeLessThan(1e-5);
-  });
+  }, 120_000);
 
   test('quantize reports perplexity before and after on the first 512 held-out tokens, as hf-gpt2 computes it', async () => {
     const quality = quantized.quality as Record<string, number | string | boolean>;
@@ -215,6 +216,7 @@ describe('quantize → inspect → generate → eval on the bundled model (int8 
     expect(measured).toBeCloseTo(quality.quantizedPerplexity!, 3);
   });
 
+  // Quantizes again and scores the whole check dataset before and after.
   test('--check full on --check-dataset: its whole text; past --max-degradation a warning', async () => {
     const own = await temporaryFolder();
     const text = path.join(own, 'check.txt');
@@ -237,7 +239,7 @@ describe('quantize → inspect → generate → eval on the bundled model (int8 
     expect(manifest.producer.calibration).toBeUndefined();
     const tokens = (await hfModel()).tokenizer!.encode((await readHeldOutText()).slice(0, 3000)).length;
     expect(report).toContain(` on ${tokens} tokens of 1 text of `);
-  });
+  }, 120_000);
 
   test('--force replaces the folder whole, and never a file the user added', async () => {
     const before = (await readdir(out)).sort();

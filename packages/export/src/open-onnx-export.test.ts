@@ -37,6 +37,7 @@ function maxDifference(left: Float32Array, right: Float32Array): number {
 }
 
 describe('openOnnxExport', () => {
+  // Quantizes the bundled model with AWQ-lite, then generates with both models.
   it('runs an int4 export exactly as the runtime model, forward and greedy generation', async () => {
     const gpt = await runtimeDefaultModel('int4-weight-only');
     const folder = join(await temporaryFolder(), 'q4');
@@ -56,7 +57,7 @@ describe('openOnnxExport', () => {
     } finally {
       await opened.compiled.release();
     }
-  });
+  }, 120_000);
 
   it.each(['int8-weight-only', 'int4-weight-only', 'float8'] as const)(
     'runs the %s QDQ export on the CPU as the runtime model does',

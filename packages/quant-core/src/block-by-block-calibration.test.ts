@@ -41,6 +41,7 @@ const loop: ForwardLoop = async (model) => {
 };
 
 describe('block-by-block calibration', () => {
+  // Each calibrates the bundled model twice, block by block and whole.
   it('float8: input amax bit for bit as the whole-model execution, one progress event per block and batch', async () => {
     const whole = await modelOptQuantize(await load(), 'float8', {
       ...quiet,

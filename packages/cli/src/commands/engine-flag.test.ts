@@ -31,6 +31,7 @@ describe('--engine', () => {
     });
   });
 
+  // Quantizes and generates twice: on onnxruntime, then on the kernels (a software adapter here).
   test('the kernels engine continues the prompt with the same greedy tokens as onnxruntime (int8, float32)', async () => {
     const reference = await run([
       'generate',
@@ -72,5 +73,5 @@ describe('--engine', () => {
       expected.tokenIds ?? expected.tokens ?? expected.text,
     );
     expect(actual.text).toBe(expected.text);
-  });
+  }, 120_000);
 });

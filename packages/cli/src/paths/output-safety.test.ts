@@ -134,6 +134,7 @@ describe('--force replaces only an earlier ptq output, never anything else', () 
     );
   });
 
+  // Quantizes the bundled model and writes its export.
   test('--force replaces an earlier ptq output with the new export and its manifest', async () => {
     const folder = await realpath(await temporaryFolder());
     const out = path.join(folder, 'out');
@@ -160,5 +161,5 @@ describe('--force replaces only an earlier ptq output, never anything else', () 
       written.files.filter((file) => file !== 'ptq-manifest.json'),
     );
     expect(await readdir(folder)).toEqual(['out']);
-  });
+  }, 120_000);
 });

@@ -327,6 +327,7 @@ describe('buildGptGraph', () => {
     expect(fused.graph.nodes.length).toBeLessThan(standard.graph.nodes.length);
   });
 
+  // Builds, serializes and decodes graphs of width 512 in several weight formats.
   it('splits long inner products of float and float8 weights in fused graphs, when asked', () => {
     // embeddingSize 512: mlp.c_proj is [1, 2048] × [2048, 512], split into 4 parts of 512.
     const graphOf = (
@@ -386,7 +387,7 @@ describe('buildGptGraph', () => {
         'transformer.h.0.mlp.c_proj.weight_packed',
       ).shape,
     ).toEqual([512, 16, 128]);
-  });
+  }, 120_000);
 
   it('builds a single-row graph on GroupQueryAttention with input_ids as the only device input', () => {
     const single = decodeModel(
