@@ -19,13 +19,14 @@
 // tokens. `--profile` adds onnxruntime's per-operator times for the fused graph's decode steps and
 // for its prefill of the prompt alone.
 import type { Device } from '@ptq/onnx';
-import { createTensor, createXoshiro128 } from '@ptq/tensor';
+import { createTensor } from '@ptq/tensor';
 import { type ProfileSummary, profilePrefix, takeProfile } from '../../../tooling/bench/onnxruntime-profile';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
 import {
   CompiledGPT,
   compile,
   type Engine,
+  type GenerateTimings,
   GPT,
   type GraphOperators,
   generate,
@@ -190,6 +191,29 @@ for (const [quantMode, dtype] of configurations) {
     });
     const compileMs = performance.now() - compileStart;
     const cacheVersusRecompute = skipChecks ? Number.NaN : await cacheCheck(compiled, prompt);
+    /** One configuration's row from its generate timings (median over the repeats), kept if cut short. */
+    const addRow = (choice: Row['choice'], timings: readonly GenerateTimings[]) => {
+      const prefillMs = median(timings.map((timing) => timing.prefillMs));
+      rows.push({
+        engine: compiled.engine,
+        mode,
+        dtype,
+        operators,
+        choice,
+        device:
+          compiled instanceof KernelGPT
+            ? `webgpu (${compiled.adapterName})`
+            : (compiled as CompiledGPT).device,
+        weightFormat: compiled instanceof CompiledGPT ? (compiled.weightFormat ?? '-') : 'kernel codes',
+        compileMs: Math.round(compileMs),
+        prefillMs,
+        prefillTokensPerSecond: (promptLength * 1000) / prefillMs,
+        decodeTokensPerSecond: median(timings.map((timing) => timing.tokensPerSecond)),
+        cacheVersusRecompute,
+      });
+      console.error(JSON.stringify(rows.at(-1)));
+      writeResults();
+    };
     // One decode step's wall time on its own (no sampling), to set against generate's.
     if (!skipChecks) {
       const { cache } = await compiled.prefill(ids(prompt));
@@ -254,58 +278,23 @@ for (const [quantMode, dtype] of configurations) {
       }
       if (session !== undefined && run !== undefined) session.run = run;
       console.error(`${mode}/${dtype} ${operators} ${choice}: ${runShares.join('; ')}`);
-      rows.push({
-        engine: compiled.engine,
-        mode,
-        dtype,
-        operators,
-        choice,
-        device:
-          compiled instanceof KernelGPT
-            ? `webgpu (${compiled.adapterName})`
-            : (compiled as CompiledGPT).device,
-        weightFormat: compiled instanceof CompiledGPT ? (compiled.weightFormat ?? '-') : 'kernel codes',
-        compileMs: Math.round(compileMs),
-        prefillMs: median(timings.map((timing) => timing.prefillMs)),
-        prefillTokensPerSecond: (promptLength * 1000) / median(timings.map((timing) => timing.prefillMs)),
-        decodeTokensPerSecond: median(timings.map((timing) => timing.tokensPerSecond)),
-        cacheVersusRecompute,
-      });
-      console.error(JSON.stringify(rows.at(-1)));
-      writeResults(); // kept if cut short
+      addRow(choice, timings);
     }
     if (sample && compiled instanceof KernelGPT) {
-      const sampled = async () => {
-        const started = performance.now();
-        let prefillMs = 0;
-        let made = 0;
-        const options = { temperature: 0.8, topK: 40, random: createXoshiro128(1) };
-        for await (const chunk of compiled.sampledChunks(prompt, newTokens, options, tokensPerRead)) {
-          if (made === 0) prefillMs = performance.now() - started;
-          made += chunk.length;
-        }
-        const decodeMs = performance.now() - started - prefillMs;
-        return { prefillMs, tokensPerSecond: ((made - 1) * 1000) / decodeMs };
+      // generate samples on the device with the kernels engine (sampledChunks), from the seed's draws.
+      const options = {
+        maxNewTokens: newTokens,
+        stopAtEos: false,
+        temperature: 0.8,
+        topK: 40,
+        seed: 1,
+        tokensPerRead,
       };
-      await sampled(); // warm-up
+      await generate(compiled, prompt, { ...options, maxNewTokens: 8 }); // warm-up
       const timings = [];
-      for (let repeat = 0; repeat < repeats; repeat += 1) timings.push(await sampled());
-      rows.push({
-        engine: compiled.engine,
-        mode,
-        dtype,
-        operators,
-        choice: 'device-sampled',
-        device: `webgpu (${compiled.adapterName})`,
-        weightFormat: 'kernel codes',
-        compileMs: Math.round(compileMs),
-        prefillMs: median(timings.map((timing) => timing.prefillMs)),
-        prefillTokensPerSecond: (promptLength * 1000) / median(timings.map((timing) => timing.prefillMs)),
-        decodeTokensPerSecond: median(timings.map((timing) => timing.tokensPerSecond)),
-        cacheVersusRecompute,
-      });
-      console.error(JSON.stringify(rows.at(-1)));
-      writeResults();
+      for (let repeat = 0; repeat < repeats; repeat += 1)
+        timings.push((await generate(compiled, prompt, options)).timings);
+      addRow('device-sampled', timings);
     }
     await compiled.release();
 
