@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
 import { isQuantMode, type QuantizedModel } from '@ptq/quant-core';
-import { SAFETENSORS_FILE, writeSafetensors } from '@ptq/safetensors';
+import { SAFETENSORS_FILE, writePlannedSafetensors } from '@ptq/safetensors';
 import { listFiles } from './list-files';
 import { CONFIG_FILE, checkTokenizerFiles, copyTokenizerAndGenerationFiles, writeJson } from './model-files';
 import {
@@ -11,7 +11,7 @@ import {
   type ModelOptQuantizationConfig,
   QUANT_ALGO_BY_MODE,
 } from './modelopt-quant-algo';
-import { modelOptState } from './modelopt-state';
+import { planModelOptState } from './modelopt-state';
 import { PRODUCER } from './producer';
 import { writeDirectoryAtomically } from './write-directory-atomically';
 
@@ -97,12 +97,21 @@ export async function exportModelOptCheckpoint(
   }
   const algo = QUANT_ALGO_BY_MODE[quantized.mode];
   await checkTokenizerFiles(options.sourceDir);
-  const state = modelOptState(quantized, algo);
+  // Planned first (every refusal before anything is written), then each tensor made, written at its
+  // place and dropped: the export holds one linear's codes at a time beside the model.
+  const state = planModelOptState(quantized, algo);
   const directory = resolve(outDir);
 
   const writeOptions = { overwrite: options.overwrite ?? false, protectedFolders: [options.sourceDir] };
   await writeDirectoryAtomically(directory, writeOptions, async (temporary) => {
-    await writeSafetensors(join(temporary, SAFETENSORS_FILE), state.tensors, { metadata: { format: 'pt' } });
+    await writePlannedSafetensors(
+      join(temporary, SAFETENSORS_FILE),
+      state.planned,
+      async (write) => {
+        for (const [name, tensor] of state.tensors()) await write(name, tensor);
+      },
+      { metadata: { format: 'pt' } },
+    );
     await writeJson(join(temporary, CONFIG_FILE), exportedConfig(quantized.model.config.raw, algo, state));
     await writeJson(join(temporary, HF_QUANT_CONFIG_FILE), hfQuantConfig(algo, state.excludeModules));
     await copyTokenizerAndGenerationFiles(options.sourceDir, temporary);

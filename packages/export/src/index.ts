@@ -39,7 +39,13 @@ export {
 export { findOnnxModelFile, onnxModelFiles } from './find-onnx-model';
 export { float8ActivationsToQdq } from './float8-activations-to-qdq';
 export { listFiles } from './list-files';
-export { type ModelOptLinearTensors, modelOptLinearTensors } from './modelopt-linear-tensors';
+export {
+  type ModelOptLinearLayout,
+  type ModelOptLinearTensors,
+  modelOptLinearLayout,
+  modelOptLinearTensors,
+  type TensorLayout,
+} from './modelopt-linear-tensors';
 export {
   type HfQuantConfig,
   INT4_GROUP_SIZE,
@@ -50,7 +56,12 @@ export {
   type ModelOptQuantizationConfig,
   QUANT_ALGO_BY_MODE,
 } from './modelopt-quant-algo';
-export { type ModelOptState, modelOptState } from './modelopt-state';
+export {
+  type ModelOptState,
+  type ModelOptStatePlan,
+  modelOptState,
+  planModelOptState,
+} from './modelopt-state';
 export {
   ONNX_EXPORT_FORMATS,
   ONNX_SUBFOLDER,

@@ -3,7 +3,7 @@ import { type QuantizerAttributeConfig, QuantLinear } from '@ptq/quant-core';
 import { createTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { UnsupportedExportError } from './errors';
-import { modelOptLinearTensors } from './modelopt-linear-tensors';
+import { modelOptLinearLayout, modelOptLinearTensors } from './modelopt-linear-tensors';
 
 function linear(
   shape: [number, number],
@@ -166,5 +166,68 @@ describe('modelOptLinearTensors, mismatches', () => {
   it('refuses a disabled weight quantizer', () => {
     const module = linear([2, 2], [1, 2, 3, 4], { enable: false }, undefined);
     expect(() => modelOptLinearTensors('p', module, 'W8A16')).toThrow(/enabled weight quantizer/);
+  });
+});
+
+describe('modelOptLinearLayout', () => {
+  const pqs = createTensor('float32', [256], new Float32Array(256).fill(0.5));
+  const int4 = () => {
+    const module = linear([4, 256], new Array(1024).fill(0.25), INT4, {
+      shape: [8, 1],
+      values: [1, 2, 3, 4, 5, 6, 7, 8],
+    });
+    module.input_quantizer.preQuantScale = pqs;
+    return module;
+  };
+  const fp8 = () => {
+    const module = linear([2, 2], [1, 2, 3, 4], FP8, { shape: [], values: [4] }, FP8);
+    module.input_quantizer.amax = createTensor('float32', [], Float32Array.of(8));
+    return module;
+  };
+  const cases = [
+    [
+      'W8A16',
+      () => linear([2, 2], [1, 2, 3, 4], INT8, { shape: [2, 1], values: [2, 4] }),
+      { weight: 'int8 [2,2]', weight_scale: 'float32 [2]' },
+    ],
+    [
+      'W4A16_AWQ',
+      int4,
+      { weight: 'uint8 [2,256]', weight_scale: 'float32 [4,2]', pre_quant_scale: 'float32 [256]' },
+    ],
+    ['FP8', fp8, { weight: 'float8e4m3fn [2,2]', weight_scale: 'float32 []', input_scale: 'float32 []' }],
+  ] as const;
+  for (const [algo, make, expected] of cases) {
+    it(`gives the dtypes and shapes modelOptLinearTensors makes (${algo})`, () => {
+      const describeAll = (tensors: object) =>
+        Object.fromEntries(
+          Object.entries(tensors).map(([name, { dtype, shape }]) => [name, `${dtype} [${shape.join(',')}]`]),
+        );
+      expect(describeAll(modelOptLinearLayout('p', make(), algo))).toEqual(expected);
+      expect(describeAll(modelOptLinearTensors('p', make(), algo))).toEqual(expected);
+    });
+  }
+
+  it('refuses, without any weight data, what modelOptLinearTensors refuses', () => {
+    const refusals = [
+      [linear([2, 2], [1, 2, 3, 4], INT8, undefined), 'W8A16', /uncalibrated/],
+      [linear([2, 2], [1, 2, 3, 4], { enable: false }, undefined), 'W8A16', /enabled weight quantizer/],
+      [
+        linear([1, 128], new Array(128).fill(1), INT4, { shape: [1, 1], values: [7] }),
+        'W4A16_AWQ',
+        /even count/,
+      ],
+      [
+        linear([2, 256], new Array(512).fill(1), INT4, { shape: [2, 1], values: [7, 7] }),
+        'W4A16_AWQ',
+        /holds 2 values/,
+      ],
+      [linear([1, 2], [1, 2], FP8, { shape: [], values: [448] }, FP8), 'FP8', /uncalibrated/],
+      [linear([1, 2], [1, 2], INT8, { shape: [1, 1], values: [-1] }), 'W8A16', /non-negative/],
+    ] as const;
+    for (const [module, algo, message] of refusals) {
+      expect(() => modelOptLinearLayout('p', module, algo)).toThrow(message);
+      expect(() => modelOptLinearTensors('p', module, algo)).toThrow(message);
+    }
   });
 });

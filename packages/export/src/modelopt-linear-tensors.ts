@@ -1,6 +1,6 @@
 import type { QuantLinear, TensorQuantizer } from '@ptq/quant-core';
 import { convertToScale, quantize } from '@ptq/scale-math';
-import { createTensor, packInt4Rows, type Tensor, toFloat32 } from '@ptq/tensor';
+import { createTensor, type DType, packInt4Rows, type Tensor, toFloat32 } from '@ptq/tensor';
 import { UnsupportedExportError } from './errors';
 import { INT4_GROUP_SIZE, type ModelOptQuantAlgo } from './modelopt-quant-algo';
 
@@ -36,40 +36,43 @@ function mismatch(path: string, algo: ModelOptQuantAlgo, expected: string, linea
   );
 }
 
+/** A tensor's dtype and shape, known before its data is made. */
+export interface TensorLayout {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
+
+/** The layout of what `modelOptLinearTensors` makes for a linear (names relative to the linear). */
+export interface ModelOptLinearLayout {
+  readonly weight: TensorLayout;
+  readonly weight_scale: TensorLayout;
+  readonly input_scale?: TensorLayout;
+  readonly pre_quant_scale?: TensorLayout;
+}
+
 /**
- * The exported tensors of one linear, per ModelOpt 0.41's `_export_quantized_weight`:
- *
- * - W8A16: `weight` int8 `[out, in]` = `clamp(rne(W / s[:, None]), -128, 127)`, `weight_scale [out]` = amax / 127;
- * - W4A16_AWQ: codes `clamp(rne(W / s[o, j / 128]), -8, 7)` packed two output rows per byte (uint8
- *   `[out / 2, in]`, row 2r in the low nibble), `weight_scale [out, in / 128]` = amax / 7, and AWQ's
- *   `pre_quant_scale [in]` when the linear has one;
- * - FP8: `weight` float8 e4m3fn `[out, in]` = `e4m3(W / s)` (nearest even, saturating at ±448),
- *   `weight_scale []` and `input_scale []` = amax / 448.
- *
- * `W` is `weight`, by default the linear's `[out, in]` weight as ModelOpt leaves it (AWQ-scaled for
- * int4); every division is in float32, as the runtime's own quantization does, so both make the
- * same codes from the same weight.
+ * The dtypes and shapes of a linear's exported tensors (see `modelOptLinearTensors`), with every
+ * check that needs no weight data: an exporter can plan the whole file before making any codes.
  */
-export function modelOptLinearTensors(
+export function modelOptLinearLayout(
   path: string,
   linear: QuantLinear,
   algo: ModelOptQuantAlgo,
-  weight: Tensor = linear.weight,
-): ModelOptLinearTensors {
+  weightShape: readonly number[] = linear.weight.shape,
+): ModelOptLinearLayout {
   const weightQuantizer = linear.weight_quantizer;
   const inputQuantizer = linear.input_quantizer;
   if (
-    weight.shape.length !== 2 ||
-    weight.shape[0] !== linear.outFeatures ||
-    weight.shape[1] !== linear.inFeatures
+    weightShape.length !== 2 ||
+    weightShape[0] !== linear.outFeatures ||
+    weightShape[1] !== linear.inFeatures
   ) {
     throw new UnsupportedExportError(
-      `${path}: the weight to export has shape [${weight.shape.join(', ')}], the linear [${linear.outFeatures}, ${linear.inFeatures}]`,
+      `${path}: the weight to export has shape [${weightShape.join(', ')}], the linear [${linear.outFeatures}, ${linear.inFeatures}]`,
     );
   }
-  const [outFeatures = 0, inFeatures = 0] = weight.shape;
+  const [outFeatures = 0, inFeatures = 0] = weightShape;
   if (!weightQuantizer.enabled) mismatch(path, algo, 'an enabled weight quantizer', linear);
-  const values = toFloat32(weight);
   switch (algo) {
     case 'W8A16': {
       if (
@@ -80,11 +83,11 @@ export function modelOptLinearTensors(
         mismatch(path, algo, 'int8 weights with axis 0', linear);
       }
       if (inputQuantizer.enabled) mismatch(path, algo, 'a disabled input quantizer', linear);
-      const scale = convertToScale(requireAmax(path, 'weight_quantizer', weightQuantizer), 127).data;
-      const codes = quantize(values, weight.shape, scale, 'int8', { kind: 'per-channel', axis: 0 });
+      // Made here too, so an amax the scale refuses fails the plan, before any file is written.
+      convertToScale(requireAmax(path, 'weight_quantizer', weightQuantizer), 127);
       return {
-        weight: createTensor('int8', [outFeatures, inFeatures], codes),
-        weight_scale: createTensor('float32', [outFeatures], scale),
+        weight: { dtype: 'int8', shape: [outFeatures, inFeatures] },
+        weight_scale: { dtype: 'float32', shape: [outFeatures] },
       };
     }
     case 'W4A16_AWQ': {
@@ -98,13 +101,85 @@ export function modelOptLinearTensors(
         );
       }
       const blocks = Math.ceil(inFeatures / INT4_GROUP_SIZE);
-      // `[out · blocks, 1]` in (out, block) order is `[out, blocks]` row-major: a reshape, no reordering.
-      const scale = convertToScale(requireAmax(path, 'weight_quantizer', weightQuantizer), 7).data;
-      if (scale.length !== outFeatures * blocks) {
+      const scaleCount = convertToScale(requireAmax(path, 'weight_quantizer', weightQuantizer), 7).data
+        .length;
+      if (scaleCount !== outFeatures * blocks) {
         throw new UnsupportedExportError(
-          `${path}.weight_quantizer._amax holds ${scale.length} values; a [${outFeatures}, ${inFeatures}] weight in blocks of ${INT4_GROUP_SIZE} needs ${outFeatures * blocks}`,
+          `${path}.weight_quantizer._amax holds ${scaleCount} values; a [${outFeatures}, ${inFeatures}] weight in blocks of ${INT4_GROUP_SIZE} needs ${outFeatures * blocks}`,
         );
       }
+      return {
+        weight: { dtype: 'uint8', shape: [outFeatures / 2, inFeatures] },
+        weight_scale: { dtype: 'float32', shape: [outFeatures, blocks] },
+        ...(inputQuantizer.preQuantScale === undefined
+          ? {}
+          : { pre_quant_scale: { dtype: 'float32', shape: [inFeatures] } }),
+      };
+    }
+    case 'FP8': {
+      if (weightQuantizer.format !== 'float8e4m3fn' || weightQuantizer.axis !== null) {
+        mismatch(path, algo, 'per-tensor float8 e4m3fn weights', linear);
+      }
+      if (
+        !inputQuantizer.enabled ||
+        inputQuantizer.format !== 'float8e4m3fn' ||
+        inputQuantizer.axis !== null ||
+        inputQuantizer.blockSize !== undefined
+      ) {
+        mismatch(path, algo, 'a per-tensor float8 e4m3fn input quantizer', linear);
+      }
+      const scale = convertToScale(requireAmax(path, 'weight_quantizer', weightQuantizer), 448);
+      const inputScale = convertToScale(requireAmax(path, 'input_quantizer', inputQuantizer), 448);
+      if (scale.data.length !== 1 || inputScale.data.length !== 1) {
+        mismatch(path, algo, 'one weight amax and one input amax', linear);
+      }
+      return {
+        weight: { dtype: 'float8e4m3fn', shape: [outFeatures, inFeatures] },
+        weight_scale: { dtype: 'float32', shape: [] },
+        input_scale: { dtype: 'float32', shape: [] },
+      };
+    }
+  }
+}
+
+/**
+ * The exported tensors of one linear, per ModelOpt 0.41's `_export_quantized_weight`:
+ *
+ * - W8A16: `weight` int8 `[out, in]` = `clamp(rne(W / s[:, None]), -128, 127)`, `weight_scale [out]` = amax / 127;
+ * - W4A16_AWQ: codes `clamp(rne(W / s[o, j / 128]), -8, 7)` packed two output rows per byte (uint8
+ *   `[out / 2, in]`, row 2r in the low nibble), `weight_scale [out, in / 128]` = amax / 7, and AWQ's
+ *   `pre_quant_scale [in]` when the linear has one;
+ * - FP8: `weight` float8 e4m3fn `[out, in]` = `e4m3(W / s)` (nearest even, saturating at ±448),
+ *   `weight_scale []` and `input_scale []` = amax / 448.
+ *
+ * `W` is `weight`, by default the linear's `[out, in]` weight as ModelOpt leaves it (AWQ-scaled for
+ * int4); every division is in float32, as the runtime's own quantization does, so both make the
+ * same codes from the same weight. Refused as `modelOptLinearLayout` refuses.
+ */
+export function modelOptLinearTensors(
+  path: string,
+  linear: QuantLinear,
+  algo: ModelOptQuantAlgo,
+  weight: Tensor = linear.weight,
+): ModelOptLinearTensors {
+  modelOptLinearLayout(path, linear, algo, weight.shape);
+  const [outFeatures = 0, inFeatures = 0] = weight.shape;
+  const weightQuantizer = linear.weight_quantizer;
+  const inputQuantizer = linear.input_quantizer;
+  const values = toFloat32(weight);
+  switch (algo) {
+    case 'W8A16': {
+      const scale = convertToScale(weightQuantizer.amax!, 127).data;
+      const codes = quantize(values, weight.shape, scale, 'int8', { kind: 'per-channel', axis: 0 });
+      return {
+        weight: createTensor('int8', [outFeatures, inFeatures], codes),
+        weight_scale: createTensor('float32', [outFeatures], scale),
+      };
+    }
+    case 'W4A16_AWQ': {
+      const blocks = Math.ceil(inFeatures / INT4_GROUP_SIZE);
+      // `[out · blocks, 1]` in (out, block) order is `[out, blocks]` row-major: a reshape, no reordering.
+      const scale = convertToScale(weightQuantizer.amax!, 7).data;
       const codes = quantize(values, weight.shape, scale, 'int4', {
         kind: 'block',
         blockSize: INT4_GROUP_SIZE,
@@ -123,22 +198,8 @@ export function modelOptLinearTensors(
       };
     }
     case 'FP8': {
-      if (weightQuantizer.format !== 'float8e4m3fn' || weightQuantizer.axis !== null) {
-        mismatch(path, algo, 'per-tensor float8 e4m3fn weights', linear);
-      }
-      if (
-        !inputQuantizer.enabled ||
-        inputQuantizer.format !== 'float8e4m3fn' ||
-        inputQuantizer.axis !== null ||
-        inputQuantizer.blockSize !== undefined
-      ) {
-        mismatch(path, algo, 'a per-tensor float8 e4m3fn input quantizer', linear);
-      }
-      const scale = convertToScale(requireAmax(path, 'weight_quantizer', weightQuantizer), 448).data;
-      const inputScale = convertToScale(requireAmax(path, 'input_quantizer', inputQuantizer), 448).data;
-      if (scale.length !== 1 || inputScale.length !== 1) {
-        mismatch(path, algo, 'one weight amax and one input amax', linear);
-      }
+      const scale = convertToScale(weightQuantizer.amax!, 448).data;
+      const inputScale = convertToScale(inputQuantizer.amax!, 448).data;
       const codes = quantize(values, weight.shape, scale, 'float8e4m3fn', { kind: 'per-tensor' });
       return {
         weight: createTensor('float8e4m3fn', [outFeatures, inFeatures], codes),

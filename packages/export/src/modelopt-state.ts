@@ -1,9 +1,10 @@
 import { isAttentionBuffer } from '@ptq/hf-gpt2';
 import type { QuantizedModel } from '@ptq/quant-core';
+import type { PlannedTensor } from '@ptq/safetensors';
 import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
-import { quantizedStateToRuntime } from '@ptq/tripy-loader';
+import { runtimeWeight } from '@ptq/tripy-loader';
 import { UnsupportedExportError } from './errors';
-import { modelOptLinearTensors } from './modelopt-linear-tensors';
+import { modelOptLinearLayout, modelOptLinearTensors, type TensorLayout } from './modelopt-linear-tensors';
 import type { ModelOptQuantAlgo } from './modelopt-quant-algo';
 
 /** What goes into a ModelOpt unified HF checkpoint's `model.safetensors`, plus the modules left unquantized. */
@@ -40,20 +41,47 @@ function asFloat32(tensor: Tensor): Tensor {
   return tensor.dtype === 'float32' ? tensor : createTensor('float32', tensor.shape, toFloat32(tensor));
 }
 
+/** `ModelOptState` planned: every tensor's name, dtype and shape, and its data made on demand. */
+export interface ModelOptStatePlan {
+  /** Every tensor of the checkpoint, in the order `tensors()` yields them. */
+  readonly planned: readonly PlannedTensor[];
+  readonly excludeModules: string[];
+  readonly headStored: boolean;
+  /**
+   * The tensors in plan order. A quantized linear's codes are made (from its fake-quantized weight)
+   * only when the iteration reaches it, so a caller that writes each tensor and drops it holds one
+   * linear's export at a time; every other tensor is the model's own (float32) or a small scale.
+   */
+  tensors(): Generator<readonly [string, Tensor]>;
+}
+
 /**
  * The tensors of ModelOpt 0.41's unified HF export for a quantized GPT-2: every quantized linear's
  * `weight` / `weight_scale` / `input_scale` / `pre_quant_scale` (see `modelOptLinearTensors`), with
- * codes made from the weights the runtime compiles (`quantizedStateToRuntime`: ModelOpt's
- * fake-quantized weight), so the checkpoint holds exactly the codes the runtime and ModelOpt's fake
- * quantization use. ModelOpt's own exporter divides the raw weight by the float32 scale, which lands
- * on the neighbouring code for about one weight in 10^4 that sits on a rounding boundary. Every
- * other parameter as float32 in its Hugging Face name and layout, no `_amax` or quantizer keys, no
+ * codes made from the weights the runtime compiles (`runtimeWeight`: ModelOpt's fake-quantized
+ * weight), so the checkpoint holds exactly the codes the runtime and ModelOpt's fake quantization
+ * use. ModelOpt's own exporter divides the raw weight by the float32 scale, which lands on the
+ * neighbouring code for about one weight in 10^4 that sits on a rounding boundary. Every other
+ * parameter as float32 in its Hugging Face name and layout, no `_amax` or quantizer keys, no
  * attention-mask buffers, and `lm_head.weight` only when it is quantized (a tied, unquantized head is
  * `transformer.wte.weight` and is de-duplicated, as `postprocess_state_dict` does). AWQ's
  * pre-quant scale of `c_attn` / `c_fc` is folded into `ln_1` / `ln_2` (`ln.weight *= s`,
  * `ln.bias *= s`) and dropped, as `requantize_resmooth_fused_llm_layers` does; both `c_proj` keep theirs.
  */
 export function modelOptState(quantized: QuantizedModel, algo: ModelOptQuantAlgo): ModelOptState {
+  const plan = planModelOptState(quantized, algo);
+  return {
+    tensors: new Map(plan.tensors()),
+    excludeModules: plan.excludeModules,
+    headStored: plan.headStored,
+  };
+}
+
+/**
+ * `modelOptState` as a plan: names, dtypes and shapes first — everything refused is refused here,
+ * before any code is made — and the tensors one at a time (see `ModelOptStatePlan.tensors`).
+ */
+export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuantAlgo): ModelOptStatePlan {
   const source = quantized.stateDict();
   const quantizedLinears = new Map(
     [...quantized.linears].filter(([, linear]) => linear.weight_quantizer.enabled),
@@ -71,11 +99,14 @@ export function modelOptState(quantized: QuantizedModel, algo: ModelOptQuantAlgo
     }
   }
   const excludeModules = quantized.model.linearPaths.filter((path) => !quantizedLinears.has(path));
-  // The weights the runtime compiles (tripy-loader's mapping), so the stored codes are the runtime's codes.
-  const runtime = quantizedStateToRuntime(quantized, 'float32');
   const embedding = source.get('transformer.wte.weight');
 
-  const tensors = new Map<string, Tensor>();
+  // Each entry makes its tensor when asked; the plan keeps the order `modelOptState` always had.
+  const entries = new Map<string, { layout: TensorLayout; make: () => Tensor }>();
+  const floatEntry = (value: Tensor) => ({
+    layout: { dtype: 'float32' as const, shape: value.shape },
+    make: () => asFloat32(value),
+  });
   for (const [key, value] of source) {
     if (isQuantizerBuffer(key) || isAttentionBuffer(key)) continue;
     const dot = key.lastIndexOf('.');
@@ -83,30 +114,76 @@ export function modelOptState(quantized: QuantizedModel, algo: ModelOptQuantAlgo
     const name = key.slice(dot + 1);
     if (quantizedLinears.has(modulePath) && name === 'weight') continue;
     if (key === 'lm_head.weight' && value === embedding && !quantizedLinears.has('lm_head')) continue;
-    tensors.set(key, asFloat32(value));
+    entries.set(key, floatEntry(value));
   }
 
   for (const [path, linear] of quantizedLinears) {
-    const exported = modelOptLinearTensors(path, linear, algo, runtime.get(`${path}.weight`));
-    tensors.set(`${path}.weight`, exported.weight);
-    tensors.set(`${path}.weight_scale`, exported.weight_scale);
-    if (exported.input_scale !== undefined) tensors.set(`${path}.input_scale`, exported.input_scale);
-    if (exported.pre_quant_scale === undefined) continue;
-    const norm = foldingLayerNorm(path);
-    const normWeight = norm === undefined ? undefined : tensors.get(`${norm}.weight`);
-    if (norm === undefined || normWeight === undefined) {
-      tensors.set(`${path}.pre_quant_scale`, exported.pre_quant_scale);
+    const layout = modelOptLinearLayout(path, linear, algo);
+    // One linear's tensors, made once, when the first of them is asked for.
+    let made: ReturnType<typeof modelOptLinearTensors> | undefined;
+    const part = (name: keyof ReturnType<typeof modelOptLinearTensors>) => () => {
+      made ??= modelOptLinearTensors(
+        path,
+        linear,
+        algo,
+        runtimeWeight(quantized, `${path}.weight`, linear.weight),
+      );
+      const tensor = made[name]!;
+      // The last of the linear's tensors drops the rest.
+      if (name === lastPart) made = undefined;
+      return tensor;
+    };
+    const preQuantScale =
+      layout.pre_quant_scale === undefined ? undefined : linear.input_quantizer.preQuantScale;
+    const norm = preQuantScale === undefined ? undefined : foldingLayerNorm(path);
+    const normWeight = norm === undefined ? undefined : entries.get(`${norm}.weight`);
+    const folds = preQuantScale !== undefined && norm !== undefined && normWeight !== undefined;
+    const lastPart: keyof ReturnType<typeof modelOptLinearTensors> =
+      layout.pre_quant_scale !== undefined && !folds
+        ? 'pre_quant_scale'
+        : layout.input_scale !== undefined
+          ? 'input_scale'
+          : 'weight_scale';
+    entries.set(`${path}.weight`, { layout: layout.weight, make: part('weight') });
+    entries.set(`${path}.weight_scale`, { layout: layout.weight_scale, make: part('weight_scale') });
+    if (layout.input_scale !== undefined) {
+      entries.set(`${path}.input_scale`, { layout: layout.input_scale, make: part('input_scale') });
+    }
+    if (preQuantScale === undefined) continue;
+    if (!folds) {
+      entries.set(`${path}.pre_quant_scale`, {
+        layout: layout.pre_quant_scale!,
+        make: part('pre_quant_scale'),
+      });
       continue;
     }
-    const scale = toFloat32(exported.pre_quant_scale);
-    if (normWeight.shape.length !== 1 || normWeight.shape[0] !== scale.length) {
+    const scale = toFloat32(preQuantScale);
+    const normShape = normWeight.layout.shape;
+    if (normShape.length !== 1 || normShape[0] !== scale.length) {
       throw new UnsupportedExportError(
-        `${norm}.weight has shape [${normWeight.shape.join(', ')}]; folding ${path}'s pre_quant_scale needs [${scale.length}]`,
+        `${norm}.weight has shape [${normShape.join(', ')}]; folding ${path}'s pre_quant_scale needs [${scale.length}]`,
       );
     }
-    tensors.set(`${norm}.weight`, multiplied(normWeight, scale));
-    const normBias = tensors.get(`${norm}.bias`);
-    if (normBias !== undefined) tensors.set(`${norm}.bias`, multiplied(normBias, scale));
+    const foldedWeight = normWeight.make;
+    entries.set(`${norm}.weight`, {
+      layout: { dtype: 'float32', shape: normShape },
+      make: () => multiplied(foldedWeight(), scale),
+    });
+    const normBias = entries.get(`${norm}.bias`);
+    if (normBias !== undefined) {
+      const foldedBias = normBias.make;
+      entries.set(`${norm}.bias`, {
+        layout: { dtype: 'float32', shape: normBias.layout.shape },
+        make: () => multiplied(foldedBias(), scale),
+      });
+    }
   }
-  return { tensors, excludeModules, headStored: quantizedLinears.has('lm_head') };
+  return {
+    planned: [...entries].map(([name, { layout }]) => ({ name, dtype: layout.dtype, shape: layout.shape })),
+    excludeModules,
+    headStored: quantizedLinears.has('lm_head'),
+    *tensors() {
+      for (const [name, { make }] of entries) yield [name, make()] as const;
+    },
+  };
 }

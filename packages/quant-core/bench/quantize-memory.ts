@@ -4,10 +4,14 @@
 // (process.resourceUsage().maxRSS: loading included), CPU time and wall time.
 // Run: pnpm --filter @ptq/quant-core bench:memory -- --shape gpt2-124m [--modes int8-weight-only,float8]
 //      [--executions whole-model,block-by-block] [--samples 2] [--length 32] [--out file.json]
+// With --whole-command, each mode runs the `ptq quantize` command a user runs instead (load,
+// calibration and the modelopt-hf export, `--check none` unless --check says otherwise), the bundle
+// built from this checkout or the one --cli names; its peak RSS comes from the command's own
+// process.resourceUsage() at exit, and the peak of each phase from /proc sampling (Linux).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadHfGpt2 } from '@ptq/hf-gpt2';
 import {
   GPT2_124M,
@@ -45,6 +49,8 @@ const SHAPES: Record<string, RandomGpt2Shape> = {
 
 if (process.argv.includes('--child')) {
   await child();
+} else if (process.argv.includes('--whole-command')) {
+  await wholeCommand();
 } else {
   await parent();
 }
@@ -216,5 +222,196 @@ function gitCommit(): string | undefined {
     return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
   } catch {
     return undefined;
+  }
+}
+
+interface CommandReport {
+  readonly mode: QuantMode;
+  /** Peak resident set of the command, bytes (its own process.resourceUsage().maxRSS at exit). */
+  readonly maxRssBytes: number;
+  readonly wallSeconds: number;
+  readonly userCpuSeconds: number;
+  readonly systemCpuSeconds: number;
+  /** Highest RSS sampled (/proc, every 200 ms) while each phase the command reports ran. */
+  readonly sampledPeakRssBytes: Record<string, number>;
+  /** The command's `ptq: …` status lines. */
+  readonly status: string[];
+}
+
+/** Runs one `ptq quantize` and reports its peak RSS, CPU and wall time. */
+function runCommand(
+  cli: string,
+  args: readonly string[],
+  mode: QuantMode,
+  usageFile: string,
+): Promise<CommandReport> {
+  // Loaded before the command: writes its resource usage when it exits.
+  const preload = `data:text/javascript,${encodeURIComponent(
+    `import { writeFileSync } from 'node:fs'; process.on('exit', () => writeFileSync(${JSON.stringify(usageFile)}, JSON.stringify(process.resourceUsage())));`,
+  )}`;
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now();
+    const task = spawn(process.execPath, ['--import', preload, cli, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const sampledPeakRssBytes: Record<string, number> = {};
+    const status: string[] = [];
+    let phase = 'load';
+    let stderr = '';
+    const sample = () => {
+      try {
+        const kilobytes = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${task.pid}/status`, 'utf8'))?.[1];
+        if (kilobytes !== undefined) {
+          sampledPeakRssBytes[phase] = Math.max(sampledPeakRssBytes[phase] ?? 0, Number(kilobytes) * 1024);
+        }
+      } catch {
+        // Not Linux, or the command has just exited.
+      }
+    };
+    const sampler = setInterval(sample, 200);
+    task.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      const lines = stderr.split('\n');
+      stderr = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.startsWith('ptq: ')) continue;
+        status.push(line);
+        sample();
+        // Each phase's line is printed when it ends; the next one starts.
+        if (line.startsWith('ptq: load ')) phase = 'calibrate';
+        else if (line.startsWith('ptq: calibrate ')) phase = 'export';
+        else if (line.startsWith('ptq: export ')) phase = 'after export';
+      }
+    });
+    task.on('error', reject);
+    task.on('close', (code, signal) => {
+      clearInterval(sampler);
+      const wallSeconds = (performance.now() - started) / 1000;
+      if (code !== 0 || !existsSync(usageFile)) {
+        reject(
+          new Error(
+            `ptq ${args.join(' ')} ended with ${signal ?? `code ${code}`}: ${status.at(-1) ?? stderr}`,
+          ),
+        );
+        return;
+      }
+      const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as NodeJS.ResourceUsage;
+      resolvePromise({
+        mode,
+        maxRssBytes: usage.maxRSS * 1024,
+        wallSeconds,
+        userCpuSeconds: usage.userCPUTime / 1e6,
+        systemCpuSeconds: usage.systemCPUTime / 1e6,
+        sampledPeakRssBytes,
+        status,
+      });
+    });
+  });
+}
+
+async function wholeCommand(): Promise<void> {
+  const shapeName = flag('shape', 'gpt2-124m');
+  const shape = SHAPES[shapeName];
+  if (shape === undefined) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
+  const modes = flag('modes', QUANT_MODES.join(',')).split(',') as QuantMode[];
+  const samples = flag('samples', '2');
+  const length = flag('length', '32');
+  const check = flag('check', 'none');
+  const out = flag('out', `bench-results/quantize-command-memory-${shapeName}.json`);
+  // The bench runs from `.bench/` at the repository root.
+  const root = resolve(dirname(process.argv[1]!), '..');
+  let cli = flag('cli', '');
+  if (cli === '') {
+    // `pnpm ptq`'s launcher rebuilds the bundle when a source is newer.
+    execFileSync(process.execPath, [join(root, 'tooling', 'ptq-command', 'run-ptq.mjs'), '--version'], {
+      stdio: 'ignore',
+    });
+    cli = join(root, 'packages', 'cli', 'dist', 'cli.js');
+  }
+  const folder = mkdtempSync(join(tmpdir(), `ptq-bench-command-${shapeName}-`));
+  try {
+    const modelFolder = join(folder, 'model');
+    await writeRandomGpt2(modelFolder, shape, 1, 'float32');
+    const checkpointBytes = statSync(join(modelFolder, 'model.safetensors')).size;
+    const machine = {
+      cpu: cpuModel(),
+      cores: cpus().length,
+      totalMemoryBytes: totalmem(),
+      node: process.version,
+      loadAverageAtStart: loadavg(),
+      loadAverageAtEnd: [] as number[],
+    };
+    const reports: CommandReport[] = [];
+    for (const mode of modes) {
+      const args = [
+        'quantize',
+        '--model',
+        modelFolder,
+        '--mode',
+        mode,
+        '--calib-size',
+        samples,
+        '--max-sample-length',
+        length,
+        '--check',
+        check,
+        '--out',
+        join(folder, `out-${mode}`),
+      ];
+      const report = await runCommand(cli, args, mode, join(folder, `usage-${mode}.json`));
+      rmSync(join(folder, `out-${mode}`), { recursive: true, force: true });
+      reports.push(report);
+      console.error(
+        `${mode}: peak ${(report.maxRssBytes / 1e9).toFixed(2)} GB; sampled peaks: ${Object.entries(
+          report.sampledPeakRssBytes,
+        )
+          .map(([part, bytes]) => `${part} ${(bytes / 1e9).toFixed(2)} GB`)
+          .join(', ')}`,
+      );
+    }
+    machine.loadAverageAtEnd = loadavg();
+    const gigabytes = (bytes: number) => bytes / 1e9;
+    const phasePeak = (report: CommandReport, phase: string) =>
+      report.sampledPeakRssBytes[phase] === undefined ? '—' : gigabytes(report.sampledPeakRssBytes[phase]);
+    printTable(
+      `ptq quantize (--check ${check}) peak RSS, random fp32 ${shapeName} (${shape.layers}×${shape.width}, ${gigabytes(checkpointBytes).toFixed(2)} GB checkpoint), ${samples} samples × ${length} tokens, CPU (${machine.cpu}, ${machine.cores} cores, ${gigabytes(machine.totalMemoryBytes).toFixed(1)} GB; load average ${machine.loadAverageAtStart.map((value) => value.toFixed(1)).join(' ')} at start)`,
+      [
+        'mode',
+        'peak RSS GB',
+        '× checkpoint',
+        'load GB',
+        'calibrate GB',
+        'export GB',
+        'wall s',
+        'CPU s (user + system)',
+      ],
+      reports.map((report) => [
+        report.mode,
+        gigabytes(report.maxRssBytes),
+        report.maxRssBytes / checkpointBytes,
+        phasePeak(report, 'load'),
+        phasePeak(report, 'calibrate'),
+        phasePeak(report, 'export'),
+        report.wallSeconds,
+        report.userCpuSeconds + report.systemCpuSeconds,
+      ]),
+    );
+    writeJson(out, {
+      benchmark: 'ptq quantize peak RSS',
+      shape: { name: shapeName, ...shape },
+      checkpointBytes,
+      samples: Number(samples),
+      maxSampleLength: Number(length),
+      check,
+      cli,
+      machine,
+      gitCommit: gitCommit(),
+      results: reports.map((report) => ({
+        ...report,
+        peakOverCheckpoint: report.maxRssBytes / checkpointBytes,
+      })),
+    });
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
   }
 }

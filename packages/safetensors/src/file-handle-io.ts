@@ -37,3 +37,13 @@ export async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise
     done += bytesWritten;
   }
 }
+
+/** Writes all of `bytes` at `position`, looping over short writes; the handle's own position is not used. */
+export async function writeFullyAt(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const length = Math.min(bytes.byteLength - done, MAX_TRANSFER_BYTES);
+    const { bytesWritten } = await handle.write(bytes, done, length, position + done);
+    done += bytesWritten;
+  }
+}

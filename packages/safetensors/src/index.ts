@@ -36,6 +36,11 @@ export {
   SafetensorsIoError,
   UnsupportedDTypeError,
 } from './safetensors-errors';
+export {
+  type PlannedTensor,
+  type WritePlannedTensor,
+  writePlannedSafetensors,
+} from './write-planned-safetensors';
 export { type WriteSafetensorsOptions, writeSafetensors } from './write-safetensors';
 export {
   DEFAULT_MAX_SHARD_BYTES,

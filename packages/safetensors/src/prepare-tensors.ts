@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { createTensor, DTYPES, type Tensor, tensorBytes } from '@ptq/tensor';
+import { createTensor, DTYPES, type DType, type Tensor, tensorBytes } from '@ptq/tensor';
 import { MAX_TENSOR_DIMENSION, MAX_TENSOR_RANK, METADATA_KEY } from './parse-safetensors-header';
 import { type SafetensorsDType, toSafetensorsDType } from './safetensors-dtype';
 import { UnsupportedDTypeError } from './safetensors-errors';
@@ -72,7 +72,10 @@ const PYTHON_DTYPE_RANK: readonly SafetensorsDType[] = [
 ];
 
 /** The order tensors take in a file: Python's dtype rank, highest first, then by name. */
-export function compareForLayout(left: PreparedTensor, right: PreparedTensor): number {
+export function compareForLayout(
+  left: Pick<PreparedTensor, 'name' | 'dtype'>,
+  right: Pick<PreparedTensor, 'name' | 'dtype'>,
+): number {
   return (
     PYTHON_DTYPE_RANK.indexOf(right.dtype) - PYTHON_DTYPE_RANK.indexOf(left.dtype) ||
     compareNames(left.name, right.name)
@@ -96,6 +99,17 @@ function prepareTensor(name: string, tensor: unknown): PreparedTensor {
     throw new InvalidArgumentError('tensors', `${where} is not a tensor object`);
   }
   const { dtype: ptqDType, shape, data } = tensor as Partial<Tensor>;
+  const dtype = checkTensorLayout(name, ptqDType, shape);
+  const checked = checkedData(name, ptqDType as DType, shape as readonly number[], data);
+  return { name, dtype, shape: checked.shape, bytes: tensorBytes(checked) };
+}
+
+/**
+ * Checks a tensor's name-independent layout for writing (a dtype safetensors has, a shape within the
+ * reader's limits) and returns its safetensors dtype.
+ */
+export function checkTensorLayout(name: string, ptqDType: unknown, shape: unknown): SafetensorsDType {
+  const where = `tensor ${JSON.stringify(name)}`;
   if (ptqDType === 'int4') {
     throw new UnsupportedDTypeError(
       'int4',
@@ -106,7 +120,7 @@ function prepareTensor(name: string, tensor: unknown): PreparedTensor {
   if (typeof ptqDType !== 'string' || !(DTYPES as readonly string[]).includes(ptqDType)) {
     throw new InvalidArgumentError('tensors', `${where} has unknown dtype ${String(ptqDType)}`);
   }
-  const dtype = toSafetensorsDType(ptqDType);
+  const dtype = toSafetensorsDType(ptqDType as DType);
   if (dtype === undefined) {
     throw new UnsupportedDTypeError(
       ptqDType,
@@ -129,17 +143,21 @@ function prepareTensor(name: string, tensor: unknown): PreparedTensor {
       );
     }
   });
+  return dtype;
+}
+
+/** The tensor, checked that its typed array fits its dtype and shape. */
+export function checkedData(name: string, dtype: DType, shape: readonly number[], data: unknown): Tensor {
+  const where = `tensor ${JSON.stringify(name)}`;
   if (!ArrayBuffer.isView(data)) {
     throw new InvalidArgumentError('tensors', `${where} has no typed-array data`);
   }
-  let checked: Tensor;
   try {
-    checked = createTensor(ptqDType, shape, data);
+    return createTensor(dtype, shape, data as Tensor['data']);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new InvalidArgumentError('tensors', `${where}: ${reason}`, { cause: error });
   }
-  return { name, dtype, shape: checked.shape, bytes: tensorBytes(checked) };
 }
 
 function toIterable(

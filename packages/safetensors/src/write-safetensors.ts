@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { encodeSafetensorsHeader } from './encode-safetensors-header';
+import { encodeSafetensorsHeader, type HeaderEntry } from './encode-safetensors-header';
 import { writeFully } from './file-handle-io';
 import { HEADER_LENGTH_BYTES, MAX_HEADER_LENGTH } from './parse-safetensors-header';
 import { compareForLayout, type PreparedTensor, prepareTensors, type TensorEntries } from './prepare-tensors';
@@ -31,22 +31,31 @@ export async function writePreparedSafetensors(
   metadata: Readonly<Record<string, string>> | undefined,
 ): Promise<void> {
   const ordered = [...tensors].sort(compareForLayout);
-  const header = encodeSafetensorsHeader(
+  const header = checkedHeader(
     ordered.map(({ name, dtype, shape, bytes }) => ({ name, dtype, shape, byteLength: bytes.byteLength })),
     metadata,
   );
-  if (header.byteLength - HEADER_LENGTH_BYTES > MAX_HEADER_LENGTH) {
-    throw new InvalidArgumentError(
-      'tensors',
-      `the header for ${ordered.length} tensors would be ${header.byteLength - HEADER_LENGTH_BYTES} bytes, over MAX_HEADER_LENGTH (${MAX_HEADER_LENGTH}); write a sharded checkpoint`,
-    );
-  }
   await writeFileAtomically(path, async (handle) => {
     await writeFully(handle, header);
     for (const tensor of ordered) {
       await writeFully(handle, tensor.bytes);
     }
   });
+}
+
+/** The header for entries in layout order, refused when it would pass what readers accept. */
+export function checkedHeader(
+  ordered: readonly HeaderEntry[],
+  metadata: Readonly<Record<string, string>> | undefined,
+): Uint8Array {
+  const header = encodeSafetensorsHeader(ordered, metadata);
+  if (header.byteLength - HEADER_LENGTH_BYTES > MAX_HEADER_LENGTH) {
+    throw new InvalidArgumentError(
+      'tensors',
+      `the header for ${ordered.length} tensors would be ${header.byteLength - HEADER_LENGTH_BYTES} bytes, over MAX_HEADER_LENGTH (${MAX_HEADER_LENGTH}); write a sharded checkpoint`,
+    );
+  }
+  return header;
 }
 
 /** Checks user metadata is string → string; returns it unchanged. */

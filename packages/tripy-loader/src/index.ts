@@ -7,6 +7,7 @@ export {
   loadQuantWeights,
   loadQuantWeightsFromHf,
   quantizedStateToRuntime,
+  runtimeWeight,
 } from './load-quant-weights-from-hf';
 export { hfStateToRuntime, type LoadWeightsOptions, loadWeightsFromHf } from './load-weights-from-hf';
 export { isAttentionBuffer, renameQuantizerKey } from './rename-quantizer-key';

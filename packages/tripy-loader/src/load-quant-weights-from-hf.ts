@@ -127,7 +127,7 @@ export function quantizedStateToRuntime(quantized: QuantizedModel, dtype: ModelD
       if (key.includes('_quantizer.')) {
         throw new WeightMappingError(`"${key}" is a quantizer buffer the runtime model has no parameter for`);
       }
-      target.set(key, cast(onQuantizationGrid(quantized, key, value)));
+      target.set(key, cast(runtimeWeight(quantized, key, value)));
       continue;
     }
     if (key.endsWith('._pre_quant_scale')) {
@@ -161,9 +161,11 @@ export function quantizedStateToRuntime(quantized: QuantizedModel, dtype: ModelD
  * divided back). The runtime quantizes `weight / weight_scale` again when it compiles; starting from
  * the fake-quantized values makes it land on exactly ModelOpt's codes, where the raw weight would
  * differ at rare rounding boundaries (`w · (127/amax)` and `w / (amax/127)` are not the same float).
- * A weight tied to another module (fp8's lm_head shares wte) is left as it is.
+ * A weight tied to another module (fp8's lm_head shares wte) is left as it is; any other tensor
+ * (`key` its state-dict name, `value` the tensor) too. One linear at a time, so an exporter need not
+ * hold every fake-quantized weight at once, as `quantizedStateToRuntime` does.
  */
-function onQuantizationGrid(quantized: QuantizedModel, key: string, value: Tensor): Tensor {
+export function runtimeWeight(quantized: QuantizedModel, key: string, value: Tensor): Tensor {
   if (!key.endsWith('.weight')) return value;
   const linear = quantized.linears.get(key.slice(0, -'.weight'.length));
   if (linear === undefined || !linear.weight_quantizer.enabled || linear.weight_quantizer.amax === undefined)
