@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { type KernelDevice, requestKernelDevice } from '../kernels/dawn-device';
 
 /**
@@ -14,4 +15,31 @@ export async function kernelAdapterProblem(): Promise<string | undefined> {
   } finally {
     found?.device.destroy();
   }
+}
+
+/** `GPUBufferUsage`'s flags, usable before Dawn has put its globals in place. */
+export const BUFFER_USAGE = { MAP_READ: 0x01, COPY_SRC: 0x04, COPY_DST: 0x08, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+
+/** The device a kernel test file runs on; `device` is set before its tests run. */
+export interface KernelTestDevice {
+  device: GPUDevice;
+}
+
+/**
+ * One Dawn device (llvmpipe allowed) for a test file: made before the file's tests and destroyed
+ * after them. `problem` (logged, naming `what`) is why the tests skip, when Dawn finds no adapter.
+ */
+export async function kernelTestDevice(
+  what: string,
+): Promise<{ problem: string | undefined; kernel: KernelTestDevice }> {
+  const problem = await kernelAdapterProblem();
+  if (problem !== undefined) console.warn(`${what} tests skipped: ${problem}`);
+  const kernel = {} as KernelTestDevice;
+  beforeAll(async () => {
+    if (problem === undefined) kernel.device = (await requestKernelDevice({ allowSoftwareAdapter: true })).device;
+  });
+  afterAll(() => {
+    kernel.device?.destroy();
+  });
+  return { problem, kernel };
 }

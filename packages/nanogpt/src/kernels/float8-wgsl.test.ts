@@ -5,22 +5,12 @@ import {
   float32ToBits,
   float32ToFloat8E4M3FNBits,
 } from '@ptq/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kernelAdapterProblem } from '../__fixtures__/kernel-adapter';
+import { describe, expect, it } from 'vitest';
+import { kernelTestDevice } from '../__fixtures__/kernel-adapter';
 import { runWgslFunction } from '../__fixtures__/run-wgsl-function';
-import { type KernelDevice, requestKernelDevice } from './dawn-device';
 import { FLOAT8_WGSL } from './float8-wgsl';
 
-const problem = await kernelAdapterProblem();
-if (problem !== undefined) console.warn(`float8 kernel tests skipped: ${problem}`);
-
-let kernel: KernelDevice;
-beforeAll(async () => {
-  if (problem === undefined) kernel = await requestKernelDevice({ allowSoftwareAdapter: true });
-});
-afterAll(() => {
-  kernel?.device.destroy();
-});
+const { problem, kernel } = await kernelTestDevice('float8 kernel');
 
 /** Float32 bits of the codec's `e4m3(x / scale)` on the grid (+0 for a zero scale, as the graph). */
 function expectedFakeQuant(x: number, scale: number): number {

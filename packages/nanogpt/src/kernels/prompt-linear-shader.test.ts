@@ -4,9 +4,8 @@ import {
   float16BitsToFloat32,
   float32ToFloat16Bits,
 } from '@ptq/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kernelAdapterProblem } from '../__fixtures__/kernel-adapter';
-import { type KernelDevice, requestKernelDevice } from './dawn-device';
+import { describe, expect, it } from 'vitest';
+import { BUFFER_USAGE, kernelTestDevice } from '../__fixtures__/kernel-adapter';
 import { packCodes, packHalves } from './kernel-weights';
 import { type KernelWeightKind, LINEAR_ROWS, linearShader } from './linear-shader';
 import {
@@ -16,22 +15,9 @@ import {
   promptLinearWorkgroups,
 } from './prompt-linear-shader';
 
-const problem = await kernelAdapterProblem();
-if (problem !== undefined) console.warn(`prompt linear kernel tests skipped: ${problem}`);
+const { problem, kernel } = await kernelTestDevice('prompt linear kernel');
 
-let kernel: KernelDevice;
-beforeAll(async () => {
-  if (problem === undefined) kernel = await requestKernelDevice({ allowSoftwareAdapter: true });
-});
-afterAll(() => {
-  kernel?.device.destroy();
-});
-
-const STORAGE = 0x80;
-const COPY_SRC = 0x04;
-const COPY_DST = 0x08;
-const MAP_READ = 0x01;
-const UNIFORM = 0x40;
+const { STORAGE, COPY_SRC, COPY_DST, MAP_READ, UNIFORM } = BUFFER_USAGE;
 
 function buffer(data: Float32Array | Uint32Array, usage = STORAGE | COPY_DST | COPY_SRC): GPUBuffer {
   const made = kernel.device.createBuffer({

@@ -1,26 +1,12 @@
 import { createXoshiro128, type RandomSource } from '@ptq/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kernelAdapterProblem } from '../__fixtures__/kernel-adapter';
+import { describe, expect, it } from 'vitest';
+import { BUFFER_USAGE, kernelTestDevice } from '../__fixtures__/kernel-adapter';
 import { sampleToken, topKIndices } from '../generate/sampling';
-import { type KernelDevice, requestKernelDevice } from './dawn-device';
 import { sampleAdvanceShader, sampleCandidateSlots } from './sample-shader';
 
-const problem = await kernelAdapterProblem();
-if (problem !== undefined) console.warn(`sampling kernel tests skipped: ${problem}`);
+const { problem, kernel } = await kernelTestDevice('sampling kernel');
 
-let kernel: KernelDevice;
-beforeAll(async () => {
-  if (problem === undefined) kernel = await requestKernelDevice({ allowSoftwareAdapter: true });
-});
-afterAll(() => {
-  kernel?.device.destroy();
-});
-
-const STORAGE = 0x80;
-const COPY_SRC = 0x04;
-const COPY_DST = 0x08;
-const MAP_READ = 0x01;
-const UNIFORM = 0x40;
+const { STORAGE, COPY_SRC, COPY_DST, MAP_READ, UNIFORM } = BUFFER_USAGE;
 
 function buffer(
   bytes: number,
