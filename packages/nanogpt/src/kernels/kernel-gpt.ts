@@ -41,7 +41,15 @@ import {
   promptLinearWorkgroups,
 } from './prompt-linear-shader';
 import { SAMPLE_WORKGROUP_BYTES, sampleAdvanceShader, sampleCandidateSlots } from './sample-shader';
-import { attentionShader, embeddingShader, embeddingWorkgroups, greedyAdvanceShader } from './step-shaders';
+import {
+  attentionCombineShader,
+  attentionPartialsFloats,
+  attentionPartialsShader,
+  attentionPartialsWorkgroups,
+  embeddingShader,
+  embeddingWorkgroups,
+  greedyAdvanceShader,
+} from './step-shaders';
 
 /** Bytes of logits read back per submission when every position's logits are wanted. */
 const LOGITS_BYTES_PER_READ = 32 * 1024 * 1024;
@@ -64,16 +72,17 @@ const UNIFORM = 0x40;
 const MAP_MODE_READ = 0x01;
 const QUERY_RESOLVE = 0x200;
 
-/** What each of a layer's five step kernels does, in dispatch order. */
+/** What each of a layer's step kernels does, in dispatch order. */
 const LAYER_KERNELS = [
   'ln_1 + attn.c_attn',
-  'attention (decode)',
+  'attention partials',
+  'attention combine',
   'attn.c_proj + residual',
   'ln_2 + mlp.c_fc + GELU',
   'mlp.c_proj + residual',
 ];
 
-/** The name of step dispatch `index` of `count`: the embedding, five per layer, the head, the greedy step. */
+/** The name of step dispatch `index` of `count`: the embedding, six per layer, the head, the greedy step. */
 function stepKernelName(index: number, count: number): string {
   if (index === 0) return 'embedding';
   if (index === count - 1) return 'greedy argmax + advance';
@@ -171,7 +180,8 @@ export interface KernelGPTInit {
 
 /**
  * The runtime GPT on ptq's own WGSL kernels (Dawn through the `webgpu` package), batch 1: per
- * layer a LayerNorm + `c_attn` kernel, a decode attention kernel over a fixed-size KV cache, a
+ * layer a LayerNorm + `c_attn` kernel, decode attention over a fixed-size KV cache in two kernels
+ * (partials per head and chunk of positions, then a combine per head), a
  * `c_proj` + residual kernel, a LayerNorm + `c_fc` + GELU kernel and an `mlp.c_proj` + residual
  * kernel; then LayerNorm + head and a greedy argmax that writes the next token and advances the
  * position, both kept on the device. Pipelines and bind groups are made once here; many steps are
@@ -299,8 +309,11 @@ export class KernelGPT implements RuntimeGPT {
         embeddingWorkgroups(embeddingSize),
       ),
     );
-    this.#checkWorkgroupMemory('attention', 4 * (headSize + this.maxSequence + 130));
-    const attention = attentionShader(attentionOptions);
+    this.#checkWorkgroupMemory('prompt attention', 4 * (headSize + this.maxSequence + 130));
+    const attentionPartials = attentionPartialsShader(attentionOptions);
+    const attentionCombine = attentionCombineShader(attentionOptions);
+    // Every layer's attention reuses the partials: the combine reads them before the next layer writes.
+    const partials = this.#buffer(4 * attentionPartialsFloats(attentionOptions), STORAGE);
     gpt.transformer.h.forEach((block, layer) => {
       const prefix = `transformer.h.${layer}`;
       const cacheBytes = 4 * numHeads * this.maxSequence * headSize;
@@ -336,7 +349,12 @@ export class KernelGPT implements RuntimeGPT {
       );
       dispatches.push(
         attn.step,
-        this.#dispatch(attention, [this.#state, qkv, keys, values, attended], numHeads),
+        this.#dispatch(
+          attentionPartials,
+          [this.#state, qkv, keys, values, partials],
+          attentionPartialsWorkgroups(attentionOptions),
+        ),
+        this.#dispatch(attentionCombine, [this.#state, partials, attended], numHeads),
         projection.step,
         expand.step,
         down.step,
