@@ -25,7 +25,12 @@ import type { DecodeCache, RuntimeGPT } from '../runtime/runtime-gpt';
 import { TargetScorer } from '../runtime/target-scorer';
 import type { KernelDevice } from './dawn-device';
 import { type KernelLinearWeights, prepareLinear } from './kernel-weights';
-import { linearShader, linearWorkgroupBytes, linearWorkgroups } from './linear-shader';
+import {
+  linearRowsPerWorkgroup,
+  linearShader,
+  linearWorkgroupBytes,
+  linearWorkgroups,
+} from './linear-shader';
 import {
   channelWorkgroups,
   promptAttentionShader,
@@ -934,7 +939,8 @@ export class KernelGPT implements RuntimeGPT {
     sharedWeight?: GPUBuffer,
   ): { step: Dispatch; prompt: Dispatch[] } {
     const weights: KernelLinearWeights = prepareLinear(linear);
-    this.#checkWorkgroupMemory(path, linearWorkgroupBytes(weights.kind, weights.inFeatures));
+    const rows = linearRowsPerWorkgroup(weights.outFeatures);
+    this.#checkWorkgroupMemory(path, linearWorkgroupBytes(weights.kind, weights.inFeatures, rows));
     const transforms = {
       layerNorm: layerNorm !== undefined,
       preScale: weights.preScale !== undefined,
@@ -946,6 +952,7 @@ export class KernelGPT implements RuntimeGPT {
       weight: weights.kind,
       ...transforms,
       epilogue,
+      rows,
     });
     const parameters = this.#buffer(16, UNIFORM | COPY_DST);
     this.#device.queue.writeBuffer(
@@ -979,7 +986,7 @@ export class KernelGPT implements RuntimeGPT {
     const step = this.#dispatch(
       code,
       [...stepBuffers, ...inputBuffers],
-      linearWorkgroups(weights.outFeatures),
+      linearWorkgroups(weights.outFeatures, rows),
       [...stepBindings, ...inputBindings],
     );
     if (targets.prompt === undefined) return { step, prompt: [] };
