@@ -53,7 +53,9 @@ import {
   attentionPartialsWorkgroups,
   embeddingShader,
   embeddingWorkgroups,
-  greedyAdvanceShader,
+  greedyChunks,
+  greedyCombineShader,
+  greedyPartialsShader,
 } from './step-shaders';
 
 /** Bytes of logits read back per submission when every position's logits are wanted. */
@@ -87,11 +89,15 @@ const LAYER_KERNELS = [
   'mlp.c_proj + residual',
 ];
 
-/** The name of step dispatch `index` of `count`: the embedding, six per layer, the head, the greedy step. */
+/**
+ * The name of step dispatch `index` of `count`: the embedding, six per layer, the head, the greedy
+ * step's two stages.
+ */
 function stepKernelName(index: number, count: number): string {
   if (index === 0) return 'embedding';
-  if (index === count - 1) return 'greedy argmax + advance';
-  if (index === count - 2) return 'ln_f + lm_head';
+  if (index === count - 1) return 'greedy combine + advance';
+  if (index === count - 2) return 'greedy partials';
+  if (index === count - 3) return 'ln_f + lm_head';
   return LAYER_KERNELS[(index - 1) % LAYER_KERNELS.length]!;
 }
 
@@ -213,7 +219,10 @@ export class KernelGPT implements RuntimeGPT {
   readonly #device: GPUDevice;
   readonly #buffers: GPUBuffer[] = [];
   readonly #pipelines = new Map<string, GPUComputePipeline>();
+  /** A step's kernels from the embedding to the head. */
   readonly #dispatches: Dispatch[];
+  /** The greedy step's kernels, which end a step unless it samples. */
+  readonly #greedy: readonly Dispatch[];
   /** The prompt's kernels up to the last row's residual (`#encodePrompt`). */
   readonly #promptDispatches: Dispatch[];
   readonly #promptParameters: GPUBuffer;
@@ -415,14 +424,20 @@ export class KernelGPT implements RuntimeGPT {
       logits: promptLogits,
       rowsPerRead,
     };
-    dispatches.push(
-      headKernels.step,
+    dispatches.push(headKernels.step);
+    const greedyPartials = this.#buffer(8 * greedyChunks(vocabSize), STORAGE);
+    this.#greedy = [
       this.#dispatch(
-        greedyAdvanceShader(vocabSize, this.maxSequence),
-        [this.#state, this.#tokens, this.#logits],
+        greedyPartialsShader(vocabSize),
+        [this.#logits, greedyPartials],
+        greedyChunks(vocabSize),
+      ),
+      this.#dispatch(
+        greedyCombineShader(vocabSize, this.maxSequence),
+        [this.#state, this.#tokens, greedyPartials],
         1,
       ),
-    );
+    ];
     this.#dispatches = dispatches;
     this.#promptDispatches = promptDispatches;
     this.#residual = residual;
@@ -531,7 +546,7 @@ export class KernelGPT implements RuntimeGPT {
     maxNewTokens: number,
     tokensPerRead = DEFAULT_TOKENS_PER_READ,
   ): AsyncGenerator<number[], void, undefined> {
-    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, this.#dispatches.at(-1)!, undefined);
+    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, this.#greedy, undefined);
   }
 
   /**
@@ -580,7 +595,7 @@ export class KernelGPT implements RuntimeGPT {
       }
       this.#device.queue.writeBuffer(sampler.draws, 4 * first, draws);
     };
-    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, sampler.dispatch, draw);
+    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, [sampler.dispatch], draw);
   }
 
   /**
@@ -591,7 +606,7 @@ export class KernelGPT implements RuntimeGPT {
     prompt: readonly number[],
     maxNewTokens: number,
     tokensPerRead: number,
-    choose: Dispatch,
+    choose: readonly Dispatch[],
     draw: ((first: number, count: number) => void) | undefined,
   ): AsyncGenerator<number[], void, undefined> {
     this.#checkUsable();
@@ -630,16 +645,17 @@ export class KernelGPT implements RuntimeGPT {
         'the device has no timestamp queries (make it with requestKernelDevice({ timestamps: true }))',
       );
     }
-    const kernels = this.#dispatches.length;
+    const dispatches = [...this.#dispatches, ...this.#greedy];
+    const kernels = dispatches.length;
     const querySet = this.#device.createQuerySet({ type: 'timestamp', count: 2 * kernels });
     const resolved = this.#buffer(16 * kernels, QUERY_RESOLVE | COPY_SRC);
     const staging = this.#buffer(16 * kernels, MAP_READ | COPY_DST);
-    const names = [...new Set(this.#dispatches.map((_, index) => stepKernelName(index, kernels)))];
+    const names = [...new Set(dispatches.map((_, index) => stepKernelName(index, kernels)))];
     const timings = names.map((kernel) => ({ kernel, microseconds: [] as number[] }));
     try {
       for (let step = 0; step < count; step += 1) {
         const encoder = this.#device.createCommandEncoder();
-        this.#dispatches.forEach(({ pipeline, bindGroup, workgroups }, index) => {
+        dispatches.forEach(({ pipeline, bindGroup, workgroups }, index) => {
           const pass = encoder.beginComputePass({
             timestampWrites: {
               querySet,
@@ -767,10 +783,10 @@ export class KernelGPT implements RuntimeGPT {
    * `count` decode steps, each ended by `choose` (default the greedy argmax); with `logits`, the
    * last step's logits copied to the staging buffer.
    */
-  #encodeSteps(count: number, logits: boolean, choose = this.#dispatches.at(-1)!): GPUCommandEncoder {
+  #encodeSteps(count: number, logits: boolean, choose = this.#greedy): GPUCommandEncoder {
     const encoder = this.#device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    const step = [...this.#dispatches.slice(0, -1), choose];
+    const step = [...this.#dispatches, ...choose];
     for (let done = 0; done < count; done += 1) {
       for (const { pipeline, bindGroup, workgroups } of step) {
         pass.setPipeline(pipeline);
@@ -798,7 +814,7 @@ export class KernelGPT implements RuntimeGPT {
    * last row, which leave the logits in the logits buffer, the next token in the token buffer and
    * the position at `rows`.
    */
-  #encodePrompt(rows: number, choose = this.#dispatches.at(-1)!): GPUCommandEncoder {
+  #encodePrompt(rows: number, choose = this.#greedy): GPUCommandEncoder {
     const queue = this.#device.queue;
     queue.writeBuffer(this.#promptParameters, 0, Uint32Array.of(0, rows, 0, 0));
     // The step kernels after the prompt (head, greedy advance) work on the last row's position.
@@ -815,7 +831,7 @@ export class KernelGPT implements RuntimeGPT {
     const width = 4 * this.config.embeddingSize;
     encoder.copyBufferToBuffer(this.#promptResidual, (rows - 1) * width, this.#residual, 0, width);
     const last = encoder.beginComputePass();
-    for (const { pipeline, bindGroup, workgroups } of [this.#dispatches.at(-2)!, choose]) {
+    for (const { pipeline, bindGroup, workgroups } of [this.#dispatches.at(-1)!, ...choose]) {
       last.setPipeline(pipeline);
       last.setBindGroup(0, bindGroup);
       last.dispatchWorkgroups(workgroups);

@@ -313,34 +313,19 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
 `;
 }
 
+/** Logits per greedy-partials workgroup. */
+export const GREEDY_CHUNK = 256;
+
+/** Workgroups (and partials) of the greedy step's first stage. */
+export function greedyChunks(vocabSize: number): number {
+  return Math.ceil(vocabSize / GREEDY_CHUNK);
+}
+
 /**
- * Ends a step: the greedy token of `logits` (the first of equal maxima, as ArgMax), written as the
- * next position's token unless that token is already known (a prompt), and the position advanced.
+ * The tree reduction of `(best_values, best_indices)` over the workgroup to its greatest value, the
+ * first index among equal values (as ArgMax); a slot holding no candidate has index `0xffffffff`.
  */
-export function greedyAdvanceShader(vocabSize: number, maxSequence: number): string {
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read_write> state: array<u32>;
-@group(0) @binding(1) var<storage, read_write> tokens: array<u32>;
-@group(0) @binding(2) var<storage, read> logits: array<f32>;
-
-var<workgroup> best_values: array<f32, ${THREADS}>;
-var<workgroup> best_indices: array<u32, ${THREADS}>;
-
-@compute @workgroup_size(${THREADS})
-fn main(@builtin(local_invocation_id) local: vec3<u32>) {
-  let tid = local.x;
-  var best_value = -3.402823e38;
-  var best_index = 0xffffffffu;
-  for (var token = tid; token < ${vocabSize}u; token += ${THREADS}u) {
-    let value = logits[token];
-    if (value > best_value || best_index == 0xffffffffu) {
-      best_value = value;
-      best_index = token;
-    }
-  }
-  best_values[tid] = best_value;
-  best_indices[tid] = best_index;
-  workgroupBarrier();
+const BEST_REDUCTION = `workgroupBarrier();
   for (var stride = ${THREADS / 2}u; stride > 0u; stride >>= 1u) {
     if (tid < stride) {
       let other_value = best_values[tid + stride];
@@ -353,7 +338,77 @@ fn main(@builtin(local_invocation_id) local: vec3<u32>) {
       }
     }
     workgroupBarrier();
+  }`;
+
+/**
+ * The greedy step's first stage: one workgroup per GREEDY_CHUNK logits writes its chunk's greatest
+ * logit and first index among equal ones into `partials[2·chunk…]` (the value's bits, the index),
+ * so the vocabulary is scanned by many workgroups instead of one.
+ */
+export function greedyPartialsShader(vocabSize: number): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read_write> partials: array<u32>;
+
+var<workgroup> best_values: array<f32, ${THREADS}>;
+var<workgroup> best_indices: array<u32, ${THREADS}>;
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
+  let tid = local.x;
+  let start = group.x * ${GREEDY_CHUNK}u;
+  let end = min(start + ${GREEDY_CHUNK}u, ${vocabSize}u);
+  var best_value = -3.402823e38;
+  var best_index = 0xffffffffu;
+  for (var token = start + tid; token < end; token += ${THREADS}u) {
+    let value = logits[token];
+    if (value > best_value || best_index == 0xffffffffu) {
+      best_value = value;
+      best_index = token;
+    }
   }
+  best_values[tid] = best_value;
+  best_indices[tid] = best_index;
+  ${BEST_REDUCTION}
+  if (tid == 0u) {
+    partials[2u * group.x] = bitcast<u32>(best_values[0]);
+    partials[2u * group.x + 1u] = best_indices[0];
+  }
+}
+`;
+}
+
+/**
+ * The greedy step's second stage, one workgroup: the greatest of the chunks' partials (the first
+ * index among equal maxima, as ArgMax), written as the next position's token unless that token is
+ * already known (a prompt), and the position advanced.
+ */
+export function greedyCombineShader(vocabSize: number, maxSequence: number): string {
+  const chunks = greedyChunks(vocabSize);
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> state: array<u32>;
+@group(0) @binding(1) var<storage, read_write> tokens: array<u32>;
+@group(0) @binding(2) var<storage, read> partials: array<u32>;
+
+var<workgroup> best_values: array<f32, ${THREADS}>;
+var<workgroup> best_indices: array<u32, ${THREADS}>;
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(local_invocation_id) local: vec3<u32>) {
+  let tid = local.x;
+  var best_value = -3.402823e38;
+  var best_index = 0xffffffffu;
+  // Chunks in order, each holding lower indices than the next: a later one wins only if greater.
+  for (var chunk = tid; chunk < ${chunks}u; chunk += ${THREADS}u) {
+    let value = bitcast<f32>(partials[2u * chunk]);
+    if (value > best_value || best_index == 0xffffffffu) {
+      best_value = value;
+      best_index = partials[2u * chunk + 1u];
+    }
+  }
+  best_values[tid] = best_value;
+  best_indices[tid] = best_index;
+  ${BEST_REDUCTION}
   if (tid == 0u) {
     let next = state[0] + 1u;
     if (next >= state[1] && next < ${maxSequence + 1}u) {
