@@ -2,7 +2,16 @@ import { createXoshiro128 } from '@ptq/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelAdapterProblem } from '../__fixtures__/kernel-adapter';
 import { type KernelDevice, requestKernelDevice } from './dawn-device';
-import { GREEDY_CHUNK, greedyChunks, greedyCombineShader, greedyPartialsShader } from './step-shaders';
+import {
+  attentionCombineShader,
+  attentionPartialsFloats,
+  attentionPartialsShader,
+  attentionPartialsWorkgroups,
+  GREEDY_CHUNK,
+  greedyChunks,
+  greedyCombineShader,
+  greedyPartialsShader,
+} from './step-shaders';
 
 const problem = await kernelAdapterProblem();
 if (problem !== undefined) console.warn(`greedy step kernel tests skipped: ${problem}`);
@@ -28,6 +37,10 @@ function buffer(data: Float32Array | Uint32Array): GPUBuffer {
   });
   kernel.device.queue.writeBuffer(made, 0, data);
   return made;
+}
+
+async function readFloats(source: GPUBuffer, length: number): Promise<Float32Array> {
+  return new Float32Array(Uint32Array.from(await read(source, length)).buffer);
 }
 
 async function read(source: GPUBuffer, length: number): Promise<number[]> {
@@ -110,4 +123,65 @@ describe.skipIf(problem !== undefined)('the greedy step in two stages (llvmpipe)
     expect(full.state).toEqual([MAX_SEQUENCE + 1, MAX_SEQUENCE + 1]);
     expect(full.tokens).toEqual(new Array(MAX_SEQUENCE + 1).fill(7777));
   });
+});
+
+describe.skipIf(problem !== undefined)('decode attention in chunks (llvmpipe)', () => {
+  const heads = 3;
+  const headSize = 8;
+  const maxSequence = 40;
+  const width = heads * headSize;
+  const options = { numHeads: heads, headSize, maxSequence };
+
+  // Positions at and around the chunk edges (chunks of 16) and the cache's last slot.
+  it.each([0, 1, 15, 16, 17, 31, 32, 39])(
+    'position %i: softmax(q·kᵀ/√d)·v and the new key and value cached',
+    async (position) => {
+      const random = createXoshiro128(100 + position);
+      const qkv = Float32Array.from({ length: 3 * width }, () => 4 * random() - 2);
+      const cacheKeys = Float32Array.from({ length: heads * maxSequence * headSize }, () => 4 * random() - 2);
+      const cacheValues = Float32Array.from(
+        { length: heads * maxSequence * headSize },
+        () => 2 * random() - 1,
+      );
+      const keys = buffer(cacheKeys);
+      const values = buffer(cacheValues);
+      const attended = buffer(new Float32Array(width));
+      const state = buffer(Uint32Array.of(position, position + 1, 0, 0));
+      const partials = buffer(new Float32Array(attentionPartialsFloats(options)));
+      const encoder = kernel.device.createCommandEncoder();
+      run(
+        encoder,
+        attentionPartialsShader(options),
+        [state, buffer(qkv), keys, values, partials],
+        attentionPartialsWorkgroups(options),
+      );
+      run(encoder, attentionCombineShader(options), [state, partials, attended], heads);
+      kernel.device.queue.submit([encoder.finish()]);
+      const got = await readFloats(attended, width);
+      const storedKeys = await readFloats(keys, cacheKeys.length);
+      const storedValues = await readFloats(values, cacheValues.length);
+
+      for (let head = 0; head < heads; head += 1) {
+        const slot = (t: number, d: number) => head * maxSequence * headSize + t * headSize + d;
+        for (let d = 0; d < headSize; d += 1) {
+          cacheKeys[slot(position, d)] = qkv[width + head * headSize + d]!;
+          cacheValues[slot(position, d)] = qkv[2 * width + head * headSize + d]!;
+        }
+        const scores = Array.from({ length: position + 1 }, (_, t) => {
+          let dot = 0;
+          for (let d = 0; d < headSize; d += 1) dot += qkv[head * headSize + d]! * cacheKeys[slot(t, d)]!;
+          return dot / Math.sqrt(headSize);
+        });
+        const highest = Math.max(...scores);
+        const weights = scores.map((score) => Math.exp(score - highest));
+        const total = weights.reduce((sum, weight) => sum + weight, 0);
+        for (let d = 0; d < headSize; d += 1) {
+          const want = weights.reduce((sum, weight, t) => sum + weight * cacheValues[slot(t, d)]!, 0) / total;
+          expect(Math.abs(got[head * headSize + d]! - want), `head ${head}, channel ${d}`).toBeLessThan(1e-5);
+        }
+      }
+      expect(Array.from(storedKeys)).toEqual(Array.from(cacheKeys));
+      expect(Array.from(storedValues)).toEqual(Array.from(cacheValues));
+    },
+  );
 });
