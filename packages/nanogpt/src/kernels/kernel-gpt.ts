@@ -25,7 +25,12 @@ import type { DecodeCache, RuntimeGPT } from '../runtime/runtime-gpt';
 import { TargetScorer } from '../runtime/target-scorer';
 import type { KernelDevice } from './dawn-device';
 import { type KernelLinearWeights, prepareLinear } from './kernel-weights';
-import { linearShader, linearWorkgroupBytes, linearWorkgroups } from './linear-shader';
+import {
+  linearRowsPerWorkgroup,
+  linearShader,
+  linearWorkgroupBytes,
+  linearWorkgroups,
+} from './linear-shader';
 import {
   channelWorkgroups,
   promptAttentionShader,
@@ -41,7 +46,17 @@ import {
   promptLinearWorkgroups,
 } from './prompt-linear-shader';
 import { SAMPLE_WORKGROUP_BYTES, sampleAdvanceShader, sampleCandidateSlots } from './sample-shader';
-import { attentionShader, embeddingShader, embeddingWorkgroups, greedyAdvanceShader } from './step-shaders';
+import {
+  attentionCombineShader,
+  attentionPartialsFloats,
+  attentionPartialsShader,
+  attentionPartialsWorkgroups,
+  embeddingShader,
+  embeddingWorkgroups,
+  greedyChunks,
+  greedyCombineShader,
+  greedyPartialsShader,
+} from './step-shaders';
 
 /** Bytes of logits read back per submission when every position's logits are wanted. */
 const LOGITS_BYTES_PER_READ = 32 * 1024 * 1024;
@@ -64,20 +79,25 @@ const UNIFORM = 0x40;
 const MAP_MODE_READ = 0x01;
 const QUERY_RESOLVE = 0x200;
 
-/** What each of a layer's five step kernels does, in dispatch order. */
+/** What each of a layer's step kernels does, in dispatch order. */
 const LAYER_KERNELS = [
   'ln_1 + attn.c_attn',
-  'attention (decode)',
+  'attention partials',
+  'attention combine',
   'attn.c_proj + residual',
   'ln_2 + mlp.c_fc + GELU',
   'mlp.c_proj + residual',
 ];
 
-/** The name of step dispatch `index` of `count`: the embedding, five per layer, the head, the greedy step. */
+/**
+ * The name of step dispatch `index` of `count`: the embedding, six per layer, the head, the greedy
+ * step's two stages.
+ */
 function stepKernelName(index: number, count: number): string {
   if (index === 0) return 'embedding';
-  if (index === count - 1) return 'greedy argmax + advance';
-  if (index === count - 2) return 'ln_f + lm_head';
+  if (index === count - 1) return 'greedy combine + advance';
+  if (index === count - 2) return 'greedy partials';
+  if (index === count - 3) return 'ln_f + lm_head';
   return LAYER_KERNELS[(index - 1) % LAYER_KERNELS.length]!;
 }
 
@@ -171,7 +191,8 @@ export interface KernelGPTInit {
 
 /**
  * The runtime GPT on ptq's own WGSL kernels (Dawn through the `webgpu` package), batch 1: per
- * layer a LayerNorm + `c_attn` kernel, a decode attention kernel over a fixed-size KV cache, a
+ * layer a LayerNorm + `c_attn` kernel, decode attention over a fixed-size KV cache in two kernels
+ * (partials per head and chunk of positions, then a combine per head), a
  * `c_proj` + residual kernel, a LayerNorm + `c_fc` + GELU kernel and an `mlp.c_proj` + residual
  * kernel; then LayerNorm + head and a greedy argmax that writes the next token and advances the
  * position, both kept on the device. Pipelines and bind groups are made once here; many steps are
@@ -198,7 +219,10 @@ export class KernelGPT implements RuntimeGPT {
   readonly #device: GPUDevice;
   readonly #buffers: GPUBuffer[] = [];
   readonly #pipelines = new Map<string, GPUComputePipeline>();
+  /** A step's kernels from the embedding to the head. */
   readonly #dispatches: Dispatch[];
+  /** The greedy step's kernels, which end a step unless it samples. */
+  readonly #greedy: readonly Dispatch[];
   /** The prompt's kernels up to the last row's residual (`#encodePrompt`). */
   readonly #promptDispatches: Dispatch[];
   readonly #promptParameters: GPUBuffer;
@@ -299,8 +323,11 @@ export class KernelGPT implements RuntimeGPT {
         embeddingWorkgroups(embeddingSize),
       ),
     );
-    this.#checkWorkgroupMemory('attention', 4 * (headSize + this.maxSequence + 130));
-    const attention = attentionShader(attentionOptions);
+    this.#checkWorkgroupMemory('prompt attention', 4 * (headSize + this.maxSequence + 130));
+    const attentionPartials = attentionPartialsShader(attentionOptions);
+    const attentionCombine = attentionCombineShader(attentionOptions);
+    // Every layer's attention reuses the partials: the combine reads them before the next layer writes.
+    const partials = this.#buffer(4 * attentionPartialsFloats(attentionOptions), STORAGE);
     gpt.transformer.h.forEach((block, layer) => {
       const prefix = `transformer.h.${layer}`;
       const cacheBytes = 4 * numHeads * this.maxSequence * headSize;
@@ -336,7 +363,12 @@ export class KernelGPT implements RuntimeGPT {
       );
       dispatches.push(
         attn.step,
-        this.#dispatch(attention, [this.#state, qkv, keys, values, attended], numHeads),
+        this.#dispatch(
+          attentionPartials,
+          [this.#state, qkv, keys, values, partials],
+          attentionPartialsWorkgroups(attentionOptions),
+        ),
+        this.#dispatch(attentionCombine, [this.#state, partials, attended], numHeads),
         projection.step,
         expand.step,
         down.step,
@@ -392,14 +424,20 @@ export class KernelGPT implements RuntimeGPT {
       logits: promptLogits,
       rowsPerRead,
     };
-    dispatches.push(
-      headKernels.step,
+    dispatches.push(headKernels.step);
+    const greedyPartials = this.#buffer(8 * greedyChunks(vocabSize), STORAGE);
+    this.#greedy = [
       this.#dispatch(
-        greedyAdvanceShader(vocabSize, this.maxSequence),
-        [this.#state, this.#tokens, this.#logits],
+        greedyPartialsShader(vocabSize),
+        [this.#logits, greedyPartials],
+        greedyChunks(vocabSize),
+      ),
+      this.#dispatch(
+        greedyCombineShader(vocabSize, this.maxSequence),
+        [this.#state, this.#tokens, greedyPartials],
         1,
       ),
-    );
+    ];
     this.#dispatches = dispatches;
     this.#promptDispatches = promptDispatches;
     this.#residual = residual;
@@ -508,7 +546,7 @@ export class KernelGPT implements RuntimeGPT {
     maxNewTokens: number,
     tokensPerRead = DEFAULT_TOKENS_PER_READ,
   ): AsyncGenerator<number[], void, undefined> {
-    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, this.#dispatches.at(-1)!, undefined);
+    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, this.#greedy, undefined);
   }
 
   /**
@@ -557,7 +595,7 @@ export class KernelGPT implements RuntimeGPT {
       }
       this.#device.queue.writeBuffer(sampler.draws, 4 * first, draws);
     };
-    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, sampler.dispatch, draw);
+    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, [sampler.dispatch], draw);
   }
 
   /**
@@ -568,7 +606,7 @@ export class KernelGPT implements RuntimeGPT {
     prompt: readonly number[],
     maxNewTokens: number,
     tokensPerRead: number,
-    choose: Dispatch,
+    choose: readonly Dispatch[],
     draw: ((first: number, count: number) => void) | undefined,
   ): AsyncGenerator<number[], void, undefined> {
     this.#checkUsable();
@@ -607,16 +645,17 @@ export class KernelGPT implements RuntimeGPT {
         'the device has no timestamp queries (make it with requestKernelDevice({ timestamps: true }))',
       );
     }
-    const kernels = this.#dispatches.length;
+    const dispatches = [...this.#dispatches, ...this.#greedy];
+    const kernels = dispatches.length;
     const querySet = this.#device.createQuerySet({ type: 'timestamp', count: 2 * kernels });
     const resolved = this.#buffer(16 * kernels, QUERY_RESOLVE | COPY_SRC);
     const staging = this.#buffer(16 * kernels, MAP_READ | COPY_DST);
-    const names = [...new Set(this.#dispatches.map((_, index) => stepKernelName(index, kernels)))];
+    const names = [...new Set(dispatches.map((_, index) => stepKernelName(index, kernels)))];
     const timings = names.map((kernel) => ({ kernel, microseconds: [] as number[] }));
     try {
       for (let step = 0; step < count; step += 1) {
         const encoder = this.#device.createCommandEncoder();
-        this.#dispatches.forEach(({ pipeline, bindGroup, workgroups }, index) => {
+        dispatches.forEach(({ pipeline, bindGroup, workgroups }, index) => {
           const pass = encoder.beginComputePass({
             timestampWrites: {
               querySet,
@@ -744,10 +783,10 @@ export class KernelGPT implements RuntimeGPT {
    * `count` decode steps, each ended by `choose` (default the greedy argmax); with `logits`, the
    * last step's logits copied to the staging buffer.
    */
-  #encodeSteps(count: number, logits: boolean, choose = this.#dispatches.at(-1)!): GPUCommandEncoder {
+  #encodeSteps(count: number, logits: boolean, choose = this.#greedy): GPUCommandEncoder {
     const encoder = this.#device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    const step = [...this.#dispatches.slice(0, -1), choose];
+    const step = [...this.#dispatches, ...choose];
     for (let done = 0; done < count; done += 1) {
       for (const { pipeline, bindGroup, workgroups } of step) {
         pass.setPipeline(pipeline);
@@ -775,7 +814,7 @@ export class KernelGPT implements RuntimeGPT {
    * last row, which leave the logits in the logits buffer, the next token in the token buffer and
    * the position at `rows`.
    */
-  #encodePrompt(rows: number, choose = this.#dispatches.at(-1)!): GPUCommandEncoder {
+  #encodePrompt(rows: number, choose = this.#greedy): GPUCommandEncoder {
     const queue = this.#device.queue;
     queue.writeBuffer(this.#promptParameters, 0, Uint32Array.of(0, rows, 0, 0));
     // The step kernels after the prompt (head, greedy advance) work on the last row's position.
@@ -792,7 +831,7 @@ export class KernelGPT implements RuntimeGPT {
     const width = 4 * this.config.embeddingSize;
     encoder.copyBufferToBuffer(this.#promptResidual, (rows - 1) * width, this.#residual, 0, width);
     const last = encoder.beginComputePass();
-    for (const { pipeline, bindGroup, workgroups } of [this.#dispatches.at(-2)!, choose]) {
+    for (const { pipeline, bindGroup, workgroups } of [this.#dispatches.at(-1)!, ...choose]) {
       last.setPipeline(pipeline);
       last.setBindGroup(0, bindGroup);
       last.dispatchWorkgroups(workgroups);
@@ -916,7 +955,8 @@ export class KernelGPT implements RuntimeGPT {
     sharedWeight?: GPUBuffer,
   ): { step: Dispatch; prompt: Dispatch[] } {
     const weights: KernelLinearWeights = prepareLinear(linear);
-    this.#checkWorkgroupMemory(path, linearWorkgroupBytes(weights.kind, weights.inFeatures));
+    const rows = linearRowsPerWorkgroup(weights.outFeatures);
+    this.#checkWorkgroupMemory(path, linearWorkgroupBytes(weights.kind, weights.inFeatures, rows));
     const transforms = {
       layerNorm: layerNorm !== undefined,
       preScale: weights.preScale !== undefined,
@@ -928,6 +968,7 @@ export class KernelGPT implements RuntimeGPT {
       weight: weights.kind,
       ...transforms,
       epilogue,
+      rows,
     });
     const parameters = this.#buffer(16, UNIFORM | COPY_DST);
     this.#device.queue.writeBuffer(
@@ -961,7 +1002,7 @@ export class KernelGPT implements RuntimeGPT {
     const step = this.#dispatch(
       code,
       [...stepBuffers, ...inputBuffers],
-      linearWorkgroups(weights.outFeatures),
+      linearWorkgroups(weights.outFeatures, rows),
       [...stepBindings, ...inputBindings],
     );
     if (targets.prompt === undefined) return { step, prompt: [] };

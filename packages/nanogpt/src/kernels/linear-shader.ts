@@ -9,8 +9,21 @@ export type KernelWeightKind = 'float32' | 'float16' | 'int8' | 'int4' | 'float8
 
 /** Threads per workgroup: within compatibility mode's default limit of 128. */
 export const LINEAR_THREADS = 128;
-/** Output channels per workgroup: the input is loaded (and normalized) once for all of them. */
+/** Most output channels per workgroup: the input is loaded (and normalized) once for all of them. */
 export const LINEAR_ROWS = 8;
+/** Workgroups a decode linear should have at least: a few per streaming multiprocessor of a large GPU. */
+const LINEAR_MIN_WORKGROUPS = 512;
+
+/**
+ * Output channels per workgroup of a decode linear: the most (up to LINEAR_ROWS, halving) that
+ * still leaves LINEAR_MIN_WORKGROUPS workgroups, since a step's linears read their weights once and
+ * too few workgroups leave most of the GPU idle (768 outputs: 1; 2304 and 3072: 4; a 50257 head: 8).
+ */
+export function linearRowsPerWorkgroup(outFeatures: number): number {
+  let rows = LINEAR_ROWS;
+  while (rows > 1 && Math.ceil(outFeatures / rows) < LINEAR_MIN_WORKGROUPS) rows /= 2;
+  return rows;
+}
 /** int4 codes per block of scales (ModelOpt's blocks of 128 along `in`). */
 const INT4_BLOCK = 128;
 
@@ -26,6 +39,11 @@ export interface LinearShaderOptions {
   readonly float8Input: boolean;
   /** `'gelu'`: GPT-2's tanh GELU of the output; `'residual'`: add the output into `output`. */
   readonly epilogue: 'none' | 'gelu' | 'residual';
+  /**
+   * Output channels per workgroup (default LINEAR_ROWS). Each output's sum runs in the same order
+   * whatever this is (per-thread strided sums, then the tree over threads), so outputs are identical.
+   */
+  readonly rows?: number;
 }
 
 /** 32-bit words per weight row: codes are packed little-endian, 4 (8-bit) or 8 (4-bit) a word. */
@@ -43,12 +61,13 @@ export function wordsPerRow(weight: KernelWeightKind, inFeatures: number): numbe
 }
 
 function paddedInput(options: LinearShaderOptions): number {
-  return linearWorkgroupBytes(options.weight, options.inFeatures) / 4 - LINEAR_ROWS * LINEAR_THREADS - 1;
+  const rows = options.rows ?? LINEAR_ROWS;
+  return linearWorkgroupBytes(options.weight, options.inFeatures, rows) / 4 - rows * LINEAR_THREADS - 1;
 }
 
 function productLoop(options: LinearShaderOptions): string {
   const words = wordsPerRow(options.weight, options.inFeatures);
-  const rows = `for (var r = 0u; r < ${LINEAR_ROWS}u; r++) {
+  const rows = `for (var r = 0u; r < ${options.rows ?? LINEAR_ROWS}u; r++) {
       let row = min(first + r, ${options.outFeatures - 1}u);`;
   switch (options.weight) {
     case 'float32':
@@ -131,10 +150,11 @@ function epilogue(options: LinearShaderOptions): string {
  * One fused linear for a single row: optional LayerNorm of the input, AWQ pre-quant scale and float8
  * input fake quantization, the product with the stored weight (float32, int8 per-channel, int4
  * blocks of 128 or float8 codes, decoded in the kernel), the bias, then GELU or a residual add.
- * Each workgroup loads the input once into workgroup memory and computes `LINEAR_ROWS` outputs.
+ * Each workgroup loads the input once into workgroup memory and computes `rows` outputs.
  */
 export function linearShader(options: LinearShaderOptions): string {
   const { inFeatures } = options;
+  const rows = options.rows ?? LINEAR_ROWS;
   const padded = paddedInput(options);
   const weightType = options.weight === 'float32' ? 'f32' : 'u32';
   const extraBindings: string[] = [];
@@ -194,14 +214,14 @@ struct Parameters {
 ${extraBindings.join('\n')}
 
 var<workgroup> xs: array<f32, ${padded}>;
-var<workgroup> partial: array<f32, ${LINEAR_ROWS * LINEAR_THREADS}>;
+var<workgroup> partial: array<f32, ${rows * LINEAR_THREADS}>;
 var<workgroup> statistic: f32;
 
 
 @compute @workgroup_size(${LINEAR_THREADS})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
   let tid = local.x;
-  let first = group.x * ${LINEAR_ROWS}u;
+  let first = group.x * ${rows}u;
   // Prompt rows: the second workgroup dimension picks the token row.
   let input_base = group.y * ${inFeatures}u;
   let output_base = group.y * ${options.outFeatures}u;
@@ -210,23 +230,23 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
   _ = scales[0];
   ${load}
   workgroupBarrier();
-  var sums: array<f32, ${LINEAR_ROWS}>;
+  var sums: array<f32, ${rows}>;
   ${productLoop(options)}
-  for (var r = 0u; r < ${LINEAR_ROWS}u; r++) {
+  for (var r = 0u; r < ${rows}u; r++) {
     partial[r * ${LINEAR_THREADS}u + tid] = sums[r];
   }
   workgroupBarrier();
   ${reductionStrides(LINEAR_THREADS)
     .map(
       (stride) => `if (tid < ${stride}u) {
-    for (var r = 0u; r < ${LINEAR_ROWS}u; r++) {
+    for (var r = 0u; r < ${rows}u; r++) {
       partial[r * ${LINEAR_THREADS}u + tid] += partial[r * ${LINEAR_THREADS}u + tid + ${stride}u];
     }
   }
   workgroupBarrier();`,
     )
     .join('\n  ')}
-  if (tid < ${LINEAR_ROWS}u && first + tid < ${options.outFeatures}u) {
+  if (tid < ${rows}u && first + tid < ${options.outFeatures}u) {
     let row = first + tid;
     let value = partial[tid * ${LINEAR_THREADS}u] * ${rowFactor(options)} + bias[row];
     ${epilogue(options)}
@@ -271,12 +291,16 @@ function transformInput(options: LinearShaderOptions): string {
 }
 
 /** Workgroup memory of one linear's kernel: the padded input, the partial sums and one scalar. */
-export function linearWorkgroupBytes(weight: KernelWeightKind, inFeatures: number): number {
+export function linearWorkgroupBytes(
+  weight: KernelWeightKind,
+  inFeatures: number,
+  rows = LINEAR_ROWS,
+): number {
   const perWord = { float32: 1, float16: 2, int8: 4, int4: 8, float8: 4 }[weight];
-  return 4 * (wordsPerRow(weight, inFeatures) * perWord + LINEAR_ROWS * LINEAR_THREADS + 1);
+  return 4 * (wordsPerRow(weight, inFeatures) * perWord + rows * LINEAR_THREADS + 1);
 }
 
-/** Workgroups for one linear's outputs. */
-export function linearWorkgroups(outFeatures: number): number {
-  return Math.ceil(outFeatures / LINEAR_ROWS);
+/** Workgroups for one linear's outputs at `rows` outputs per workgroup. */
+export function linearWorkgroups(outFeatures: number, rows = LINEAR_ROWS): number {
+  return Math.ceil(outFeatures / rows);
 }

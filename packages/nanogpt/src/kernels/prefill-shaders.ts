@@ -65,7 +65,7 @@ fn main(@builtin(global_invocation_id) global: vec3<u32>) {
  * the position taken from the row, and the keys and values already stored.
  */
 export function promptAttentionShader(options: AttentionShaderOptions): string {
-  return attentionShader(options, 'prompt');
+  return attentionShader(options);
 }
 
 export function channelWorkgroups(channels: number): number {

@@ -30,7 +30,7 @@ export function sampleCandidateSlots(vocabSize: number): number {
  * Ends a sampled step: picks the next token from `logits` with `sampling` (`temperature`, and
  * `top_k`, where `top_k ≥ vocab` means the whole vocabulary) and `draws[position + 1]`, writes it
  * as the next position's token unless that token is already known (a prompt), and advances the
- * position, exactly as `greedyAdvanceShader` does. One workgroup.
+ * position, exactly as `greedyCombineShader` does. One workgroup.
  *
  * Top-k: a radix select (four passes of 8-bit digits over the logits' order-preserving bits) finds
  * the k-th largest logit; the candidates above it and the lowest-index ties at it are gathered in
