@@ -43,3 +43,30 @@ export async function kernelTestDevice(
   });
   return { problem, kernel };
 }
+
+/** A buffer holding `data` (padded to whole 16 bytes), by default a storage buffer that can be read back. */
+export function uploadBuffer(
+  kernel: KernelTestDevice,
+  data: Float32Array | Uint32Array,
+  usage: number = BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_DST | BUFFER_USAGE.COPY_SRC,
+): GPUBuffer {
+  const made = kernel.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage });
+  kernel.device.queue.writeBuffer(made, 0, data);
+  return made;
+}
+
+/** The first `length` 32-bit words of `source`, copied out through a staging buffer. */
+export async function readWords(kernel: KernelTestDevice, source: GPUBuffer, length: number): Promise<Uint32Array> {
+  const staging = kernel.device.createBuffer({
+    size: source.size,
+    usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST,
+  });
+  const encoder = kernel.device.createCommandEncoder();
+  encoder.copyBufferToBuffer(source, 0, staging, 0, source.size);
+  kernel.device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(BUFFER_USAGE.MAP_READ);
+  const words = new Uint32Array(staging.getMappedRange().slice(0), 0, length);
+  staging.unmap();
+  staging.destroy();
+  return words;
+}

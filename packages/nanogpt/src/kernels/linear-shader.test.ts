@@ -1,7 +1,6 @@
 import { createXoshiro128, float32ToFloat16Bits } from '@ptq/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kernelAdapterProblem } from '../__fixtures__/kernel-adapter';
-import { type KernelDevice, requestKernelDevice } from './dawn-device';
+import { describe, expect, it } from 'vitest';
+import { BUFFER_USAGE, kernelTestDevice, readWords, uploadBuffer } from '../__fixtures__/kernel-adapter';
 import { packCodes, packHalves } from './kernel-weights';
 import {
   type KernelWeightKind,
@@ -39,42 +38,16 @@ describe('linearRowsPerWorkgroup', () => {
   });
 });
 
-const problem = await kernelAdapterProblem();
-if (problem !== undefined) console.warn(`decode linear kernel tests skipped: ${problem}`);
+const { problem, kernel } = await kernelTestDevice('decode linear kernel');
 
-let kernel: KernelDevice;
-beforeAll(async () => {
-  if (problem === undefined) kernel = await requestKernelDevice({ allowSoftwareAdapter: true });
-});
-afterAll(() => {
-  kernel?.device.destroy();
-});
+const { COPY_DST, UNIFORM } = BUFFER_USAGE;
 
-const STORAGE = 0x80;
-const COPY_SRC = 0x04;
-const COPY_DST = 0x08;
-const MAP_READ = 0x01;
-const UNIFORM = 0x40;
-
-function buffer(data: Float32Array | Uint32Array, usage = STORAGE | COPY_DST | COPY_SRC): GPUBuffer {
-  const made = kernel.device.createBuffer({
-    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-    usage,
-  });
-  kernel.device.queue.writeBuffer(made, 0, data);
-  return made;
+function buffer(data: Float32Array | Uint32Array, usage?: number): GPUBuffer {
+  return uploadBuffer(kernel, data, usage);
 }
 
-async function read(source: GPUBuffer, length: number): Promise<Uint32Array> {
-  const staging = kernel.device.createBuffer({ size: source.size, usage: MAP_READ | COPY_DST });
-  const encoder = kernel.device.createCommandEncoder();
-  encoder.copyBufferToBuffer(source, 0, staging, 0, source.size);
-  kernel.device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(1);
-  const bits = new Uint32Array(staging.getMappedRange().slice(0), 0, length);
-  staging.unmap();
-  staging.destroy();
-  return bits;
+function read(source: GPUBuffer, length: number): Promise<Uint32Array> {
+  return readWords(kernel, source, length);
 }
 
 // Odd sizes: a partial input step (300 = 2·128 + 44), a partial int4 block and outputs that no

@@ -5,7 +5,7 @@ import {
   float32ToFloat16Bits,
 } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
-import { BUFFER_USAGE, kernelTestDevice } from '../__fixtures__/kernel-adapter';
+import { BUFFER_USAGE, kernelTestDevice, readWords, uploadBuffer } from '../__fixtures__/kernel-adapter';
 import { packCodes, packHalves } from './kernel-weights';
 import { type KernelWeightKind, LINEAR_ROWS, linearShader } from './linear-shader';
 import {
@@ -17,15 +17,10 @@ import {
 
 const { problem, kernel } = await kernelTestDevice('prompt linear kernel');
 
-const { STORAGE, COPY_SRC, COPY_DST, MAP_READ, UNIFORM } = BUFFER_USAGE;
+const { COPY_DST, UNIFORM } = BUFFER_USAGE;
 
-function buffer(data: Float32Array | Uint32Array, usage = STORAGE | COPY_DST | COPY_SRC): GPUBuffer {
-  const made = kernel.device.createBuffer({
-    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-    usage,
-  });
-  kernel.device.queue.writeBuffer(made, 0, data);
-  return made;
+function buffer(data: Float32Array | Uint32Array, usage?: number): GPUBuffer {
+  return uploadBuffer(kernel, data, usage);
 }
 
 /** Runs `code` once with `bindings` (binding number → buffer) over `groups` workgroups. */
@@ -56,15 +51,7 @@ function encode(
 }
 
 async function read(source: GPUBuffer, length: number): Promise<Float32Array> {
-  const staging = kernel.device.createBuffer({ size: source.size, usage: MAP_READ | COPY_DST });
-  const encoder = kernel.device.createCommandEncoder();
-  encoder.copyBufferToBuffer(source, 0, staging, 0, source.size);
-  kernel.device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(1);
-  const values = new Float32Array(staging.getMappedRange().slice(0), 0, length);
-  staging.unmap();
-  staging.destroy();
-  return values;
+  return new Float32Array((await readWords(kernel, source, length)).buffer);
 }
 
 interface Case {

@@ -1,7 +1,6 @@
 import { createXoshiro128 } from '@ptq/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kernelAdapterProblem } from '../__fixtures__/kernel-adapter';
-import { type KernelDevice, requestKernelDevice } from './dawn-device';
+import { describe, expect, it } from 'vitest';
+import { kernelTestDevice, readWords, uploadBuffer } from '../__fixtures__/kernel-adapter';
 import {
   attentionCombineShader,
   attentionPartialsFloats,
@@ -13,30 +12,11 @@ import {
   greedyPartialsShader,
 } from './step-shaders';
 
-const problem = await kernelAdapterProblem();
-if (problem !== undefined) console.warn(`greedy step kernel tests skipped: ${problem}`);
-
-let kernel: KernelDevice;
-beforeAll(async () => {
-  if (problem === undefined) kernel = await requestKernelDevice({ allowSoftwareAdapter: true });
-});
-afterAll(() => {
-  kernel?.device.destroy();
-});
-
-const STORAGE = 0x80;
-const COPY_SRC = 0x04;
-const COPY_DST = 0x08;
-const MAP_READ = 0x01;
+const { problem, kernel } = await kernelTestDevice('greedy step kernel');
 const MAX_SEQUENCE = 8;
 
 function buffer(data: Float32Array | Uint32Array): GPUBuffer {
-  const made = kernel.device.createBuffer({
-    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-    usage: STORAGE | COPY_DST | COPY_SRC,
-  });
-  kernel.device.queue.writeBuffer(made, 0, data);
-  return made;
+  return uploadBuffer(kernel, data);
 }
 
 async function readFloats(source: GPUBuffer, length: number): Promise<Float32Array> {
@@ -44,15 +24,7 @@ async function readFloats(source: GPUBuffer, length: number): Promise<Float32Arr
 }
 
 async function read(source: GPUBuffer, length: number): Promise<number[]> {
-  const staging = kernel.device.createBuffer({ size: source.size, usage: MAP_READ | COPY_DST });
-  const encoder = kernel.device.createCommandEncoder();
-  encoder.copyBufferToBuffer(source, 0, staging, 0, source.size);
-  kernel.device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(1);
-  const values = Array.from(new Uint32Array(staging.getMappedRange().slice(0), 0, length));
-  staging.unmap();
-  staging.destroy();
-  return values;
+  return Array.from(await readWords(kernel, source, length));
 }
 
 function run(encoder: GPUCommandEncoder, code: string, targets: GPUBuffer[], workgroups: number): void {
