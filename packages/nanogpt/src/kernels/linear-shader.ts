@@ -122,10 +122,14 @@ function productLoop(options: LinearShaderOptions): string {
   }
 }
 
-function rowFactor(options: LinearShaderOptions): string {
-  switch (options.weight) {
+/**
+ * The factor output channel `channel` (a WGSL expression) is multiplied by after its sum: the int8
+ * per-channel scale, float8's `weight_scale · input_scale`, else 1. Shared by the decode and prompt kernels.
+ */
+export function outputFactor(weight: KernelWeightKind, channel: string): string {
+  switch (weight) {
     case 'int8':
-      return 'scales[row]';
+      return `scales[${channel}]`;
     case 'float8':
       return 'parameters.weight_factor';
     default:
@@ -133,16 +137,20 @@ function rowFactor(options: LinearShaderOptions): string {
   }
 }
 
-function epilogue(options: LinearShaderOptions): string {
-  switch (options.epilogue) {
+/**
+ * The WGSL statements that store `value` at `output[target]`: GPT-2's tanh GELU of it, added to
+ * what is there (the residual), or as it is. Shared by the decode and prompt kernels.
+ */
+export function storeOutput(epilogue: LinearShaderOptions['epilogue'], target: string): string {
+  switch (epilogue) {
     case 'gelu':
       return `let cubic = value + 0.044715 * value * value * value;
     // tanh saturates long before ±10; clamping keeps a tanh built on exp from overflowing.
-    output[output_base + row] = 0.5 * value * (1.0 + tanh(clamp(0.7978845608028654 * cubic, -10.0, 10.0)));`;
+    output[${target}] = 0.5 * value * (1.0 + tanh(clamp(0.7978845608028654 * cubic, -10.0, 10.0)));`;
     case 'residual':
-      return 'output[output_base + row] = output[output_base + row] + value;';
+      return `output[${target}] = output[${target}] + value;`;
     default:
-      return 'output[output_base + row] = value;';
+      return `output[${target}] = value;`;
   }
 }
 
@@ -248,8 +256,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     .join('\n  ')}
   if (tid < ${rows}u && first + tid < ${options.outFeatures}u) {
     let row = first + tid;
-    let value = partial[tid * ${LINEAR_THREADS}u] * ${rowFactor(options)} + bias[row];
-    ${epilogue(options)}
+    let value = partial[tid * ${LINEAR_THREADS}u] * ${outputFactor(options.weight, 'row')} + bias[row];
+    ${storeOutput(options.epilogue, 'output_base + row')}
   }
 }
 `;

@@ -1,5 +1,11 @@
 import { FLOAT8_WGSL } from './float8-wgsl';
-import { type KernelWeightKind, reductionStrides, wordsPerRow } from './linear-shader';
+import {
+  type KernelWeightKind,
+  outputFactor,
+  reductionStrides,
+  storeOutput,
+  wordsPerRow,
+} from './linear-shader';
 
 /**
  * The linears of a prompt's rows as tiled matrix products: each workgroup computes
@@ -200,30 +206,6 @@ function weightTile(options: PromptLinearShaderOptions): string {
     }`;
 }
 
-function rowFactor(options: PromptLinearShaderOptions): string {
-  switch (options.weight) {
-    case 'int8':
-      return 'scales[column]';
-    case 'float8':
-      return 'parameters.weight_factor';
-    default:
-      return '1.0';
-  }
-}
-
-function store(options: PromptLinearShaderOptions): string {
-  switch (options.epilogue) {
-    case 'gelu':
-      return `let cubic = value + 0.044715 * value * value * value;
-        // tanh saturates long before ±10; clamping keeps a tanh built on exp from overflowing.
-        output[index] = 0.5 * value * (1.0 + tanh(clamp(0.7978845608028654 * cubic, -10.0, 10.0)));`;
-    case 'residual':
-      return 'output[index] = output[index] + value;';
-    default:
-      return 'output[index] = value;';
-  }
-}
-
 /**
  * `output[row] = epilogue(input[first_row + row] · decode(weight)ᵀ · factor + bias)` for
  * `prompt.rows` rows from the uniform (`first_row` lets the head run a long prompt in parts), tiled: workgroup (x, y) computes channels
@@ -301,9 +283,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     for (var j = 0u; j < ${COLUMNS_PER_THREAD}u; j++) {
       let column = first_column + thread_column + j * ${THREAD_COLUMNS}u;
       if (row < rows && column < ${outFeatures}u) {
-        let value = sums[i * ${COLUMNS_PER_THREAD}u + j] * ${rowFactor(options)} + bias[column];
+        let value = sums[i * ${COLUMNS_PER_THREAD}u + j] * ${outputFactor(options.weight, 'column')} + bias[column];
         let index = row * ${outFeatures}u + column;
-        ${store(options)}
+        ${storeOutput(options.epilogue, 'index')}
       }
     }
   }
