@@ -273,9 +273,10 @@ export function reductionStrides(threads: number): number[] {
 /**
  * Sums `value` over the workgroup into `let result`, the tree reduction unrolled. Thread 0 hands
  * the sum on through a scalar workgroup variable: every thread loading `partial[0]` itself read a
- * stale value on Mesa's llvmpipe (OpenGL ES backend).
+ * stale value on Mesa's llvmpipe (OpenGL ES backend). The prompt kernels' input pass uses it too,
+ * so both see the same statistics bit for bit.
  */
-function reduceSum(value: string, result: string): string {
+export function reduceSum(value: string, result: string): string {
   const steps = reductionStrides(LINEAR_THREADS).map(
     (stride) => `if (tid < ${stride}u) {
     partial[tid] += partial[tid + ${stride}u];

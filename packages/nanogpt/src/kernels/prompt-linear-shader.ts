@@ -1,11 +1,5 @@
 import { FLOAT8_WGSL } from './float8-wgsl';
-import {
-  type KernelWeightKind,
-  outputFactor,
-  reductionStrides,
-  storeOutput,
-  wordsPerRow,
-} from './linear-shader';
+import { type KernelWeightKind, outputFactor, reduceSum, storeOutput, wordsPerRow } from './linear-shader';
 
 /**
  * The linears of a prompt's rows as tiled matrix products: each workgroup computes
@@ -118,23 +112,6 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
   }
 }
 `;
-}
-
-/** As the decode linear's `reduceSum`: thread 0 hands the sum on through a scalar (llvmpipe read stale `partial[0]`). */
-function reduceSum(value: string, result: string): string {
-  const steps = reductionStrides(THREADS).map(
-    (stride) => `if (tid < ${stride}u) {
-    partial[tid] += partial[tid + ${stride}u];
-  }
-  workgroupBarrier();`,
-  );
-  return `partial[tid] = ${value};
-  workgroupBarrier();
-  ${steps.join('\n  ')}
-  if (tid == 0u) {
-    statistic = partial[0];
-  }
-  let ${result} = workgroupUniformLoad(&statistic);`;
 }
 
 export interface PromptLinearShaderOptions {
