@@ -70,3 +70,35 @@ export async function readWords(kernel: KernelTestDevice, source: GPUBuffer, len
   staging.destroy();
   return words;
 }
+
+/**
+ * Encodes one run of `code` (entry point `main`) with `bindings` (binding number → buffer; an array
+ * binds in order, undefined entries are left out) over `groups` workgroups.
+ */
+export function encodeKernel(
+  kernel: KernelTestDevice,
+  encoder: GPUCommandEncoder,
+  code: string,
+  bindings: Readonly<Record<number, GPUBuffer | undefined>> | readonly GPUBuffer[],
+  groups: number | readonly [number, number],
+): void {
+  const { device } = kernel;
+  const pipeline = device.createComputePipeline({
+    layout: 'auto',
+    compute: { module: device.createShaderModule({ code }), entryPoint: 'main' },
+  });
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(
+    0,
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: Object.entries(bindings).flatMap(([binding, target]) =>
+        target === undefined ? [] : [{ binding: Number(binding), resource: { buffer: target as GPUBuffer } }],
+      ),
+    }),
+  );
+  if (typeof groups === 'number') pass.dispatchWorkgroups(groups);
+  else pass.dispatchWorkgroups(groups[0], groups[1]);
+  pass.end();
+}

@@ -1,6 +1,12 @@
 import { createXoshiro128, float32ToFloat16Bits } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
-import { BUFFER_USAGE, kernelTestDevice, readWords, uploadBuffer } from '../__fixtures__/kernel-adapter';
+import {
+  BUFFER_USAGE,
+  encodeKernel,
+  kernelTestDevice,
+  readWords,
+  uploadBuffer,
+} from '../__fixtures__/kernel-adapter';
 import { packCodes, packHalves } from './kernel-weights';
 import {
   type KernelWeightKind,
@@ -126,24 +132,10 @@ describe.skipIf(problem !== undefined)('the decode linear kernel (llvmpipe)', ()
             epilogue,
             rows,
           });
-          const pipeline = kernel.device.createComputePipeline({
-            layout: 'auto',
-            compute: { module: kernel.device.createShaderModule({ code }), entryPoint: 'main' },
-          });
           const output = buffer(start);
           const targets = [...common, output, ...(transforms ? [gamma, beta, preScale] : [])];
           const encoder = kernel.device.createCommandEncoder();
-          const pass = encoder.beginComputePass();
-          pass.setPipeline(pipeline);
-          pass.setBindGroup(
-            0,
-            kernel.device.createBindGroup({
-              layout: pipeline.getBindGroupLayout(0),
-              entries: targets.map((target, binding) => ({ binding, resource: { buffer: target } })),
-            }),
-          );
-          pass.dispatchWorkgroups(linearWorkgroups(OUT, rows));
-          pass.end();
+          encodeKernel(kernel, encoder, code, targets, linearWorkgroups(OUT, rows));
           kernel.device.queue.submit([encoder.finish()]);
           outputs.push(await read(output, OUT));
         }

@@ -5,7 +5,13 @@ import {
   float32ToFloat16Bits,
 } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
-import { BUFFER_USAGE, kernelTestDevice, readWords, uploadBuffer } from '../__fixtures__/kernel-adapter';
+import {
+  BUFFER_USAGE,
+  encodeKernel,
+  kernelTestDevice,
+  readWords,
+  uploadBuffer,
+} from '../__fixtures__/kernel-adapter';
 import { packCodes, packHalves } from './kernel-weights';
 import { type KernelWeightKind, LINEAR_ROWS, linearShader } from './linear-shader';
 import {
@@ -30,24 +36,7 @@ function encode(
   bindings: Readonly<Record<number, GPUBuffer | undefined>>,
   groups: [number, number],
 ): void {
-  const { device } = kernel;
-  const pipeline = device.createComputePipeline({
-    layout: 'auto',
-    compute: { module: device.createShaderModule({ code }), entryPoint: 'main' },
-  });
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(
-    0,
-    device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: Object.entries(bindings).flatMap(([binding, target]) =>
-        target === undefined ? [] : [{ binding: Number(binding), resource: { buffer: target } }],
-      ),
-    }),
-  );
-  pass.dispatchWorkgroups(...groups);
-  pass.end();
+  encodeKernel(kernel, encoder, code, bindings, groups);
 }
 
 async function read(source: GPUBuffer, length: number): Promise<Float32Array> {

@@ -1,6 +1,6 @@
 import { createXoshiro128 } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
-import { kernelTestDevice, readWords, uploadBuffer } from '../__fixtures__/kernel-adapter';
+import { encodeKernel, kernelTestDevice, readWords, uploadBuffer } from '../__fixtures__/kernel-adapter';
 import {
   attentionCombineShader,
   attentionPartialsFloats,
@@ -28,21 +28,7 @@ async function read(source: GPUBuffer, length: number): Promise<number[]> {
 }
 
 function run(encoder: GPUCommandEncoder, code: string, targets: GPUBuffer[], workgroups: number): void {
-  const pipeline = kernel.device.createComputePipeline({
-    layout: 'auto',
-    compute: { module: kernel.device.createShaderModule({ code }), entryPoint: 'main' },
-  });
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(
-    0,
-    kernel.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: targets.map((target, binding) => ({ binding, resource: { buffer: target } })),
-    }),
-  );
-  pass.dispatchWorkgroups(workgroups);
-  pass.end();
+  encodeKernel(kernel, encoder, code, targets, workgroups);
 }
 
 /** The two greedy stages on `logits` from state `[position, known]`: the state and tokens after. */
