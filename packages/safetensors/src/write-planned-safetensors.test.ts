@@ -1,39 +1,17 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
 import { allocateStorage, createTensor, type DType, numElements, type Tensor } from '@ptq/tensor';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { temporaryOutputs, WRITABLE_DTYPES } from './__fixtures__/temporary-outputs';
 import { openSafetensors } from './open-safetensors';
 import { SafetensorsIoError, UnsupportedDTypeError } from './safetensors-errors';
 import { type PlannedTensor, writePlannedSafetensors } from './write-planned-safetensors';
 import { writeSafetensors } from './write-safetensors';
 
-let folder: string;
-beforeAll(async () => {
-  folder = await mkdtemp(join(tmpdir(), 'ptq-safetensors-planned-'));
-});
-afterAll(async () => {
-  await rm(folder, { recursive: true, force: true });
-});
-
-let fileCount = 0;
-function nextPath(): string {
-  return join(folder, `planned-${fileCount++}.safetensors`);
-}
-
-const DTYPES: readonly DType[] = [
-  'float32',
-  'float16',
-  'bfloat16',
-  'float8e4m3fn',
-  'int8',
-  'uint8',
-  'int32',
-  'int64',
-  'bool',
-];
+const outputs = temporaryOutputs('ptq-safetensors-planned-', 'planned');
+const { nextPath } = outputs;
 
 /** A tensor whose every byte is distinct from its neighbours', so a misplaced tensor changes the file. */
 function patterned(dtype: DType, shape: readonly number[], seed: number): Tensor {
@@ -64,7 +42,7 @@ async function filesIn(path: string): Promise<string[]> {
 describe('writePlannedSafetensors', () => {
   it('writes the same bytes as writeSafetensors, whatever order the tensors arrive in', async () => {
     const tensorArbitrary = fc.record({
-      dtype: fc.constantFrom(...DTYPES),
+      dtype: fc.constantFrom(...WRITABLE_DTYPES),
       shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }),
       seed: fc.integer({ min: 0, max: 1000 }),
     });
@@ -158,7 +136,7 @@ describe('writePlannedSafetensors', () => {
   ];
   for (const [what, fill, message] of refusals) {
     it(`refuses ${what} and leaves no file`, async () => {
-      const target = join(await mkdtemp(join(folder, 'refused-')), 'model.safetensors');
+      const target = join(await mkdtemp(join(outputs.folder, 'refused-')), 'model.safetensors');
       const error = await writePlannedSafetensors(target, plan, fill).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect((error as Error).message).toMatch(message);
@@ -167,7 +145,7 @@ describe('writePlannedSafetensors', () => {
   }
 
   it('leaves no file when fill throws midway', async () => {
-    const target = join(await mkdtemp(join(folder, 'failed-')), 'model.safetensors');
+    const target = join(await mkdtemp(join(outputs.folder, 'failed-')), 'model.safetensors');
     const failure = new Error('export failed');
     const error = await writePlannedSafetensors(target, plan, async (write) => {
       await write('x', one);
@@ -180,7 +158,7 @@ describe('writePlannedSafetensors', () => {
   });
 
   it('checks the plan before creating anything', async () => {
-    const target = join(await mkdtemp(join(folder, 'plan-')), 'model.safetensors');
+    const target = join(await mkdtemp(join(outputs.folder, 'plan-')), 'model.safetensors');
     let filled = false;
     const fill = async () => {
       filled = true;

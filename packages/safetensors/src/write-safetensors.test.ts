@@ -1,52 +1,23 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
-import {
-  allocateStorage,
-  createTensor,
-  type DType,
-  numElements,
-  type Tensor,
-  tensorBytes,
-} from '@ptq/tensor';
+import { allocateStorage, createTensor, numElements, type Tensor, tensorBytes } from '@ptq/tensor';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { temporaryOutputs, WRITABLE_DTYPES } from './__fixtures__/temporary-outputs';
 import { openSafetensors } from './open-safetensors';
 import { compareNames } from './prepare-tensors';
 import { SAFETENSORS_DTYPE_BYTES, toSafetensorsDType } from './safetensors-dtype';
 import { SafetensorsIoError, UnsupportedDTypeError } from './safetensors-errors';
 import { writeSafetensors } from './write-safetensors';
 
-let folder: string;
-beforeAll(async () => {
-  folder = await mkdtemp(join(tmpdir(), 'ptq-safetensors-write-'));
-});
-afterAll(async () => {
-  await rm(folder, { recursive: true, force: true });
-});
-
-let fileCount = 0;
-function nextPath(): string {
-  return join(folder, `file-${fileCount++}.safetensors`);
-}
-
-const WRITABLE: readonly DType[] = [
-  'float32',
-  'float16',
-  'bfloat16',
-  'float8e4m3fn',
-  'int8',
-  'uint8',
-  'int32',
-  'int64',
-  'bool',
-];
+const outputs = temporaryOutputs('ptq-safetensors-write-', 'file');
+const { nextPath } = outputs;
 
 /** A tensor of random bit patterns (NaN payloads included); bool holds 0 or 1. */
 const tensorArbitrary: fc.Arbitrary<Tensor> = fc
   .record({
-    dtype: fc.constantFrom(...WRITABLE),
+    dtype: fc.constantFrom(...WRITABLE_DTYPES),
     shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 }),
   })
   .chain(({ dtype, shape }) => {
@@ -213,14 +184,14 @@ describe('writeSafetensors output', () => {
   });
 
   it('replaces an existing file and leaves no temporary file', async () => {
-    const target = join(folder, 'replace', 'model.safetensors');
-    await mkdir(join(folder, 'replace'));
+    const target = join(outputs.folder, 'replace', 'model.safetensors');
+    await mkdir(join(outputs.folder, 'replace'));
     await writeFile(target, 'old content');
     await writeSafetensors(target, tensors);
     const file = await openSafetensors(target);
     expect(file.tensors.size).toBe(4);
     await file.close();
-    expect(await readdir(join(folder, 'replace'))).toEqual(['model.safetensors']);
+    expect(await readdir(join(outputs.folder, 'replace'))).toEqual(['model.safetensors']);
   });
 });
 
@@ -230,7 +201,7 @@ async function expectFailedWriteLeavesNoTrace(
   expected: RegExp,
   metadata?: Record<string, string>,
 ): Promise<Error> {
-  const subfolder = await mkdtemp(join(folder, 'failure-'));
+  const subfolder = await mkdtemp(join(outputs.folder, 'failure-'));
   const target = join(subfolder, 'model.safetensors');
   await writeFile(target, 'original');
   const error = await writeSafetensors(target, tensors, { metadata }).then(
@@ -329,7 +300,7 @@ describe('writeSafetensors refuses bad input and leaves the target untouched', (
   });
 
   it('a folder that does not exist is an I/O error naming the target', async () => {
-    const target = join(folder, 'absent', 'model.safetensors');
+    const target = join(outputs.folder, 'absent', 'model.safetensors');
     const error = await writeSafetensors(target, { a: valid }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SafetensorsIoError);
     expect((error as Error).message).toMatch(
@@ -340,11 +311,11 @@ describe('writeSafetensors refuses bad input and leaves the target untouched', (
   });
 
   it('a target that is a folder is an I/O error, and the temporary file is removed', async () => {
-    const target = await mkdtemp(join(folder, 'is-a-folder-'));
+    const target = await mkdtemp(join(outputs.folder, 'is-a-folder-'));
     const error = await writeSafetensors(target, { a: valid }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SafetensorsIoError);
     expect((error as Error).message).toMatch(/cannot write \((EISDIR|ENOTEMPTY|EEXIST)\)/);
-    expect((await readdir(folder)).filter((name) => name.includes('.tmp-'))).toEqual([]);
+    expect((await readdir(outputs.folder)).filter((name) => name.includes('.tmp-'))).toEqual([]);
   });
 });
 
