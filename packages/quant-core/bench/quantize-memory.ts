@@ -130,6 +130,18 @@ function cpuModel(): string {
   return cpus()[0]?.model ?? 'unknown';
 }
 
+/** The machine a memory run is on, with its load average now (the end's is filled in later). */
+function benchMachine() {
+  return {
+    cpu: cpuModel(),
+    cores: cpus().length,
+    totalMemoryBytes: totalmem(),
+    node: process.version,
+    loadAverageAtStart: loadavg(),
+    loadAverageAtEnd: [] as number[],
+  };
+}
+
 async function parent(): Promise<void> {
   const shapeName = flag('shape', 'gpt2-124m');
   const shape = SHAPES[shapeName];
@@ -143,14 +155,7 @@ async function parent(): Promise<void> {
   try {
     await writeRandomGpt2(folder, shape, 1, 'float32');
     const checkpointBytes = statSync(join(folder, 'model.safetensors')).size;
-    const machine = {
-      cpu: cpuModel(),
-      cores: cpus().length,
-      totalMemoryBytes: totalmem(),
-      node: process.version,
-      loadAverageAtStart: loadavg(),
-      loadAverageAtEnd: [] as number[],
-    };
+    const machine = benchMachine();
     const reports: ChildReport[] = [];
     for (const mode of modes) {
       for (const execution of executions) {
@@ -333,14 +338,7 @@ async function wholeCommand(): Promise<void> {
     const modelFolder = join(folder, 'model');
     await writeRandomGpt2(modelFolder, shape, 1, 'float32');
     const checkpointBytes = statSync(join(modelFolder, 'model.safetensors')).size;
-    const machine = {
-      cpu: cpuModel(),
-      cores: cpus().length,
-      totalMemoryBytes: totalmem(),
-      node: process.version,
-      loadAverageAtStart: loadavg(),
-      loadAverageAtEnd: [] as number[],
-    };
+    const machine = benchMachine();
     const reports: CommandReport[] = [];
     for (const mode of modes) {
       const args = [
