@@ -1,21 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DType } from '@ptq/tensor';
+import { DTYPES, type DType } from '@ptq/tensor';
 import { afterAll, beforeAll } from 'vitest';
 
 /** Every dtype the writers store (all but the packed int4). */
-export const WRITABLE_DTYPES: readonly DType[] = [
-  'float32',
-  'float16',
-  'bfloat16',
-  'float8e4m3fn',
-  'int8',
-  'uint8',
-  'int32',
-  'int64',
-  'bool',
-];
+export const WRITABLE_DTYPES: readonly DType[] = DTYPES.filter((dtype) => dtype !== 'int4');
 
 /** A test file's output folder (`folder`, set before its tests run) and fresh file names in it. */
 export interface TemporaryOutputs {
