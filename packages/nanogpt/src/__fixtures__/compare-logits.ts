@@ -1,4 +1,5 @@
-import type { Tensor } from '@ptq/tensor';
+import { createTensor, type Tensor } from '@ptq/tensor';
+import { expect } from 'vitest';
 
 /** Largest |graph − reference| over the positions the reference defines, and the reference's range. */
 export function compareLogits(
@@ -40,4 +41,19 @@ export function referenceDistance(
     });
   });
   return distance;
+}
+
+/** One row of token ids as an int64 `[1, n]` tensor. */
+export function row(ids: readonly number[]): Tensor<'int64'> {
+  return createTensor('int64', [1, ids.length], BigInt64Array.from(ids, BigInt));
+}
+
+/** Largest |left − right| over two arrays of the same length (checked). */
+export function maxDifference(left: Float32Array, right: Float32Array): number {
+  expect(left.length).toBe(right.length);
+  let worst = 0;
+  for (let index = 0; index < left.length; index += 1) {
+    worst = Math.max(worst, Math.abs(left[index]! - right[index]!));
+  }
+  return worst;
 }

@@ -1,7 +1,8 @@
-import { createTensor, createXoshiro128, type Tensor, toFloat32 } from '@ptq/tensor';
+import { createTensor, createXoshiro128, toFloat32 } from '@ptq/tensor';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { bundledModel } from '../__fixtures__/bundled-model';
 import { setCalibratedScales } from '../__fixtures__/calibrated-scales';
+import { maxDifference, row } from '../__fixtures__/compare-logits';
 import { kernelAdapterProblem } from '../__fixtures__/kernel-adapter';
 import { tinyModel } from '../__fixtures__/tiny-model';
 import type { QuantMode } from '../config';
@@ -25,19 +26,6 @@ async function open<T extends RuntimeGPT>(compiled: Promise<T>): Promise<T> {
   const model = await compiled;
   opened.push(model);
   return model;
-}
-
-function row(ids: readonly number[]): Tensor<'int64'> {
-  return createTensor('int64', [1, ids.length], BigInt64Array.from(ids, BigInt));
-}
-
-function maxDifference(left: Float32Array, right: Float32Array): number {
-  expect(left.length).toBe(right.length);
-  let worst = 0;
-  for (let index = 0; index < left.length; index += 1) {
-    worst = Math.max(worst, Math.abs(left[index]! - right[index]!));
-  }
-  return worst;
 }
 
 /** exp(mean negative log-likelihood) of `tokens`, each predicted from the ones before it. */

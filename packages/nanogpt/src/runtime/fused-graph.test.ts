@@ -1,5 +1,6 @@
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
+import { maxDifference, row } from '../__fixtures__/compare-logits';
 import { tinyModel } from '../__fixtures__/tiny-model';
 import type { ModelDType, QuantMode } from '../config';
 import { compile } from './compile';
@@ -14,19 +15,6 @@ async function open(...args: Parameters<typeof compile>): Promise<CompiledGPT> {
   const compiled = await compile(args[0], { device: 'cpu', ...args[1] });
   opened.push(compiled);
   return compiled;
-}
-
-function row(ids: readonly number[]): Tensor<'int64'> {
-  return createTensor('int64', [1, ids.length], BigInt64Array.from(ids, BigInt));
-}
-
-function maxDifference(left: Float32Array, right: Float32Array): number {
-  expect(left.length).toBe(right.length);
-  let worst = 0;
-  for (let index = 0; index < left.length; index += 1) {
-    worst = Math.max(worst, Math.abs(left[index]! - right[index]!));
-  }
-  return worst;
 }
 
 const PROMPT = [3, 17, 42, 5, 88, 61, 7, 29, 90];
