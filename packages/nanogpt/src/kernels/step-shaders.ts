@@ -8,32 +8,6 @@ import { reductionStrides } from './linear-shader';
 
 const THREADS = 128;
 
-/** The halving strides of a tree reduction over the workgroup, largest first. */
-function strides(): number[] {
-  const list: number[] = [];
-  for (let stride = THREADS / 2; stride >= 1; stride /= 2) list.push(stride);
-  return list;
-}
-
-/**
- * Combines `partial` over the workgroup with `combine(a, b)` into `let result`, unrolled; thread 0
- * hands the result on through `shared_result` (see `linear-shader.ts` on why not `partial[0]`).
- */
-function reduce(combine: (left: string, right: string) => string, result: string): string {
-  const steps = strides().map(
-    (stride) => `if (tid < ${stride}u) {
-    partial[tid] = ${combine('partial[tid]', `partial[tid + ${stride}u]`)};
-  }
-  workgroupBarrier();`,
-  );
-  return `workgroupBarrier();
-  ${steps.join('\n  ')}
-  if (tid == 0u) {
-    shared_result = partial[0];
-  }
-  let ${result} = workgroupUniformLoad(&shared_result);`;
-}
-
 /** `x = wte[tokens[position]] + wpe[position]`. */
 export function embeddingShader(embeddingSize: number): string {
   return /* wgsl */ `
@@ -64,79 +38,6 @@ export interface AttentionShaderOptions {
   readonly headSize: number;
   /** Positions the cache holds. */
   readonly maxSequence: number;
-}
-
-/**
- * Causal attention of a prompt's rows, one workgroup per (head, row): the row's position
- * `prompt.base + row`, the keys and values stored already (`storeKeysValuesShader`) in the cache
- * `[head, maxSequence, headSize]`. Then softmax(q·kᵀ / √headSize) · v over positions 0…position.
- * (Decode steps use `attentionPartialsShader` and `attentionCombineShader`.)
- */
-export function attentionShader({ numHeads, headSize, maxSequence }: AttentionShaderOptions): string {
-  const width = numHeads * headSize;
-  const header = `struct Prompt {
-  base: u32,
-  rows: u32,
-}
-@group(0) @binding(0) var<uniform> prompt: Prompt;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read> keys: array<f32>;
-@group(0) @binding(3) var<storage, read> values: array<f32>;
-@group(0) @binding(4) var<storage, read_write> attended: array<f32>;`;
-  const start = `let row = group.y;
-  let position = prompt.base + row;
-  let base = head * ${maxSequence * headSize}u;
-  for (var d = tid; d < ${headSize}u; d += ${THREADS}u) {
-    query[d] = qkv[row * ${3 * width}u + head * ${headSize}u + d];
-  }
-  workgroupBarrier();`;
-  return /* wgsl */ `
-${header}
-
-var<workgroup> query: array<f32, ${headSize}>;
-var<workgroup> scores: array<f32, ${maxSequence}>;
-var<workgroup> partial: array<f32, ${THREADS}>;
-var<workgroup> shared_result: f32;
-
-@compute @workgroup_size(${THREADS})
-fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
-  let head = group.x;
-  let tid = local.x;
-  ${start}
-
-  var local_max = -3.402823e38;
-  for (var t = tid; t <= position; t += ${THREADS}u) {
-    var score = 0.0;
-    for (var d = 0u; d < ${headSize}u; d++) {
-      score += query[d] * keys[base + t * ${headSize}u + d];
-    }
-    score *= ${1 / Math.sqrt(headSize)};
-    scores[t] = score;
-    local_max = max(local_max, score);
-  }
-  partial[tid] = local_max;
-  ${reduce((left, right) => `max(${left}, ${right})`, 'highest')}
-
-  var local_sum = 0.0;
-  for (var t = tid; t <= position; t += ${THREADS}u) {
-    let weight = exp(scores[t] - highest);
-    scores[t] = weight;
-    local_sum += weight;
-  }
-  partial[tid] = local_sum;
-  ${reduce((left, right) => `${left} + ${right}`, 'total')}
-  // The weights in scores are read by every thread below.
-  workgroupBarrier();
-
-  for (var d = tid; d < ${headSize}u; d += ${THREADS}u) {
-    var sum = 0.0;
-    for (var t = 0u; t <= position; t++) {
-      sum += scores[t] * values[base + t * ${headSize}u + d];
-    }
-    attended[row * ${width}u + head * ${headSize}u + d] = sum / total;
-  }
-}
-`;
 }
 
 /** Positions per attention-partials workgroup (flash decoding's chunk of the cache). */
