@@ -1,5 +1,5 @@
 import { reductionStrides } from './linear-shader';
-import type { AttentionShaderOptions } from './step-shaders';
+import { type AttentionShaderOptions, embeddingShader } from './step-shaders';
 
 /**
  * The kernels of a prompt's rows, all positions at once: workgroup dimension y is the row, and the
@@ -17,24 +17,11 @@ const PROMPT_UNIFORM = `struct Prompt {
 
 /** `x[t] = wte[tokens[base + t]] + wpe[base + t]` for every row t. */
 export function promptEmbeddingShader(embeddingSize: number): string {
-  return /* wgsl */ `
-${PROMPT_UNIFORM}
-@group(0) @binding(1) var<storage, read> tokens: array<u32>;
-@group(0) @binding(2) var<storage, read> wte: array<f32>;
-@group(0) @binding(3) var<storage, read> wpe: array<f32>;
-@group(0) @binding(4) var<storage, read_write> x: array<f32>;
-
-@compute @workgroup_size(${THREADS})
-fn main(@builtin(global_invocation_id) global: vec3<u32>) {
-  let channel = global.x;
-  if (channel >= ${embeddingSize}u) {
-    return;
-  }
-  let position = prompt.base + global.y;
-  x[global.y * ${embeddingSize}u + channel] =
-    wte[tokens[position] * ${embeddingSize}u + channel] + wpe[position * ${embeddingSize}u + channel];
-}
-`;
+  return embeddingShader(embeddingSize, {
+    header: PROMPT_UNIFORM,
+    position: 'prompt.base + global.y',
+    row: 'global.y',
+  });
 }
 
 /** Every row's key and value (from the packed `[q; k; v]` rows) into the cache, before attention reads them. */

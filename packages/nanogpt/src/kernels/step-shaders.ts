@@ -8,10 +8,25 @@ import { reductionStrides } from './linear-shader';
 
 const THREADS = 128;
 
-/** `x = wte[tokens[position]] + wpe[position]`. */
-export function embeddingShader(embeddingSize: number): string {
+/** Where an embedding kernel's rows come from: its position binding, and each row's position and index. */
+export interface EmbeddingRows {
+  /** WGSL declaring binding 0, read by `position`. */
+  readonly header: string;
+  readonly position: string;
+  readonly row: string;
+}
+
+/** A decode step's one row: the position from the `state` buffer. */
+const STEP_ROW: EmbeddingRows = {
+  header: '@group(0) @binding(0) var<storage, read> state: array<u32>;',
+  position: 'state[0]',
+  row: '0u',
+};
+
+/** `x[row] = wte[tokens[position]] + wpe[position]`, one thread per channel (y: the row). */
+export function embeddingShader(embeddingSize: number, rows: EmbeddingRows = STEP_ROW): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> state: array<u32>;
+${rows.header}
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;
 @group(0) @binding(2) var<storage, read> wte: array<f32>;
 @group(0) @binding(3) var<storage, read> wpe: array<f32>;
@@ -23,8 +38,9 @@ fn main(@builtin(global_invocation_id) global: vec3<u32>) {
   if (channel >= ${embeddingSize}u) {
     return;
   }
-  let position = state[0];
-  x[channel] = wte[tokens[position] * ${embeddingSize}u + channel] + wpe[position * ${embeddingSize}u + channel];
+  let position = ${rows.position};
+  x[${rows.row} * ${embeddingSize}u + channel] =
+    wte[tokens[position] * ${embeddingSize}u + channel] + wpe[position * ${embeddingSize}u + channel];
 }
 `;
 }
