@@ -157,6 +157,33 @@ describe.skipIf(problem !== undefined)('the kernels engine against onnxruntime (
     expect((await whole.forward(ids)).logits.data).toEqual(got);
   });
 
+  it('greedy chunks in flight: any chunk size gives the reference tokens, and stopping early spoils nothing', async () => {
+    const model = tinyModel({ quantMode: 'int8-weight-only', blockSize: 96 });
+    setCalibratedScales(model, 4);
+    const reference = await open(compile(model, { device: 'cpu', maxSequence: 96 }));
+    const kernels = await open(
+      compile(model, { engine: 'kernels', allowSoftwareAdapter: true, maxSequence: 96 }),
+    );
+    if (!(kernels instanceof KernelGPT)) throw new Error('expected the kernels engine');
+    const want = (await generate(reference, [PROMPT], { maxNewTokens: 40, stopAtEos: false })).newTokens[0]!;
+    const collect = async (tokensPerRead: number, stopAfter = Number.POSITIVE_INFINITY) => {
+      const got: number[] = [];
+      for await (const chunk of kernels.greedyChunks(PROMPT, 40, tokensPerRead)) {
+        got.push(...chunk);
+        if (got.length >= stopAfter) break;
+      }
+      return got;
+    };
+    for (const tokensPerRead of [1, 3, 16, 39, 64]) {
+      expect(await collect(tokensPerRead), `${tokensPerRead} per read`).toEqual(want);
+    }
+    // Stopped with the next chunk already submitted: both staging buffers are free again and the
+    // next sequence starts clean.
+    expect(await collect(3, 4)).toEqual(want.slice(0, 4));
+    expect(await collect(1, 1)).toEqual(want.slice(0, 1));
+    expect(await collect(7)).toEqual(want);
+  });
+
   it.each(MODES)('bundled model, %s', { timeout: 120_000 }, async (quantMode) => {
     const { model, tokens } = await bundledModel(quantMode, 96);
     await checkAgainstOnnxruntime(model, tokens.slice(0, 8), tokens);

@@ -234,7 +234,8 @@ export class KernelGPT implements RuntimeGPT {
   readonly #tokens: GPUBuffer;
   readonly #logits: GPUBuffer;
   #logitsStaging: GPUBuffer | undefined;
-  #tokenStaging: GPUBuffer | undefined;
+  /** Two staging buffers for token reads, so one read can be in flight while the next chunk runs. */
+  readonly #tokenStaging: GPUBuffer[] = [];
   #sequence = 0;
   #scorer: TargetScorer | undefined;
   #sampler: Sampler | undefined;
@@ -623,12 +624,33 @@ export class KernelGPT implements RuntimeGPT {
     if (maxNewTokens === 0) return;
     this.#start(batch.ids);
     draw?.(prompt.length, 1);
-    yield await this.#tokensAfter(this.#encodePrompt(prompt.length, choose), prompt.length, 1);
-    for (let produced = 1; produced < maxNewTokens; ) {
-      const count = Math.min(tokensPerRead, maxNewTokens - produced);
-      draw?.(prompt.length + produced, count);
-      yield await this.#tokensAfter(this.#encodeSteps(count, false, choose), prompt.length + produced, count);
-      produced += count;
+    // Each chunk is encoded and submitted before the previous one's tokens are awaited, so the host's
+    // encoding (a few µs per dispatch) and the read's round trip overlap the GPU's work instead of
+    // adding to it. The chunks' steps need nothing from the host: tokens and positions stay on the device.
+    let pending = this.#tokensAfter(this.#encodePrompt(prompt.length, choose), prompt.length, 1, 0);
+    try {
+      for (let produced = 1, chunk = 1; produced < maxNewTokens; chunk += 1) {
+        const count = Math.min(tokensPerRead, maxNewTokens - produced);
+        draw?.(prompt.length + produced, count);
+        const next = this.#tokensAfter(
+          this.#encodeSteps(count, false, choose),
+          prompt.length + produced,
+          count,
+          chunk % 2,
+        );
+        // Handled here so a failed read does not count as unhandled while the consumer holds a chunk;
+        // it still rejects where it is awaited.
+        next.catch(() => undefined);
+        const tokens = await pending;
+        pending = next;
+        yield tokens;
+        produced += count;
+      }
+      yield await pending;
+    } finally {
+      // A consumer that stops early leaves a read in flight: finish it, so its staging buffer is
+      // unmapped before the next sequence reuses it. Its tokens are not wanted.
+      await pending.catch(() => undefined);
     }
   }
 
@@ -840,12 +862,16 @@ export class KernelGPT implements RuntimeGPT {
     return encoder;
   }
 
-  /** Submits `encoder` with a read of `length` tokens from `first` on appended, and reads them. */
-  async #tokensAfter(encoder: GPUCommandEncoder, first: number, length: number): Promise<number[]> {
-    this.#tokenStaging ??= this.#buffer(4 * (this.maxSequence + 1), MAP_READ | COPY_DST);
-    encoder.copyBufferToBuffer(this.#tokens, 4 * first, this.#tokenStaging, 0, 4 * length);
+  /**
+   * Submits `encoder` with a read of `length` tokens from `first` into staging buffer `slot` (0 or 1)
+   * appended, and reads them.
+   */
+  async #tokensAfter(encoder: GPUCommandEncoder, first: number, length: number, slot = 0): Promise<number[]> {
+    this.#tokenStaging[slot] ??= this.#buffer(4 * (this.maxSequence + 1), MAP_READ | COPY_DST);
+    const staging = this.#tokenStaging[slot];
+    encoder.copyBufferToBuffer(this.#tokens, 4 * first, staging, 0, 4 * length);
     this.#device.queue.submit([encoder.finish()]);
-    return Array.from(await this.#read(this.#tokenStaging, 4 * length, Uint32Array));
+    return Array.from(await this.#read(staging, 4 * length, Uint32Array));
   }
 
   async #read<T extends Float32Array | Uint32Array | BigUint64Array>(
