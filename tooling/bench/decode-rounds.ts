@@ -7,7 +7,8 @@
 //   node .bench/decode-rounds.js --dir <rounds folder> --out decode-rounds.json
 //
 // The folder holds `ptq-<round>.json` (`decode-throughput`'s output) and `pytorch-<round>.json`
-// (`pytorch_baselines.py`'s).
+// (`pytorch_baselines.py`'s); either may be split in parts, `ptq-<round>-<engine>.json` and
+// `pytorch-<round>-compiled.json` (the compiled variant, run as its own step).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { flag, type Machine, median, printTable, writeJson } from './report';
@@ -32,24 +33,27 @@ const out = flag('out', 'bench-results/decode-rounds.json');
 if (folder === '') throw new Error('--dir <rounds folder> is required');
 
 const readJson = (name: string): unknown => JSON.parse(readFileSync(join(folder, name), 'utf8'));
-// `ptq-<round>.json`, or one file per engine: `ptq-<round>-<engine>.json`.
+// `<kind>-<round>.json`, or one file per part: `ptq-<round>-<engine>.json`, `pytorch-<round>-compiled.json`.
 const roundOf = (name: string, kind: string) =>
   name.match(new RegExp(`^${kind}-(\\d+)(?:-[a-z]+)?\\.json$`))?.[1];
 const files = readdirSync(folder);
 const rounds = [...new Set(files.map((name) => roundOf(name, 'ptq')).filter((round) => round !== undefined))]
-  .filter((round) => files.includes(`pytorch-${round}.json`))
+  .filter((round) => files.some((name) => roundOf(name, 'pytorch') === round))
   .sort((left, right) => Number(left) - Number(right));
-if (rounds.length === 0) throw new Error(`${folder} holds no round with both ptq-N.json and pytorch-N.json`);
+if (rounds.length === 0) throw new Error(`${folder} holds no round with both ptq-N and pytorch-N files`);
 
+const partsOf = <Part>(kind: string, round: string): Part[] =>
+  files
+    .filter((name) => name.startsWith(`${kind}-`) && roundOf(name, kind) === round)
+    .map((name) => readJson(name) as Part);
 const ptqFiles = rounds.map((round) => {
-  const parts = files
-    .filter((name) => name.startsWith('ptq-') && roundOf(name, 'ptq') === round)
-    .map((name) => readJson(name) as { rows: PtqRow[]; machine: Machine });
+  const parts = partsOf<{ rows: PtqRow[]; machine: Machine }>('ptq', round);
   return { rows: parts.flatMap((part) => part.rows), machine: parts[0]!.machine };
 });
-const pytorchFiles = rounds.map(
-  (round) => readJson(`pytorch-${round}.json`) as { generate: PytorchRow[]; gpu: string },
-);
+const pytorchFiles = rounds.map((round) => {
+  const parts = partsOf<{ generate: PytorchRow[]; gpu: string }>('pytorch', round);
+  return { generate: parts.flatMap((part) => part.generate), gpu: parts[0]!.gpu };
+});
 const ptq = ptqFiles.map((file) => file.rows);
 const pytorch = pytorchFiles.map((file) => file.generate);
 const gpu = pytorchFiles[0]!.gpu;
