@@ -2,10 +2,12 @@
 # The kernels engine's GPU measurements, on one machine, in two phases that each fit one 10-minute
 # call. `decode`: decode (greedy and sampled on the device) in rounds alternated with PyTorch's
 # `generate` (eager and sdpa, then the static-cache torch.compile variant as its own step), GPU time
-# per step kernel, 512-token prefill, agreement with onnxruntime on the CPU, Dawn's dispatch cost.
-# `quantize`: quantize time against the PyTorch reference, the onnxruntime engine's decode round.
+# per step kernel, 512-token prefill, Dawn's dispatch cost, the
+# decode linear's time per rows-per-workgroup setting.
+# `quantize`: agreement with onnxruntime, quantize time against the PyTorch reference, the onnxruntime
+# engine's decode round.
 # Bundle first, from the root:
-#   for b in decode-throughput kernel-profile engine-agreement dawn-dispatch-cost; do
+#   for b in decode-throughput kernel-profile engine-agreement dawn-dispatch-cost linear-variants; do
 #     (cd packages/nanogpt && pnpm exec tsup --config ../../tooling/bench/tsup.config.ts --silent bench/$b.ts); done
 #   (cd packages/quant-core && pnpm exec tsup --config ../../tooling/bench/tsup.config.ts --silent bench/quantize-time.ts)
 #   (cd tooling/bench && pnpm exec tsup --config tsup.config.ts --silent decode-rounds.ts)
@@ -40,14 +42,15 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$RESULTS
 if wanted decode; then
   kernels_round "$ROUND" 100 --sample
   pytorch_round "$ROUND" --extra
+  step "kernel profile" 75 node .bench/kernel-profile.js --out "$RESULTS/kernel-profile.json"
+  step "decode linear rows per workgroup" 45 node .bench/linear-variants.js --out "$RESULTS/linear-variants.json"
+  step "dawn dispatch cost" 30 node .bench/dawn-dispatch-cost.js --out "$RESULTS/dawn-dispatch-cost.json"
   step "pytorch static cache + torch.compile, round $ROUND" 170 python3 tooling/bench/pytorch_baselines.py --model gpt2-124m=random \
     --skip-forward --only-compiled --out "$ROUNDS/pytorch-$ROUND-compiled.json"
-  step "kernel profile" 75 node .bench/kernel-profile.js --out "$RESULTS/kernel-profile.json"
-  step "engine agreement" 90 node .bench/engine-agreement.js --out "$RESULTS/engine-agreement.json"
-  step "dawn dispatch cost" 30 node .bench/dawn-dispatch-cost.js --out "$RESULTS/dawn-dispatch-cost.json"
   kernels_round "$((ROUND + 1))" 80 --skip-checks
 fi
 if wanted quantize; then
+  step "engine agreement" 90 node .bench/engine-agreement.js --out "$RESULTS/engine-agreement.json"
   step "quantize 124M webgpu" 200 node .bench/quantize-time.js --model gpt2-124m --device webgpu --out "$RESULTS/quantize-webgpu.json"
   step "reference quantize 124M cuda" 60 python3 tooling/reference/time_reference.py --model "$RANDOM_GPT2" \
     --articles packages/calibration/data/frank_test.jsonl --device cuda --out "$RESULTS/reference-quantize.json"
