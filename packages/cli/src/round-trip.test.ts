@@ -204,6 +204,41 @@ describe('quantize → inspect → generate → eval on the bundled model (int8 
     expect(manifest.producer.calibration).toEqual({ dataset: 'cnn_dailymail', samples: 0 });
   });
 
+  test('a second quantize of the same model on the same text takes the unquantized figure from the cache', async () => {
+    const own = await temporaryFolder();
+    const previous = process.env.PTQ_CACHE_DIR;
+    process.env.PTQ_CACHE_DIR = path.join(own, 'cache');
+    try {
+      const argv = ['quantize', '--mode', 'int8-weight-only', '--device', 'cpu'];
+      const first = (await runJson([...argv, '--out', path.join(own, 'a')])).quality as Record<
+        string,
+        unknown
+      >;
+      expect(await readdir(path.join(own, 'cache'))).toHaveLength(1);
+      const second = (await runJson([...argv, '--out', path.join(own, 'b')])).quality as Record<
+        string,
+        unknown
+      >;
+      const measured = quantized.quality as Record<string, unknown>;
+      expect(first.unquantizedFromCache).toBe(false);
+      expect(second.unquantizedFromCache).toBe(true);
+      expect(measured.unquantizedFromCache).toBe(false);
+      for (const report of [first, second]) {
+        expect(report.unquantizedPerplexity).toBe(measured.unquantizedPerplexity);
+        expect(report.quantizedPerplexity).toBe(measured.quantizedPerplexity);
+        expect(report.tokenCount).toBe(measured.tokenCount);
+      }
+      // Another text is another entry.
+      const third = (await runJson([...argv, '--dataset', 'wikitext', '--out', path.join(own, 'c')]))
+        .quality as Record<string, unknown>;
+      expect(third.unquantizedFromCache).toBe(false);
+      expect(await readdir(path.join(own, 'cache'))).toHaveLength(2);
+    } finally {
+      if (previous === undefined) delete process.env.PTQ_CACHE_DIR;
+      else process.env.PTQ_CACHE_DIR = previous;
+    }
+  }, 120_000);
+
   test("eval of the export without --dataset measures its dataset's held-out texts, and says so", async () => {
     const result = await run(['eval', '--model', out, '--max-tokens', '512', '--device', 'cpu', '--quiet']);
     expect(result.exitCode).toBe(0);

@@ -196,6 +196,7 @@ export const quantizeCommand = defineCommand({
     let check: ReturnType<typeof quality.checkTokens>;
     let checkSeconds = 0;
     let unquantized: Awaited<ReturnType<typeof quality.checkPerplexity>> | undefined;
+    let unquantizedFromCache = false;
     if (checkLevel !== 'none') {
       phaseStart = performance.now();
       const { loadEvaluationText } = await import('../model/evaluation-text');
@@ -222,18 +223,35 @@ export const quantizeCommand = defineCommand({
       if (check === undefined) {
         context.status(`ptq: no held-out text to check on (${held.source} has none); pass --check-dataset`);
       } else {
-        const { GPT } = await import('@ptq/nanogpt');
-        const { gptConfigFromHf, loadWeightsFromHf } = await import('@ptq/tripy-loader');
-        const gpt = new GPT(gptConfigFromHf(hf.config, { dtype: checkDtype }));
-        await loadWeightsFromHf(gpt, folder, checkDtype, { hfModel: hf });
-        unquantized = await quality.checkPerplexity(
-          gpt,
+        const cache = await import('../model/unquantized-check-cache');
+        const cacheDir = cache.checkCacheDir();
+        const cacheKey = {
+          modelFolder: folder,
+          tokens: check.tokens,
+          window: check.window,
           device,
-          check,
-          'check unquantized',
-          context.progress,
-          context.status,
-        );
+          dtype: checkDtype,
+        };
+        unquantized =
+          cacheDir === undefined ? undefined : await cache.readCachedPerplexity(cacheDir, cacheKey);
+        unquantizedFromCache = unquantized !== undefined;
+        if (unquantized === undefined) {
+          const { GPT } = await import('@ptq/nanogpt');
+          const { gptConfigFromHf, loadWeightsFromHf } = await import('@ptq/tripy-loader');
+          const gpt = new GPT(gptConfigFromHf(hf.config, { dtype: checkDtype }));
+          await loadWeightsFromHf(gpt, folder, checkDtype, { hfModel: hf });
+          unquantized = await quality.checkPerplexity(
+            gpt,
+            device,
+            check,
+            'check unquantized',
+            context.progress,
+            context.status,
+          );
+          if (cacheDir !== undefined) {
+            await cache.writeCachedPerplexity(cacheDir, cacheKey, unquantized, context.status);
+          }
+        }
       }
       checkSeconds += secondsSince(phaseStart);
     }
@@ -334,7 +352,13 @@ export const quantizeCommand = defineCommand({
 
     const report =
       check !== undefined && unquantized !== undefined && chosen.perplexity !== undefined
-        ? quality.qualityReport(check, unquantized, chosen.perplexity, options.maxDegradation)
+        ? quality.qualityReport(
+            check,
+            unquantized,
+            chosen.perplexity,
+            options.maxDegradation,
+            unquantizedFromCache,
+          )
         : undefined;
     const totalSeconds = secondsSince(started);
     context.print(

@@ -76,6 +76,8 @@ export interface QualityReport {
   readonly maxDegradationPercent: number;
   /** Whether the change is more than `maxDegradationPercent`. */
   readonly exceedsMaxDegradation: boolean;
+  /** Whether the unquantized figure came from an earlier run's cache (see `unquantized-check-cache`). */
+  readonly unquantizedFromCache: boolean;
 }
 
 export function qualityReport(
@@ -83,6 +85,7 @@ export function qualityReport(
   unquantized: PerplexityResult,
   quantized: PerplexityResult,
   maxDegradationPercent: number,
+  unquantizedFromCache = false,
 ): QualityReport {
   const changePercent = ((quantized.perplexity - unquantized.perplexity) / unquantized.perplexity) * 100;
   return {
@@ -94,6 +97,7 @@ export function qualityReport(
     changePercent,
     maxDegradationPercent,
     exceedsMaxDegradation: !(changePercent <= maxDegradationPercent),
+    unquantizedFromCache,
   };
 }
 
