@@ -203,7 +203,7 @@ export interface KernelGPTInit {
 }
 
 /**
- * The runtime GPT on ptq's own WGSL kernels (Dawn through the `webgpu` package), batch 1: per
+ * The runtime GPT on ptq's own WGSL kernels (Dawn through the `webgpu` package), 1 to 32 rows: per
  * layer a LayerNorm + `c_attn` kernel, decode attention over a fixed-size KV cache in two kernels
  * (partials per head and chunk of positions, then a combine per head), a
  * `c_proj` + residual kernel, a LayerNorm + `c_fc` + GELU kernel and an `mlp.c_proj` + residual
@@ -213,6 +213,11 @@ export interface KernelGPTInit {
  * at once: tiled linears (`prompt-linear-shader.ts`, each weight tile read once per 32 rows) and a
  * prompt attention kernel. Activations and accumulation are float32; a float16 model's unquantized
  * weights stay float16 on the device (two to a word), its other tensors are widened.
+ *
+ * A batch runs every step kernel once for all its rows (workgroup dimension y; each decode linear's
+ * workgroup reads its weight rows once per batch row, from cache on a GPU), each row at its own
+ * position; its prompts run one row after another through the prompt kernels, each without padding
+ * and into its own cache slot. Batch 1 is row 0 of the same kernels.
  */
 export class KernelGPT implements RuntimeGPT {
   readonly engine = 'kernels' as const;
