@@ -252,6 +252,8 @@ async function checkBatchAgainstOnnxruntime(
   model: GPT,
   prompts: readonly (readonly number[])[],
   newTokens: number,
+  /** Also generate on the host from `decodeStep`'s logits (slow on llvmpipe: the tiny model only). */
+  hostPaths = true,
 ) {
   const { quantMode, vocabSize: vocab } = model.config;
   const rows = prompts.length;
@@ -335,8 +337,10 @@ async function checkBatchAgainstOnnxruntime(
   onDevice.mockRestore();
   expect(batched.newTokens.map((tokens) => tokens.length)).toEqual(prompts.map(() => newTokens));
   expect(batched.tokens).toEqual(prompts.map((prompt, index) => [...prompt, ...batched.newTokens[index]!]));
-  const onHost = await generate(kernels, prompts, { ...options, chooseOnDevice: false });
-  expect(onHost.newTokens).toEqual(batched.newTokens);
+  if (hostPaths) {
+    const onHost = await generate(kernels, prompts, { ...options, chooseOnDevice: false });
+    expect(onHost.newTokens).toEqual(batched.newTokens);
+  }
   for (const [index, prompt] of prompts.entries()) {
     const alone = (await generate(kernels, [prompt], options)).newTokens[0];
     expect(alone, `row ${index} alone`).toEqual(batched.newTokens[index]);
@@ -360,8 +364,10 @@ async function checkBatchAgainstOnnxruntime(
     ...stopping,
     onToken: (tokens) => seen.push([...tokens]),
   });
-  const hostStopped = await generate(kernels, prompts, { ...stopping, chooseOnDevice: false });
-  expect(stopped.newTokens).toEqual(hostStopped.newTokens);
+  if (hostPaths) {
+    const hostStopped = await generate(kernels, prompts, { ...stopping, chooseOnDevice: false });
+    expect(stopped.newTokens).toEqual(hostStopped.newTokens);
+  }
   batched.newTokens.forEach((tokens, index) => {
     const end = tokens.indexOf(eosTokenId);
     expect(stopped.newTokens[index], `row ${index}`).toEqual(end === -1 ? tokens : tokens.slice(0, end + 1));
@@ -387,13 +393,14 @@ describe.skipIf(problem !== undefined)('batched decode on the kernels engine (ll
 
   it.each(MODES)(
     'bundled model, %s: a batch of 3 against onnxruntime and each row alone',
-    { timeout: 240_000 },
+    { timeout: 400_000 },
     async (quantMode) => {
       const { model, tokens } = await bundledModel(quantMode, 40);
       await checkBatchAgainstOnnxruntime(
         model,
         [tokens.slice(0, 8), tokens.slice(20, 23), tokens.slice(25, 36)],
         40,
+        false,
       );
     },
   );
