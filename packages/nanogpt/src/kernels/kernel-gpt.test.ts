@@ -340,6 +340,12 @@ async function checkBatchAgainstOnnxruntime(
   if (hostPaths) {
     const onHost = await generate(kernels, prompts, { ...options, chooseOnDevice: false });
     expect(onHost.newTokens).toEqual(batched.newTokens);
+    // A batch samples on the host from the kernels' logits: the seed's tokens, as onnxruntime's.
+    const sampling = { ...options, temperature: 0.8, topK: 20, seed: 5 };
+    const sampled = (await generate(kernels, prompts, sampling)).newTokens;
+    if (quantMode !== 'float8')
+      expect(sampled).toEqual((await generate(reference, prompts, sampling)).newTokens);
+    expect(sampled).not.toEqual(batched.newTokens);
   }
   for (const [index, prompt] of prompts.entries()) {
     const alone = (await generate(kernels, [prompt], options)).newTokens[0];
