@@ -8,9 +8,13 @@
 //   node .bench/decode-throughput.js --only int4-weight-only/float16 --operators fused --profile
 //   node .bench/decode-throughput.js --engine kernels --only none/float32,int8-weight-only/float32
 //   node .bench/decode-throughput.js --engine kernels --prompt 512 --sample   # + sampling on the device
+//   node .bench/decode-throughput.js --engine kernels --batch 32 --only none/float16   # batch-32 decode
 //
 // `--engine kernels` runs ptq's own WebGPU kernels (Dawn) instead of onnxruntime (`--operators` is
 // then ignored); `--allow-software-adapter` lets them run on a software adapter such as llvmpipe.
+// `--batch N` (default 1) compiles for N rows and generates N prompts of `--prompt` tokens at once;
+// decode tok/s then counts every row's tokens (N × the decode steps' tokens per second of decode
+// time), and `--sample` is skipped (the device samples one row).
 //
 // For each configuration it first checks that KV-cache decode gives the logits of a full recompute
 // (the cache path on that device), then times greedy `generate` (median of --repeats): with the
@@ -40,6 +44,7 @@ import {
 
 interface Row {
   engine: string;
+  batch: number;
   mode: string;
   dtype: ModelDType;
   operators: GraphOperators;
@@ -63,6 +68,9 @@ const allowSoftwareAdapter = process.argv.includes('--allow-software-adapter');
 const newTokens = Number(flag('tokens', '128'));
 const promptLength = Number(flag('prompt', '32'));
 const repeats = Number(flag('repeats', '3'));
+const batch = Number(flag('batch', '1'));
+if (!Number.isSafeInteger(batch) || batch < 1)
+  throw new Error(`--batch must be a positive integer, got ${batch}`);
 const only = flag('only', '');
 // The kernels engine has one set of kernels: the operators flag does not apply.
 const operatorsList =
@@ -157,6 +165,7 @@ const writeResults = () =>
     machine: machine(),
     engine,
     shape: shapeName,
+    batch,
     promptLength,
     newTokens,
     repeats,
@@ -166,6 +175,10 @@ const writeResults = () =>
     profiles,
   });
 const prompt = Array.from({ length: promptLength }, (_, index) => (index * 7919) % shape.vocabSize);
+// --batch: one prompt per row, each its own tokens (row 0 is the single-row prompt).
+const prompts = Array.from({ length: batch }, (_, rowIndex) =>
+  prompt.map((token) => (token + 101 * rowIndex) % shape.vocabSize),
+);
 for (const [quantMode, dtype] of configurations) {
   const mode = quantMode ?? 'none';
   if (only !== '' && !only.split(',').includes(`${mode}/${dtype}`)) continue;
@@ -181,6 +194,7 @@ for (const [quantMode, dtype] of configurations) {
     const compileStart = performance.now();
     const compiled: RuntimeGPT = await compile(model, {
       ...compileOptions,
+      batch,
       engine,
       allowSoftwareAdapter,
       operators,
@@ -196,6 +210,7 @@ for (const [quantMode, dtype] of configurations) {
       const prefillMs = median(timings.map((timing) => timing.prefillMs));
       rows.push({
         engine: compiled.engine,
+        batch,
         mode,
         dtype,
         operators,
@@ -207,7 +222,8 @@ for (const [quantMode, dtype] of configurations) {
         weightFormat: compiled instanceof CompiledGPT ? (compiled.weightFormat ?? '-') : 'kernel codes',
         compileMs: Math.round(compileMs),
         prefillMs,
-        prefillTokensPerSecond: (promptLength * 1000) / prefillMs,
+        // Every row's prompt tokens.
+        prefillTokensPerSecond: (batch * promptLength * 1000) / prefillMs,
         decodeTokensPerSecond: median(timings.map((timing) => timing.tokensPerSecond)),
         cacheVersusRecompute,
       });
@@ -234,7 +250,7 @@ for (const [quantMode, dtype] of configurations) {
         ? ['device']
         : ['device', 'host']
       : ['host'];
-    let reference: number[] | undefined;
+    let reference: string | undefined;
     for (const choice of choices) {
       const generateOptions = {
         maxNewTokens: newTokens,
@@ -242,7 +258,7 @@ for (const [quantMode, dtype] of configurations) {
         chooseOnDevice: choice === 'device',
         tokensPerRead,
       };
-      await generate(compiled, prompt, { ...generateOptions, maxNewTokens: 8 }); // warm-up
+      await generate(compiled, prompts, { ...generateOptions, maxNewTokens: 8 }); // warm-up
       const timings = [];
       // Time spent inside the session's run calls (the host's side of the steps), per generate;
       // the kernels engine has no session.
@@ -262,7 +278,7 @@ for (const [quantMode, dtype] of configurations) {
       const runShares: string[] = [];
       for (let repeat = 0; repeat < repeats; repeat += 1) {
         inRunMs = 0;
-        const result = await generate(compiled, prompt, generateOptions);
+        const result = await generate(compiled, prompts, generateOptions);
         const totalMs = result.timings.prefillMs + result.timings.decodeMs;
         runShares.push(
           session === undefined
@@ -270,9 +286,10 @@ for (const [quantMode, dtype] of configurations) {
             : `${result.timings.tokensPerSecond.toFixed(0)} tok/s, ${((inRunMs / totalMs) * 100).toFixed(0)}% in run`,
         );
         timings.push(result.timings);
-        // Both choices must give the same tokens.
-        reference ??= result.newTokens[0];
-        if (result.newTokens[0]!.join(',') !== reference!.join(',')) {
+        // Both choices must give the same tokens (every row's).
+        const made = result.newTokens.map((tokens) => tokens.join(',')).join(';');
+        reference ??= made;
+        if (made !== reference) {
           throw new Error(`${mode}/${dtype} ${operators} ${choice}: tokens differ from the first run`);
         }
       }
@@ -280,7 +297,7 @@ for (const [quantMode, dtype] of configurations) {
       console.error(`${mode}/${dtype} ${operators} ${choice}: ${runShares.join('; ')}`);
       addRow(choice, timings);
     }
-    if (sample && compiled instanceof KernelGPT) {
+    if (sample && batch === 1 && compiled instanceof KernelGPT) {
       // generate samples on the device with the kernels engine (sampledChunks), from the seed's draws.
       const options = {
         maxNewTokens: newTokens,
@@ -342,7 +359,7 @@ for (const [quantMode, dtype] of configurations) {
 
 const host = machine();
 printTable(
-  `Decode, ${shapeName} shape, random weights, prompt ${promptLength}, ${newTokens} new tokens, batch 1, median of ${repeats}, ${tokensPerRead} tokens per read, WebGPU config ${JSON.stringify(webgpuConfig)} — ${host.gpu ?? 'no GPU'}; ${host.cpu} × ${host.cores}; Node ${host.node}`,
+  `Decode, ${shapeName} shape, random weights, prompt ${promptLength}, ${newTokens} new tokens, batch ${batch}, median of ${repeats}, ${tokensPerRead} tokens per read, WebGPU config ${JSON.stringify(webgpuConfig)} — ${host.gpu ?? 'no GPU'}; ${host.cpu} × ${host.cores}; Node ${host.node}`,
   [
     'engine',
     'mode',

@@ -38,7 +38,7 @@ export {
   weightFormatsFor,
 } from './graph/weight-format';
 export { type InitializeWeightsOptions, initializeWeights } from './initialize-weights';
-export { KernelCache, KernelGPT } from './kernels/kernel-gpt';
+export { KernelCache, KernelGPT, MAX_KERNEL_BATCH } from './kernels/kernel-gpt';
 export { Block, CausalSelfAttention, MLP } from './modules/block';
 export { Embedding } from './modules/embedding';
 export { GPT, type GPTTransformer } from './modules/gpt';

@@ -20,9 +20,10 @@ export interface GenerateOptions {
   /** Called after every step with each row's new token (`undefined` for rows that had already stopped). */
   onToken?: (tokens: readonly (number | undefined)[], step: number) => void;
   /**
-   * Greedy decoding of one row lets the graph choose each token and feeds it straight back, so
-   * tokens reach the host only `tokensPerRead` at a time (default true where the compiled graph
-   * can: `batch: 1`, fused operators). The tokens are the same either way; false picks them on the
+   * Greedy decoding lets the device choose each token and feed it straight back, so tokens reach
+   * the host only `tokensPerRead` at a time (default true where the compiled model can: onnxruntime
+   * with one row, `batch: 1` and fused operators; the kernels engine for any batch it was compiled
+   * for, each row at its own position). The tokens are the same either way; false picks them on the
    * host from each step's logits. The kernels engine also samples on the device (temperature above
    * 0), from the same seeded draws: the same tokens, unless a draw falls within float32 rounding of
    * the boundary between two candidates (the host sums in float64).
@@ -31,7 +32,8 @@ export interface GenerateOptions {
   /**
    * With `chooseOnDevice`: tokens per host read after the first (default 16). Each read waits for
    * the device; `onToken` is called for each token when its chunk arrives, and a row that reached
-   * EOS stops at the next read (the steps run past it are dropped).
+   * EOS stops at the next read (the steps run past it are dropped; in a batch, the other rows go on
+   * until every row has stopped).
    */
   tokensPerRead?: number;
 }
@@ -157,6 +159,16 @@ export async function generate(
     const chunks = compiled.greedyChunks(prompts[0]!, settings.maxNewTokens, options.tokensPerRead);
     return chosenOnDevice(chunks, newTokens[0]!, settings, options, result);
   }
+  if (
+    rows > 1 &&
+    settings.temperature === 0 &&
+    (options.chooseOnDevice ?? true) &&
+    compiled.choosesTokens &&
+    compiled.greedyBatchChunks !== undefined
+  ) {
+    const chunks = compiled.greedyBatchChunks(prompts, settings.maxNewTokens, options.tokensPerRead);
+    return chosenOnDeviceForRows(chunks, newTokens, settings, options, result);
+  }
   if (rows === 1 && settings.temperature > 0 && (options.chooseOnDevice ?? true) && compiled.sampledChunks) {
     // The same draws from the same seeded source as the host path below, consumed in the same order.
     const sampling = { temperature: settings.temperature, topK: settings.topK, random: settings.random };
@@ -243,4 +255,41 @@ async function chosenOnDevice(
   }
   const decodeMs = made.length > 1 ? performance.now() - started - prefillMs : 0;
   return result(prefillMs, decodeMs, made.length - 1);
+}
+
+/**
+ * Several rows, tokens chosen on the device (`greedyBatchChunks`), one chunk per row per read. A
+ * row's tokens after its EOS are dropped (with `stopAtEos`; the device runs it on), and reading
+ * stops once every row has stopped. The first chunk holds the prefill's tokens alone.
+ */
+async function chosenOnDeviceForRows(
+  chunks: AsyncGenerator<number[][], void, undefined>,
+  made: number[][],
+  settings: ReturnType<typeof checkOptions>,
+  options: GenerateOptions,
+  result: (prefillMs: number, decodeMs: number, decodeTokens: number) => GenerateResult,
+): Promise<GenerateResult> {
+  const started = performance.now();
+  const finished = made.map(() => false);
+  let prefillMs = 0;
+  let step = 0;
+  let decodeTokens = 0;
+  for await (const chunk of chunks) {
+    if (step === 0) prefillMs = performance.now() - started;
+    for (let index = 0; index < chunk[0]!.length && !finished.every(Boolean); index += 1) {
+      const chosen = chunk.map((tokens, row) => {
+        if (finished[row]) return undefined;
+        const token = tokens[index]!;
+        made[row]!.push(token);
+        if (step > 0) decodeTokens += 1;
+        if (settings.stopAtEos && token === settings.eosTokenId) finished[row] = true;
+        return token;
+      });
+      options.onToken?.(chosen, step);
+      step += 1;
+    }
+    if (finished.every(Boolean)) break;
+  }
+  const decodeMs = step > 1 ? performance.now() - started - prefillMs : 0;
+  return result(prefillMs, decodeMs, decodeTokens);
 }

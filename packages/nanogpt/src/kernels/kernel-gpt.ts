@@ -8,6 +8,7 @@ import type { GPT } from '../modules/gpt';
 import type { Linear } from '../modules/linear';
 import {
   type BatchInputs,
+  batchRows,
   checkTargets,
   readBatchInputs,
   restoreRowPadding,
@@ -56,7 +57,11 @@ import {
   greedyChunks,
   greedyCombineShader,
   greedyPartialsShader,
+  stepEmbeddingRows,
 } from './step-shaders';
+
+/** The most sequences one compiled model decodes at once (`compile`'s `batch`). */
+export const MAX_KERNEL_BATCH = 32;
 
 /** Bytes of logits read back per submission when every position's logits are wanted. */
 const LOGITS_BYTES_PER_READ = 32 * 1024 * 1024;
@@ -121,39 +126,45 @@ interface Dispatch {
 
 /** The kernels engine's cache: the device holds the keys and values; this is its bookkeeping. */
 export class KernelCache implements DecodeCache {
-  readonly rows = 1;
-  #length: number;
+  readonly rows: number;
+  /** Each row's cached positions (its real tokens: padding was dropped). */
+  readonly #lengths: number[];
   #disposed = false;
   readonly owner: KernelGPT;
   /** Which sequence of the owner this cache is: a later prefill reuses the device cache. */
   readonly sequence: number;
 
-  constructor(owner: KernelGPT, sequence: number, length: number) {
+  constructor(owner: KernelGPT, sequence: number, lengths: readonly number[]) {
     this.owner = owner;
     this.sequence = sequence;
-    this.#length = length;
+    this.rows = lengths.length;
+    this.#lengths = [...lengths];
   }
 
+  /** Cached positions of the longest row (the others count as left-padded to it). */
   get length(): number {
-    return this.#length;
+    return Math.max(...this.#lengths);
   }
 
   get disposed(): boolean {
     return this.#disposed;
   }
 
-  /** The mask of the cached positions: every position is real (padding was dropped). */
+  /** The mask of the cached positions: each row's real positions, left-padded to the longest. */
   get attentionMask(): number[][] {
-    return [Array.from({ length: this.#length }, () => 1)];
+    const length = this.length;
+    return this.#lengths.map((real) =>
+      Array.from({ length }, (_, column) => (column < length - real ? 0 : 1)),
+    );
   }
 
   get nextPositions(): readonly number[] {
-    return [this.#length];
+    return [...this.#lengths];
   }
 
   /** @internal */
   advance(): void {
-    this.#length += 1;
+    for (let row = 0; row < this.rows; row += 1) this.#lengths[row]! += 1;
   }
 
   dispose(): void {
@@ -185,12 +196,14 @@ export interface KernelGPTInit {
   readonly gpt: GPT;
   readonly kernelDevice: KernelDevice;
   readonly maxSequence: number;
+  /** The most sequences decoded at once, 1 to MAX_KERNEL_BATCH (default 1). */
+  readonly batch?: number;
   /** Rows of logits per read when every position's are wanted (default: 32 MiB of logits). */
   readonly logitsRowsPerRead?: number;
 }
 
 /**
- * The runtime GPT on ptq's own WGSL kernels (Dawn through the `webgpu` package), batch 1: per
+ * The runtime GPT on ptq's own WGSL kernels (Dawn through the `webgpu` package), 1 to 32 rows: per
  * layer a LayerNorm + `c_attn` kernel, decode attention over a fixed-size KV cache in two kernels
  * (partials per head and chunk of positions, then a combine per head), a
  * `c_proj` + residual kernel, a LayerNorm + `c_fc` + GELU kernel and an `mlp.c_proj` + residual
@@ -200,6 +213,11 @@ export interface KernelGPTInit {
  * at once: tiled linears (`prompt-linear-shader.ts`, each weight tile read once per 32 rows) and a
  * prompt attention kernel. Activations and accumulation are float32; a float16 model's unquantized
  * weights stay float16 on the device (two to a word), its other tensors are widened.
+ *
+ * A batch runs every step kernel once for all its rows (workgroup dimension y; each decode linear's
+ * workgroup reads its weight rows once per batch row, from cache on a GPU), each row at its own
+ * position; its prompts run one row after another through the prompt kernels, each without padding
+ * and into its own cache slot. Batch 1 is row 0 of the same kernels.
  */
 export class KernelGPT implements RuntimeGPT {
   readonly engine = 'kernels' as const;
@@ -207,7 +225,8 @@ export class KernelGPT implements RuntimeGPT {
   readonly device = 'webgpu' as const;
   readonly config: GPTConfig;
   readonly maxSequence: number;
-  readonly batch = 1;
+  /** The most rows (sequences) a call accepts. */
+  readonly batch: number;
   readonly choosesTokens = true;
   /** The WebGPU adapter the kernels run on, in words. */
   readonly adapterName: string;
@@ -237,6 +256,8 @@ export class KernelGPT implements RuntimeGPT {
   /** Two staging buffers for token reads, so one read can be in flight while the next chunk runs. */
   readonly #tokenStaging: GPUBuffer[] = [];
   #sequence = 0;
+  /** Rows of the current sequence: the step kernels run this many workgroup rows (dimension y). */
+  #rows = 1;
   #scorer: TargetScorer | undefined;
   #sampler: Sampler | undefined;
   #released = false;
@@ -247,6 +268,14 @@ export class KernelGPT implements RuntimeGPT {
    */
   static async create(init: KernelGPTInit): Promise<KernelGPT> {
     const { device } = init.kernelDevice;
+    const batch = init.batch ?? 1;
+    if (!Number.isSafeInteger(batch) || batch < 1 || batch > MAX_KERNEL_BATCH) {
+      device.destroy();
+      throw new InvalidArgumentError(
+        'batch',
+        `the kernels engine decodes 1 to ${MAX_KERNEL_BATCH} rows at once, got ${String(batch)}`,
+      );
+    }
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     let compiled: KernelGPT;
@@ -276,18 +305,22 @@ export class KernelGPT implements RuntimeGPT {
     checkWeightValues(gpt);
     this.config = gpt.config;
     this.maxSequence = init.maxSequence;
+    this.batch = init.batch ?? 1;
     this.adapterName = kernelDevice.adapterName;
     this.softwareAdapter = kernelDevice.software;
     this.#device = kernelDevice.device;
     const { embeddingSize, numHeads, vocabSize } = this.config;
     const headSize = embeddingSize / numHeads;
 
-    this.#state = this.#buffer(16, STORAGE | COPY_DST | COPY_SRC);
-    this.#tokens = this.#buffer(4 * (this.maxSequence + 1), STORAGE | COPY_DST | COPY_SRC);
-    this.#logits = this.#buffer(4 * vocabSize, STORAGE | COPY_SRC);
-    const residual = this.#buffer(4 * embeddingSize, STORAGE | COPY_DST);
-    const qkv = this.#buffer(4 * 3 * embeddingSize, STORAGE);
-    const attended = this.#buffer(4 * embeddingSize, STORAGE);
+    // Per batch row: a state record, a token slice, a row of each activation and of the logits
+    // (step-shaders.ts describes the layout); batch 1 has the one-row buffers.
+    const batch = this.batch;
+    this.#state = this.#buffer(16 * batch, STORAGE | COPY_DST | COPY_SRC);
+    this.#tokens = this.#buffer(4 * batch * (this.maxSequence + 1), STORAGE | COPY_DST | COPY_SRC);
+    this.#logits = this.#buffer(4 * batch * vocabSize, STORAGE | COPY_SRC);
+    const residual = this.#buffer(4 * batch * embeddingSize, STORAGE | COPY_DST);
+    const qkv = this.#buffer(4 * batch * 3 * embeddingSize, STORAGE);
+    const attended = this.#buffer(4 * batch * embeddingSize, STORAGE);
 
     const wteWeight = gpt.transformer.wte.weight;
     const wte = this.#upload(toFloat32(wteWeight), 'transformer.wte.weight');
@@ -305,7 +338,7 @@ export class KernelGPT implements RuntimeGPT {
     const promptDispatches: Dispatch[] = [
       {
         ...this.#dispatch(
-          promptEmbeddingShader(embeddingSize),
+          promptEmbeddingShader(embeddingSize, this.maxSequence),
           [this.#promptParameters, this.#tokens, wte, wpe, this.#promptResidual],
           channelWorkgroups(embeddingSize),
         ),
@@ -319,7 +352,7 @@ export class KernelGPT implements RuntimeGPT {
     const dispatches: Dispatch[] = [];
     dispatches.push(
       this.#dispatch(
-        embeddingShader(embeddingSize),
+        embeddingShader(embeddingSize, stepEmbeddingRows(this.maxSequence)),
         [this.#state, this.#tokens, wte, wpe, residual],
         embeddingWorkgroups(embeddingSize),
       ),
@@ -328,13 +361,13 @@ export class KernelGPT implements RuntimeGPT {
     const attentionPartials = attentionPartialsShader(attentionOptions);
     const attentionCombine = attentionCombineShader(attentionOptions);
     // Every layer's attention reuses the partials: the combine reads them before the next layer writes.
-    const partials = this.#buffer(4 * attentionPartialsFloats(attentionOptions), STORAGE);
+    const partials = this.#buffer(4 * batch * attentionPartialsFloats(attentionOptions), STORAGE);
     gpt.transformer.h.forEach((block, layer) => {
       const prefix = `transformer.h.${layer}`;
-      const cacheBytes = 4 * numHeads * this.maxSequence * headSize;
+      const cacheBytes = 4 * batch * numHeads * this.maxSequence * headSize;
       const keys = this.#buffer(cacheBytes, STORAGE);
       const values = this.#buffer(cacheBytes, STORAGE);
-      const hidden = this.#buffer(4 * block.mlp.c_fc.outFeatures, STORAGE);
+      const hidden = this.#buffer(4 * batch * block.mlp.c_fc.outFeatures, STORAGE);
       const promptResidual = this.#promptResidual;
       const attn = this.#linear(
         `${prefix}.attn.c_attn`,
@@ -426,7 +459,7 @@ export class KernelGPT implements RuntimeGPT {
       rowsPerRead,
     };
     dispatches.push(headKernels.step);
-    const greedyPartials = this.#buffer(8 * greedyChunks(vocabSize), STORAGE);
+    const greedyPartials = this.#buffer(8 * batch * greedyChunks(vocabSize), STORAGE);
     this.#greedy = [
       this.#dispatch(
         greedyPartialsShader(vocabSize),
@@ -444,17 +477,18 @@ export class KernelGPT implements RuntimeGPT {
     this.#residual = residual;
   }
 
-  /** Logits of every position of one row, with no cache kept (what perplexity needs). */
+  /**
+   * Logits of every position of each row, with no cache kept (what perplexity needs). A batch's rows
+   * run one after another, each without its padding (zeros at masked positions).
+   */
   async forward(inputIds: Tensor<'int64'>, attentionMask?: Tensor<'int64'>): Promise<ForwardOutput> {
     const padded = this.#readBatch(inputIds, attentionMask);
-    const batch = withoutRowPadding(padded);
-    this.#sequence += 1;
-    if (batch.sequence === 0) return { logits: this.#zeroLogits(padded.sequence) };
-    const logits = await this.#runPrompt(batch, 'all');
-    return { logits: restoreRowPadding(logits, padded, this.config.vocabSize) };
+    const rows = batchRows(padded).map(withoutRowPadding);
+    this.#begin(rows.length);
+    return { logits: this.#restoreRows(await this.#promptLogits(rows), padded) };
   }
 
-  /** `log softmax(logits)[target]` at every position, float32 `[1, sequence]`, scored on the CPU. */
+  /** `log softmax(logits)[target]` at every position, float32 `[rows, sequence]`, scored on the CPU. */
   async targetLogProbabilities(
     inputIds: Tensor<'int64'>,
     targets: Tensor<'int64'>,
@@ -472,8 +506,9 @@ export class KernelGPT implements RuntimeGPT {
   }
 
   /**
-   * Runs a one-row prompt and keeps its keys and values on the device for `decodeStep`. The engine
-   * holds one sequence: a later `prefill`, `forward` or `greedyChunks` ends this cache.
+   * Runs a prompt batch (each row without its padding, from position 0, into its own cache slot)
+   * and keeps its keys and values on the device for `decodeStep`. The engine holds one sequence
+   * batch: a later `prefill`, `forward` or `greedyChunks` ends this cache.
    */
   async prefill(
     inputIds: Tensor<'int64'>,
@@ -485,19 +520,25 @@ export class KernelGPT implements RuntimeGPT {
       throw new InvalidArgumentError('logits', `must be 'all' or 'last', got ${String(wanted)}`);
     }
     const padded = this.#readBatch(inputIds, attentionMask);
-    const batch = withoutRowPadding(padded);
-    this.#sequence += 1;
-    const cache = new KernelCache(this, this.#sequence, batch.sequence);
-    if (batch.sequence === 0)
-      return { logits: this.#zeroLogits(wanted === 'last' ? 1 : padded.sequence), cache };
-    if (wanted === 'last' && padded.mask[0]!.at(-1) === 1) {
-      return { logits: await this.#runPrompt(batch, 'last'), cache };
+    const rows = batchRows(padded).map(withoutRowPadding);
+    this.#begin(rows.length);
+    const cache = new KernelCache(
+      this,
+      this.#sequence,
+      rows.map((row) => row.sequence),
+    );
+    if (wanted === 'last' && padded.mask.every((bits) => bits.at(-1) === 1)) {
+      const logits = await this.#promptLast(rows);
+      return { logits: createTensor('float32', [rows.length, 1, this.config.vocabSize], logits), cache };
     }
-    const all = restoreRowPadding(await this.#runPrompt(batch, 'all'), padded, this.config.vocabSize);
+    const all = this.#restoreRows(await this.#promptLogits(rows), padded);
     return { logits: wanted === 'last' ? lastPositions(all) : all, cache };
   }
 
-  /** Feeds one token against `cache` (from this engine's latest `prefill`) and returns its logits `[1, 1, vocab]`. */
+  /**
+   * Feeds one token per row against `cache` (from this engine's latest `prefill`), each at its row's
+   * next position, and returns their logits `[rows, 1, vocab]`.
+   */
   async decodeStep(cache: DecodeCache, tokens: readonly number[]): Promise<ForwardOutput> {
     this.#checkUsable();
     if (!(cache instanceof KernelCache) || cache.owner !== this) {
@@ -510,10 +551,10 @@ export class KernelGPT implements RuntimeGPT {
         'was replaced by a later prefill, forward or greedy run (the kernels engine holds one sequence)',
       );
     }
-    if (tokens.length !== 1) {
+    if (tokens.length !== cache.rows) {
       throw new InvalidArgumentError(
         'tokens',
-        `must hold one token per cached row (1), got ${tokens.length}`,
+        `must hold one token per cached row (${cache.rows}), got ${tokens.length}`,
       );
     }
     if (cache.length + 1 > this.maxSequence) {
@@ -522,19 +563,24 @@ export class KernelGPT implements RuntimeGPT {
         `holds ${cache.length} positions; one more exceeds the compiled maxSequence ${this.maxSequence}`,
       );
     }
-    const token = tokens[0]!;
-    if (!Number.isSafeInteger(token) || token < 0 || token >= this.config.vocabSize) {
-      throw new InvalidArgumentError(
-        'tokens',
-        `token ${token} of row 0 is outside the vocabulary [0, ${this.config.vocabSize - 1}]`,
-      );
-    }
-    const position = cache.length;
-    this.#device.queue.writeBuffer(this.#tokens, 4 * position, Uint32Array.of(token));
-    this.#device.queue.writeBuffer(this.#state, 0, Uint32Array.of(position, position + 1, 0, 0));
+    tokens.forEach((token, row) => {
+      if (!Number.isSafeInteger(token) || token < 0 || token >= this.config.vocabSize) {
+        throw new InvalidArgumentError(
+          'tokens',
+          `token ${token} of row ${row} is outside the vocabulary [0, ${this.config.vocabSize - 1}]`,
+        );
+      }
+    });
+    const state = new Uint32Array(4 * cache.rows);
+    cache.nextPositions.forEach((position, row) => {
+      const at = row * (this.maxSequence + 1) + position;
+      this.#device.queue.writeBuffer(this.#tokens, 4 * at, Uint32Array.of(tokens[row]!));
+      state.set([position, position + 1], 4 * row);
+    });
+    this.#device.queue.writeBuffer(this.#state, 0, state);
     const logits = await this.#runSteps(1);
     cache.advance();
-    return { logits: createTensor('float32', [1, 1, this.config.vocabSize], logits) };
+    return { logits: createTensor('float32', [cache.rows, 1, this.config.vocabSize], logits) };
   }
 
   /**
@@ -547,7 +593,23 @@ export class KernelGPT implements RuntimeGPT {
     maxNewTokens: number,
     tokensPerRead = DEFAULT_TOKENS_PER_READ,
   ): AsyncGenerator<number[], void, undefined> {
-    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, this.#greedy, undefined);
+    for await (const chunk of this.#chunks([prompt], maxNewTokens, tokensPerRead, this.#greedy, undefined)) {
+      yield chunk[0]!;
+    }
+  }
+
+  /**
+   * Greedy continuation of up to `batch` prompts at once (of any lengths, each from position 0), as
+   * `greedyChunks` does for one: every step runs all rows, each at its own position, and each read
+   * yields one chunk per row (`chunk[row]`), the first read the rows' first new tokens. Rows run
+   * to `maxNewTokens` (an end-of-text token does not stop them); stop iterating to stop early.
+   */
+  async *greedyBatchChunks(
+    prompts: readonly (readonly number[])[],
+    maxNewTokens: number,
+    tokensPerRead = DEFAULT_TOKENS_PER_READ,
+  ): AsyncGenerator<number[][], void, undefined> {
+    yield* this.#chunks(prompts, maxNewTokens, tokensPerRead, this.#greedy, undefined);
   }
 
   /**
@@ -596,45 +658,41 @@ export class KernelGPT implements RuntimeGPT {
       }
       this.#device.queue.writeBuffer(sampler.draws, 4 * first, draws);
     };
-    yield* this.#chunks(prompt, maxNewTokens, tokensPerRead, [sampler.dispatch], draw);
+    for await (const chunk of this.#chunks([prompt], maxNewTokens, tokensPerRead, [sampler.dispatch], draw)) {
+      yield chunk[0]!;
+    }
   }
 
   /**
-   * The steps of `greedyChunks` and `sampledChunks`: `choose` ends each step; `draw(first, count)`
-   * uploads what it reads for the tokens of positions `first…first + count − 1`.
+   * The steps of `greedyChunks`, `greedyBatchChunks` and `sampledChunks`: `choose` ends each step;
+   * `draw(first, count)` uploads what it reads for the tokens of positions `first…first + count − 1`
+   * (one row only). Yields one chunk per row per read.
    */
   async *#chunks(
-    prompt: readonly number[],
+    prompts: readonly (readonly number[])[],
     maxNewTokens: number,
     tokensPerRead: number,
     choose: readonly Dispatch[],
     draw: ((first: number, count: number) => void) | undefined,
-  ): AsyncGenerator<number[], void, undefined> {
+  ): AsyncGenerator<number[][], void, undefined> {
     this.#checkUsable();
-    checkGreedyArguments(prompt, maxNewTokens, tokensPerRead);
-    const batch = this.#readBatch(
-      createTensor('int64', [1, prompt.length], BigInt64Array.from(prompt, BigInt)),
-      undefined,
-    );
-    checkRoomForNewTokens(prompt.length, maxNewTokens, this.maxSequence);
-    if (prompt.length === 0) {
-      throw new InvalidArgumentError('prompt', 'must hold at least one token');
-    }
-    this.#sequence += 1;
+    const ids = this.#readPrompts(prompts, maxNewTokens, tokensPerRead);
+    this.#begin(prompts.length);
     if (maxNewTokens === 0) return;
-    this.#start(batch.ids);
-    draw?.(prompt.length, 1);
+    this.#start(ids);
+    const lengths = prompts.map((prompt) => prompt.length);
+    draw?.(lengths[0]!, 1);
     // Each chunk is encoded and submitted before the previous one's tokens are awaited, so the host's
     // encoding (a few µs per dispatch) and the read's round trip overlap the GPU's work instead of
     // adding to it. The chunks' steps need nothing from the host: tokens and positions stay on the device.
-    let pending = this.#tokensAfter(this.#encodePrompt(prompt.length, choose), prompt.length, 1, 0);
+    let pending = this.#tokensAfter(this.#encodePrompts(lengths, choose), lengths, 1, 0);
     try {
       for (let produced = 1, chunk = 1; produced < maxNewTokens; chunk += 1) {
         const count = Math.min(tokensPerRead, maxNewTokens - produced);
-        draw?.(prompt.length + produced, count);
+        draw?.(lengths[0]! + produced, count);
         const next = this.#tokensAfter(
           this.#encodeSteps(count, false, choose),
-          prompt.length + produced,
+          lengths.map((length) => length + produced),
           count,
           chunk % 2,
         );
@@ -687,7 +745,7 @@ export class KernelGPT implements RuntimeGPT {
           });
           pass.setPipeline(pipeline);
           pass.setBindGroup(0, bindGroup);
-          pass.dispatchWorkgroups(workgroups);
+          pass.dispatchWorkgroups(workgroups, this.#rows);
           pass.end();
         });
         encoder.resolveQuerySet(querySet, 0, 2 * kernels, resolved, 0);
@@ -742,136 +800,256 @@ export class KernelGPT implements RuntimeGPT {
     this.#checkUsable();
     return readBatchInputs(inputIds, attentionMask, {
       vocabSize: this.config.vocabSize,
-      maxBatch: 1,
+      maxBatch: this.batch,
       maxSequence: this.maxSequence,
     });
   }
 
-  #zeroLogits(sequence: number): Tensor<'float32'> {
-    return createTensor(
-      'float32',
-      [1, sequence, this.config.vocabSize],
-      new Float32Array(sequence * this.config.vocabSize),
-    );
+  /**
+   * Checks the prompts of a run chosen on the device (1 to `batch` rows, each non-empty, in the
+   * vocabulary, the longest plus `maxNewTokens` within maxSequence) and returns their ids.
+   */
+  #readPrompts(
+    prompts: readonly (readonly number[])[],
+    maxNewTokens: number,
+    tokensPerRead: number,
+  ): BigInt64Array[] {
+    if (prompts.length < 1 || prompts.length > this.batch) {
+      throw new InvalidArgumentError(
+        'prompts',
+        `must hold 1 to ${this.batch} rows (the compiled batch), got ${prompts.length}`,
+      );
+    }
+    const ids = prompts.map((prompt, row) => {
+      checkGreedyArguments(prompt, maxNewTokens, tokensPerRead);
+      if (prompts.length === 1) {
+        return this.#readBatch(
+          createTensor('int64', [1, prompt.length], BigInt64Array.from(prompt, BigInt)),
+          undefined,
+        ).ids;
+      }
+      if (prompt.length === 0)
+        throw new InvalidArgumentError('prompts', `row ${row} must hold at least one token`);
+      const outside = prompt.findIndex((token) => token < 0 || token >= this.config.vocabSize);
+      if (outside !== -1) {
+        throw new InvalidArgumentError(
+          'prompts',
+          `token ${prompt[outside]} at [${row}, ${outside}] is outside the vocabulary [0, ${this.config.vocabSize - 1}]`,
+        );
+      }
+      return BigInt64Array.from(prompt, BigInt);
+    });
+    checkRoomForNewTokens(Math.max(...ids.map((row) => row.length)), maxNewTokens, this.maxSequence);
+    return ids;
   }
 
-  /** Puts a new sequence's known tokens on the device and rewinds the position to 0. */
-  #start(ids: BigInt64Array): void {
-    this.#device.queue.writeBuffer(this.#tokens, 0, Uint32Array.from(ids, Number));
-    this.#device.queue.writeBuffer(this.#state, 0, Uint32Array.of(0, ids.length, 0, 0));
-  }
-
-  /** Runs a prompt's positions; logits of every position, or of the last only, `[1, n, vocab]`. */
-  async #runPrompt(batch: BatchInputs, wanted: 'all' | 'last'): Promise<Tensor<'float32'>> {
-    const vocab = this.config.vocabSize;
-    this.#start(batch.ids);
-    if (wanted === 'last') {
-      const encoder = this.#encodePrompt(batch.sequence);
-      encoder.copyBufferToBuffer(this.#logits, 0, this.#logitsStagingFor(1), 0, 4 * vocab);
-      this.#device.queue.submit([encoder.finish()]);
-      const logits = await this.#read(this.#logitsStagingFor(1), 4 * vocab, Float32Array);
-      return createTensor('float32', [1, 1, vocab], logits);
-    }
-    // Every row's residual stays in the prompt buffers; the head's LayerNorm runs over every row
-    // once, then its tiled product `rowsPerRead` rows at a time, each part read back.
-    const encoder = this.#encodePrompt(batch.sequence);
-    const head = this.#promptHead;
-    const normalize = encoder.beginComputePass();
-    normalize.setPipeline(head.normalize.pipeline);
-    normalize.setBindGroup(0, head.normalize.bindGroup);
-    normalize.dispatchWorkgroups(head.normalize.workgroups, batch.sequence);
-    normalize.end();
-    this.#device.queue.submit([encoder.finish()]);
-    const all = new Float32Array(batch.sequence * vocab);
-    for (let done = 0; done < batch.sequence; ) {
-      const count = Math.min(head.rowsPerRead, batch.sequence - done);
-      this.#device.queue.writeBuffer(head.rows, 0, Uint32Array.of(0, count, done, 0));
-      const staging = this.#logitsStagingFor(count);
-      const rows = this.#device.createCommandEncoder();
-      const pass = rows.beginComputePass();
-      pass.setPipeline(head.product.pipeline);
-      pass.setBindGroup(0, head.product.bindGroup);
-      pass.dispatchWorkgroups(head.product.workgroups, Math.ceil(count / PROMPT_TILE_ROWS));
-      pass.end();
-      rows.copyBufferToBuffer(head.logits, 0, staging, 0, 4 * count * vocab);
-      this.#device.queue.submit([rows.finish()]);
-      all.set(await this.#read(staging, 4 * count * vocab, Float32Array), done * vocab);
-      done += count;
-    }
-    return createTensor('float32', [1, batch.sequence, vocab], all);
+  /** Starts a new sequence of `rows` rows: earlier caches end, the step kernels run `rows` rows. */
+  #begin(rows: number): void {
+    this.#sequence += 1;
+    this.#rows = rows;
   }
 
   /**
-   * `count` decode steps, each ended by `choose` (default the greedy argmax); with `logits`, the
-   * last step's logits copied to the staging buffer.
+   * Puts each row's known tokens in its slice of the token buffer and sets its state to its
+   * prompt's last position (what the head and greedy step after the prompt work on); an empty row
+   * gets position 0 with nothing known.
+   */
+  #start(ids: readonly BigInt64Array[]): void {
+    const state = new Uint32Array(4 * ids.length);
+    ids.forEach((row, index) => {
+      const at = 4 * index * (this.maxSequence + 1);
+      if (row.length > 0) this.#device.queue.writeBuffer(this.#tokens, at, Uint32Array.from(row, Number));
+      state.set([Math.max(row.length - 1, 0), row.length], 4 * index);
+    });
+    this.#device.queue.writeBuffer(this.#state, 0, state);
+  }
+
+  /** Each row's logits `[1, sequence, vocab]` (real positions only) back at the padded positions, `[rows, sequence, vocab]`. */
+  #restoreRows(logits: readonly Float32Array[], padded: BatchInputs): Tensor<'float32'> {
+    const vocab = this.config.vocabSize;
+    const restored = batchRows(padded).map((row, index) =>
+      restoreRowPadding(
+        createTensor('float32', [1, logits[index]!.length / vocab, vocab], logits[index]!),
+        row,
+        vocab,
+      ),
+    );
+    if (restored.length === 1) return restored[0]!;
+    const all = new Float32Array(padded.rows * padded.sequence * vocab);
+    restored.forEach((row, index) => {
+      all.set(row.data, index * padded.sequence * vocab);
+    });
+    return createTensor('float32', [padded.rows, padded.sequence, vocab], all);
+  }
+
+  /**
+   * Every position's logits of each row's prompt (rows without padding, one after another, each
+   * into its own cache slot; an empty row gives none). The head and greedy step then run on every
+   * row's last position, as after `#encodePrompts`, so steps can continue from there.
+   */
+  async #promptLogits(rows: readonly BatchInputs[]): Promise<Float32Array[]> {
+    const vocab = this.config.vocabSize;
+    const all = rows.map((row) => new Float32Array(row.sequence * vocab));
+    let last = -1;
+    rows.forEach((row, index) => {
+      if (row.sequence > 0) last = index;
+    });
+    if (last === -1) return all;
+    this.#start(rows.map((row) => row.ids));
+    const head = this.#promptHead;
+    for (let index = 0; index <= last; index += 1) {
+      const { sequence } = rows[index]!;
+      if (sequence === 0) continue;
+      // Every row's residual stays in the prompt buffers until the next row's prompt: the head's
+      // LayerNorm runs over every row once, then its tiled product `rowsPerRead` rows at a time,
+      // each part read back.
+      const encoder = this.#encodePrompt(index, sequence);
+      if (index === last) this.#encodeHead(encoder, this.#greedy);
+      const normalize = encoder.beginComputePass();
+      normalize.setPipeline(head.normalize.pipeline);
+      normalize.setBindGroup(0, head.normalize.bindGroup);
+      normalize.dispatchWorkgroups(head.normalize.workgroups, sequence);
+      normalize.end();
+      this.#device.queue.submit([encoder.finish()]);
+      for (let done = 0; done < sequence; ) {
+        const count = Math.min(head.rowsPerRead, sequence - done);
+        this.#device.queue.writeBuffer(head.rows, 0, Uint32Array.of(0, count, done, 0));
+        const staging = this.#logitsStagingFor(count);
+        const part = this.#device.createCommandEncoder();
+        const pass = part.beginComputePass();
+        pass.setPipeline(head.product.pipeline);
+        pass.setBindGroup(0, head.product.bindGroup);
+        pass.dispatchWorkgroups(head.product.workgroups, Math.ceil(count / PROMPT_TILE_ROWS));
+        pass.end();
+        part.copyBufferToBuffer(head.logits, 0, staging, 0, 4 * count * vocab);
+        this.#device.queue.submit([part.finish()]);
+        all[index]!.set(await this.#read(staging, 4 * count * vocab, Float32Array), done * vocab);
+        done += count;
+      }
+    }
+    return all;
+  }
+
+  /** The logits of each row's last position, `[rows, vocab]` (every row non-empty, without padding). */
+  async #promptLast(rows: readonly BatchInputs[]): Promise<Float32Array> {
+    const bytes = 4 * rows.length * this.config.vocabSize;
+    this.#start(rows.map((row) => row.ids));
+    const encoder = this.#encodePrompts(
+      rows.map((row) => row.sequence),
+      this.#greedy,
+    );
+    encoder.copyBufferToBuffer(this.#logits, 0, this.#logitsStagingFor(rows.length), 0, bytes);
+    this.#device.queue.submit([encoder.finish()]);
+    return this.#read(this.#logitsStagingFor(rows.length), bytes, Float32Array);
+  }
+
+  /**
+   * `count` decode steps of every row, each ended by `choose` (default the greedy argmax); with
+   * `logits`, the last step's logits copied to the staging buffer.
    */
   #encodeSteps(count: number, logits: boolean, choose = this.#greedy): GPUCommandEncoder {
     const encoder = this.#device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     const step = [...this.#dispatches, ...choose];
+    const rows = this.#rows;
     for (let done = 0; done < count; done += 1) {
       for (const { pipeline, bindGroup, workgroups } of step) {
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bindGroup);
-        pass.dispatchWorkgroups(workgroups);
+        pass.dispatchWorkgroups(workgroups, rows);
       }
     }
     pass.end();
     if (logits) {
-      const bytes = 4 * this.config.vocabSize;
-      encoder.copyBufferToBuffer(this.#logits, 0, this.#logitsStagingFor(1), 0, bytes);
+      const bytes = 4 * rows * this.config.vocabSize;
+      encoder.copyBufferToBuffer(this.#logits, 0, this.#logitsStagingFor(rows), 0, bytes);
     }
     return encoder;
   }
 
-  /** Runs `count` steps in one submission and reads the last step's logits. */
+  /** Runs `count` steps in one submission and reads the last step's logits, `[rows, vocab]`. */
   async #runSteps(count: number): Promise<Float32Array> {
     this.#device.queue.submit([this.#encodeSteps(count, true).finish()]);
-    return this.#read(this.#logitsStagingFor(1), 4 * this.config.vocabSize, Float32Array);
+    return this.#read(
+      this.#logitsStagingFor(this.#rows),
+      4 * this.#rows * this.config.vocabSize,
+      Float32Array,
+    );
   }
 
   /**
-   * A prompt of `rows` tokens (already in the token buffer from position 0) in one pass of prompt
-   * kernels, every row at once; then the head and `choose` (the greedy step unless sampling) on its
-   * last row, which leave the logits in the logits buffer, the next token in the token buffer and
-   * the position at `rows`.
+   * The prompts of every row (`lengths[row]` tokens each, already in the token buffer from position
+   * 0, state set by `#start`): each row's prompt kernels in a submission of its own but the last
+   * row's, whose encoder is returned with the head and `choose` (the greedy step unless sampling)
+   * on every row's last position appended. They leave the logits in the logits buffer, each row's
+   * next token in its token slice and its position at its prompt's length.
    */
-  #encodePrompt(rows: number, choose = this.#greedy): GPUCommandEncoder {
-    const queue = this.#device.queue;
-    queue.writeBuffer(this.#promptParameters, 0, Uint32Array.of(0, rows, 0, 0));
-    // The step kernels after the prompt (head, greedy advance) work on the last row's position.
-    queue.writeBuffer(this.#state, 0, Uint32Array.of(rows - 1, rows, 0, 0));
+  #encodePrompts(lengths: readonly number[], choose = this.#greedy): GPUCommandEncoder {
+    for (let row = 0; row < lengths.length - 1; row += 1) {
+      this.#device.queue.submit([this.#encodePrompt(row, lengths[row]!).finish()]);
+    }
+    const encoder = this.#encodePrompt(lengths.length - 1, lengths.at(-1)!);
+    this.#encodeHead(encoder, choose);
+    return encoder;
+  }
+
+  /**
+   * Batch row `row`'s prompt of `length` tokens in one pass of prompt kernels, every position at
+   * once, its keys and values into the row's cache slot; then its last position's residual copied
+   * into the row's step residual.
+   */
+  #encodePrompt(row: number, length: number): GPUCommandEncoder {
+    this.#device.queue.writeBuffer(this.#promptParameters, 0, Uint32Array.of(0, length, 0, row));
     const encoder = this.#device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     for (const { pipeline, bindGroup, workgroups, perRow, rowTile } of this.#promptDispatches) {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
-      const y = rowTile !== undefined ? Math.ceil(rows / rowTile) : perRow ? rows : 1;
+      const y = rowTile !== undefined ? Math.ceil(length / rowTile) : perRow ? length : 1;
       pass.dispatchWorkgroups(workgroups, y);
     }
     pass.end();
     const width = 4 * this.config.embeddingSize;
-    encoder.copyBufferToBuffer(this.#promptResidual, (rows - 1) * width, this.#residual, 0, width);
+    encoder.copyBufferToBuffer(
+      this.#promptResidual,
+      (length - 1) * width,
+      this.#residual,
+      row * width,
+      width,
+    );
+    return encoder;
+  }
+
+  /** The head and `choose` on every row's step residual (the step kernels after a prompt). */
+  #encodeHead(encoder: GPUCommandEncoder, choose: readonly Dispatch[]): void {
     const last = encoder.beginComputePass();
     for (const { pipeline, bindGroup, workgroups } of [this.#dispatches.at(-1)!, ...choose]) {
       last.setPipeline(pipeline);
       last.setBindGroup(0, bindGroup);
-      last.dispatchWorkgroups(workgroups);
+      last.dispatchWorkgroups(workgroups, this.#rows);
     }
     last.end();
-    return encoder;
   }
 
   /**
-   * Submits `encoder` with a read of `length` tokens from `first` into staging buffer `slot` (0 or 1)
-   * appended, and reads them.
+   * Submits `encoder` with a read of `length` tokens of each row from its position `firsts[row]`
+   * into staging buffer `slot` (0 or 1) appended, and reads them, one array per row.
    */
-  async #tokensAfter(encoder: GPUCommandEncoder, first: number, length: number, slot = 0): Promise<number[]> {
-    this.#tokenStaging[slot] ??= this.#buffer(4 * (this.maxSequence + 1), MAP_READ | COPY_DST);
+  async #tokensAfter(
+    encoder: GPUCommandEncoder,
+    firsts: readonly number[],
+    length: number,
+    slot = 0,
+  ): Promise<number[][]> {
+    this.#tokenStaging[slot] ??= this.#buffer(4 * this.batch * (this.maxSequence + 1), MAP_READ | COPY_DST);
     const staging = this.#tokenStaging[slot];
-    encoder.copyBufferToBuffer(this.#tokens, 4 * first, staging, 0, 4 * length);
+    firsts.forEach((first, row) => {
+      const from = 4 * (row * (this.maxSequence + 1) + first);
+      encoder.copyBufferToBuffer(this.#tokens, from, staging, 4 * row * length, 4 * length);
+    });
     this.#device.queue.submit([encoder.finish()]);
-    return Array.from(await this.#read(staging, 4 * length, Uint32Array));
+    const words = await this.#read(staging, 4 * firsts.length * length, Uint32Array);
+    return firsts.map((_, row) => Array.from(words.subarray(row * length, (row + 1) * length)));
   }
 
   async #read<T extends Float32Array | Uint32Array | BigUint64Array>(

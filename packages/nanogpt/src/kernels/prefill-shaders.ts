@@ -3,8 +3,10 @@ import { type AttentionShaderOptions, embeddingShader } from './step-shaders';
 
 /**
  * The kernels of a prompt's rows, all positions at once: workgroup dimension y is the row, and the
- * uniform `prompt` gives the first row's position (`base`). The linears are tiled matrix products
- * (`prompt-linear-shader.ts`).
+ * uniform `prompt` gives the first row's position (`base`) and the batch row whose tokens and cache
+ * slot the prompt uses (`batch_row`: its tokens `tokens[batch_row·(maxSequence + 1)…]`, its keys and
+ * values `[batch_row, head, maxSequence, headSize]` as the decode step's). The linears are tiled
+ * matrix products (`prompt-linear-shader.ts`).
  */
 
 const THREADS = 128;
@@ -12,14 +14,17 @@ const THREADS = 128;
 const PROMPT_UNIFORM = `struct Prompt {
   base: u32,
   rows: u32,
+  first_row: u32,
+  batch_row: u32,
 }
 @group(0) @binding(0) var<uniform> prompt: Prompt;`;
 
-/** `x[t] = wte[tokens[base + t]] + wpe[base + t]` for every row t. */
-export function promptEmbeddingShader(embeddingSize: number): string {
+/** `x[t] = wte[tokens[base + t]] + wpe[base + t]` for every row t (tokens of the batch row's slice). */
+export function promptEmbeddingShader(embeddingSize: number, maxSequence: number): string {
   return embeddingShader(embeddingSize, {
     header: PROMPT_UNIFORM,
     position: 'prompt.base + global.y',
+    token: `prompt.batch_row * ${maxSequence + 1}u + position`,
     row: 'global.y',
   });
 }
@@ -41,7 +46,8 @@ fn main(@builtin(global_invocation_id) global: vec3<u32>) {
   }
   let row = global.y;
   let head = channel / ${headSize}u;
-  let slot = head * ${maxSequence * headSize}u + (prompt.base + row) * ${headSize}u + channel % ${headSize}u;
+  let slot = (prompt.batch_row * ${numHeads}u + head) * ${maxSequence * headSize}u +
+    (prompt.base + row) * ${headSize}u + channel % ${headSize}u;
   keys[slot] = qkv[row * ${3 * width}u + ${width}u + channel];
   values[slot] = qkv[row * ${3 * width}u + ${2 * width}u + channel];
 }
@@ -82,7 +88,7 @@ export function promptAttentionShader({ numHeads, headSize, maxSequence }: Atten
 @group(0) @binding(4) var<storage, read_write> attended: array<f32>;`;
   const start = `let row = group.y;
   let position = prompt.base + row;
-  let base = head * ${maxSequence * headSize}u;
+  let base = (prompt.batch_row * ${numHeads}u + head) * ${maxSequence * headSize}u;
   for (var d = tid; d < ${headSize}u; d += ${THREADS}u) {
     query[d] = qkv[row * ${3 * width}u + head * ${headSize}u + d];
   }

@@ -143,3 +143,105 @@ describe.skipIf(problem !== undefined)('decode attention in chunks (llvmpipe)', 
     },
   );
 });
+
+describe.skipIf(problem !== undefined)('batch rows of the step kernels (llvmpipe)', () => {
+  it('greedy: each row takes the argmax of its own logits, at its own position and token slice', async () => {
+    const vocab = 700;
+    const rows = 3;
+    const random = createXoshiro128(7);
+    const logits = Float32Array.from({ length: rows * vocab }, () => 20 * random() - 10);
+    const maxima = [650, 3, 300];
+    maxima.forEach((index, row) => {
+      logits[row * vocab + index] = 12.5;
+    });
+    // Row 1's next token is a known prompt token: kept, the position still advances.
+    const state = buffer(Uint32Array.of(2, 3, 0, 0, 4, 7, 0, 0, 0, 1, 0, 0));
+    const tokens = buffer(new Uint32Array(rows * (MAX_SEQUENCE + 1)).fill(7777));
+    const partials = buffer(new Uint32Array(rows * 2 * greedyChunks(vocab)));
+    const encoder = kernel.device.createCommandEncoder();
+    encodeKernel(
+      kernel,
+      encoder,
+      greedyPartialsShader(vocab),
+      [buffer(logits), partials],
+      [greedyChunks(vocab), rows],
+    );
+    encodeKernel(
+      kernel,
+      encoder,
+      greedyCombineShader(vocab, MAX_SEQUENCE),
+      [state, tokens, partials],
+      [1, rows],
+    );
+    kernel.device.queue.submit([encoder.finish()]);
+    expect(await read(state, 4 * rows)).toEqual([3, 4, 0, 0, 5, 7, 0, 0, 1, 2, 0, 0]);
+    const want = new Array(rows * (MAX_SEQUENCE + 1)).fill(7777);
+    want[3] = 650;
+    want[2 * (MAX_SEQUENCE + 1) + 1] = 300;
+    expect(await read(tokens, rows * (MAX_SEQUENCE + 1))).toEqual(want);
+  });
+
+  it('attention: each row at its own position against its own cache slot', async () => {
+    const heads = 2;
+    const headSize = 8;
+    const maxSequence = 40;
+    const width = heads * headSize;
+    const options = { numHeads: heads, headSize, maxSequence };
+    const positions = [20, 3];
+    const rows = positions.length;
+    const random = createXoshiro128(3);
+    const qkv = Float32Array.from({ length: rows * 3 * width }, () => 4 * random() - 2);
+    const slot = heads * maxSequence * headSize;
+    const cacheKeys = Float32Array.from({ length: rows * slot }, () => 4 * random() - 2);
+    const cacheValues = Float32Array.from({ length: rows * slot }, () => 2 * random() - 1);
+    const keys = buffer(cacheKeys);
+    const values = buffer(cacheValues);
+    const attended = buffer(new Float32Array(rows * width));
+    const state = buffer(Uint32Array.from(positions.flatMap((position) => [position, position + 1, 0, 0])));
+    const partials = buffer(new Float32Array(rows * attentionPartialsFloats(options)));
+    const encoder = kernel.device.createCommandEncoder();
+    encodeKernel(
+      kernel,
+      encoder,
+      attentionPartialsShader(options),
+      [state, buffer(qkv), keys, values, partials],
+      [attentionPartialsWorkgroups(options), rows],
+    );
+    encodeKernel(
+      kernel,
+      encoder,
+      attentionCombineShader(options),
+      [state, partials, attended],
+      [heads, rows],
+    );
+    kernel.device.queue.submit([encoder.finish()]);
+    const got = await readFloats(attended, rows * width);
+    const storedKeys = await readFloats(keys, cacheKeys.length);
+    const storedValues = await readFloats(values, cacheValues.length);
+    positions.forEach((position, row) => {
+      const q = row * 3 * width;
+      for (let head = 0; head < heads; head += 1) {
+        const at = (t: number, d: number) => row * slot + head * maxSequence * headSize + t * headSize + d;
+        for (let d = 0; d < headSize; d += 1) {
+          cacheKeys[at(position, d)] = qkv[q + width + head * headSize + d]!;
+          cacheValues[at(position, d)] = qkv[q + 2 * width + head * headSize + d]!;
+        }
+        const scores = Array.from({ length: position + 1 }, (_, t) => {
+          let dot = 0;
+          for (let d = 0; d < headSize; d += 1) dot += qkv[q + head * headSize + d]! * cacheKeys[at(t, d)]!;
+          return dot / Math.sqrt(headSize);
+        });
+        const highest = Math.max(...scores);
+        const weights = scores.map((score) => Math.exp(score - highest));
+        const total = weights.reduce((sum, weight) => sum + weight, 0);
+        for (let d = 0; d < headSize; d += 1) {
+          const want = weights.reduce((sum, weight, t) => sum + weight * cacheValues[at(t, d)]!, 0) / total;
+          const value = got[row * width + head * headSize + d]!;
+          expect(Math.abs(value - want), `row ${row}, head ${head}, channel ${d}`).toBeLessThan(1e-5);
+        }
+      }
+    });
+    expect(Array.from(storedKeys)).toEqual(Array.from(cacheKeys));
+    expect(Array.from(storedValues)).toEqual(Array.from(cacheValues));
+  });
+});

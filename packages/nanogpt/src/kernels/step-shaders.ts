@@ -2,29 +2,41 @@ import { reductionStrides } from './linear-shader';
 
 /**
  * The kernels of a decode step around the linears. Every one reads the step's position from the
- * `state` buffer on the device (`[position, known]`: `known` counts the tokens already in
- * `tokens`), so many steps are encoded at once without the host in between.
+ * `state` buffer on the device (`[position, known, _, _]` per batch row: `known` counts the tokens
+ * already in the row's slice of `tokens`), so many steps are encoded at once without the host in
+ * between. A batch runs its rows as workgroup dimension y: row r's state is `state[4r…]`, its
+ * tokens `tokens[r·(maxSequence + 1)…]`, its activations row r of `[rows, features]` buffers and
+ * its keys and values `[r, head, maxSequence, headSize]` of the caches. Row 0 is batch 1's layout,
+ * so a one-row step is what it was before batches.
  */
 
 const THREADS = 128;
 
-/** Where an embedding kernel's rows come from: its position binding, and each row's position and index. */
+/**
+ * Where an embedding kernel's rows come from: its position binding, and each row's position, the
+ * index of its token in `tokens` and its output row.
+ */
 export interface EmbeddingRows {
   /** WGSL declaring binding 0, read by `position`. */
   readonly header: string;
   readonly position: string;
+  /** Index of the row's token in `tokens` (may use `position`). */
+  readonly token: string;
   readonly row: string;
 }
 
-/** A decode step's one row: the position from the `state` buffer. */
-const STEP_ROW: EmbeddingRows = {
-  header: '@group(0) @binding(0) var<storage, read> state: array<u32>;',
-  position: 'state[0]',
-  row: '0u',
-};
+/** A decode step's rows, one per batch row (y): each row's position from its `state` record. */
+export function stepEmbeddingRows(maxSequence: number): EmbeddingRows {
+  return {
+    header: '@group(0) @binding(0) var<storage, read> state: array<u32>;',
+    position: 'state[4u * global.y]',
+    token: `global.y * ${maxSequence + 1}u + position`,
+    row: 'global.y',
+  };
+}
 
-/** `x[row] = wte[tokens[position]] + wpe[position]`, one thread per channel (y: the row). */
-export function embeddingShader(embeddingSize: number, rows: EmbeddingRows = STEP_ROW): string {
+/** `x[row] = wte[tokens[token]] + wpe[position]`, one thread per channel (y: the row). */
+export function embeddingShader(embeddingSize: number, rows: EmbeddingRows): string {
   return /* wgsl */ `
 ${rows.header}
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;
@@ -40,7 +52,7 @@ fn main(@builtin(global_invocation_id) global: vec3<u32>) {
   }
   let position = ${rows.position};
   x[${rows.row} * ${embeddingSize}u + channel] =
-    wte[tokens[position] * ${embeddingSize}u + channel] + wpe[position * ${embeddingSize}u + channel];
+    wte[tokens[${rows.token}] * ${embeddingSize}u + channel] + wpe[position * ${embeddingSize}u + channel];
 }
 `;
 }
@@ -68,7 +80,7 @@ export function attentionChunks(maxSequence: number): number {
   return Math.ceil(maxSequence / ATTENTION_CHUNK);
 }
 
-/** Floats of the partials buffer: per (head, chunk) its max, its sum of exp and its weighted values. */
+/** Floats of one batch row's partials: per (head, chunk) its max, its sum of exp and its weighted values. */
 export function attentionPartialsFloats({ numHeads, headSize, maxSequence }: AttentionShaderOptions): number {
   return numHeads * attentionChunks(maxSequence) * (headSize + 2);
 }
@@ -82,6 +94,7 @@ export function attentionPartialsFloats({ numHeads, headSize, maxSequence }: Att
  * position. The chunk holding the newest position also stores its key and value (from the packed
  * `c_attn` output `[q; k; v]`) in the cache `[head, maxSequence, headSize]`, and every workgroup
  * reads that position's key and value from `qkv`, so no workgroup waits on another's store.
+ * Workgroup dimension y is the batch row.
  */
 export function attentionPartialsShader({ numHeads, headSize, maxSequence }: AttentionShaderOptions): string {
   const width = numHeads * headSize;
@@ -109,10 +122,11 @@ var<workgroup> sums: array<f32, ${VALUE_GROUPS * headSize}>;
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
   let head = group.x / ${chunks}u;
   let chunk = group.x % ${chunks}u;
+  let row = group.y;
   let tid = local.x;
-  let position = state[0];
-  let base = head * ${maxSequence * headSize}u;
-  let newest = head * ${headSize}u;
+  let position = state[4u * row];
+  let base = (row * ${numHeads}u + head) * ${maxSequence * headSize}u;
+  let newest = row * ${3 * width}u + head * ${headSize}u;
   let start = chunk * ${ATTENTION_CHUNK}u;
   if (position >= start && position < start + ${ATTENTION_CHUNK}u) {
     for (var d = tid; d < ${headSize}u; d += ${THREADS}u) {
@@ -168,7 +182,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     sums[item] = sum;
   }
   workgroupBarrier();
-  let out = (head * ${chunks}u + chunk) * ${stride}u;
+  let out = ((row * ${numHeads}u + head) * ${chunks}u + chunk) * ${stride}u;
   for (var d = tid; d < ${headSize}u; d += ${THREADS}u) {
     var total = 0.0;
     for (var g = 0u; g < ${VALUE_GROUPS}u; g++) {
@@ -195,9 +209,9 @@ export function attentionPartialsWorkgroups({ numHeads, maxSequence }: Attention
 /**
  * Decode attention, second half: one workgroup per head merges the chunks 0…position / CHUNK of
  * `attentionPartialsShader`, each rescaled by exp(m − M) to the overall max M, into
- * `attended = Σ values / Σ sum` (softmax(q·kᵀ / √headSize) · v).
+ * `attended = Σ values / Σ sum` (softmax(q·kᵀ / √headSize) · v). Workgroup dimension y is the batch row.
  */
-export function attentionCombineShader({ headSize, maxSequence }: AttentionShaderOptions): string {
+export function attentionCombineShader({ numHeads, headSize, maxSequence }: AttentionShaderOptions): string {
   const chunks = attentionChunks(maxSequence);
   const stride = headSize + 2;
   return /* wgsl */ `
@@ -208,8 +222,9 @@ export function attentionCombineShader({ headSize, maxSequence }: AttentionShade
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
   let head = group.x;
-  let used = state[0] / ${ATTENTION_CHUNK}u + 1u;
-  let first = head * ${chunks * stride}u;
+  let row = group.y;
+  let used = state[4u * row] / ${ATTENTION_CHUNK}u + 1u;
+  let first = (row * ${numHeads}u + head) * ${chunks * stride}u;
   var highest = -3.402823e38;
   for (var c = 0u; c < used; c++) {
     highest = max(highest, partials[first + c * ${stride}u]);
@@ -224,7 +239,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
       let at = first + c * ${stride}u;
       sum += partials[at + 2u + d] * exp(partials[at] - highest);
     }
-    attended[head * ${headSize}u + d] = sum / total;
+    attended[(row * ${numHeads}u + head) * ${headSize}u + d] = sum / total;
   }
 }
 `;
@@ -233,7 +248,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
 /** Logits per greedy-partials workgroup. */
 export const GREEDY_CHUNK = 256;
 
-/** Workgroups (and partials) of the greedy step's first stage. */
+/** Workgroups (and partials) of the greedy step's first stage, per batch row. */
 export function greedyChunks(vocabSize: number): number {
   return Math.ceil(vocabSize / GREEDY_CHUNK);
 }
@@ -260,7 +275,8 @@ const BEST_REDUCTION = `workgroupBarrier();
 /**
  * The greedy step's first stage: one workgroup per GREEDY_CHUNK logits writes its chunk's greatest
  * logit and first index among equal ones into `partials[2·chunk…]` (the value's bits, the index),
- * so the vocabulary is scanned by many workgroups instead of one.
+ * so the vocabulary is scanned by many workgroups instead of one. Workgroup dimension y is the
+ * batch row (its logits `[row, vocab]`, its partials after the rows before it).
  */
 export function greedyPartialsShader(vocabSize: number): string {
   return /* wgsl */ `
@@ -273,12 +289,13 @@ var<workgroup> best_indices: array<u32, ${THREADS}>;
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
   let tid = local.x;
+  let row_logits = group.y * ${vocabSize}u;
   let start = group.x * ${GREEDY_CHUNK}u;
   let end = min(start + ${GREEDY_CHUNK}u, ${vocabSize}u);
   var best_value = -3.402823e38;
   var best_index = 0xffffffffu;
   for (var token = start + tid; token < end; token += ${THREADS}u) {
-    let value = logits[token];
+    let value = logits[row_logits + token];
     if (value > best_value || best_index == 0xffffffffu) {
       best_value = value;
       best_index = token;
@@ -288,8 +305,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
   best_indices[tid] = best_index;
   ${BEST_REDUCTION}
   if (tid == 0u) {
-    partials[2u * group.x] = bitcast<u32>(best_values[0]);
-    partials[2u * group.x + 1u] = best_indices[0];
+    let at = 2u * (group.y * ${greedyChunks(vocabSize)}u + group.x);
+    partials[at] = bitcast<u32>(best_values[0]);
+    partials[at + 1u] = best_indices[0];
   }
 }
 `;
@@ -298,7 +316,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
 /**
  * The greedy step's second stage, one workgroup: the greatest of the chunks' partials (the first
  * index among equal maxima, as ArgMax), written as the next position's token unless that token is
- * already known (a prompt), and the position advanced.
+ * already known (a prompt), and the position advanced. One workgroup per batch row (dimension y).
  */
 export function greedyCombineShader(vocabSize: number, maxSequence: number): string {
   const chunks = greedyChunks(vocabSize);
@@ -311,28 +329,31 @@ var<workgroup> best_values: array<f32, ${THREADS}>;
 var<workgroup> best_indices: array<u32, ${THREADS}>;
 
 @compute @workgroup_size(${THREADS})
-fn main(@builtin(local_invocation_id) local: vec3<u32>) {
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
   let tid = local.x;
+  let row = group.y;
+  let first = 2u * row * ${chunks}u;
   var best_value = -3.402823e38;
   var best_index = 0xffffffffu;
   // Chunks in order, each holding lower indices than the next: a later one wins only if greater.
   for (var chunk = tid; chunk < ${chunks}u; chunk += ${THREADS}u) {
-    let value = bitcast<f32>(partials[2u * chunk]);
+    let value = bitcast<f32>(partials[first + 2u * chunk]);
     if (value > best_value || best_index == 0xffffffffu) {
       best_value = value;
-      best_index = partials[2u * chunk + 1u];
+      best_index = partials[first + 2u * chunk + 1u];
     }
   }
   best_values[tid] = best_value;
   best_indices[tid] = best_index;
   ${BEST_REDUCTION}
   if (tid == 0u) {
-    let next = state[0] + 1u;
-    if (next >= state[1] && next < ${maxSequence + 1}u) {
-      tokens[next] = best_indices[0];
-      state[1] = next + 1u;
+    let record = 4u * row;
+    let next = state[record] + 1u;
+    if (next >= state[record + 1u] && next < ${maxSequence + 1}u) {
+      tokens[row * ${maxSequence + 1}u + next] = best_indices[0];
+      state[record + 1u] = next + 1u;
     }
-    state[0] = next;
+    state[record] = next;
   }
 }
 `;

@@ -129,6 +129,17 @@ export function positionsFromMask(mask: readonly (readonly number[])[]): BigInt6
   return positions;
 }
 
+/** Each row of a batch as a batch of its own. */
+export function batchRows(batch: BatchInputs): BatchInputs[] {
+  if (batch.rows === 1) return [batch];
+  return batch.mask.map((mask, row) => ({
+    rows: 1,
+    sequence: batch.sequence,
+    ids: batch.ids.subarray(row * batch.sequence, (row + 1) * batch.sequence),
+    mask: [mask],
+  }));
+}
+
 /**
  * One row without its masked positions: dropping them is exactly what the mask means (real tokens
  * keep their positions and attend only each other).

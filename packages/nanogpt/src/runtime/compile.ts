@@ -15,7 +15,7 @@ import { buildGptGraph } from '../graph/build-gpt-graph';
 import { HOST_NODE_PREFIX, LOGITS, NEXT_TOKEN, presentKeyName, presentValueName } from '../graph/graph-io';
 import { resolveWeightFormat, type WeightFormat } from '../graph/weight-format';
 import { type KernelDevice, requestKernelDevice } from '../kernels/dawn-device';
-import { KernelGPT } from '../kernels/kernel-gpt';
+import { KernelGPT, MAX_KERNEL_BATCH } from '../kernels/kernel-gpt';
 import type { GPT } from '../modules/gpt';
 import { CompiledGPT } from './compiled-gpt';
 import { toSessionModel } from './session-model';
@@ -28,9 +28,9 @@ export const ENGINES: readonly Engine[] = ['onnxruntime', 'kernels', 'auto'];
 export interface CompileOptions {
   /**
    * Default `'onnxruntime'`: one onnxruntime session (every device, batch and operator set).
-   * `'kernels'`: ptq's own WebGPU kernels on Dawn (`KernelGPT`; batch 1, a GPU adapter). `'auto'`:
-   * the kernels where they can run (batch 1, device `auto` or `webgpu`, a hardware adapter),
-   * onnxruntime otherwise, with a one-line notice.
+   * `'kernels'`: ptq's own WebGPU kernels on Dawn (`KernelGPT`; batch 1 to 32, a GPU adapter).
+   * `'auto'`: the kernels where they can run (batch up to 32, device `auto` or `webgpu`, a hardware
+   * adapter), onnxruntime otherwise, with a one-line notice.
    */
   engine?: Engine;
   /**
@@ -211,7 +211,7 @@ export async function compile(gpt: GPT, options: CompileOptions = {}): Promise<C
 function kernelsRefusal(options: CompileOptions, batch: number): string | undefined {
   const device = options.device ?? 'auto';
   if (device !== 'auto' && device !== 'webgpu') return `it runs on WebGPU only, not device ${device}`;
-  if (batch !== 1) return `it decodes batch 1 only, not batch ${batch}`;
+  if (batch > MAX_KERNEL_BATCH) return `it decodes batch 1 to ${MAX_KERNEL_BATCH} only, not batch ${batch}`;
   if (options.operators === 'standard') return "it has no 'standard' operator set";
   return undefined;
 }
@@ -240,7 +240,7 @@ async function compileKernels(
     return undefined;
   }
   try {
-    return await KernelGPT.create({ gpt, kernelDevice, maxSequence });
+    return await KernelGPT.create({ gpt, kernelDevice, maxSequence, batch });
   } catch (error) {
     if (engine === 'kernels' || !(error instanceof DeviceUnavailableError)) throw error;
     notice(`ptq: kernels engine not used (${error.message}); using onnxruntime`);

@@ -42,6 +42,15 @@ export interface RuntimeGPT {
     tokensPerRead?: number,
   ): AsyncGenerator<number[], void, undefined>;
   /**
+   * Greedy continuation of several prompts at once with every token chosen on the device (the
+   * kernels engine): one chunk per row per read; absent where a batch's tokens are chosen on the host.
+   */
+  greedyBatchChunks?(
+    prompts: readonly (readonly number[])[],
+    maxNewTokens: number,
+    tokensPerRead?: number,
+  ): AsyncGenerator<number[][], void, undefined>;
+  /**
    * Sampled continuation of one prompt with every token chosen on the device (the kernels engine);
    * absent where tokens are sampled on the host.
    */
