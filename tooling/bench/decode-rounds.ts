@@ -13,6 +13,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { flag, type Machine, median, printTable, writeJson } from './report';
 
+/** The median of the rounds that have a figure (a round may lack a configuration); NaN if none has. */
+const medianOfMeasured = (values: readonly number[]): number => {
+  const measured = values.filter(Number.isFinite);
+  return measured.length === 0 ? Number.NaN : median(measured);
+};
+
 interface PtqRow {
   engine?: string;
   mode: string;
@@ -78,7 +84,7 @@ const isCompiled = (row: PytorchRow) => row.attention.includes('compile');
 const pytorchBest = pytorch.map((rows) =>
   Math.max(...rows.filter((row) => !isCompiled(row)).map((row) => row.decodeTokensPerSecond)),
 );
-const pytorchBestMedian = median(pytorchBest);
+const pytorchBestMedian = medianOfMeasured(pytorchBest);
 /** The static-cache, `torch.compile(mode="reduce-overhead")` variant's best in each round (NaN without it). */
 const compiledBest = pytorch.map((rows) => {
   const found = rows.filter(isCompiled).map((row) => row.decodeTokensPerSecond);
@@ -87,7 +93,7 @@ const compiledBest = pytorch.map((rows) => {
 const pytorchRows = byKey(pytorch, (row) => `${row.attention} ${row.dtype}`).map(({ key, perRound }) => ({
   variant: key,
   perRound,
-  median: median(perRound),
+  median: medianOfMeasured(perRound),
 }));
 const ptqRows = byKey(
   ptq,
@@ -97,13 +103,13 @@ const ptqRows = byKey(
   const compiledRatios = perRound.map((tokensPerSecond, round) => tokensPerSecond / compiledBest[round]!);
   return {
     compiledRatios,
-    medianCompiledRatio: median(compiledRatios),
+    medianCompiledRatio: medianOfMeasured(compiledRatios),
     configuration: key,
     perRound,
-    median: median(perRound),
-    ratioOfMedians: median(perRound) / pytorchBestMedian,
+    median: medianOfMeasured(perRound),
+    ratioOfMedians: medianOfMeasured(perRound) / pytorchBestMedian,
     perRoundRatios: ratios,
-    medianRatio: median(ratios),
+    medianRatio: medianOfMeasured(ratios),
     roundsAtFive: ratios.filter((ratio) => ratio >= 5).length,
   };
 });
