@@ -10,7 +10,7 @@ import type { Device } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import { type AwqLayerResult, type AwqProgress, awqAlphas, searchAwqScale } from './awq-lite';
 import { AwqSearchGraphs } from './awq-search-graph';
-import { RunningMax } from './max-calibration';
+import { type InputCalibrator, inputAmaxTensor } from './calibrator';
 import type { QuantLinear } from './quant-linear';
 import type { RecordedBatch } from './record-batches';
 
@@ -30,8 +30,8 @@ export interface BlockProgress {
 }
 
 export interface BlockByBlockOptions {
-  /** Linears whose input amax max calibration records (per tensor). */
-  readonly inputMax: readonly string[];
+  /** Linears whose per-tensor input amax is calibrated, each by its calibrator. */
+  readonly inputCalibrators: ReadonlyMap<string, InputCalibrator>;
   /** AWQ-lite's alpha step, when AWQ-lite calibrates every linear of `linears`. */
   readonly awqAlphaStep?: number;
   readonly device: Device;
@@ -71,12 +71,17 @@ export async function calibrateBlockByBlock(
     return Number(match[1]);
   };
   const taps = new Map<string, TapRequest>();
-  for (const module of options.inputMax) taps.set(module, { module, absMax: true });
+  for (const [module, calibrator] of options.inputCalibrators) {
+    taps.set(module, {
+      module,
+      ...(calibrator.needs.absMax ? { absMax: true } : {}),
+      ...(calibrator.needs.input ? { input: true } : {}),
+    });
+  }
   for (const module of awqPaths) {
     taps.set(module, { ...taps.get(module), module, absMeanPerChannel: true, input: true });
   }
   const lastLayer = Math.max(-1, ...[...taps.keys()].map(layerOf));
-  const maxima = new Map(options.inputMax.map((path) => [path, new RunningMax()]));
   const awq = new Map<string, AwqLayerResult>();
   const awqScales = new Map<string, Float32Array>();
   const source = {
@@ -112,7 +117,7 @@ export async function calibrateBlockByBlock(
           const result = await session.run({ ...hidden[index]!, ...batch });
           for (const tap of blockTaps) {
             const found = result.taps.get(tap.module)!;
-            if (found.absMax !== undefined) maxima.get(tap.module)?.update(found.absMax);
+            options.inputCalibrators.get(tap.module)?.observe(found);
             const sum = sums.get(tap.module);
             if (sum !== undefined) {
               const mean = found.absMeanPerChannel!;
@@ -155,7 +160,9 @@ export async function calibrateBlockByBlock(
   } finally {
     await graphs.dispose();
   }
-  const inputAmax = new Map([...maxima].map(([path, max]) => [path, max.tensor()]));
+  const inputAmax = new Map(
+    [...options.inputCalibrators].map(([path, calibrator]) => [path, inputAmaxTensor(path, calibrator)]),
+  );
   // AWQ reports in the order of the linears, as the whole-model path does.
   const ordered = new Map(awqPaths.filter((path) => awq.has(path)).map((path) => [path, awq.get(path)!]));
   return { inputAmax, awq: ordered, awqScales };

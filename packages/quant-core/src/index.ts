@@ -6,6 +6,16 @@ export type {
   GPT2CalibrationModel,
   GPT2ForwardLoop,
 } from './calibration-model';
+export {
+  type InputBatch,
+  type InputCalibrator,
+  type InputCalibratorFactory,
+  maxCalibrator,
+  maxWeightCalibrator,
+  type PercentileCalibratorOptions,
+  percentileCalibrator,
+  type WeightCalibrator,
+} from './calibrator';
 export { fakeQuantizeWeight } from './fake-quantize-weight';
 export { weightAmax } from './max-calibration';
 export {

@@ -5,8 +5,16 @@ import type { Device } from '@ptq/onnx';
 import { type AwqLayerResult, type AwqProgress, applyAwqScale, awqLite } from './awq-lite';
 import { type BlockProgress, calibrateBlockByBlock } from './block-by-block-calibration';
 import { type GPT2CalibrationModel, type GPT2ForwardLoop, tappedModel } from './calibration-model';
+import {
+  calibratedWeightAmax,
+  type InputCalibrator,
+  type InputCalibratorFactory,
+  inputAmaxTensor,
+  maxCalibrator,
+  maxWeightCalibrator,
+  type WeightCalibrator,
+} from './calibrator';
 import { checkConfigMatchesMode } from './check-config-mode';
-import { RunningMax, weightAmax } from './max-calibration';
 import {
   algorithmOf,
   isQuantMode,
@@ -64,6 +72,14 @@ export interface ModelOptQuantizeOptions {
   readonly datasetSplit?: TextSplit;
   /** Encoding of dataset files given by path (default strict `utf-8`). */
   readonly encoding?: TextEncoding;
+  /**
+   * The statistic that sets each calibrated input quantizer's amax (float8's inputs), one calibrator
+   * per linear: default `maxCalibrator` (ModelOpt's max calibration); `percentileCalibrator(99.99)`
+   * or your own `InputCalibrator`.
+   */
+  readonly inputCalibrator?: InputCalibratorFactory;
+  /** The weight amax of linears AWQ does not calibrate: default max calibration (`weightAmax`). */
+  readonly weightCalibrator?: WeightCalibrator;
   /** Where calibration runs (default: the model's device, else `auto`). */
   readonly device?: Device;
   /**
@@ -149,6 +165,17 @@ export async function modelOptQuantize(
     }
   }
   const needsData = inputCalibrated.length > 0 || algorithm.method === 'awq_lite';
+  const inputCalibrators = makeInputCalibrators(
+    inputCalibrated.map(([path]) => path),
+    options.inputCalibrator ?? maxCalibrator,
+  );
+  const weightCalibrator = options.weightCalibrator ?? maxWeightCalibrator;
+  if (typeof weightCalibrator !== 'function') {
+    throw new InvalidArgumentError(
+      'weightCalibrator',
+      'must be a function (linear, weight, quantizer) => amax',
+    );
+  }
 
   let batchesSeen = 0;
   let forwardLoop: GPT2ForwardLoop | undefined;
@@ -180,7 +207,7 @@ export async function modelOptQuantize(
     );
     batchesSeen = batches.length;
     const calibrated = await calibrateBlockByBlock(model, linears, batches, {
-      inputMax: inputCalibrated.map(([path]) => path),
+      inputCalibrators,
       ...(algorithm.method === 'awq_lite' ? { awqAlphaStep: algorithm.alphaStep } : {}),
       device: options.device ?? model.device ?? model.requestedDevice,
       memoryBudgetBytes,
@@ -193,7 +220,7 @@ export async function modelOptQuantize(
       for (const [path, scale] of calibrated.awqScales) applyAwqScale(linears.get(path)!, scale);
     }
   } else if (forwardLoop !== undefined) {
-    awq = await calibrateWholeModel(model, linears, forwardLoop, inputCalibrated, algorithm, {
+    awq = await calibrateWholeModel(model, linears, forwardLoop, inputCalibrators, algorithm, {
       device,
       memoryBudgetBytes,
       onNotice,
@@ -207,7 +234,12 @@ export async function modelOptQuantize(
   }
   for (const [path, linear] of linears) {
     if (linear.weight_quantizer.enabled && !awq?.has(path)) {
-      linear.weight_quantizer.amax = weightAmax(linear.weight, linear.weight_quantizer);
+      linear.weight_quantizer.amax = calibratedWeightAmax(
+        weightCalibrator,
+        path,
+        linear.weight,
+        linear.weight_quantizer,
+      );
     }
     linear.invalidate();
   }
@@ -265,7 +297,7 @@ async function calibrateWholeModel(
   model: GPT2LMHeadModel,
   linears: Map<string, QuantLinear>,
   forwardLoop: GPT2ForwardLoop,
-  inputCalibrated: readonly [string, QuantLinear][],
+  inputCalibrators: ReadonlyMap<string, InputCalibrator>,
   algorithm: ReturnType<typeof algorithmOf>,
   options: {
     device: () => Device;
@@ -289,20 +321,25 @@ async function calibrateWholeModel(
   };
   // Calibration sees the unquantized model, as ModelOpt's calibration mode does: weight ranges are
   // set only after every data pass.
-  if (inputCalibrated.length > 0) {
-    const maxima = new Map(inputCalibrated.map(([path]) => [path, new RunningMax()]));
+  if (inputCalibrators.size > 0) {
+    let observed = 0;
     await counted(
       tappedModel(
         model,
-        inputCalibrated.map(([module]) => ({ module, absMax: true })),
+        [...inputCalibrators].map(([module, calibrator]) => ({
+          module,
+          ...(calibrator.needs.absMax ? { absMax: true } : {}),
+          ...(calibrator.needs.input ? { input: true } : {}),
+        })),
         (taps) => {
-          for (const [path, max] of maxima) max.update(taps.get(path)!.absMax!);
+          observed++;
+          for (const [path, calibrator] of inputCalibrators) calibrator.observe(taps.get(path)!);
         },
       ),
     );
-    for (const [path, max] of maxima) {
-      if (max.batches === 0) throw new InvalidArgumentError('forwardLoop', 'ran no batch through the model');
-      linears.get(path)!.input_quantizer.amax = max.tensor();
+    if (observed === 0) throw new InvalidArgumentError('forwardLoop', 'ran no batch through the model');
+    for (const [path, calibrator] of inputCalibrators) {
+      linears.get(path)!.input_quantizer.amax = inputAmaxTensor(path, calibrator);
     }
   }
   if (algorithm.method !== 'awq_lite') return undefined;
@@ -313,4 +350,30 @@ async function calibrateWholeModel(
     onNotice: options.onNotice,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
+}
+
+/** One calibrator per input-calibrated linear, each checked to ask for something it can observe. */
+function makeInputCalibrators(
+  paths: readonly string[],
+  factory: InputCalibratorFactory,
+): Map<string, InputCalibrator> {
+  if (typeof factory !== 'function') {
+    throw new InvalidArgumentError('inputCalibrator', 'must be a function (linear) => InputCalibrator');
+  }
+  return new Map(
+    paths.map((path) => {
+      const calibrator = factory(path);
+      if (
+        typeof calibrator?.observe !== 'function' ||
+        typeof calibrator.amax !== 'function' ||
+        !(calibrator.needs?.absMax || calibrator.needs?.input)
+      ) {
+        throw new InvalidArgumentError(
+          'inputCalibrator',
+          `made no usable calibrator for ${path}: it needs observe(batch), amax() and needs.absMax or needs.input`,
+        );
+      }
+      return [path, calibrator];
+    }),
+  );
 }
