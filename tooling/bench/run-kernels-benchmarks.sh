@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# The kernels engine's GPU measurements, on one machine, in two phases that each fit one 10-minute
-# call. `decode`: decode (greedy and sampled on the device) in rounds alternated with PyTorch's
-# `generate` (eager and sdpa, then the static-cache torch.compile variant as its own step), GPU time
-# per step kernel, 512-token prefill, Dawn's dispatch cost, the
-# decode linear's time per rows-per-workgroup setting.
+# The kernels engine's GPU measurements, on one machine, in phases that each fit one 10-minute call.
+# `decode`: decode (greedy and sampled on the device) in a round alternated with PyTorch's `generate`
+# (eager and sdpa, then the static-cache torch.compile variant as its own step), GPU time per step
+# kernel, 512-token prefill, Dawn's dispatch cost, the decode linear's time per rows-per-workgroup
+# setting, batch-32 decode.
 # `quantize`: agreement with onnxruntime, quantize time against the PyTorch reference, the onnxruntime
-# engine's decode round.
+# engine's decode round. `rounds`: two more alternated rounds (kernels, PyTorch eager and sdpa, PyTorch
+# compiled). Each phase's rounds start at the round number given, so calls add rounds to one folder.
 # Bundle first, from the root:
 #   for b in decode-throughput kernel-profile engine-agreement dawn-dispatch-cost linear-variants; do
 #     (cd packages/nanogpt && pnpm exec tsup --config ../../tooling/bench/tsup.config.ts --silent bench/$b.ts); done
 #   (cd packages/quant-core && pnpm exec tsup --config ../../tooling/bench/tsup.config.ts --silent bench/quantize-time.ts)
 #   (cd tooling/bench && pnpm exec tsup --config tsup.config.ts --silent decode-rounds.ts)
-#   tooling/bench/run-kernels-benchmarks.sh <results folder> [decode|quantize|decode,quantize] [first round]
+#   tooling/bench/run-kernels-benchmarks.sh <results folder> [decode|quantize|rounds, comma-separated] [first round]
 # With PACK_TO set, the results folder is archived to "$PACK_TO/results.tar" after every step, so a
 # call cut off by its time limit still returns what finished.
 set -uo pipefail
@@ -38,16 +39,20 @@ pytorch_round() {
   step "pytorch eager and sdpa, round $1" 90 python3 tooling/bench/pytorch_baselines.py --model gpt2-124m=random --skip-forward \
     "${@:2}" --out "$ROUNDS/pytorch-$1.json"
 }
+compiled_round() {
+  step "pytorch static cache + torch.compile, round $1" 170 python3 tooling/bench/pytorch_baselines.py --model gpt2-124m=random \
+    --skip-forward --only-compiled --out "$ROUNDS/pytorch-$1-compiled.json"
+}
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$RESULTS/gpu.txt"
 if wanted decode; then
   kernels_round "$ROUND" 100 --sample
   pytorch_round "$ROUND" --extra
+  compiled_round "$ROUND"
   step "kernel profile" 75 node .bench/kernel-profile.js --out "$RESULTS/kernel-profile.json"
   step "decode linear rows per workgroup" 45 node .bench/linear-variants.js --out "$RESULTS/linear-variants.json"
   step "dawn dispatch cost" 30 node .bench/dawn-dispatch-cost.js --out "$RESULTS/dawn-dispatch-cost.json"
-  step "pytorch static cache + torch.compile, round $ROUND" 170 python3 tooling/bench/pytorch_baselines.py --model gpt2-124m=random \
-    --skip-forward --only-compiled --out "$ROUNDS/pytorch-$ROUND-compiled.json"
-  kernels_round "$((ROUND + 1))" 80 --skip-checks
+  step "decode kernels, batch 32" 90 node .bench/decode-throughput.js --engine kernels --device webgpu --prompt 32 --tokens 128 \
+    --batch 32 --only $ONLY --device-choice-only --skip-checks --out "$RESULTS/decode-batch-32.json"
 fi
 if wanted quantize; then
   step "engine agreement" 90 node .bench/engine-agreement.js --out "$RESULTS/engine-agreement.json"
@@ -58,5 +63,12 @@ if wanted quantize; then
     --tokens 128 --only $ONLY --operators fused --skip-checks --out "$ROUNDS/ptq-$ROUND-onnxruntime.json"
   pytorch_round "$ROUND"
   kernels_round "$ROUND" 80 --skip-checks
+fi
+if wanted rounds; then
+  for round in "$ROUND" "$((ROUND + 1))"; do
+    kernels_round "$round" 80 --skip-checks
+    pytorch_round "$round"
+    compiled_round "$round"
+  done
 fi
 step "rounds summary" 20 node .bench/decode-rounds.js --dir "$ROUNDS" --out "$RESULTS/decode-rounds.json"
