@@ -35,7 +35,7 @@ export type GlobalOptionTable = typeof GLOBAL_OPTIONS;
 export const engineOption = withDefault(
   choiceOption(
     '--engine <engine>',
-    "what runs the model: onnxruntime, kernels (ptq's own WebGPU kernels, batch 1) or auto (the kernels on a GPU adapter, else onnxruntime)",
+    "what runs the model: onnxruntime, kernels (ptq's own WebGPU kernels, batch 1 to 32) or auto (the kernels on a GPU adapter, else onnxruntime)",
     ENGINES,
   ),
   'onnxruntime' as Engine,
