@@ -108,7 +108,7 @@ describe('parseExampleOptions', () => {
   test('the local lists match the packages they stand in for', () => {
     expect(QUANT_MODES).toEqual(CORE_QUANT_MODES);
     expect(new Set(DEVICES)).toEqual(new Set(['auto', ...AUTO_DEVICE_ORDER]));
-    expect(ENGINES).toEqual(NANOGPT_ENGINES);
+    expect(ENGINES).toBe(NANOGPT_ENGINES);
   });
 
   test('--quant-mode, --device and --dtype accept exactly the lists of @ptq/types', () => {

@@ -1,19 +1,25 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import type { Engine } from '@ptq/nanogpt';
-import { DEVICES, type Device, MODEL_DTYPES, type ModelDType, QUANT_MODES, type QuantMode } from '@ptq/types';
+import {
+  DEVICES,
+  type Device,
+  ENGINES,
+  type Engine,
+  MODEL_DTYPES,
+  type ModelDType,
+  QUANT_MODES,
+  type QuantMode,
+} from '@ptq/types';
 import { ExampleUsageError } from './example-errors';
 
 // @ptq/types imports nothing at run time, so a bad flag is reported without loading onnxruntime.
-export { DEVICES, QUANT_MODES };
+export { DEVICES, ENGINES, QUANT_MODES };
 /** `--dtype`: `MODEL_DTYPES` of @ptq/types. */
 export const DTYPES = MODEL_DTYPES;
 
 export const MODEL_TYPES = ['gpt2', 'gpt2-medium', 'gpt2-large', 'gpt2-xl'] as const;
 /** `none` runs the model unquantized, for comparison. */
 export const QUANT_MODE_CHOICES = [...QUANT_MODES, 'none'] as const;
-// Kept here so that a bad flag is reported without loading onnxruntime; a test checks it matches.
-export const ENGINES = ['onnxruntime', 'kernels', 'auto'] as const satisfies readonly Engine[];
 
 export const CHECK_LEVELS = ['fast', 'none'] as const;
 

@@ -5,6 +5,8 @@ import {
   type CalibrationModel,
   DEVICES,
   type Device,
+  ENGINES,
+  type Engine,
   type ForwardLoop,
   isQuantMode,
   MODEL_DTYPES,
@@ -19,10 +21,11 @@ describe('the shared lists', () => {
     expect(QUANT_MODES).toEqual(['int8-weight-only', 'int4-weight-only', 'float8']);
     expect(DEVICES).toEqual(['auto', 'cpu', 'webgpu', 'cuda']);
     expect(MODEL_DTYPES).toEqual(['float32', 'float16']);
+    expect(ENGINES).toEqual(['onnxruntime', 'kernels', 'auto']);
   });
 
   test("are frozen, so no package can change another one's list", () => {
-    for (const list of [QUANT_MODES, DEVICES, MODEL_DTYPES]) {
+    for (const list of [QUANT_MODES, DEVICES, MODEL_DTYPES, ENGINES]) {
       expect(Object.isFrozen(list)).toBe(true);
       expect(() => (list as unknown as string[]).push('int3')).toThrow(TypeError);
     }
@@ -40,6 +43,7 @@ describe('the shared lists', () => {
     expectTypeOf<Device>().toEqualTypeOf<'auto' | 'cpu' | 'webgpu' | 'cuda'>();
     expectTypeOf<ResolvedDevice>().toEqualTypeOf<'cpu' | 'webgpu' | 'cuda'>();
     expectTypeOf<ModelDType>().toEqualTypeOf<'float32' | 'float16'>();
+    expectTypeOf<Engine>().toEqualTypeOf<'onnxruntime' | 'kernels' | 'auto'>();
   });
 
   test('a loop written for the plain CalibrationModel is a loop for a richer one', () => {

@@ -1,13 +1,12 @@
 import type { TextEncoding, TextSplit } from '@ptq/calibration';
-import type { Engine } from '@ptq/nanogpt';
-import { DEVICES, type Device } from '@ptq/types';
+import { DEVICES, type Device, ENGINES, type Engine } from '@ptq/types';
 import { booleanOption, choiceOption, withDefault } from './option-spec';
 
 // Kept here rather than imported so that `ptq --help` and flag errors load no model code
 // (onnxruntime, transformers.js); a test checks they match the packages' own lists. The modes,
-// devices and dtypes come from @ptq/types, which imports nothing at run time.
-/** `--engine`: onnxruntime's session, ptq's own WebGPU kernels, or the kernels where a GPU runs them. */
-export const ENGINES = ['onnxruntime', 'kernels', 'auto'] as const satisfies readonly Engine[];
+// devices, dtypes and engines come from @ptq/types, which imports nothing at run time.
+/** `--engine`: `ENGINES` of @ptq/types, re-exported. */
+export { ENGINES };
 
 /** What `ptq quantize` writes: ModelOpt's unified HF checkpoint, transformers.js ONNX, or QDQ ONNX. */
 export const EXPORT_FORMATS = ['modelopt-hf', 'onnx', 'onnx-qdq'] as const;

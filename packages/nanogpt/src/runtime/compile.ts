@@ -9,6 +9,7 @@ import {
   resolveDevice,
   type SessionHandle,
 } from '@ptq/onnx';
+import { ENGINES, type Engine } from '@ptq/types';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { GraphOperators } from '../graph/blocks';
 import { buildGptGraph } from '../graph/build-gpt-graph';
@@ -20,10 +21,8 @@ import type { GPT } from '../modules/gpt';
 import { CompiledGPT } from './compiled-gpt';
 import { toSessionModel } from './session-model';
 
-/** Which engine runs the compiled model (see `compile`). */
-export type Engine = 'onnxruntime' | 'kernels' | 'auto';
-
-export const ENGINES: readonly Engine[] = ['onnxruntime', 'kernels', 'auto'];
+/** Which engine runs the compiled model (see `compile`): `ENGINES` of @ptq/types. */
+export { ENGINES, type Engine };
 
 export interface CompileOptions {
   /**
@@ -197,7 +196,7 @@ export async function compile(gpt: GPT, options: CompileOptions = {}): Promise<C
   checkPositiveInteger('maxSequence', maxSequence, blockSize);
   checkPositiveInteger('batch', batch);
   const engine = options.engine ?? 'onnxruntime';
-  if (!ENGINES.includes(engine)) {
+  if (!(ENGINES as readonly string[]).includes(engine)) {
     throw new InvalidArgumentError('engine', `must be one of ${ENGINES.join(', ')}, got ${String(engine)}`);
   }
   if (engine !== 'onnxruntime') {
