@@ -150,12 +150,21 @@ export function percentileCalibrator(
         let cumulative = 0;
         for (let bin = 0; bin < counts.length; bin += 1) {
           cumulative += counts[bin]!;
-          if (cumulative >= wanted) return Math.fround(Math.min(largest, (bin + 1) * width));
+          if (cumulative >= wanted) return float32AtLeast(Math.min(largest, (bin + 1) * width));
         }
         return Math.fround(largest);
       },
     };
   };
+}
+
+/** The smallest float32 ≥ `value` (≥ 0): an amax rounded to float32 must not fall below its bin's edge. */
+function float32AtLeast(value: number): number {
+  const rounded = Math.fround(value);
+  if (rounded >= value) return rounded;
+  const bits = new Uint32Array(Float32Array.of(rounded).buffer);
+  bits[0]! += 1;
+  return new Float32Array(bits.buffer)[0]!;
 }
 
 /** Max calibration of a weight (the default `WeightCalibrator`). */
