@@ -19,6 +19,7 @@ const problem = await kernelAdapterProblem();
 if (problem !== undefined) console.warn(`kernel engine tests skipped: ${problem}`);
 const open = releasedAfterAll();
 
+/** Prompts of different lengths for a batch of 3 (the middle one shortest, so it is left-padded most). */
 const BATCH_PROMPTS = [PROMPT, [40, 2, 77, 13], [9, 81, 30, 55, 5, 64, 18, 70, 3, 47, 26, 91, 60]];
 
 /** A batch's ids left-padded with `pad` and its mask, as `generate` pads them. */
