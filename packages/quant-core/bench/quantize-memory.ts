@@ -173,18 +173,14 @@ async function parent(): Promise<void> {
         ]);
         reports.push(report);
         console.error(
-          `${mode} ${execution}: peak ${(report.maxRssBytes / 1e9).toFixed(2)} GB, ${report.quantizeCpuSeconds.toFixed(1)} s CPU; sampled peaks: ${Object.entries(
-            report.sampledPeakRssBytes,
-          )
-            .map(([part, bytes]) => `${part} ${(bytes / 1e9).toFixed(2)} GB`)
-            .join(', ')}`,
+          `${mode} ${execution}: peak ${(report.maxRssBytes / 1e9).toFixed(2)} GB, ${report.quantizeCpuSeconds.toFixed(1)} s CPU; sampled peaks: ${sampledPeaks(report)}`,
         );
       }
     }
     machine.loadAverageAtEnd = loadavg();
-    const gigabytes = (bytes: number) => bytes / 1e9;
+    const run: MemoryRun = { shapeName, shape, checkpointBytes, samples, length, machine };
     printTable(
-      `modelOptQuantize peak RSS, random fp32 ${shapeName} (${shape.layers}×${shape.width}, ${gigabytes(checkpointBytes).toFixed(2)} GB checkpoint), ${samples} samples × ${length} tokens, CPU (${machine.cpu}, ${machine.cores} cores, ${gigabytes(machine.totalMemoryBytes).toFixed(1)} GB; load average ${machine.loadAverageAtStart.map((value) => value.toFixed(1)).join(' ')} at start)`,
+      `modelOptQuantize peak RSS, ${describeRun(run)}`,
       [
         'mode',
         'calibration',
@@ -204,22 +200,61 @@ async function parent(): Promise<void> {
         report.quantizeCpuSeconds,
       ]),
     );
-    writeJson(out, {
-      benchmark: 'modelOptQuantize peak RSS',
-      shape: { name: shapeName, ...shape },
-      checkpointBytes,
-      samples: Number(samples),
-      maxSampleLength: Number(length),
-      machine,
-      gitCommit: gitCommit(),
-      results: reports.map((report) => ({
-        ...report,
-        peakOverCheckpoint: report.maxRssBytes / checkpointBytes,
-      })),
-    });
+    writeRunJson(out, 'modelOptQuantize peak RSS', run, {}, reports);
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
+}
+
+/** A function declaration: the bench's top-level await runs before module constants below it exist. */
+function gigabytes(bytes: number): number {
+  return bytes / 1e9;
+}
+
+/** What a memory run measured: the checkpoint, the calibration data and the machine. */
+interface MemoryRun {
+  readonly shapeName: string;
+  readonly shape: RandomGpt2Shape;
+  readonly checkpointBytes: number;
+  readonly samples: string;
+  readonly length: string;
+  readonly machine: ReturnType<typeof benchMachine>;
+}
+
+/** The run in words, for a table's title. */
+function describeRun({ shapeName, shape, checkpointBytes, samples, length, machine }: MemoryRun): string {
+  return `random fp32 ${shapeName} (${shape.layers}×${shape.width}, ${gigabytes(checkpointBytes).toFixed(2)} GB checkpoint), ${samples} samples × ${length} tokens, CPU (${machine.cpu}, ${machine.cores} cores, ${gigabytes(machine.totalMemoryBytes).toFixed(1)} GB; load average ${machine.loadAverageAtStart.map((value) => value.toFixed(1)).join(' ')} at start)`;
+}
+
+/** A report's sampled peak RSS per phase, for the progress line. */
+function sampledPeaks(report: { readonly sampledPeakRssBytes: Record<string, number> }): string {
+  return Object.entries(report.sampledPeakRssBytes)
+    .map(([part, bytes]) => `${part} ${(bytes / 1e9).toFixed(2)} GB`)
+    .join(', ');
+}
+
+/** The JSON file of a run: its setting, `details`, the machine and each report with its peak ÷ checkpoint. */
+function writeRunJson(
+  out: string,
+  benchmark: string,
+  run: MemoryRun,
+  details: Record<string, unknown>,
+  reports: readonly { readonly maxRssBytes: number }[],
+): void {
+  writeJson(out, {
+    benchmark,
+    shape: { name: run.shapeName, ...run.shape },
+    checkpointBytes: run.checkpointBytes,
+    samples: Number(run.samples),
+    maxSampleLength: Number(run.length),
+    ...details,
+    machine: run.machine,
+    gitCommit: gitCommit(),
+    results: reports.map((report) => ({
+      ...report,
+      peakOverCheckpoint: report.maxRssBytes / run.checkpointBytes,
+    })),
+  });
 }
 
 function gitCommit(): string | undefined {
@@ -360,19 +395,15 @@ async function wholeCommand(): Promise<void> {
       rmSync(join(folder, `out-${mode}`), { recursive: true, force: true });
       reports.push(report);
       console.error(
-        `${mode}: peak ${(report.maxRssBytes / 1e9).toFixed(2)} GB; sampled peaks: ${Object.entries(
-          report.sampledPeakRssBytes,
-        )
-          .map(([part, bytes]) => `${part} ${(bytes / 1e9).toFixed(2)} GB`)
-          .join(', ')}`,
+        `${mode}: peak ${(report.maxRssBytes / 1e9).toFixed(2)} GB; sampled peaks: ${sampledPeaks(report)}`,
       );
     }
     machine.loadAverageAtEnd = loadavg();
-    const gigabytes = (bytes: number) => bytes / 1e9;
+    const run: MemoryRun = { shapeName, shape, checkpointBytes, samples, length, machine };
     const phasePeak = (report: CommandReport, phase: string) =>
       report.sampledPeakRssBytes[phase] === undefined ? '—' : gigabytes(report.sampledPeakRssBytes[phase]);
     printTable(
-      `ptq quantize (--check ${check}) peak RSS, random fp32 ${shapeName} (${shape.layers}×${shape.width}, ${gigabytes(checkpointBytes).toFixed(2)} GB checkpoint), ${samples} samples × ${length} tokens, CPU (${machine.cpu}, ${machine.cores} cores, ${gigabytes(machine.totalMemoryBytes).toFixed(1)} GB; load average ${machine.loadAverageAtStart.map((value) => value.toFixed(1)).join(' ')} at start)`,
+      `ptq quantize (--check ${check}) peak RSS, ${describeRun(run)}`,
       [
         'mode',
         'peak RSS GB',
@@ -394,21 +425,7 @@ async function wholeCommand(): Promise<void> {
         report.userCpuSeconds + report.systemCpuSeconds,
       ]),
     );
-    writeJson(out, {
-      benchmark: 'ptq quantize peak RSS',
-      shape: { name: shapeName, ...shape },
-      checkpointBytes,
-      samples: Number(samples),
-      maxSampleLength: Number(length),
-      check,
-      cli,
-      machine,
-      gitCommit: gitCommit(),
-      results: reports.map((report) => ({
-        ...report,
-        peakOverCheckpoint: report.maxRssBytes / checkpointBytes,
-      })),
-    });
+    writeRunJson(out, 'ptq quantize peak RSS', run, { check, cli }, reports);
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
