@@ -174,19 +174,7 @@ export function linearShader(options: LinearShaderOptions): string {
     extraBindings.push('@group(0) @binding(8) var<storage, read> pre_scale: array<f32>;');
   }
   const load = options.layerNorm
-    ? `var local_sum = 0.0;
-  for (var i = tid; i < ${inFeatures}u; i += ${LINEAR_THREADS}u) {
-    local_sum += input[input_base + i];
-  }
-  ${reduceSum('local_sum', 'total')}
-  let mean = total / ${inFeatures}.0;
-  var local_squares = 0.0;
-  for (var i = tid; i < ${inFeatures}u; i += ${LINEAR_THREADS}u) {
-    let centered = input[input_base + i] - mean;
-    local_squares += centered * centered;
-  }
-  ${reduceSum('local_squares', 'squares')}
-  let inverse_deviation = 1.0 / sqrt(squares / ${inFeatures}.0 + parameters.epsilon);
+    ? `${layerNormStatistics(inFeatures, 'input_base')}
   for (var i = tid; i < ${padded}u; i += ${LINEAR_THREADS}u) {
     var x = 0.0;
     if (i < ${inFeatures}u) {
@@ -290,6 +278,27 @@ export function reduceSum(value: string, result: string): string {
     statistic = partial[0];
   }
   let ${result} = workgroupUniformLoad(&statistic);`;
+}
+
+/**
+ * WGSL giving `let mean` and `let inverse_deviation` (1 / √(variance + the uniform's epsilon)) of
+ * `input[base…base + inFeatures]`, over the workgroup's LINEAR_THREADS threads: one code for the decode
+ * linears and the prompt kernels' input pass, so both normalize bit for bit alike.
+ */
+export function layerNormStatistics(inFeatures: number, base: string): string {
+  return `var local_sum = 0.0;
+  for (var i = tid; i < ${inFeatures}u; i += ${LINEAR_THREADS}u) {
+    local_sum += input[${base} + i];
+  }
+  ${reduceSum('local_sum', 'total')}
+  let mean = total / ${inFeatures}.0;
+  var local_squares = 0.0;
+  for (var i = tid; i < ${inFeatures}u; i += ${LINEAR_THREADS}u) {
+    let centered = input[${base} + i] - mean;
+    local_squares += centered * centered;
+  }
+  ${reduceSum('local_squares', 'squares')}
+  let inverse_deviation = 1.0 / sqrt(squares / ${inFeatures}.0 + parameters.epsilon);`;
 }
 
 function transformInput(options: LinearShaderOptions): string {

@@ -1,5 +1,11 @@
 import { FLOAT8_WGSL } from './float8-wgsl';
-import { type KernelWeightKind, outputFactor, reduceSum, storeOutput, wordsPerRow } from './linear-shader';
+import {
+  type KernelWeightKind,
+  layerNormStatistics,
+  outputFactor,
+  storeOutput,
+  wordsPerRow,
+} from './linear-shader';
 
 /**
  * The linears of a prompt's rows as tiled matrix products: each workgroup computes
@@ -70,21 +76,7 @@ export function promptInputShader(options: PromptInputShaderOptions): string {
   const transform: string[] = [];
   if (options.preScale) transform.push('x = x * pre_scale[i];');
   if (options.float8Input) transform.push('x = float8_fake_quant(x, parameters.input_scale);');
-  const statistics = options.layerNorm
-    ? `var local_sum = 0.0;
-  for (var i = tid; i < ${inFeatures}u; i += ${THREADS}u) {
-    local_sum += input[base + i];
-  }
-  ${reduceSum('local_sum', 'total')}
-  let mean = total / ${inFeatures}.0;
-  var local_squares = 0.0;
-  for (var i = tid; i < ${inFeatures}u; i += ${THREADS}u) {
-    let centered = input[base + i] - mean;
-    local_squares += centered * centered;
-  }
-  ${reduceSum('local_squares', 'squares')}
-  let inverse_deviation = 1.0 / sqrt(squares / ${inFeatures}.0 + parameters.epsilon);`
-    : '';
+  const statistics = options.layerNorm ? layerNormStatistics(inFeatures, 'base') : '';
   const value = options.layerNorm
     ? '(input[base + i] - mean) * inverse_deviation * gamma[i] + beta[i]'
     : 'input[base + i]';
