@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor, type Tensor } from '@ptq/tensor';
-import { RunningMax, weightAmax } from './max-calibration';
+import { RunningMax, weightAmax, weightAmaxShape } from './max-calibration';
 import type { TensorQuantizer } from './tensor-quantizer';
 
 /** One calibration batch of a linear's input, captured as its calibrator asked (`needs`). */
@@ -192,7 +192,7 @@ export function calibratedWeightAmax(
 ): Tensor<'float32'> {
   const amax = calibrator(linear, weight, quantizer);
   if (calibrator === maxWeightCalibrator) return amax;
-  const expected = weightAmax(weight, quantizer).shape;
+  const expected = weightAmaxShape(weight, quantizer);
   if (amax?.dtype !== 'float32' || amax.shape.join(',') !== expected.join(',')) {
     throw new InvalidArgumentError(
       'weightCalibrator',

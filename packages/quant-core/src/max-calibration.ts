@@ -9,19 +9,28 @@ import type { TensorQuantizer } from './tensor-quantizer';
  * order.
  */
 export function weightAmax(weight: Tensor<'float32'>, quantizer: TensorQuantizer): Tensor<'float32'> {
+  const shape = weightAmaxShape(weight, quantizer);
   const [out = 0, inFeatures = 0] = weight.shape;
   const blockSize = quantizer.blockSize;
   if (blockSize !== undefined) {
-    const amax = amaxPerBlock(weight.data, [out, inFeatures], blockSize);
-    return createTensor('float32', [amax.data.length, 1], amax.data);
+    return createTensor('float32', shape, amaxPerBlock(weight.data, [out, inFeatures], blockSize).data);
   }
   if (quantizer.axis === 0) {
-    const amax = amaxPerChannel(weight.data, [out, inFeatures], 0);
-    return createTensor('float32', [out, 1], amax.data);
+    return createTensor('float32', shape, amaxPerChannel(weight.data, [out, inFeatures], 0).data);
   }
-  if (quantizer.axis === null) {
-    return createTensor('float32', [], new Float32Array([amaxPerTensor(weight.data)]));
-  }
+  return createTensor('float32', shape, new Float32Array([amaxPerTensor(weight.data)]));
+}
+
+/**
+ * The shape of `weightAmax`'s result for this weight and quantizer, without computing it: blocks
+ * `[out · ⌈in / block⌉, 1]`, per channel `[out, 1]`, per tensor `[]`.
+ */
+export function weightAmaxShape(weight: Tensor<'float32'>, quantizer: TensorQuantizer): number[] {
+  const [out = 0, inFeatures = 0] = weight.shape;
+  const blockSize = quantizer.blockSize;
+  if (blockSize !== undefined) return [out * Math.ceil(inFeatures / blockSize), 1];
+  if (quantizer.axis === 0) return [out, 1];
+  if (quantizer.axis === null) return [];
   throw new InvalidArgumentError(
     'axis',
     `weight quantizers support axis 0, blocks or per-tensor; got axis ${quantizer.axis}`,
