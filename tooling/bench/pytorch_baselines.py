@@ -48,7 +48,10 @@ def main() -> None:
     progress = lambda message: print(f"[{time.perf_counter() - started:6.1f} s] {message}", flush=True)
     torch.backends.cuda.matmul.allow_tf32 = False
     results = {"gpu": torch.cuda.get_device_name(0), "torch": torch.__version__, "forward": [], "generate": [], "extra": [], "errors": []}
-    save = lambda: json.dump(results, open(args.out, "w"), indent=2)
+    def save():
+        with open(args.out, "w") as handle:
+            json.dump(results, handle, indent=2)
+
     for spec in args.model:
         name, folder = spec.split("=", 1)
         for attention in ("sdpa",) if args.only_compiled else ("eager", "sdpa"):
