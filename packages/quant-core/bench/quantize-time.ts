@@ -9,7 +9,29 @@ import { loadHfGpt2 } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
 import { writeRandomGpt2 } from '../../../tooling/bench/random-gpt2';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
-import { modelOptQuantize, QUANT_MODES } from '../src/index';
+import { modelOptQuantize, QUANT_MODES, type QuantizeProgress } from '../src/index';
+
+/**
+ * Where the wall time goes, from the progress events' timestamps: the time before an event counts to
+ * its phase — block runs (a block's first batch includes opening its session), the AWQ search of one
+ * linear — and the rest (recording, embedding, quantizing the weights) to `other`.
+ */
+function phaseClock(started: number) {
+  const seconds = { blockOpenAndFirstRun: 0, blockRuns: 0, awqSearch: 0 };
+  let last = started;
+  return {
+    seconds,
+    onProgress(event: QuantizeProgress): void {
+      const now = performance.now();
+      const elapsed = (now - last) / 1000;
+      last = now;
+      if (event.phase === 'calibrate-block') {
+        if (event.batch === 1) seconds.blockOpenAndFirstRun += elapsed;
+        else seconds.blockRuns += elapsed;
+      } else if (event.phase === 'awq-search') seconds.awqSearch += elapsed;
+    },
+  };
+}
 
 const device = flag('device', 'cpu') as Device;
 const which = flag('model', 'default');
@@ -22,22 +44,56 @@ const rows: (string | number)[][] = [];
 const results = [];
 for (const mode of QUANT_MODES) {
   const seconds: number[] = [];
+  const phases: ReturnType<typeof phaseClock>['seconds'][] = [];
   let usedDevice: string | undefined;
+  let calibrated: { awqAlphas: number[]; inputAmax: (string | number | undefined)[][] } | undefined;
   for (let run = 0; run < runs; run++) {
     const model = await loadHfGpt2(folder, { device, onNotice: () => {} });
     const started = performance.now();
-    const quantized = await modelOptQuantize(model, mode, { device, log: () => {}, onNotice: () => {} });
+    const clock = phaseClock(started);
+    const quantized = await modelOptQuantize(model, mode, {
+      device,
+      log: () => {},
+      onNotice: () => {},
+      onProgress: clock.onProgress,
+    });
     seconds.push((performance.now() - started) / 1000);
+    phases.push(clock.seconds);
+    // What calibration chose, to compare executions and devices: AWQ's alphas, fp8's input amax.
+    calibrated = {
+      awqAlphas: [...(quantized.awq ?? new Map()).values()].map((result) => result.alpha),
+      inputAmax: [...quantized.linears]
+        .filter(([, linear]) => linear.input_quantizer.amax !== undefined)
+        .map(([path, linear]) => [path, linear.input_quantizer.amax!.data[0]]),
+    };
     usedDevice = model.device ?? device;
     await quantized.model.dispose();
   }
-  rows.push([mode, usedDevice ?? device, median(seconds)]);
-  results.push({ mode, device: usedDevice, medianSeconds: median(seconds), runsSeconds: seconds });
+  const last = phases.at(-1)!;
+  const total = seconds.at(-1)!;
+  const other = total - last.blockOpenAndFirstRun - last.blockRuns - last.awqSearch;
+  rows.push([
+    mode,
+    usedDevice ?? device,
+    median(seconds),
+    last.blockOpenAndFirstRun,
+    last.blockRuns,
+    last.awqSearch,
+    other,
+  ]);
+  results.push({
+    mode,
+    device: usedDevice,
+    medianSeconds: median(seconds),
+    runsSeconds: seconds,
+    phases,
+    ...calibrated,
+  });
 }
 const host = machine();
 printTable(
   `modelOptQuantize wall time, ${which} model (${host.cpu}, ${host.cores} cores${host.gpu ? `, ${host.gpu}` : ''}, Node ${host.node}; median of ${runs})`,
-  ['mode', 'device', 'seconds'],
+  ['mode', 'device', 'seconds', 'last run: block open + 1st batch', 'other batches', 'AWQ search', 'other'],
   rows,
 );
 writeJson(out, { benchmark: 'modelOptQuantize wall time', model: which, machine: host, runs, results });

@@ -1,0 +1,129 @@
+// Where one AWQ search run's time goes on a GPU: the loss graph of `AwqSearchGraphs` for a linear
+// of GPT-2-124M's shape (16 × 512 tokens, 10 candidates a run), in its GPU and CPU forms: wall time
+// per run (inputs uploaded from the host each run), then the GPU's time per shader program from
+// onnxruntime's profile (timestamp queries; a node on the CPU shows no program).
+// Run: node .bench/awq-search-profile.js [--runs 5] [--out file.json]
+import { DeviceTensorReader, serializeModel, toOrtTensor } from '@ptq/onnx';
+import { createTensor } from '@ptq/tensor';
+import { InferenceSession, type Tensor as OrtTensor } from 'onnxruntime-node';
+import { profilePrefix, takeProfile } from '../../../tooling/bench/onnxruntime-profile';
+import { flag, machine, median, printTable, time, writeJson } from '../../../tooling/bench/report';
+import { awqLossGraph } from '../src/awq-search-graph';
+
+const runs = Number(flag('runs', '5'));
+const out = flag('out', 'bench-results/awq-search-profile.json');
+const tokens = 16 * 512;
+const candidates = 10;
+// [in, out] of GPT-2-124M's four linears.
+const SHAPES: [string, number, number][] = [
+  ['attn.c_attn', 768, 2304],
+  ['attn.c_proj', 768, 768],
+  ['mlp.c_fc', 768, 3072],
+  ['mlp.c_proj', 3072, 768],
+];
+
+let seed = 1;
+function random(length: number, scale: number): Float32Array {
+  const values = new Float32Array(length);
+  for (let index = 0; index < length; index++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    values[index] = ((seed / 2 ** 32) * 2 - 1) * scale;
+  }
+  return values;
+}
+
+const reader = new DeviceTensorReader('webgpu');
+const rows: (string | number)[][] = [];
+const results = [];
+for (const form of ['gpu', 'cpu'] as const)
+  for (const [name, inFeatures, outFeatures] of SHAPES) {
+    const model = serializeModel(awqLossGraph(128, false, { forGpu: form === 'gpu' }));
+    const feeds = {
+      x: toOrtTensor(createTensor('float32', [tokens, inFeatures], random(tokens * inFeatures, 2))),
+      w: toOrtTensor(
+        createTensor('float32', [outFeatures, inFeatures], random(outFeatures * inFeatures, 0.05)),
+      ),
+      b: toOrtTensor(createTensor('float32', [outFeatures], random(outFeatures, 0.01))),
+      s: toOrtTensor(
+        createTensor(
+          'float32',
+          [candidates, 1, inFeatures],
+          random(candidates * inFeatures, 1).map((v) => 1 + v / 2),
+        ),
+      ),
+      inverse_s: toOrtTensor(
+        createTensor(
+          'float32',
+          [candidates, 1, inFeatures],
+          random(candidates * inFeatures, 1).map((v) => 1 / (1 + v / 2)),
+        ),
+      ),
+    };
+    const options: InferenceSession.SessionOptions = {
+      executionProviders: ['webgpu'],
+      preferredOutputLocation: 'gpu-buffer',
+    };
+    const session = await InferenceSession.create(model, options);
+    // `x` uploaded once, as a block session's captured input arrives.
+    const first = await session.run(feeds);
+    (first.losses as OrtTensor).dispose();
+    const runOnce = async () => {
+      const result = await session.run(feeds);
+      const losses = result.losses as OrtTensor;
+      await reader.read([losses]);
+      losses.dispose();
+    };
+    const wall = await time(runOnce, runs, 1);
+    await session.release();
+    const prefix = profilePrefix(`awq-${name}`);
+    const profiled = await InferenceSession.create(model, {
+      ...options,
+      enableProfiling: true,
+      profileFilePrefix: prefix,
+    });
+    for (let run = 0; run < 4; run++) {
+      const result = await profiled.run(feeds);
+      (result.losses as OrtTensor).dispose();
+    }
+    await profiled.release();
+    const programs: Record<string, number> = {};
+    for (const { event, microsecondsPerRun } of takeProfile(prefix, 1, Number.POSITIVE_INFINITY)
+      ?.otherEvents ?? []) {
+      const program = event.split('&').slice(1).join('&') || event;
+      programs[program] = (programs[program] ?? 0) + microsecondsPerRun;
+    }
+    const top = Object.entries(programs).sort((a, b) => b[1] - a[1]);
+    const gpuMs = top.reduce((sum, [, value]) => sum + value, 0) / 1000;
+    rows.push([
+      form,
+      name,
+      inFeatures,
+      outFeatures,
+      median(wall),
+      gpuMs,
+      top
+        .slice(0, 4)
+        .map(([program, us]) => `${program} ${(us / 1000).toFixed(1)}`)
+        .join('; '),
+    ]);
+    results.push({
+      form,
+      linear: name,
+      inFeatures,
+      outFeatures,
+      tokens,
+      candidates,
+      wallMs: wall,
+      gpuMsPerRun: gpuMs,
+      programs: top,
+    });
+    console.error(JSON.stringify(rows.at(-1)));
+  }
+await reader.release();
+const host = machine();
+printTable(
+  `AWQ search run, ${candidates} candidates, ${tokens} tokens, inputs already fed (${host.gpu ?? 'no GPU'}; median of ${runs})`,
+  ['graph form', 'linear', 'in', 'out', 'wall ms', 'GPU ms (timestamps)', 'largest programs (ms)'],
+  rows,
+);
+writeJson(out, { benchmark: 'AWQ search run profile', machine: host, tokens, candidates, results });
