@@ -37,6 +37,9 @@ export {
 export { type EmbeddedBatch, embedBatch } from './graph/embed-batch';
 export { fakeQuantize, type InputQuantizer } from './graph/fake-quant';
 export {
+  type BlockHiddenState,
+  type DeviceHiddenState,
+  disposeHiddenState,
   type Gpt2BlockRunInput,
   type Gpt2BlockRunResult,
   Gpt2BlockSession,

@@ -1,7 +1,7 @@
 import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
 import { createTensor, type Tensor } from '@ptq/tensor';
-import { AwqSearchGraphs } from './awq-search-graph';
+import { AwqSearchGraphs, type SearchInput, searchInputRows } from './awq-search-graph';
 import { type GPT2ForwardLoop, tappedModel } from './calibration-model';
 import { weightAmax } from './max-calibration';
 import type { QuantLinear } from './quant-linear';
@@ -186,7 +186,7 @@ export async function awqLite(
 export async function searchAwqScale(
   linear: QuantLinear,
   actScale: Float32Array,
-  inputs: readonly Tensor<'float32'>[],
+  inputs: readonly SearchInput[],
   alphas: readonly number[],
   graphs: AwqSearchGraphs,
 ): Promise<AwqLayerResult & { scale: Float32Array }> {
@@ -197,7 +197,7 @@ export async function searchAwqScale(
   const inverses = scales.map(reciprocal);
   const losses = alphas.map(() => 0);
   for (const input of inputs) {
-    if ((input.shape[0] ?? 0) === 0) continue;
+    if (searchInputRows(input) === 0) continue;
     const batchLosses = await graphs.losses(input, linear.weight, bias, scales, inverses, blockSize);
     for (let candidate = 0; candidate < losses.length; candidate++) {
       losses[candidate]! += batchLosses[candidate]!;

@@ -1,9 +1,29 @@
-import { createSession, type Device, GraphBuilder, serializeModel, toOrtTensor } from '@ptq/onnx';
+import {
+  createSession,
+  type Device,
+  GraphBuilder,
+  type ResolvedDevice,
+  resolveDevice,
+  type SessionHandle,
+  serializeModel,
+  toOrtTensor,
+} from '@ptq/onnx';
 import { createTensor, type Tensor } from '@ptq/tensor';
-import type { InferenceSession } from 'onnxruntime-node';
+import type { Tensor as OrtTensor } from 'onnxruntime-node';
 
-/** Bytes one search run's stacked candidates may take: more buys nothing, each candidate costs the same work. */
+/**
+ * Bytes one search run's stacked candidates may take in host memory (the CPU): more buys nothing,
+ * each candidate costs the same work there.
+ */
 export const SEARCH_RUN_BYTES = 256 * 2 ** 20;
+
+/**
+ * On a GPU the stacked candidates live in device memory, and every run re-uploads the inputs and
+ * recomputes the unquantized product: a run takes as many candidates as fit here, each of its
+ * tensors at most GPU_SEARCH_TENSOR_BYTES (below the storage-buffer binding limit of large GPUs).
+ */
+export const GPU_SEARCH_RUN_BYTES = 4 * 2 ** 30;
+export const GPU_SEARCH_TENSOR_BYTES = 2 ** 30;
 
 /**
  * One onnxruntime graph for every linear shape (per block size, and whether `in` needs padding to
@@ -17,7 +37,7 @@ export const SEARCH_RUN_BYTES = 256 * 2 ** 20;
  * candidate alone.
  */
 export class AwqSearchGraphs {
-  readonly #sessions = new Map<string, Promise<InferenceSession>>();
+  readonly #sessions = new Map<string, Promise<SessionHandle>>();
   readonly #device: Device;
   readonly #onNotice: ((message: string) => void) | undefined;
   readonly #memoryBudgetBytes: number;
@@ -33,15 +53,29 @@ export class AwqSearchGraphs {
     this.#onNotice = onNotice;
   }
 
-  /** Candidates scored per run: their weight-sized intermediates (up to eight live at once) and outputs within the budget. */
-  candidatesPerRun(tokens: number, inFeatures: number, out: number): number {
+  /**
+   * Candidates scored per run: their weight-sized intermediates (up to eight live at once) and outputs
+   * within the budget of the device the search runs on.
+   */
+  candidatesPerRun(tokens: number, inFeatures: number, out: number, device: ResolvedDevice = 'cpu'): number {
     const perCandidate = 4 * (8 * out * inFeatures + tokens * (inFeatures + 2 * out));
-    return Math.max(1, Math.floor(this.#memoryBudgetBytes / perCandidate));
+    if (device === 'cpu') return Math.max(1, Math.floor(this.#memoryBudgetBytes / perCandidate));
+    const largestTensor = 4 * Math.max(tokens * Math.max(inFeatures, out), out * inFeatures);
+    return Math.max(
+      1,
+      Math.min(
+        Math.floor(GPU_SEARCH_RUN_BYTES / perCandidate),
+        Math.floor(GPU_SEARCH_TENSOR_BYTES / largestTensor),
+      ),
+    );
   }
 
-  /** The loss of each candidate scale on one batch's inputs `x` [tokens, in]. */
+  /**
+   * The loss of each candidate scale on one batch's inputs `x` [tokens, in], on the host or already
+   * in a GPU buffer of the search's device (a block session's captured input).
+   */
   async losses(
-    input: Tensor<'float32'>,
+    input: SearchInput,
     weight: Tensor<'float32'>,
     bias: Tensor<'float32'>,
     scales: readonly Float32Array[],
@@ -49,9 +83,9 @@ export class AwqSearchGraphs {
     blockSize: number,
   ): Promise<number[]> {
     const [out = 0, inFeatures = 0] = weight.shape;
-    const session = await this.#graph(blockSize || 128, inFeatures % (blockSize || 128) !== 0);
-    const perRun = this.candidatesPerRun(input.shape[0] ?? 0, inFeatures, out);
-    const x = toOrtTensor(input);
+    const { session, device } = await this.#graph(blockSize || 128, inFeatures % (blockSize || 128) !== 0);
+    const perRun = this.candidatesPerRun(searchInputRows(input), inFeatures, out, device);
+    const x = 'location' in input ? input : toOrtTensor(input);
     const w = toOrtTensor(weight);
     const b = toOrtTensor(bias);
     const losses: number[] = [];
@@ -71,14 +105,16 @@ export class AwqSearchGraphs {
     return losses;
   }
 
-  #graph(blockSize: number, padded: boolean): Promise<InferenceSession> {
+  #graph(blockSize: number, padded: boolean): Promise<SessionHandle> {
     const key = `${blockSize}/${padded ? 'padded' : 'whole'}`;
     let entry = this.#sessions.get(key);
     if (entry === undefined) {
-      const options = { device: this.#device, ...(this.#onNotice ? { onNotice: this.#onNotice } : {}) };
-      entry = createSession(serializeModel(buildLossGraph(blockSize, padded)), options).then(
-        (handle) => handle.session,
-      );
+      const onNotice = this.#onNotice ? { onNotice: this.#onNotice } : {};
+      entry = (async () => {
+        const device = this.#device === 'auto' ? await resolveDevice('auto', onNotice) : this.#device;
+        const graph = awqLossGraph(blockSize, padded, { forGpu: device !== 'cpu' });
+        return createSession(serializeModel(graph), { device, ...onNotice });
+      })();
       this.#sessions.set(key, entry);
     }
     return entry;
@@ -86,9 +122,16 @@ export class AwqSearchGraphs {
 
   /** Releases the sessions (and their arenas); later searches build new ones. */
   async dispose(): Promise<void> {
-    for (const entry of this.#sessions.values()) await (await entry).release();
+    for (const entry of this.#sessions.values()) await (await entry).session.release();
     this.#sessions.clear();
   }
+}
+
+/** A linear's captured input rows [tokens, in]: on the host, or an onnxruntime tensor on the device. */
+export type SearchInput = Tensor<'float32'> | OrtTensor;
+
+export function searchInputRows(input: SearchInput): number {
+  return ('location' in input ? input.dims[0] : input.shape[0]) ?? 0;
 }
 
 function stack(rows: readonly Float32Array[], width: number): Tensor<'float32'> {
@@ -110,7 +153,22 @@ function scalar(value: number): Tensor<'float32'> {
  * onnxruntime arena — serves every linear of the model. `padded` graphs zero-pad `in` to a multiple
  * of `blockSize` and slice the padding off again, as ModelOpt does for a last partial block.
  */
-function buildLossGraph(blockSize: number, padded: boolean) {
+export interface AwqLossGraphOptions {
+  /**
+   * The GPU form: onnxruntime's WebGPU provider has no Round kernel (Round would run on the CPU,
+   * with two weight-sized copies a run), and its one-step mean over every product runs one
+   * workgroup per candidate. So rounding is the float32 magic-number addition — `(v + 1.5·2²³) −
+   * 1.5·2²³`, round half to even like Round for |v| < 2²², and here |v| ≤ 7 — and the mean is taken
+   * per token row first, then over rows (equal counts: the same mean up to float rounding).
+   */
+  readonly forGpu?: boolean;
+}
+
+/** float32 1.5·2²³: adding it rounds any |v| < 2²² to an integer, half to even. */
+const ROUNDING_MAGIC = 12582912;
+
+export function awqLossGraph(blockSize: number, padded: boolean, options: AwqLossGraphOptions = {}) {
+  const forGpu = options.forGpu === true;
   const graph = new GraphBuilder({ name: 'awq_losses', opsetImports: { '': 21 } });
   const x = graph.input('x', 'float32', ['tokens', 'in']);
   const w = graph.input('w', 'float32', ['out', 'in']);
@@ -140,11 +198,12 @@ function buildLossGraph(blockSize: number, padded: boolean) {
   });
   // PyTorch evaluates `7 / amax` as `amax.reciprocal() * 7`; so does this graph.
   const scale = graph.node('Mul', [graph.node('Reciprocal', [amax]), graph.constant(scalar(7))]);
-  const codes = graph.node('Clip', [
-    graph.node('Round', [graph.node('Mul', [grouped, scale])]),
-    graph.constant(scalar(-8)),
-    graph.constant(scalar(7)),
-  ]);
+  const unrounded = graph.node('Mul', [grouped, scale]);
+  const magic = graph.constant(scalar(ROUNDING_MAGIC));
+  const rounded = forGpu
+    ? graph.node('Sub', [graph.node('Add', [unrounded, magic]), magic])
+    : graph.node('Round', [unrounded]);
+  const codes = graph.node('Clip', [rounded, graph.constant(scalar(-8)), graph.constant(scalar(7))]);
   const positive = graph.node('Greater', [amax, graph.constant(scalar(0))]);
   const dequantized = graph.node('Where', [
     positive,
@@ -167,11 +226,17 @@ function buildLossGraph(blockSize: number, padded: boolean) {
     b,
   ]);
   const difference = graph.node('Sub', [output, y]);
-  const losses = graph.node(
-    'ReduceMean',
-    [graph.node('Mul', [difference, difference]), graph.constant(int64([1, 2]))],
-    { keepdims: 0 },
-  );
+  const squared = graph.node('Mul', [difference, difference]);
+  const losses = forGpu
+    ? graph.node(
+        'ReduceMean',
+        [
+          graph.node('ReduceMean', [squared, graph.constant(int64([2]))], { keepdims: 0 }),
+          graph.constant(int64([1])),
+        ],
+        { keepdims: 0 },
+      )
+    : graph.node('ReduceMean', [squared, graph.constant(int64([1, 2]))], { keepdims: 0 });
   graph.output(losses, 'losses', 'float32', ['alphas']);
   return graph.build();
 }

@@ -3,8 +3,13 @@ import { InvalidArgumentError } from '@ptq/errors';
 import { type GPT2LMHeadModel, loadHfGpt2 } from '@ptq/hf-gpt2';
 import { createTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
+import { type BlockProgress, calibrateBlockByBlock } from './block-by-block-calibration';
 import type { ForwardLoop } from './calibration-model';
+import { maxCalibrator } from './calibrator';
 import { modelOptQuantize, type QuantizeProgress } from './modelopt-quantize';
+import { quantConfigForMode } from './quant-config';
+import { quantizeLinears } from './quantize-linears';
+import { recordBatches } from './record-batches';
 
 const quiet = { log: () => {}, onNotice: () => {} };
 
@@ -118,6 +123,50 @@ describe('block-by-block calibration', () => {
     expect(order.slice(0, 13).join(' ')).toBe(
       'calibrate calibrate calibrate calibrate b1 b1 b1 b1 s s s s b2',
     );
+  }, 300_000);
+
+  it('float8 with batches of one length run together: the same input amax as batch by batch', async () => {
+    // Runs of equal length merge (rows 1–4: a padded batch of 2 and two of 1), then a shorter batch
+    // and one more of 6 (a new run: a run never spans another length).
+    const sameLength = [
+      batches[0]!,
+      batch([[9, 10, 11, 12, 13, 14]], [[1, 1, 1, 1, 1, 1]]),
+      batch([[0, 0, 0, 0, 512, 600]], [[0, 0, 0, 0, 1, 1]]),
+      batches[1]!,
+      batch([[31, 32, 33, 34, 35, 36]], [[1, 1, 1, 1, 1, 1]]),
+    ];
+    const calibrate = async (mergeBatches: boolean) => {
+      const model = await load();
+      const linears = quantizeLinears(model, quantConfigForMode('float8'));
+      const recorded = await recordBatches(model, async (calibration) => {
+        for (const { ids, mask } of sameLength) await calibration.forward(ids, mask);
+      });
+      const events: BlockProgress[] = [];
+      const result = await calibrateBlockByBlock(model, linears, recorded, {
+        inputCalibrators: new Map([...linears.keys()].map((path) => [path, maxCalibrator(path)])),
+        device: 'cpu',
+        memoryBudgetBytes: 2 ** 28,
+        mergeBatches,
+        onProgress: (event) => {
+          if (event.phase === 'calibrate-block') events.push(event);
+        },
+      });
+      return { amax: result.inputAmax, events };
+    };
+    const alone = await calibrate(false);
+    const merged = await calibrate(true);
+    expect(alone.amax.size).toBe(17);
+    for (const [path, expected] of alone.amax) {
+      expect(merged.amax.get(path)!.data[0], path).toBe(expected.data[0]);
+    }
+    expect(alone.events).toHaveLength(4 * 5);
+    // Three runs a block; `batch` counts the recorded batches done, `done` the block × batch runs.
+    expect(merged.events.slice(0, 3).map((event) => [event.batch, event.done])).toEqual([
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+    expect(merged.events.at(-1)).toMatchObject({ block: 4, batch: 5, batches: 5, done: 20, total: 20 });
   }, 300_000);
 
   it('refuses an unknown calibration execution, and a loop that runs no batch', async () => {

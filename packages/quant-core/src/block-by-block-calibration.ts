@@ -1,27 +1,32 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import {
-  type EmbeddedBatch,
+  type BlockHiddenState,
+  disposeHiddenState,
   embedBatch,
   type GPT2LMHeadModel,
   Gpt2BlockSession,
   type TapRequest,
 } from '@ptq/hf-gpt2';
-import type { Device } from '@ptq/onnx';
+import { type Device, resolveDevice } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import { type AwqLayerResult, type AwqProgress, awqAlphas, searchAwqScale } from './awq-lite';
-import { AwqSearchGraphs } from './awq-search-graph';
+import { AwqSearchGraphs, type SearchInput } from './awq-search-graph';
 import { type InputCalibrator, inputAmaxTensor } from './calibrator';
+import { MERGED_RUN_TOKENS, type MergedRun, mergeBatches } from './merge-batches';
 import type { QuantLinear } from './quant-linear';
 import type { RecordedBatch } from './record-batches';
 
-/** One block run over one batch, counted across every block: a progress bar over blocks × batches. */
+/**
+ * One block run over one batch (or over several batches run together), counted across every block: a
+ * progress bar over blocks × batches.
+ */
 export interface BlockProgress {
   readonly phase: 'calibrate-block';
   /** The block running, 1-based. */
   readonly block: number;
   /** Blocks calibration runs (up to the last one with a quantizer to calibrate). */
   readonly blocks: number;
-  /** The batch just done in this block, 1-based. */
+  /** Batches done in this block so far (the last one run, 1-based). */
   readonly batch: number;
   readonly batches: number;
   /** Block runs done so far, and in all (`blocks × batches`). */
@@ -39,6 +44,11 @@ export interface BlockByBlockOptions {
   readonly memoryBudgetBytes: number;
   readonly onProgress?: (event: BlockProgress | AwqProgress) => void;
   readonly onNotice?: (message: string) => void;
+  /**
+   * Run consecutive batches of one sequence length together (up to MERGED_RUN_TOKENS), when no AWQ
+   * runs and every input calibrator `mergesBatches`. Default: when the blocks run on a GPU.
+   */
+  readonly mergeBatches?: boolean;
 }
 
 export interface BlockByBlockResult {
@@ -90,33 +100,56 @@ export async function calibrateBlockByBlock(
     linear: (path: string) => model.linear(path),
   };
   const alphas = options.awqAlphaStep === undefined ? [] : awqAlphas(options.awqAlphaStep);
-  const graphs = new AwqSearchGraphs(options.device, options.memoryBudgetBytes, options.onNotice);
+  const device = await resolveDevice(options.device, { onNotice: options.onNotice });
+  const graphs = new AwqSearchGraphs(device, options.memoryBudgetBytes, options.onNotice);
 
-  let hidden: EmbeddedBatch[] = batches.map((batch) =>
+  // Max statistics do not care how tokens were grouped into batches, so on a GPU batches of one
+  // length run together (a few runs instead of one per batch and block); on the CPU small runs stay
+  // in cache and are faster. AWQ's per-batch means and other calibrators see each batch alone.
+  const mergeable =
+    awqPaths.length === 0 &&
+    [...options.inputCalibrators.values()].every((calibrator) => calibrator.mergesBatches === true);
+  const runs: MergedRun[] =
+    mergeable && (options.mergeBatches ?? device !== 'cpu')
+      ? mergeBatches(batches, MERGED_RUN_TOKENS)
+      : batches.map((batch) => ({ batch, count: 1 }));
+  // On WebGPU the hidden states and AWQ's captured inputs stay in GPU buffers from block to block
+  // and into the search, unless a calibrator reads the activations themselves on the host.
+  const keepOnDevice = ![...options.inputCalibrators.values()].some((calibrator) => calibrator.needs.input);
+  let hidden: BlockHiddenState[] = runs.map(({ batch }) =>
     embedBatch(model.transformer, batch.inputIds, batch.attentionMask),
   );
+  // On the device, a block's session outlives its runs until the next block has run: the device
+  // tensors it made (its hidden outputs, captured inputs) are read while it is open.
+  let previous: Gpt2BlockSession | undefined;
+  const captured: SearchInput[] = [];
   let searched = 0;
   try {
     for (let layer = 0; layer <= lastLayer; layer++) {
       const blockTaps = [...taps.values()].filter((tap) => layerOf(tap.module) === layer);
       const final = layer === layers - 1 && taps.has('lm_head');
       const session = await Gpt2BlockSession.open(source, layer, blockTaps, {
-        device: options.device,
+        device,
         final,
         outputs: layer < lastLayer,
+        keepOnDevice,
         ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       });
       // The session holds its own copy of the block's weights: drop the graph's transposed copies.
       for (const tap of blockTaps) linears.get(tap.module)?.releaseGraphWeight();
       const blockAwq = awqPaths.filter((path) => layerOf(path) === layer);
       const sums = new Map(blockAwq.map((path) => [path, new Float32Array(linears.get(path)!.inFeatures)]));
-      const inputs = new Map(blockAwq.map((path) => [path, [] as Tensor<'float32'>[]]));
-      const next: EmbeddedBatch[] = [];
+      const inputs = new Map(blockAwq.map((path) => [path, [] as SearchInput[]]));
+      const next: BlockHiddenState[] = [];
       try {
-        for (const [index, batch] of batches.entries()) {
+        let batchesDone = 0;
+        for (const [index, { batch, count }] of runs.entries()) {
           const result = await session.run({ ...hidden[index]!, ...batch });
+          batchesDone += count;
           for (const tap of blockTaps) {
             const found = result.taps.get(tap.module)!;
+            const input = found.input ?? found.deviceInput;
+            if (found.deviceInput !== undefined) captured.push(found.deviceInput);
             options.inputCalibrators.get(tap.module)?.observe(found);
             const sum = sums.get(tap.module);
             if (sum !== undefined) {
@@ -124,7 +157,7 @@ export async function calibrateBlockByBlock(
               for (let channel = 0; channel < sum.length; channel++) {
                 sum[channel] = Math.fround(sum[channel]! + mean[channel]!);
               }
-              inputs.get(tap.module)!.push(found.input!);
+              inputs.get(tap.module)!.push(input!);
             }
           }
           if (result.next !== undefined) next.push(result.next);
@@ -132,19 +165,28 @@ export async function calibrateBlockByBlock(
             phase: 'calibrate-block',
             block: layer + 1,
             blocks: lastLayer + 1,
-            batch: index + 1,
+            batch: batchesDone,
             batches: batches.length,
-            done: layer * batches.length + index + 1,
+            done: layer * batches.length + batchesDone,
             total: (lastLayer + 1) * batches.length,
           });
         }
-      } finally {
+      } catch (error) {
         await session.release();
+        throw error;
+      } finally {
+        // This block's inputs are spent, whatever happened.
+        for (const state of hidden) disposeHiddenState(state);
+        hidden = next;
       }
-      hidden = next;
+      await previous?.release();
+      previous = undefined;
+      if (keepOnDevice && device === 'webgpu') previous = session;
+      else await session.release();
       for (const path of blockAwq) {
         const actScale = sums.get(path)!.map((value) => Math.fround(value / batches.length));
         const found = await searchAwqScale(linears.get(path)!, actScale, inputs.get(path)!, alphas, graphs);
+        disposeDeviceInputs(inputs.get(path)!, captured);
         inputs.delete(path);
         awq.set(path, { alpha: found.alpha, losses: found.losses });
         awqScales.set(path, found.scale);
@@ -158,6 +200,9 @@ export async function calibrateBlockByBlock(
       }
     }
   } finally {
+    disposeDeviceInputs(captured, captured);
+    for (const state of hidden) disposeHiddenState(state);
+    await previous?.release();
     await graphs.dispose();
   }
   const inputAmax = new Map(
@@ -166,4 +211,15 @@ export async function calibrateBlockByBlock(
   // AWQ reports in the order of the linears, as the whole-model path does.
   const ordered = new Map(awqPaths.filter((path) => awq.has(path)).map((path) => [path, awq.get(path)!]));
   return { inputAmax, awq: ordered, awqScales };
+}
+
+/** Frees the GPU buffers among `inputs` and forgets them in `captured` (the list of those not yet freed). */
+function disposeDeviceInputs(inputs: readonly SearchInput[], captured: SearchInput[]): void {
+  for (const input of [...inputs]) {
+    if (!('location' in input)) continue;
+    const at = captured.indexOf(input);
+    if (at === -1) continue;
+    captured.splice(at, 1);
+    input.dispose();
+  }
 }

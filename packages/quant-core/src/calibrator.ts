@@ -25,6 +25,13 @@ export interface InputCalibrator {
    * activation matrix to the host (tokens × in floats per batch).
    */
   readonly needs: { readonly absMax?: boolean; readonly input?: boolean };
+  /**
+   * True when observing several batches as one gives the same amax — a statistic of the union of
+   * their tokens, as the max is. Block-by-block calibration may then run batches of one sequence
+   * length together (one run instead of many: much faster on a GPU). Default false: every batch is
+   * observed on its own, as the forward loop sent it.
+   */
+  readonly mergesBatches?: boolean;
   observe(batch: InputBatch): void;
   /** The per-tensor amax, a finite number ≥ 0, once every batch was observed. */
   amax(): number;
@@ -48,6 +55,7 @@ export const maxCalibrator: InputCalibratorFactory = () => {
   const max = new RunningMax();
   return {
     needs: { absMax: true },
+    mergesBatches: true,
     observe(batch) {
       if (batch.absMax === undefined) {
         throw new InvalidArgumentError('batch', 'carries no absMax, which max calibration needs');

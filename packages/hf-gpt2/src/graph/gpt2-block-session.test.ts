@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadHfGpt2 } from '../load-hf-gpt2';
 import { buildGpt2BlockGraph } from './build-gpt2-block-graph';
 import { embedBatch } from './embed-batch';
-import { Gpt2BlockSession } from './gpt2-block-session';
+import { type BlockHiddenState, Gpt2BlockSession } from './gpt2-block-session';
 import type { TapRequest } from './taps';
 import { validateBatch } from './validate-batch';
 
@@ -34,7 +34,7 @@ describe('Gpt2BlockSession', () => {
       linear: (path: string) => model.linear(path),
     };
     const { realTokenIndices } = validateBatch(model.config, ids, mask);
-    let hidden = embedBatch(model.transformer, ids, mask);
+    let hidden: BlockHiddenState = embedBatch(model.transformer, ids, mask);
     const last = model.config.n_layer - 1;
     let compared = 0;
     for (let layer = 0; layer <= last; layer++) {

@@ -18,6 +18,13 @@ import { type NormalizedTap, normalizeTaps, type TapRequest, type TapResult } fr
 
 export interface Gpt2BlockSessionOptions {
   readonly device: Device;
+  /**
+   * On WebGPU, keep the block's hidden-state outputs and the taps' captured input rows in GPU
+   * buffers (`gpu-buffer` onnxruntime tensors) instead of copying them to the host: the next block
+   * and the AWQ search take them as they are. Elsewhere they come to the host as usual. Whoever
+   * runs the session disposes of the device tensors it got.
+   */
+  readonly keepOnDevice?: boolean;
   /** Also run `ln_f` for lm_head's taps (last block only). */
   readonly final?: boolean;
   readonly onNotice?: ((message: string) => void) | undefined;
@@ -25,15 +32,26 @@ export interface Gpt2BlockSessionOptions {
   readonly outputs?: boolean;
 }
 
-export interface Gpt2BlockRunInput extends EmbeddedBatch {
+/** A hidden state that stays in GPU buffers between blocks (see `keepOnDevice`). */
+export interface DeviceHiddenState {
+  readonly residual: OrtTensor;
+  readonly delta: OrtTensor;
+}
+
+/** A block's input: embedded on the host, or the previous block's output kept on the device. */
+export type BlockHiddenState = EmbeddedBatch | DeviceHiddenState;
+
+export interface Gpt2BlockRunInput {
+  readonly residual: Tensor<'float32'> | OrtTensor;
+  readonly delta: Tensor<'float32'> | OrtTensor;
   readonly attentionMask: Tensor<'int64'>;
   /** Flat indices of the real tokens (from `validateBatch`). */
   readonly realTokenIndices: readonly number[];
 }
 
 export interface Gpt2BlockRunResult {
-  /** The next block's inputs (absent with `final` or without outputs). */
-  readonly next?: EmbeddedBatch;
+  /** The next block's inputs (absent with `final` or without outputs); on the device with `keepOnDevice`. */
+  readonly next?: BlockHiddenState;
   readonly taps: Map<string, TapResult>;
 }
 
@@ -72,10 +90,10 @@ export class Gpt2BlockSession {
       ...(options.final === undefined ? {} : { final: options.final }),
       ...(options.outputs === undefined ? {} : { outputs: options.outputs }),
     });
+    const onDevice = options.keepOnDevice === true && options.device === 'webgpu';
     const handle = await createSession(serializeModel(graph.model), {
       device: options.device,
-      // A block's activations are freed after each batch instead of held in onnxruntime's CPU arena.
-      sessionOptions: { enableCpuMemArena: false },
+      ...(onDevice ? { sessionOptions: { preferredOutputLocation: deviceLocations(graph) } } : {}),
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     });
     return new Gpt2BlockSession(handle.session, handle.device, graph, normalized);
@@ -83,8 +101,8 @@ export class Gpt2BlockSession {
 
   async run(input: Gpt2BlockRunInput): Promise<Gpt2BlockRunResult> {
     const feeds: Record<string, OrtTensor> = {
-      [RESIDUAL]: toOrtTensor(input.residual),
-      [DELTA]: toOrtTensor(input.delta),
+      [RESIDUAL]: asOrtTensor(input.residual),
+      [DELTA]: asOrtTensor(input.delta),
       [ATTENTION_MASK]: toOrtTensor(input.attentionMask),
     };
     if (this.#graph.takesRealTokenIndices) {
@@ -99,14 +117,45 @@ export class Gpt2BlockSession {
     const outputs = await this.#session.run(feeds);
     const taps = readTapResults(this.#taps, this.#graph.tapOutputs, outputs, input.realTokenIndices.length);
     if (!this.#graph.hasOutputs) return { taps };
-    const hidden = (name: string): Tensor<'float32'> => {
-      const value = outputs[name]!;
-      return createTensor('float32', value.dims as number[], value.data as Float32Array);
-    };
-    return { taps, next: { residual: hidden(RESIDUAL_OUT), delta: hidden(DELTA_OUT) } };
+    const residual = outputs[RESIDUAL_OUT]!;
+    const delta = outputs[DELTA_OUT]!;
+    if (residual.location === 'gpu-buffer') return { taps, next: { residual, delta } };
+    const hidden = (value: OrtTensor): Tensor<'float32'> =>
+      createTensor('float32', value.dims as number[], value.data as Float32Array);
+    return { taps, next: { residual: hidden(residual), delta: hidden(delta) } };
   }
 
   async release(): Promise<void> {
     await this.#session.release();
+  }
+}
+
+/** The outputs that stay on the device with `keepOnDevice`: the hidden state and captured inputs. */
+function deviceLocations(graph: Gpt2BlockGraph): Record<string, 'gpu-buffer' | 'cpu'> {
+  const locations: Record<string, 'gpu-buffer' | 'cpu'> = {};
+  for (const output of graph.model.graph.outputs) locations[output.name] = 'cpu';
+  if (graph.hasOutputs) {
+    locations[RESIDUAL_OUT] = 'gpu-buffer';
+    locations[DELTA_OUT] = 'gpu-buffer';
+  }
+  for (const names of graph.tapOutputs.values()) {
+    if (names.input !== undefined) locations[names.input] = 'gpu-buffer';
+  }
+  return locations;
+}
+
+/** An onnxruntime tensor as it is (a device tensor stays where it lives), or a host tensor wrapped. */
+function asOrtTensor(value: Tensor<'float32'> | OrtTensor): OrtTensor {
+  return isOrtTensor(value) ? value : toOrtTensor(value);
+}
+
+function isOrtTensor(value: Tensor<'float32'> | OrtTensor): value is OrtTensor {
+  return 'location' in value;
+}
+
+/** Frees the GPU buffers of a hidden state kept on the device (a host one needs nothing). */
+export function disposeHiddenState(state: BlockHiddenState): void {
+  for (const value of [state.residual, state.delta]) {
+    if (isOrtTensor(value) && value.location === 'gpu-buffer') value.dispose();
   }
 }

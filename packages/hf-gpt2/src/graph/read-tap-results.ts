@@ -1,6 +1,6 @@
 import { fromOrtTensor } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
-import type { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { TapOutputNames } from './gpt2-graph-parts';
 import type { NormalizedTap, TapResult } from './taps';
 
@@ -24,12 +24,17 @@ export function readTapResults(
       absMax?: number;
       absMeanPerChannel?: Float32Array;
       input?: Tensor<'float32'>;
+      deviceInput?: OrtTensor;
     } = { tokenCount };
     if (names.absMax !== undefined) result.absMax = (read(names.absMax).data as Float32Array)[0]!;
     if (names.absMeanPerChannel !== undefined) {
       result.absMeanPerChannel = Float32Array.from(read(names.absMeanPerChannel).data as Float32Array);
     }
-    if (names.input !== undefined) result.input = fromOrtTensor(read(names.input)) as Tensor<'float32'>;
+    if (names.input !== undefined) {
+      const input = read(names.input);
+      if (input.location === 'gpu-buffer') result.deviceInput = input;
+      else result.input = fromOrtTensor(input) as Tensor<'float32'>;
+    }
     results.set(tap.module, result);
   }
   return results;

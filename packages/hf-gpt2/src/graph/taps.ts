@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import type { Tensor } from '@ptq/tensor';
+import type { Tensor as OrtTensor } from 'onnxruntime-node';
 
 /**
  * What a caller wants to see of one linear's input during a forward. The input is what a forward
@@ -25,6 +26,11 @@ export interface TapResult {
   readonly absMeanPerChannel?: Float32Array;
   /** The input rows at real tokens, float32 [realTokens, in]. */
   readonly input?: Tensor<'float32'>;
+  /**
+   * The same rows left in a GPU buffer, instead of `input`, by a block session that keeps its
+   * outputs on the device; the receiver disposes of it.
+   */
+  readonly deviceInput?: OrtTensor;
 }
 
 /** One tap per module, flags merged, in a stable order (it is part of the session cache key). */
