@@ -1,4 +1,5 @@
-import { createSession, type Device, GraphBuilder, serializeModel, toOrtTensor } from '@ptq/onnx';
+import { createSession, type Device, toOrtTensor } from '@ptq/onnx';
+import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import type { InferenceSession } from 'onnxruntime-node';
 
