@@ -10,7 +10,8 @@
 //    with the third-party dependencies linked from this workspace's install because the registry is
 //    not reachable offline, every package imports in a plain Node project; installed as
 //    `npm install -g @ptq/cli` nests its dependencies, the `ptq` bin runs: `--help`, then quantize
-//    (fp8, so the bundled calibration data is read), inspect and generate on the bundled model.
+//    (fp8, so the bundled calibration data is read), inspect and generate on the bundled model;
+//    importing @ptq/onnx-format opens no native module (onnxruntime-node's binding).
 //
 // What this cannot check offline: that the registry serves the third-party versions (the lockfile pins
 // them) and npm's own resolution of them.
@@ -283,6 +284,44 @@ try {
     { cwd: project, env: environment },
   );
   if (importCheck.status !== 0) problem('import', importCheck.output);
+
+  // 4a'. @ptq/onnx-format is the ONNX format without the runtime: importing it opens no native module.
+  // Every native addon (onnxruntime-node's binding among them) goes through process.dlopen; @ptq/onnx,
+  // which does load it, shows the probe sees it.
+  const nativeModulesOpenedBy = (name) => {
+    const probe = run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const opened = [];
+         const dlopen = process.dlopen;
+         process.dlopen = function (module, filename, ...rest) {
+           opened.push(filename);
+           return dlopen.call(this, module, filename, ...rest);
+         };
+         await import(${JSON.stringify(name)});
+         console.log(JSON.stringify(opened));`,
+      ],
+      { cwd: project, env: environment },
+    );
+    if (probe.status !== 0) {
+      problem(name, `importing it failed: ${probe.output}`);
+      return undefined;
+    }
+    return JSON.parse(probe.output.split('\n').at(-1));
+  };
+  const formatOpened = nativeModulesOpenedBy('@ptq/onnx-format');
+  if (formatOpened !== undefined && formatOpened.length > 0) {
+    problem('@ptq/onnx-format', `importing it opened native modules: ${formatOpened.join(', ')}`);
+  }
+  const runtimeOpened = nativeModulesOpenedBy('@ptq/onnx');
+  if (runtimeOpened !== undefined && !runtimeOpened.some((file) => file.includes('onnxruntime'))) {
+    problem(
+      '@ptq/onnx',
+      'importing it opened no onnxruntime binding, so the native-module probe sees nothing',
+    );
+  }
 
   // 4b. The bin as `npm install -g @ptq/cli` lays it out: the @ptq packages it needs nested in its own
   // node_modules, none beside it. It must find the bundled model and calibration data there.

@@ -5,7 +5,7 @@ import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
 import { InvalidArgumentError } from '@ptq/errors';
 import { MissingTokenizerError } from '@ptq/hf-gpt2';
 import { buildGptGraph, compile, defaultWeightFormat, type GPT, generate } from '@ptq/nanogpt';
-import { type DecodedModel, type DecodedNode, decodeModel, serializeModel } from '@ptq/onnx';
+import { type DecodedModel, type DecodedNode, decodeModel, serializeModel } from '@ptq/onnx-format';
 import type { QuantMode } from '@ptq/quant-core';
 import { createTensor } from '@ptq/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';

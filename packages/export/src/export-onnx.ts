@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
 import { readGpt2Config } from '@ptq/hf-gpt2';
 import { buildGptGraph, defaultWeightFormat, type GPT, type WeightFormat } from '@ptq/nanogpt';
-import { MAX_PROTOBUF_BYTES, type ModelDefinition, writeModel } from '@ptq/onnx';
+import { MAX_PROTOBUF_BYTES, type ModelDefinition, writeModel } from '@ptq/onnx-format';
 import { UnsupportedExportError } from './errors';
 import type { ExportResult } from './export-modelopt-checkpoint';
 import { float8ActivationsToQdq } from './float8-activations-to-qdq';

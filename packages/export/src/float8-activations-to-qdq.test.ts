@@ -1,5 +1,5 @@
 import { buildGptGraph, GPT, initializeWeights, type ModelDType } from '@ptq/nanogpt';
-import type { ModelDefinition } from '@ptq/onnx';
+import type { ModelDefinition } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { float8ActivationsToQdq } from './float8-activations-to-qdq';

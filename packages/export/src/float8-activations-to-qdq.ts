@@ -1,4 +1,4 @@
-import type { Initializer, ModelDefinition, NodeDefinition } from '@ptq/onnx';
+import type { Initializer, ModelDefinition, NodeDefinition } from '@ptq/onnx-format';
 import { createTensor, FLOAT8_E4M3FN_MAX, toFloat32 } from '@ptq/tensor';
 
 // The ops the runtime's float8 fake quantization (`@ptq/onnx`'s `appendFloat8FakeQuant`) is built from.

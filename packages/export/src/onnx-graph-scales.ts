@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type DecodedModel, type DecodedTensor, decodedToTensor } from '@ptq/onnx';
+import { type DecodedModel, type DecodedTensor, decodedToTensor } from '@ptq/onnx-format';
 import { allocateStorage, numElements, type Tensor, toFloat32 } from '@ptq/tensor';
 import { checkScaleValues } from './check-scale-values';
 import { UnknownExportError } from './errors';

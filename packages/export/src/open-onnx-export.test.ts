@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
 import { InvalidArgumentError } from '@ptq/errors';
 import { buildGptGraph, compile, type GPT, generate } from '@ptq/nanogpt';
-import { serializeModel } from '@ptq/onnx';
+import { serializeModel } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import {

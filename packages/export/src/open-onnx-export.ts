@@ -12,7 +12,8 @@ import {
   WEIGHT_FORMATS,
   type WeightFormat,
 } from '@ptq/nanogpt';
-import { createSession, type DecodedModel, type Device, decodeModel } from '@ptq/onnx';
+import { createSession, type Device } from '@ptq/onnx';
+import { type DecodedModel, decodeModel } from '@ptq/onnx-format';
 import { gptConfigFromHf } from '@ptq/tripy-loader';
 import type { InferenceSession } from 'onnxruntime-node';
 import { UnknownExportError } from './errors';

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { isAttentionBuffer } from '@ptq/hf-gpt2';
 import type { QuantMode } from '@ptq/nanogpt';
-import { type DecodedModel, type DecodedTensor, decodeModel } from '@ptq/onnx';
+import { type DecodedModel, type DecodedTensor, decodeModel } from '@ptq/onnx-format';
 import { isQuantMode } from '@ptq/quant-core';
 import {
   openSafetensorsCheckpoint,

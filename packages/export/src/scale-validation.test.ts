@@ -1,7 +1,7 @@
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import { decodeModel } from '@ptq/onnx';
+import { decodeModel } from '@ptq/onnx-format';
 import type { QuantMode } from '@ptq/quant-core';
 import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createSession, type Device, type SessionHandle, serializeModel, writeModel } from '@ptq/onnx';
+import { createSession, type Device, type SessionHandle } from '@ptq/onnx';
+import { serializeModel, writeModel } from '@ptq/onnx-format';
 import { byteLengthOf, numElements } from '@ptq/tensor';
 import type { Gpt2Graph } from './graph/build-gpt2-graph';
 

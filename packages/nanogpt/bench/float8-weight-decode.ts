@@ -2,7 +2,9 @@
 // storages a float8 linear could use. Informs `defaultWeightFormat`.
 //
 //   node .bench/float8-weight-decode.mjs --device webgpu
-import { createSession, type Device, GraphBuilder, serializeModel, type Value } from '@ptq/onnx';
+
+import { createSession, type Device } from '@ptq/onnx';
+import { GraphBuilder, serializeModel, type Value } from '@ptq/onnx-format';
 import { createTensor, float8E4M3FNBitsToFloat32, float32ArrayToFloat16, type Tensor } from '@ptq/tensor';
 import { Tensor as OrtTensor } from 'onnxruntime-node';
 

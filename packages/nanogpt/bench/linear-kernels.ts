@@ -5,7 +5,9 @@
 // linear by shader program (profile timestamps) and the wall time per run with the device's work (runs queued back to back, then one read).
 //
 //   node .bench/linear-kernels.js --out linear-kernels.json
-import { DeviceTensorReader, GraphBuilder, serializeModel, type Value } from '@ptq/onnx';
+
+import { DeviceTensorReader } from '@ptq/onnx';
+import { GraphBuilder, serializeModel, type Value } from '@ptq/onnx-format';
 import { createTensor, float32ArrayToFloat16 } from '@ptq/tensor';
 import { InferenceSession, type Tensor as OrtTensor } from 'onnxruntime-node';
 import { profilePrefix, takeProfile } from '../../../tooling/bench/onnxruntime-profile';

@@ -4,11 +4,11 @@
 //
 //   node .bench/webgpu-overheads.js --out overheads.json
 //   node .bench/webgpu-overheads.js --webgpu-config validationMode=disabled --out overheads-novalidation.json
+
+import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { flag, machine, median, printTable, time, writeJson } from '../../../tooling/bench/report';
-import { GraphBuilder } from '../src/graph-builder';
-import { serializeModel } from '../src/serialize-model';
 
 const WIDTH = 768;
 const runs = Number(flag('runs', '200'));

@@ -2,13 +2,12 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, PtqError } from '@ptq/errors';
+import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSession, providerSettingsOf, sessionOptionsFor, summarizeError } from './create-session';
 import { DeviceUnavailableError, OnnxSessionError } from './errors';
-import { GraphBuilder } from './graph-builder';
 import { fromOrtTensor, toOrtTensor } from './ort-tensor';
-import { serializeModel } from './serialize-model';
 import { hidesSoftwareVulkanDrivers } from './software-vulkan-drivers';
 import { vulkanLoaderPresent } from './vulkan-loader';
 

@@ -2,12 +2,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '@ptq/errors';
+import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import { DEVICES, type Device, type ResolvedDevice } from '@ptq/types';
 import { InferenceSession } from 'onnxruntime-node';
 import { DeviceUnavailableError, OnnxSessionError } from './errors';
-import { GraphBuilder } from './graph-builder';
-import { serializeModel } from './serialize-model';
 import { hidesSoftwareVulkanDrivers, withoutSoftwareVulkanDrivers } from './software-vulkan-drivers';
 import { vulkanLoaderPresent } from './vulkan-loader';
 

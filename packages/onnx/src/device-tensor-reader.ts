@@ -1,9 +1,8 @@
 import { InvalidArgumentError } from '@ptq/errors';
+import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { createSession, type ResolvedDevice } from './create-session';
-import { DTYPE_BY_ORT_TENSOR_TYPE } from './data-types';
-import { GraphBuilder } from './graph-builder';
-import { serializeModel } from './serialize-model';
+import { DTYPE_BY_ORT_TENSOR_TYPE } from './ort-tensor-types';
 
 /** Most tensors one read concatenates (a bound on the graphs made; callers read in chunks). */
 export const MAX_READ_TENSORS = 1024;

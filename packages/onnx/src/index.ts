@@ -1,4 +1,3 @@
-export type { AttributeValue } from './attribute-value';
 export {
   AUTO_DEVICE_ORDER,
   type CreateSessionOptions,
@@ -10,70 +9,13 @@ export {
   resolveDevice,
   type SessionHandle,
 } from './create-session';
+export { DeviceTensorReader, MAX_READ_TENSORS } from './device-tensor-reader';
+export { DeviceUnavailableError, OnnxSessionError } from './errors';
+export { type FromOrtTensorOptions, fromOrtTensor, toOrtTensor } from './ort-tensor';
 export {
   DTYPE_BY_ORT_TENSOR_TYPE,
-  dtypeOfOnnxDataType,
-  isSupportedDType,
-  ONNX_DATA_TYPES,
   ORT_TENSOR_TYPES,
   type OrtTensorType,
-  onnxDataTypeOf,
   ortTypeOf,
-} from './data-types';
-export {
-  type DecodedAttribute,
-  type DecodedModel,
-  type DecodedNode,
-  type DecodedTensor,
-  type DecodedValueInfo,
-  type DecodeModelOptions,
-  decodedToTensor,
-  decodeModel,
-  type ExternalDataReference,
-  type UnsupportedAttribute,
-} from './decode-model';
-export { DeviceTensorReader, MAX_READ_TENSORS } from './device-tensor-reader';
-export {
-  DeviceUnavailableError,
-  OnnxFormatError,
-  OnnxGraphError,
-  OnnxModelTooLargeError,
-  OnnxSessionError,
-  OnnxWriteError,
-} from './errors';
-export {
-  appendFloat8FakeQuant,
-  type Float8FakeQuantOptions,
-  type ScalarConstant,
-} from './float8-fake-quant';
-export {
-  DEFAULT_OPSET_IMPORTS,
-  GraphBuilder,
-  type GraphBuilderOptions,
-  type NodeOptions,
-} from './graph-builder';
-export type {
-  Attribute,
-  AttributeType,
-  Dimension,
-  GraphDefinition,
-  Initializer,
-  ModelDefinition,
-  NodeDefinition,
-  OpsetImport,
-  Value,
-  ValueInfo,
-} from './model-definition';
-export { IR_VERSION } from './model-definition';
-export { type FromOrtTensorOptions, fromOrtTensor, toOrtTensor } from './ort-tensor';
-export { MAX_PROTOBUF_BYTES, serializeModel } from './serialize-model';
-export { appendTargetLogProbabilities } from './target-log-probabilities';
-export { validateModel } from './validate-model';
+} from './ort-tensor-types';
 export { vulkanLoaderPresent } from './vulkan-loader';
-export {
-  DEFAULT_EXTERNAL_DATA_THRESHOLD,
-  EXTERNAL_DATA_ALIGNMENT,
-  type ExternalDataOptions,
-  type WriteModelOptions,
-  writeModel,
-} from './write-model';

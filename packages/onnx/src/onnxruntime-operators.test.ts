@@ -1,10 +1,9 @@
+import type { ModelDefinition } from '@ptq/onnx-format';
+import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './create-session';
-import { GraphBuilder } from './graph-builder';
-import type { ModelDefinition } from './model-definition';
 import { fromOrtTensor, toOrtTensor } from './ort-tensor';
-import { serializeModel } from './serialize-model';
 
 // Every model here runs on a real onnxruntime-node CPU session; expected values come from plain
 // loops over the operator definitions (ONNX Operators.md, onnxruntime ContribOperators.md).

@@ -1,13 +1,12 @@
 import { InvalidArgumentError } from '@ptq/errors';
+import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { createTensor, DTYPES, type DType, type Tensor } from '@ptq/tensor';
 import fc from 'fast-check';
 import { Tensor as OrtTensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './create-session';
-import { ORT_TENSOR_TYPES } from './data-types';
-import { GraphBuilder } from './graph-builder';
 import { fromOrtTensor, toOrtTensor } from './ort-tensor';
-import { serializeModel } from './serialize-model';
+import { ORT_TENSOR_TYPES } from './ort-tensor-types';
 
 const samples: Record<DType, Tensor> = {
   float32: createTensor('float32', [2], new Float32Array([1.5, -0])),

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
+import { isSupportedDType } from '@ptq/onnx-format';
 import {
   allocateStorage,
   type DType,
@@ -8,7 +9,7 @@ import {
   type TensorData,
 } from '@ptq/tensor';
 import { Tensor as OrtTensor } from 'onnxruntime-node';
-import { DTYPE_BY_ORT_TENSOR_TYPE, isSupportedDType, ortTypeOf } from './data-types';
+import { DTYPE_BY_ORT_TENSOR_TYPE, ortTypeOf } from './ort-tensor-types';
 
 /**
  * Wraps a tensor for onnxruntime-node without copying: float16 goes as its raw bits in a

@@ -3,7 +3,8 @@
 // per run (inputs uploaded from the host each run), then the GPU's time per shader program from
 // onnxruntime's profile (timestamp queries; a node on the CPU shows no program).
 // Run: node .bench/awq-search-profile.js [--runs 5] [--out file.json]
-import { DeviceTensorReader, serializeModel, toOrtTensor } from '@ptq/onnx';
+import { DeviceTensorReader, toOrtTensor } from '@ptq/onnx';
+import { serializeModel } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import { InferenceSession, type Tensor as OrtTensor } from 'onnxruntime-node';
 import { profilePrefix, takeProfile } from '../../../tooling/bench/onnxruntime-profile';

@@ -1,13 +1,12 @@
 import {
   createSession,
   type Device,
-  GraphBuilder,
   type ResolvedDevice,
   resolveDevice,
   type SessionHandle,
-  serializeModel,
   toOrtTensor,
 } from '@ptq/onnx';
+import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 

@@ -17,10 +17,10 @@ import {
 } from '@ptq/default-model';
 import { loadHfGpt2 } from '@ptq/hf-gpt2';
 import { compile, GPT, generate, MODEL_DTYPES, type ModelDType } from '@ptq/nanogpt';
-import type { Device } from '@ptq/onnx';
 import { QUANT_MODES, type QuantMode } from '@ptq/quant-core';
 import { openSafetensors } from '@ptq/safetensors';
 import { createTensor } from '@ptq/tensor';
+import type { Device } from '@ptq/types';
 import { flag, machine, printTable, writeJson } from '../../../tooling/bench/report';
 import { gptConfigFromHf, loadQuantWeightsFromHf } from '../src/index';
 

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { GraphBuilder, type ModelDefinition } from '@ptq/onnx';
+import { GraphBuilder, type ModelDefinition } from '@ptq/onnx-format';
 import { ATTENTION_MASK, REAL_TOKEN_INDICES } from './build-gpt2-graph';
 import { type Gpt2GraphSource, gpt2GraphParts, type TapOutputNames } from './gpt2-graph-parts';
 import type { NormalizedTap } from './taps';

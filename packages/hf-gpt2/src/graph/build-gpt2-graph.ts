@@ -1,4 +1,4 @@
-import { appendTargetLogProbabilities, GraphBuilder, type ModelDefinition } from '@ptq/onnx';
+import { appendTargetLogProbabilities, GraphBuilder, type ModelDefinition } from '@ptq/onnx-format';
 import {
   floatScalar,
   type Gpt2GraphSource,

@@ -1,4 +1,5 @@
-import { createSession, GraphBuilder, serializeModel, toOrtTensor } from '@ptq/onnx';
+import { createSession, toOrtTensor } from '@ptq/onnx';
+import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { random } from '../__fixtures__/tiny-gpt2';

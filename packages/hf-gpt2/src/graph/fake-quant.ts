@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { appendFloat8FakeQuant, type GraphBuilder, type Value } from '@ptq/onnx';
+import { appendFloat8FakeQuant, type GraphBuilder, type Value } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 
 /** Per-tensor fake quantization of a linear's input, as ModelOpt's input quantizers do it. */

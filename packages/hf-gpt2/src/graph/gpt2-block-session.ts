@@ -1,4 +1,5 @@
-import { createSession, type Device, type ResolvedDevice, serializeModel, toOrtTensor } from '@ptq/onnx';
+import { createSession, type Device, type ResolvedDevice, toOrtTensor } from '@ptq/onnx';
+import { serializeModel } from '@ptq/onnx-format';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { gpt2LinearPaths } from '../linear-paths';

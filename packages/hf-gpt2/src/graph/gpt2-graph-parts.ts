@@ -1,4 +1,4 @@
-import type { GraphBuilder, Value } from '@ptq/onnx';
+import type { GraphBuilder, Value } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import type { Gpt2Config } from '../config';
 import type { GraphLinear } from '../graph-linear';

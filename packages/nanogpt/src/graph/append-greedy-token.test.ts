@@ -1,4 +1,5 @@
-import { createSession, GraphBuilder, serializeModel } from '@ptq/onnx';
+import { createSession } from '@ptq/onnx';
+import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { Tensor as OrtTensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { appendGreedyToken } from './append-greedy-token';

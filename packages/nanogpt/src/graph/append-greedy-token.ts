@@ -1,4 +1,4 @@
-import type { Value } from '@ptq/onnx';
+import type { Value } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import { type GraphContext, ONNX_INT64 } from './graph-context';
 

@@ -1,4 +1,4 @@
-import type { Value } from '@ptq/onnx';
+import type { Value } from '@ptq/onnx-format';
 import { type Tensor, toFloat32 } from '@ptq/tensor';
 import type { LayerNorm } from '../modules/layer-norm';
 import type { GraphContext } from './graph-context';

@@ -1,4 +1,4 @@
-import { GraphBuilder } from '@ptq/onnx';
+import { GraphBuilder } from '@ptq/onnx-format';
 import { describe, expect, it } from 'vitest';
 import { Linear } from '../modules/linear';
 import { appendLinear, innerSplitParts } from './append-linear';

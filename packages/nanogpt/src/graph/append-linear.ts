@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { appendFloat8FakeQuant, type Value } from '@ptq/onnx';
+import { appendFloat8FakeQuant, type Value } from '@ptq/onnx-format';
 import { type QuantLayout, quantize } from '@ptq/scale-math';
 import {
   createTensor,

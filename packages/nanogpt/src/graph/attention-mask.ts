@@ -1,4 +1,4 @@
-import type { Value } from '@ptq/onnx';
+import type { Value } from '@ptq/onnx-format';
 import { type GraphContext, ONNX_BOOL } from './graph-context';
 
 /**

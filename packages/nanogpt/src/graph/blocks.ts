@@ -1,4 +1,4 @@
-import type { Value } from '@ptq/onnx';
+import type { Value } from '@ptq/onnx-format';
 import type { Linear } from '../modules/linear';
 
 /** Which operators build the transformer blocks (see `appendStandardBlocks`, `appendFusedBlocks`). */

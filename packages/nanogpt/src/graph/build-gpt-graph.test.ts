@@ -1,4 +1,4 @@
-import { type DecodedModel, decodeModel, serializeModel } from '@ptq/onnx';
+import { type DecodedModel, decodeModel, serializeModel } from '@ptq/onnx-format';
 import { createTensor, toFloat32 } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { tinyModel } from '../__fixtures__/tiny-model';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { GraphBuilder, type ModelDefinition, type Value } from '@ptq/onnx';
+import { GraphBuilder, type ModelDefinition, type Value } from '@ptq/onnx-format';
 import { FLOAT16_MAX, type Tensor, transposeTensor } from '@ptq/tensor';
 import type { ModelDType } from '../config';
 import type { GPT } from '../modules/gpt';

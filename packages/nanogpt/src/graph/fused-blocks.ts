@@ -1,4 +1,4 @@
-import type { Value } from '@ptq/onnx';
+import type { Value } from '@ptq/onnx-format';
 import { type Tensor, toFloat32 } from '@ptq/tensor';
 import type { GPT } from '../modules/gpt';
 import type { Linear } from '../modules/linear';

@@ -1,4 +1,4 @@
-import type { GraphBuilder, Value } from '@ptq/onnx';
+import type { GraphBuilder, Value } from '@ptq/onnx-format';
 import { createTensor, float32ArrayToFloat16, type Tensor } from '@ptq/tensor';
 import type { ModelDType } from '../config';
 

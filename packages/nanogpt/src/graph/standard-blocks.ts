@@ -1,4 +1,4 @@
-import type { Value } from '@ptq/onnx';
+import type { Value } from '@ptq/onnx-format';
 import type { GPT } from '../modules/gpt';
 import { appendLayerNorm } from './append-layer-norm';
 import type { BlocksInputs, BlocksOutput, LinearAppender, MaskInputs } from './blocks';

@@ -3,12 +3,12 @@ import {
   createSession,
   type Device,
   DeviceUnavailableError,
-  type ModelDefinition,
   OnnxSessionError,
   type ResolvedDevice,
   resolveDevice,
   type SessionHandle,
 } from '@ptq/onnx';
+import type { ModelDefinition } from '@ptq/onnx-format';
 import { ENGINES, type Engine } from '@ptq/types';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { GraphOperators } from '../graph/blocks';

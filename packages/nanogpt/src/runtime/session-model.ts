@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ModelDefinition, OnnxModelTooLargeError, serializeModel, writeModel } from '@ptq/onnx';
+import { type ModelDefinition, OnnxModelTooLargeError, serializeModel, writeModel } from '@ptq/onnx-format';
 
 /** What `createSession` loads: bytes, or a path with external data beside it, removed by `cleanup`. */
 export interface SessionModel {

@@ -1,10 +1,5 @@
-import {
-  appendTargetLogProbabilities,
-  createSession,
-  GraphBuilder,
-  type ResolvedDevice,
-  serializeModel,
-} from '@ptq/onnx';
+import { createSession, type ResolvedDevice } from '@ptq/onnx';
+import { appendTargetLogProbabilities, GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 
 const LOGITS = 'logits';

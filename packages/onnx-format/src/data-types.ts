@@ -2,7 +2,7 @@ import type { DType } from '@ptq/tensor';
 
 /**
  * ONNX `TensorProto.DataType` codes of the dtypes ptq writes (onnx.proto, ONNX ≥ 1.16).
- * Every other table in this package derives from this one, so a dtype is added in one place.
+ * `isSupportedDType` and the reverse lookup derive from this table, so a dtype is added in one place.
  */
 export const ONNX_DATA_TYPES: Readonly<Record<DType, number>> = {
   float32: 1,
@@ -21,47 +21,6 @@ const DTYPE_BY_ONNX_CODE: ReadonlyMap<number, DType> = new Map(
   (Object.entries(ONNX_DATA_TYPES) as [DType, number][]).map(([dtype, code]) => [code, dtype]),
 );
 
-/** Tensor element types onnxruntime-node's `Tensor` carries. */
-export type OrtTensorType =
-  | 'float32'
-  | 'float16'
-  | 'uint16'
-  | 'uint8'
-  | 'int8'
-  | 'int4'
-  | 'int32'
-  | 'int64'
-  | 'bool';
-
-/**
- * The onnxruntime-node tensor type each dtype travels as. onnxruntime-node has no bfloat16 or
- * float8 tensor type, so those cross the boundary as their raw bits (`uint16`, `uint8`).
- */
-export const ORT_TENSOR_TYPES: Readonly<Record<DType, OrtTensorType>> = {
-  float32: 'float32',
-  float16: 'float16',
-  bfloat16: 'uint16',
-  float8e4m3fn: 'uint8',
-  int8: 'int8',
-  uint8: 'uint8',
-  int4: 'int4',
-  int32: 'int32',
-  int64: 'int64',
-  bool: 'bool',
-};
-
-/** The dtype each onnxruntime-node tensor type is read back as, unless the caller names another. */
-export const DTYPE_BY_ORT_TENSOR_TYPE: Readonly<Partial<Record<string, DType>>> = {
-  float32: 'float32',
-  float16: 'float16',
-  uint8: 'uint8',
-  int8: 'int8',
-  int4: 'int4',
-  int32: 'int32',
-  int64: 'int64',
-  bool: 'bool',
-};
-
 /** True when `value` is one of the dtypes this package can serialize. */
 export function isSupportedDType(value: unknown): value is DType {
   return typeof value === 'string' && Object.hasOwn(ONNX_DATA_TYPES, value);
@@ -75,11 +34,6 @@ export function onnxDataTypeOf(dtype: DType): number {
 /** The dtype of an ONNX data type code, or `undefined` for codes ptq does not handle (double, string…). */
 export function dtypeOfOnnxDataType(code: number): DType | undefined {
   return DTYPE_BY_ONNX_CODE.get(code);
-}
-
-/** The onnxruntime-node tensor type a dtype is handed to a session as. */
-export function ortTypeOf(dtype: DType): OrtTensorType {
-  return ORT_TENSOR_TYPES[dtype];
 }
 
 /** Typed array each dtype is stored in (as `@ptq/tensor` allocates it), by its tag name. */

@@ -1,0 +1,5 @@
+import { definePackageConfig } from '@ptq/vitest-config';
+
+// The test files share no module state, so each worker process runs several of them in turn (a
+// fresh process per file cost more than most files' tests).
+export default definePackageConfig({ test: { isolate: false } });
