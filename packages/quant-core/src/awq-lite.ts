@@ -189,16 +189,19 @@ export async function searchAwqScale(
   inputs: readonly SearchInput[],
   alphas: readonly number[],
   graphs: AwqSearchGraphs,
+  /** The weight and bias already on the search's device (a block session's copies), if any. */
+  onDevice: { readonly weight?: SearchInput; readonly bias?: SearchInput } = {},
 ): Promise<AwqLayerResult & { scale: Float32Array }> {
   const blockSize = linear.weight_quantizer.blockSize ?? 128;
-  const bias = linear.bias ?? createTensor('float32', [linear.outFeatures]);
+  const bias = onDevice.bias ?? linear.bias ?? createTensor('float32', [linear.outFeatures]);
+  const weight = onDevice.weight ?? linear.weight;
   const weightScale = awqWeightScale(linear.weight, blockSize);
   const scales = alphas.map((alpha) => awqScale(actScale, weightScale, alpha));
   const inverses = scales.map(reciprocal);
   const losses = alphas.map(() => 0);
   for (const input of inputs) {
     if (searchInputRows(input) === 0) continue;
-    const batchLosses = await graphs.losses(input, linear.weight, bias, scales, inverses, blockSize);
+    const batchLosses = await graphs.losses(input, weight, bias, scales, inverses, blockSize);
     for (let candidate = 0; candidate < losses.length; candidate++) {
       losses[candidate]! += batchLosses[candidate]!;
     }

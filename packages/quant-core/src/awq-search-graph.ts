@@ -70,23 +70,23 @@ export class AwqSearchGraphs {
   }
 
   /**
-   * The loss of each candidate scale on one batch's inputs `x` [tokens, in], on the host or already
-   * in a GPU buffer of the search's device (a block session's captured input).
+   * The loss of each candidate scale on one batch's inputs `x` [tokens, in]; inputs, weight and bias
+   * on the host or already in GPU buffers of the search's device (a block session's outputs).
    */
   async losses(
     input: SearchInput,
-    weight: Tensor<'float32'>,
-    bias: Tensor<'float32'>,
+    weight: SearchInput,
+    bias: SearchInput,
     scales: readonly Float32Array[],
     inverseScales: readonly Float32Array[],
     blockSize: number,
   ): Promise<number[]> {
-    const [out = 0, inFeatures = 0] = weight.shape;
+    const [out = 0, inFeatures = 0] = 'location' in weight ? weight.dims : weight.shape;
     const { session, device } = await this.#graph(blockSize || 128, inFeatures % (blockSize || 128) !== 0);
     const perRun = this.candidatesPerRun(searchInputRows(input), inFeatures, out, device);
-    const x = 'location' in input ? input : toOrtTensor(input);
-    const w = toOrtTensor(weight);
-    const b = toOrtTensor(bias);
+    const x = asOrtTensor(input);
+    const w = asOrtTensor(weight);
+    const b = asOrtTensor(bias);
     const losses: number[] = [];
     for (let start = 0; start < scales.length; start += perRun) {
       const count = Math.min(perRun, scales.length - start);
@@ -126,8 +126,15 @@ export class AwqSearchGraphs {
   }
 }
 
-/** A linear's captured input rows [tokens, in]: on the host, or an onnxruntime tensor on the device. */
+/**
+ * A linear's captured input rows [tokens, in], weight or bias: on the host, or an onnxruntime tensor
+ * on the device (made there by a block session).
+ */
 export type SearchInput = Tensor<'float32'> | OrtTensor;
+
+function asOrtTensor(value: SearchInput): OrtTensor {
+  return 'location' in value ? value : toOrtTensor(value);
+}
 
 export function searchInputRows(input: SearchInput): number {
   return ('location' in input ? input.dims[0] : input.shape[0]) ?? 0;

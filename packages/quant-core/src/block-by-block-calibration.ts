@@ -88,8 +88,16 @@ export async function calibrateBlockByBlock(
       ...(calibrator.needs.input ? { input: true } : {}),
     });
   }
+  const device = await resolveDevice(options.device, { onNotice: options.onNotice });
+  // On WebGPU the hidden states and AWQ's captured inputs stay in GPU buffers from block to block
+  // and into the search, unless a calibrator reads the activations themselves on the host.
+  const keepOnDevice =
+    device === 'webgpu' &&
+    ![...options.inputCalibrators.values()].some((calibrator) => calibrator.needs.input);
   for (const module of awqPaths) {
-    taps.set(module, { ...taps.get(module), module, absMeanPerChannel: true, input: true });
+    // On the device the search also takes the block session's copies of the weight and bias.
+    const weight = keepOnDevice ? { weight: true } : {};
+    taps.set(module, { ...taps.get(module), module, absMeanPerChannel: true, input: true, ...weight });
   }
   const lastLayer = Math.max(-1, ...[...taps.keys()].map(layerOf));
   const awq = new Map<string, AwqLayerResult>();
@@ -100,7 +108,6 @@ export async function calibrateBlockByBlock(
     linear: (path: string) => model.linear(path),
   };
   const alphas = options.awqAlphaStep === undefined ? [] : awqAlphas(options.awqAlphaStep);
-  const device = await resolveDevice(options.device, { onNotice: options.onNotice });
   const graphs = new AwqSearchGraphs(device, options.memoryBudgetBytes, options.onNotice);
 
   // Max statistics do not care how tokens were grouped into batches, so on a GPU batches of one
@@ -113,9 +120,6 @@ export async function calibrateBlockByBlock(
     mergeable && (options.mergeBatches ?? device !== 'cpu')
       ? mergeBatches(batches, MERGED_RUN_TOKENS)
       : batches.map((batch) => ({ batch, count: 1 }));
-  // On WebGPU the hidden states and AWQ's captured inputs stay in GPU buffers from block to block
-  // and into the search, unless a calibrator reads the activations themselves on the host.
-  const keepOnDevice = ![...options.inputCalibrators.values()].some((calibrator) => calibrator.needs.input);
   let hidden: BlockHiddenState[] = runs.map(({ batch }) =>
     embedBatch(model.transformer, batch.inputIds, batch.attentionMask),
   );
@@ -140,6 +144,7 @@ export async function calibrateBlockByBlock(
       const blockAwq = awqPaths.filter((path) => layerOf(path) === layer);
       const sums = new Map(blockAwq.map((path) => [path, new Float32Array(linears.get(path)!.inFeatures)]));
       const inputs = new Map(blockAwq.map((path) => [path, [] as SearchInput[]]));
+      const deviceWeights = new Map<string, { weight?: SearchInput; bias?: SearchInput }>();
       const next: BlockHiddenState[] = [];
       try {
         let batchesDone = 0;
@@ -150,6 +155,19 @@ export async function calibrateBlockByBlock(
             const found = result.taps.get(tap.module)!;
             const input = found.input ?? found.deviceInput;
             if (found.deviceInput !== undefined) captured.push(found.deviceInput);
+            // Every run copies the weight and bias: the first run's serve, later copies are freed.
+            for (const copy of [found.weight, found.bias]) if (copy !== undefined) captured.push(copy);
+            if (found.weight !== undefined && !deviceWeights.has(tap.module)) {
+              deviceWeights.set(tap.module, {
+                weight: found.weight,
+                ...(found.bias ? { bias: found.bias } : {}),
+              });
+            } else {
+              disposeDeviceInputs(
+                [found.weight, found.bias].filter((copy) => copy !== undefined),
+                captured,
+              );
+            }
             options.inputCalibrators.get(tap.module)?.observe(found);
             const sum = sums.get(tap.module);
             if (sum !== undefined) {
@@ -181,12 +199,20 @@ export async function calibrateBlockByBlock(
       }
       await previous?.release();
       previous = undefined;
-      if (keepOnDevice && device === 'webgpu') previous = session;
+      if (keepOnDevice) previous = session;
       else await session.release();
       for (const path of blockAwq) {
         const actScale = sums.get(path)!.map((value) => Math.fround(value / batches.length));
-        const found = await searchAwqScale(linears.get(path)!, actScale, inputs.get(path)!, alphas, graphs);
-        disposeDeviceInputs(inputs.get(path)!, captured);
+        const onDevice = deviceWeights.get(path) ?? {};
+        const found = await searchAwqScale(
+          linears.get(path)!,
+          actScale,
+          inputs.get(path)!,
+          alphas,
+          graphs,
+          onDevice,
+        );
+        disposeDeviceInputs([...inputs.get(path)!, ...Object.values(onDevice)], captured);
         inputs.delete(path);
         awq.set(path, { alpha: found.alpha, losses: found.losses });
         awqScales.set(path, found.scale);

@@ -66,6 +66,48 @@ describe('Gpt2BlockSession', () => {
     expect(compared).toBe(4 * model.config.n_layer + 1);
   }, 120_000);
 
+  it("gives back each linear's weight [out, in] and bias as the graph holds them, bit for bit", async () => {
+    const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+    const source = {
+      config: model.config,
+      transformer: model.transformer,
+      linear: (path: string) => model.linear(path),
+    };
+    const paths = model.linearPaths.filter((path) => path.startsWith('transformer.h.1.'));
+    const session = await Gpt2BlockSession.open(
+      source,
+      1,
+      paths.map((module) => ({ module, weight: true })),
+      { device: 'cpu' },
+    );
+    const { realTokenIndices } = validateBatch(model.config, ids, mask);
+    const result = await session.run({
+      ...embedBatch(model.transformer, ids, mask),
+      attentionMask: mask,
+      realTokenIndices,
+    });
+    await session.release();
+    expect(paths).toHaveLength(4);
+    for (const path of paths) {
+      const linear = model.linear(path);
+      // GPT-2's Conv1D holds W as [in, out]; the tap gives [out, in].
+      const conv = linear as unknown as { weight: { data: Float32Array } };
+      const found = result.taps.get(path)!;
+      expect(found.weight!.dims, path).toEqual([linear.outFeatures, linear.inFeatures]);
+      const weight = found.weight!.data as Float32Array;
+      let differing = 0;
+      for (let row = 0; row < linear.outFeatures; row++) {
+        for (let column = 0; column < linear.inFeatures; column++) {
+          const expected = conv.weight.data[column * linear.outFeatures + row]!;
+          if (!Object.is(weight[row * linear.inFeatures + column], expected)) differing++;
+        }
+      }
+      expect(differing, path).toBe(0);
+      expect([...(found.bias!.data as Float32Array)], path).toEqual([...linear.bias!.data]);
+      expect(found.input).toBeUndefined();
+    }
+  });
+
   it('refuses a block outside the model, and ln_f after any but the last', async () => {
     const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
     const source = {

@@ -140,7 +140,9 @@ function deviceLocations(graph: Gpt2BlockGraph): Record<string, 'gpu-buffer' | '
     locations[DELTA_OUT] = 'gpu-buffer';
   }
   for (const names of graph.tapOutputs.values()) {
-    if (names.input !== undefined) locations[names.input] = 'gpu-buffer';
+    for (const name of [names.input, names.weight, names.bias]) {
+      if (name !== undefined) locations[name] = 'gpu-buffer';
+    }
   }
   return locations;
 }

@@ -19,6 +19,8 @@ export interface TapOutputNames {
   readonly absMax?: string;
   readonly absMeanPerChannel?: string;
   readonly input?: string;
+  readonly weight?: string;
+  readonly bias?: string;
 }
 
 /**
@@ -111,7 +113,7 @@ export function gpt2GraphParts(
   const tap = (path: string, x: Value, inFeatures: number): void => {
     const request = tapsByModule.get(path);
     if (request === undefined) return;
-    const names: { absMax?: string; absMeanPerChannel?: string; input?: string } = {};
+    const names: { -readonly [K in keyof TapOutputNames]: TapOutputNames[K] } = {};
     const maskedAbs =
       request.absMax || request.absMeanPerChannel
         ? builder.node('Where', [realTokenRows, builder.node('Abs', [x]), floatScalar(builder, 0)])
@@ -155,9 +157,21 @@ export function gpt2GraphParts(
     if (quantizer !== undefined) input = fakeQuantize(builder, input, quantizer);
     const weight = builder.initializer(`${path}.weight`, module.graphWeight());
     const product = builder.node('MatMul', [input, weight]);
-    return module.bias === undefined
-      ? product
-      : builder.node('Add', [product, builder.initializer(`${path}.bias`, module.bias)]);
+    const bias = module.bias === undefined ? undefined : builder.initializer(`${path}.bias`, module.bias);
+    const names = tapOutputs.get(path) as { weight?: string; bias?: string } | undefined;
+    if (names !== undefined && tapsByModule.get(path)?.weight) {
+      // The graph multiplies W [in, out]; the tap gives it back as the module holds it, [out, in].
+      names.weight = `tap.${path}.weight`;
+      builder.output(builder.node('Transpose', [weight], { perm: [1, 0] }), names.weight, 'float32', [
+        module.outFeatures,
+        module.inFeatures,
+      ]);
+      if (bias !== undefined) {
+        names.bias = `tap.${path}.bias`;
+        builder.output(builder.node('Identity', [bias]), names.bias, 'float32', [module.outFeatures]);
+      }
+    }
+    return bias === undefined ? product : builder.node('Add', [product, bias]);
   };
 
   const layerNorm = (path: string, module: LayerNorm, x: Value): Value =>

@@ -25,6 +25,8 @@ export function readTapResults(
       absMeanPerChannel?: Float32Array;
       input?: Tensor<'float32'>;
       deviceInput?: OrtTensor;
+      weight?: OrtTensor;
+      bias?: OrtTensor;
     } = { tokenCount };
     if (names.absMax !== undefined) result.absMax = (read(names.absMax).data as Float32Array)[0]!;
     if (names.absMeanPerChannel !== undefined) {
@@ -35,6 +37,8 @@ export function readTapResults(
       if (input.location === 'gpu-buffer') result.deviceInput = input;
       else result.input = fromOrtTensor(input) as Tensor<'float32'>;
     }
+    if (names.weight !== undefined) result.weight = read(names.weight);
+    if (names.bias !== undefined) result.bias = read(names.bias);
     results.set(tap.module, result);
   }
   return results;

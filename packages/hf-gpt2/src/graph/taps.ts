@@ -15,6 +15,12 @@ export interface TapRequest {
   readonly absMeanPerChannel?: boolean;
   /** The input rows at real tokens, [realTokens, in], in (batch, position) order. */
   readonly input?: boolean;
+  /**
+   * The linear's weight `[out, in]` and bias `[out]` as the graph holds them: copies made on the
+   * session's device, for work that continues there (a block session that keeps its outputs on the
+   * device); on the host the module's own tensors serve.
+   */
+  readonly weight?: boolean;
 }
 
 export interface TapResult {
@@ -31,6 +37,9 @@ export interface TapResult {
    * outputs on the device; the receiver disposes of it.
    */
   readonly deviceInput?: OrtTensor;
+  /** With `weight`: the linear's weight `[out, in]` and bias `[out]` (absent without one), as tensors of the session. */
+  readonly weight?: OrtTensor;
+  readonly bias?: OrtTensor;
 }
 
 /** One tap per module, flags merged, in a stable order (it is part of the session cache key). */
@@ -39,13 +48,14 @@ export interface NormalizedTap {
   readonly absMax: boolean;
   readonly absMeanPerChannel: boolean;
   readonly input: boolean;
+  readonly weight: boolean;
 }
 
 export function normalizeTaps(taps: readonly TapRequest[], linearPaths: readonly string[]): NormalizedTap[] {
   if (!Array.isArray(taps)) {
     throw new InvalidArgumentError(
       'taps',
-      'must be an array of { module, absMax?, absMeanPerChannel?, input? }',
+      'must be an array of { module, absMax?, absMeanPerChannel?, input?, weight? }',
     );
   }
   const known = new Set(linearPaths);
@@ -64,11 +74,12 @@ export function normalizeTaps(taps: readonly TapRequest[], linearPaths: readonly
       absMax: tap.absMax === true,
       absMeanPerChannel: tap.absMeanPerChannel === true,
       input: tap.input === true,
+      weight: tap.weight === true,
     };
-    if (!wanted.absMax && !wanted.absMeanPerChannel && !wanted.input) {
+    if (!wanted.absMax && !wanted.absMeanPerChannel && !wanted.input && !wanted.weight) {
       throw new InvalidArgumentError(
         'taps',
-        `the tap on "${tap.module}" asks for nothing; set absMax, absMeanPerChannel or input`,
+        `the tap on "${tap.module}" asks for nothing; set absMax, absMeanPerChannel, input or weight`,
       );
     }
     const previous = merged.get(tap.module);
@@ -77,6 +88,7 @@ export function normalizeTaps(taps: readonly TapRequest[], linearPaths: readonly
       absMax: wanted.absMax || (previous?.absMax ?? false),
       absMeanPerChannel: wanted.absMeanPerChannel || (previous?.absMeanPerChannel ?? false),
       input: wanted.input || (previous?.input ?? false),
+      weight: wanted.weight || (previous?.weight ?? false),
     });
   }
   const order = new Map(linearPaths.map((path, index) => [path, index]));
@@ -88,7 +100,7 @@ export function tapsKey(taps: readonly NormalizedTap[]): string {
   return taps
     .map(
       (tap) =>
-        `${tap.module}:${tap.absMax ? 'm' : ''}${tap.absMeanPerChannel ? 'a' : ''}${tap.input ? 'i' : ''}`,
+        `${tap.module}:${tap.absMax ? 'm' : ''}${tap.absMeanPerChannel ? 'a' : ''}${tap.input ? 'i' : ''}${tap.weight ? 'w' : ''}`,
     )
     .join(',');
 }
