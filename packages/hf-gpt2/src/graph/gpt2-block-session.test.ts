@@ -2,10 +2,12 @@ import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
+import type { GPT2LMHeadModel } from '../gpt2-lm-head-model';
 import { loadHfGpt2 } from '../load-hf-gpt2';
 import { buildGpt2BlockGraph } from './build-gpt2-block-graph';
 import { embedBatch } from './embed-batch';
 import { type BlockHiddenState, Gpt2BlockSession } from './gpt2-block-session';
+import type { Gpt2GraphSource } from './gpt2-graph-parts';
 import type { TapRequest } from './taps';
 import { validateBatch } from './validate-batch';
 
@@ -18,6 +20,11 @@ const maskValues = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1];
 const ids = createTensor('int64', [2, 8], BigInt64Array.from(tokens.flat().map(BigInt)));
 const mask = createTensor('int64', [2, 8], BigInt64Array.from(maskValues.map(BigInt)));
 
+/** The module tree's view a block graph is built from. */
+function graphSource(model: GPT2LMHeadModel): Gpt2GraphSource {
+  return { config: model.config, transformer: model.transformer, linear: (path) => model.linear(path) };
+}
+
 describe('Gpt2BlockSession', () => {
   it('chained block by block, gives the whole-model taps bit for bit (every linear, lm_head included)', async () => {
     const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
@@ -28,11 +35,7 @@ describe('Gpt2BlockSession', () => {
       input: true,
     });
     const whole = await model.forward(ids, mask, { taps: model.linearPaths.map(everything), logits: false });
-    const source = {
-      config: model.config,
-      transformer: model.transformer,
-      linear: (path: string) => model.linear(path),
-    };
+    const source = graphSource(model);
     const { realTokenIndices } = validateBatch(model.config, ids, mask);
     let hidden: BlockHiddenState = embedBatch(model.transformer, ids, mask);
     const last = model.config.n_layer - 1;
@@ -68,11 +71,7 @@ describe('Gpt2BlockSession', () => {
 
   it("gives back each linear's weight [out, in] and bias as the graph holds them, bit for bit", async () => {
     const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
-    const source = {
-      config: model.config,
-      transformer: model.transformer,
-      linear: (path: string) => model.linear(path),
-    };
+    const source = graphSource(model);
     const paths = model.linearPaths.filter((path) => path.startsWith('transformer.h.1.'));
     const session = await Gpt2BlockSession.open(
       source,
@@ -110,11 +109,7 @@ describe('Gpt2BlockSession', () => {
 
   it('refuses a block outside the model, and ln_f after any but the last', async () => {
     const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
-    const source = {
-      config: model.config,
-      transformer: model.transformer,
-      linear: (path: string) => model.linear(path),
-    };
+    const source = graphSource(model);
     expect(() => buildGpt2BlockGraph(source, { layer: model.config.n_layer, taps: [] })).toThrow(
       InvalidArgumentError,
     );
