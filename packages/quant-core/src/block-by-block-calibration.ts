@@ -88,7 +88,9 @@ export async function calibrateBlockByBlock(
       ...(calibrator.needs.input ? { input: true } : {}),
     });
   }
-  const device = await resolveDevice(options.device, { onNotice: options.onNotice });
+  // A device named outright needs no probe session; its block sessions fail by name if it is missing.
+  const device =
+    options.device === 'auto' ? await resolveDevice('auto', { onNotice: options.onNotice }) : options.device;
   // On WebGPU the hidden states and AWQ's captured inputs stay in GPU buffers from block to block
   // and into the search, unless a calibrator reads the activations themselves on the host.
   const keepOnDevice =
