@@ -19,7 +19,7 @@ describe('parseExampleOptions', () => {
       maxNewTokens: 32,
       temperature: 0,
       device: 'auto',
-      engine: 'onnxruntime',
+      engine: 'auto',
       dtype: undefined,
       check: true,
       help: false,

@@ -62,7 +62,7 @@ Options:
   --temperature <t>       0 is greedy (default: 0)
   --device <device>       ${DEVICES.join(', ')} (default: auto, a GPU when present)
   --engine <engine>       ${ENGINES.join(', ')}: onnxruntime's session, ptq's own WebGPU kernels,
-                          or the kernels on a GPU adapter (default: onnxruntime)
+                          or the kernels on a GPU adapter (default: auto)
   --dtype <dtype>         ${DTYPES.join(', ')} (default: float16 on a GPU, float32 on the CPU)
   --check <level>         fast: perplexity before and after quantization on 512 held-out
                           tokens of cnn_dailymail; none: skip it (default: fast)
@@ -162,7 +162,7 @@ export function parseExampleOptions(argv: readonly string[]): ExampleOptions {
     maxNewTokens: integer('--max-new-tokens', text('max-new-tokens') ?? '32', 1),
     temperature: nonNegativeNumber('--temperature', text('temperature') ?? '0'),
     device: choice('--device', text('device') ?? 'auto', DEVICES),
-    engine: choice('--engine', text('engine') ?? 'onnxruntime', ENGINES),
+    engine: choice('--engine', text('engine') ?? 'auto', ENGINES),
     dtype: dtype === undefined ? undefined : choice('--dtype', dtype, DTYPES),
     check: choice('--check', text('check') ?? 'fast', CHECK_LEVELS) === 'fast',
     help: values.help === true,

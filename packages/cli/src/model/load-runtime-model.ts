@@ -27,7 +27,7 @@ export type Tokenizer = NonNullable<GPT2LMHeadModel['tokenizer']>;
 export interface RuntimeModelFlags extends CalibrationFlags {
   readonly model: string;
   readonly device: Device;
-  /** What runs the model (default onnxruntime); ONNX exports always run on onnxruntime. */
+  /** What runs the model (default auto: the kernels on a GPU adapter); ONNX exports always run on onnxruntime. */
   readonly engine?: Engine;
   readonly dtype: ModelDType | undefined;
   readonly mode: QuantMode | undefined;
@@ -224,7 +224,8 @@ async function compileTimed(
   context: CommandContext,
 ): Promise<{ compiled: RuntimeGPT; compileSeconds: number }> {
   const phaseStart = performance.now();
-  const compiled = await compile(gpt, { device, engine: engine ?? 'onnxruntime', onNotice: context.status });
+  // The device is decided first, so `auto` never loads Dawn where onnxruntime found no GPU.
+  const compiled = await compile(gpt, { device, engine: engine ?? 'auto', onNotice: context.status });
   const compileSeconds = secondsSince(phaseStart);
   context.status(
     `ptq: compile ${formatSeconds(compileSeconds)} (${compiled.engine === 'kernels' ? 'ptq kernels on ' : ''}${compiled.device}, ${dtype})`,

@@ -37,7 +37,7 @@ export const engineOption = withDefault(
     "what runs the model: onnxruntime, kernels (ptq's own WebGPU kernels, batch 1 to 32) or auto (the kernels on a GPU adapter, else onnxruntime)",
     ENGINES,
   ),
-  'onnxruntime' as Engine,
+  'auto' as Engine,
 );
 
 export const deviceOption = withDefault(
