@@ -31,6 +31,19 @@ describe('--engine', () => {
     });
   });
 
+  test('the default, auto, decides the device first: where onnxruntime finds no GPU, Dawn is not tried', async () => {
+    const result = await run(['generate', ...PROMPT, '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const output = JSON.parse(result.stdout);
+    if (output.device !== 'cpu') {
+      console.warn(`skipped: this machine has a GPU (${output.device}, ${output.engine})`);
+      return;
+    }
+    expect(output.engine).toBe('onnxruntime');
+    // Trying the kernels and falling back would have said so in a notice.
+    expect(result.stderr).not.toMatch(/kernels engine not used|Dawn|adapter/i);
+  }, 120_000);
+
   // Quantizes and generates twice: on onnxruntime, then on the kernels (a software adapter here).
   test('the kernels engine continues the prompt with the same greedy tokens as onnxruntime (int8, float32)', async () => {
     const reference = await run([
