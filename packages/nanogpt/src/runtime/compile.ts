@@ -141,11 +141,12 @@ function checkPositiveInteger(name: string, value: number, maximum?: number): vo
   }
 }
 
-async function createOn(
+/** The graph `compile` opens on `device` for these options, and the weight format it resolved. */
+export function buildCompiledGraph(
   gpt: GPT,
   device: ResolvedDevice,
   options: CompileOptions,
-): Promise<{ handle: SessionHandle; weightFormat: WeightFormat | undefined }> {
+): { definition: ModelDefinition; weightFormat: WeightFormat | undefined } {
   const weightFormat = resolveWeightFormat(gpt.config.quantMode, device, options.weightFormat);
   const operators = options.operators ?? 'fused';
   const definition = buildGptGraph(gpt, {
@@ -156,6 +157,15 @@ async function createOn(
     singleRow: operators === 'fused' && (options.batch ?? 1) === 1,
     splitLongProducts: options.splitLongProducts ?? device === 'webgpu',
   });
+  return { definition, weightFormat };
+}
+
+async function createOn(
+  gpt: GPT,
+  device: ResolvedDevice,
+  options: CompileOptions,
+): Promise<{ handle: SessionHandle; weightFormat: WeightFormat | undefined }> {
+  const { definition, weightFormat } = buildCompiledGraph(gpt, device, options);
   const sessionModel = await toSessionModel(definition);
   try {
     const handle = await createSession(sessionModel.model, {

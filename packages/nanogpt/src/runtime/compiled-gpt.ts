@@ -3,28 +3,14 @@ import { DeviceTensorReader, fromOrtTensor, type ResolvedDevice } from '@ptq/onn
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { type InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { GPTConfig } from '../config';
-import {
-  ATTENTION_MASK,
-  INPUT_IDS,
-  LOGITS,
-  NEXT_TOKEN,
-  NUM_LOGITS_TO_KEEP,
-  POSITION_IDS,
-  pastKeyName,
-  pastValueName,
-  presentKeyName,
-  presentValueName,
-} from '../graph/graph-io';
+import { ATTENTION_MASK, LOGITS, NEXT_TOKEN } from '../graph/graph-io';
 import type { WeightFormat } from '../graph/weight-format';
-import {
-  type BatchInputs,
-  checkTargets,
-  positionsFromMask,
-  readBatchInputs,
-  restoreRowPadding,
-  withoutRowPadding,
-} from './batch-inputs';
+import { type BatchInputs, checkTargets, readBatchInputs, restoreRowPadding } from './batch-inputs';
+import { BatchedSession } from './batched-session';
 import { KeyValueCache } from './key-value-cache';
+import type { SessionLayout } from './session-layout';
+import { emptyLayers, presentsOf, withPasts } from './session-tensors';
+import { SingleRowSession } from './single-row-session';
 import { TargetScorer } from './target-scorer';
 
 export interface CompiledGPTInit {
@@ -107,21 +93,6 @@ export function checkRoomForNewTokens(promptLength: number, maxNewTokens: number
   }
 }
 
-function int64Matrix(values: BigInt64Array, rows: number, columns: number): OrtTensor {
-  return new OrtTensor('int64', values, [rows, columns]);
-}
-
-function maskTensor(mask: readonly (readonly number[])[]): OrtTensor {
-  const columns = mask[0]?.length ?? 0;
-  const values = new BigInt64Array(mask.length * columns);
-  mask.forEach((row, rowIndex) => {
-    row.forEach((bit, column) => {
-      values[rowIndex * columns + column] = BigInt(bit);
-    });
-  });
-  return int64Matrix(values, mask.length, columns);
-}
-
 /**
  * A GPT compiled to one onnxruntime session (see `compile`). `forward` runs whole sequences;
  * `prefill` and `decodeStep` run a prompt once and then one token per step against a KV cache.
@@ -139,10 +110,11 @@ export class CompiledGPT {
   readonly batch: number;
   /** Which engine runs the model (see `RuntimeGPT`). */
   readonly engine = 'onnxruntime' as const;
-  /** The graph has one row and no mask or position inputs (see `buildGptGraph`'s `singleRow`). */
-  readonly #singleRow: boolean;
-  /** The single-row graph also outputs its greedy token (`next_token`). */
-  readonly #choosesTokens: boolean;
+  /**
+   * What the graph takes and gives: a single row without mask or position inputs (see
+   * `buildGptGraph`'s `singleRow`), or a padded batch.
+   */
+  readonly #layout: SessionLayout;
   /** Copies device-resident outputs to the host; made on first use. */
   #reader: DeviceTensorReader | undefined;
   /** Scores targets against logits where the logits live (`targetLogProbabilities`); made on first use. */
@@ -156,8 +128,13 @@ export class CompiledGPT {
     this.weightFormat = init.weightFormat;
     this.maxSequence = init.maxSequence;
     this.batch = init.batch;
-    this.#singleRow = !init.session.inputNames.includes(ATTENTION_MASK);
-    this.#choosesTokens = this.#singleRow && init.session.outputNames.includes(NEXT_TOKEN);
+    this.#layout = init.session.inputNames.includes(ATTENTION_MASK)
+      ? new BatchedSession()
+      : new SingleRowSession({
+          session: init.session,
+          config: init.config,
+          readTokens: (tokens, slots) => this.#readTokens(tokens, slots),
+        });
   }
 
   /**
@@ -221,7 +198,7 @@ export class CompiledGPT {
       return { logits: this.#zeroLogits(lastOnly ? 1 : padded.sequence), cache };
     }
     // On the device when the row's last position is a real token; a masked one has zero logits.
-    const lastOnDevice = lastOnly && this.#singleRow && padded.mask[0]!.at(-1) === 1;
+    const lastOnDevice = lastOnly && this.#layout.computesLastAlone(padded);
     const outputs = await this.session.run(
       this.#feeds(batch.ids, batch.mask, batch.sequence, undefined, undefined, lastOnDevice ? 1 : 0),
     );
@@ -274,7 +251,7 @@ export class CompiledGPT {
 
   /** Whether `greedyChunks` can run: the graph is single-row and picks its greedy token itself. */
   get choosesTokens(): boolean {
-    return this.#choosesTokens;
+    return this.#layout.choosesTokens;
   }
 
   /**
@@ -291,7 +268,8 @@ export class CompiledGPT {
     tokensPerRead = DEFAULT_TOKENS_PER_READ,
   ): AsyncGenerator<number[], void, undefined> {
     this.#checkUsable();
-    if (!this.choosesTokens) {
+    const layout = this.#layout;
+    if (!(layout instanceof SingleRowSession && layout.choosesTokens)) {
       throw new InvalidArgumentError(
         'compiled',
         "greedy decoding in the graph needs a single-row graph (compile with batch: 1 and operators: 'fused')",
@@ -304,43 +282,7 @@ export class CompiledGPT {
       undefined,
     );
     checkRoomForNewTokens(prompt.length, maxNewTokens, this.maxSequence);
-    let keys = this.#emptyLayers(1);
-    let values = this.#emptyLayers(1);
-    let input = int64Matrix(ids.ids, 1, ids.sequence);
-    // One position gets logits, so next_token is [1, 1]: the prompt's last, then each new one.
-    const keepLast = logitsToKeepTensor(1);
-    /** Chosen tokens not read yet, oldest first; the newest is also the next step's input. */
-    let unread: OrtTensor[] = [];
-    /** The current input was read already, so it is freed once the step that feeds it has run. */
-    let inputRead = false;
-    let chunk = 1;
-    try {
-      for (let produced = 0; produced < maxNewTokens; ) {
-        const outputs = await this.session.run(
-          this.#withPasts({ [INPUT_IDS]: input, [NUM_LOGITS_TO_KEEP]: keepLast }, keys, values),
-        );
-        if (inputRead) input.dispose();
-        for (const tensor of [...keys, ...values]) tensor.dispose();
-        [keys, values] = this.#presents(outputs);
-        (outputs[LOGITS] as OrtTensor).dispose();
-        input = outputs[NEXT_TOKEN] as OrtTensor;
-        inputRead = false;
-        unread.push(input);
-        produced += 1;
-        if (unread.length === chunk || produced === maxNewTokens) {
-          const tokens = await this.#readTokens(unread, chunk);
-          for (const tensor of unread) {
-            if (tensor === input) inputRead = true;
-            else tensor.dispose();
-          }
-          unread = [];
-          chunk = tokensPerRead;
-          yield tokens;
-        }
-      }
-    } finally {
-      for (const tensor of new Set([...keys, ...values, ...unread, input])) tensor.dispose();
-    }
+    yield* layout.greedyChunks(ids, maxNewTokens, tokensPerRead);
   }
 
   /** Frees the session. The compiled model cannot be used afterwards. */
@@ -369,7 +311,7 @@ export class CompiledGPT {
 
   /** For a single-row graph, the row without its masked positions (`withoutRowPadding`). */
   #withoutPadding(batch: BatchInputs): BatchInputs {
-    return this.#singleRow ? withoutRowPadding(batch) : batch;
+    return this.#layout.withoutPadding(batch);
   }
 
   /** Logits at every position of the padded row: the real positions' in place, zeros at the masked ones. */
@@ -387,9 +329,7 @@ export class CompiledGPT {
 
   /** One empty past (no positions yet) per layer, for `rows` rows. */
   #emptyLayers(rows: number): OrtTensor[] {
-    const { numLayers, numHeads, embeddingSize, dtype } = this.config;
-    const shape = [rows, numHeads, 0, embeddingSize / numHeads];
-    return Array.from({ length: numLayers }, () => emptyCache(dtype, shape));
+    return emptyLayers(this.config, rows);
   }
 
   #feeds(
@@ -401,32 +341,12 @@ export class CompiledGPT {
     logitsToKeep = 0,
   ): Record<string, OrtTensor> {
     const rows = mask.length;
-    const feeds: Record<string, OrtTensor> = { [INPUT_IDS]: int64Matrix(ids, rows, sequence) };
-    if (this.#singleRow) {
-      feeds[NUM_LOGITS_TO_KEEP] = logitsToKeepTensor(logitsToKeep);
-    } else {
-      // Every tensor is a host-to-device copy on a GPU: the single-row graph needs neither.
-      feeds[ATTENTION_MASK] = maskTensor(mask);
-      feeds[POSITION_IDS] = int64Matrix(positions ?? positionsFromMask(mask), rows, sequence);
-    }
-    return this.#withPasts(
-      feeds,
+    return withPasts(
+      this.#layout.hostFeeds(ids, mask, sequence, positions, logitsToKeep),
       cache?.keys ?? this.#emptyLayers(rows),
       cache?.values ?? this.#emptyLayers(rows),
+      this.config.numLayers,
     );
-  }
-
-  /** `feeds` with each layer's cached keys and values as `past_key_values.*`. */
-  #withPasts(
-    feeds: Record<string, OrtTensor>,
-    keys: readonly OrtTensor[],
-    values: readonly OrtTensor[],
-  ): Record<string, OrtTensor> {
-    for (let layer = 0; layer < this.config.numLayers; layer += 1) {
-      feeds[pastKeyName(layer)] = keys[layer]!;
-      feeds[pastValueName(layer)] = values[layer]!;
-    }
-    return feeds;
   }
 
   /** A run that wants logits only: no cache is kept (on WebGPU the device-resident one is freed). */
@@ -442,13 +362,7 @@ export class CompiledGPT {
   }
 
   #presents(outputs: InferenceSession.OnnxValueMapType): [OrtTensor[], OrtTensor[]] {
-    const keys: OrtTensor[] = [];
-    const values: OrtTensor[] = [];
-    for (let layer = 0; layer < this.config.numLayers; layer += 1) {
-      keys.push(outputs[presentKeyName(layer)] as OrtTensor);
-      values.push(outputs[presentValueName(layer)] as OrtTensor);
-    }
-    return [keys, values];
+    return presentsOf(outputs, this.config.numLayers);
   }
 
   /**
@@ -495,11 +409,6 @@ export class CompiledGPT {
   }
 }
 
-/** The host scalar `num_logits_to_keep` of single-row graphs (0: every position). */
-function logitsToKeepTensor(count: number): OrtTensor {
-  return new OrtTensor('int64', BigInt64Array.of(BigInt(count)), []);
-}
-
 /** `[rows, sequence, vocab]` logits cut to each row's last position, `[rows, 1, vocab]`. */
 export function lastPositions(logits: Tensor<'float32'>): Tensor<'float32'> {
   const [rows, sequence, vocab] = logits.shape as [number, number, number];
@@ -509,10 +418,4 @@ export function lastPositions(logits: Tensor<'float32'>): Tensor<'float32'> {
     data.set(logits.data.subarray(start, start + vocab), row * vocab);
   }
   return createTensor('float32', [rows, 1, vocab], data);
-}
-
-function emptyCache(dtype: GPTConfig['dtype'], shape: number[]): OrtTensor {
-  return dtype === 'float16'
-    ? new OrtTensor('float16', new Uint16Array(0), shape)
-    : new OrtTensor('float32', new Float32Array(0), shape);
 }
