@@ -1,11 +1,16 @@
 import { FileFormatError } from '@ptq/errors';
-import { decodeText, FileTooLargeError, readRegularFile, type TextEncoding } from '@ptq/files';
+import {
+  decodeText,
+  FileTooLargeError,
+  readRegularFile,
+  type TextEncoding,
+  type TextSplit,
+} from '@ptq/files';
 import { DatasetTextTooLongError } from './calibration-errors';
 import { MAX_TEXT_BYTES } from './dataset-limits';
 import { isBlank, readLines } from './read-lines';
 
-/** How a `.txt` file becomes texts: one text per line, per blank-line-separated paragraph, or (undefined) the whole file. */
-export type TextSplit = 'lines' | 'paragraphs';
+export type { TextSplit };
 
 export interface ReadTextFileOptions {
   split?: TextSplit;

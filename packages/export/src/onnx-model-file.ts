@@ -1,9 +1,12 @@
 import type { ModelDType, QuantMode } from '@ptq/nanogpt';
+import { EXPORT_FORMATS, type ExportFormat } from '@ptq/types';
 
 /** `onnx`: the graph the runtime runs, in transformers.js layout; `onnx-qdq`: explicit Q/DQ for TensorRT. */
-export type OnnxExportFormat = 'onnx' | 'onnx-qdq';
+export type OnnxExportFormat = Exclude<ExportFormat, 'modelopt-hf'>;
 
-export const ONNX_EXPORT_FORMATS: readonly OnnxExportFormat[] = ['onnx', 'onnx-qdq'];
+export const ONNX_EXPORT_FORMATS: readonly OnnxExportFormat[] = EXPORT_FORMATS.filter(
+  (format): format is OnnxExportFormat => format !== 'modelopt-hf',
+);
 
 /** The folder transformers.js loads ONNX files from. */
 export const ONNX_SUBFOLDER = 'onnx';

@@ -14,6 +14,7 @@ export {
   temporaryNamePid,
   temporarySiblingName,
 } from './temporary-outputs';
+export { TEXT_SPLITS, type TextSplit } from './text-splits';
 export {
   type AtomicWriteFailure,
   type WriteFileAtomicallyOptions,

@@ -7,6 +7,8 @@ import {
   type Device,
   ENGINES,
   type Engine,
+  EXPORT_FORMATS,
+  type ExportFormat,
   type ForwardLoop,
   isQuantMode,
   MODEL_DTYPES,
@@ -22,10 +24,11 @@ describe('the shared lists', () => {
     expect(DEVICES).toEqual(['auto', 'cpu', 'webgpu', 'cuda']);
     expect(MODEL_DTYPES).toEqual(['float32', 'float16']);
     expect(ENGINES).toEqual(['onnxruntime', 'kernels', 'auto']);
+    expect(EXPORT_FORMATS).toEqual(['modelopt-hf', 'onnx', 'onnx-qdq']);
   });
 
   test("are frozen, so no package can change another one's list", () => {
-    for (const list of [QUANT_MODES, DEVICES, MODEL_DTYPES, ENGINES]) {
+    for (const list of [QUANT_MODES, DEVICES, MODEL_DTYPES, ENGINES, EXPORT_FORMATS]) {
       expect(Object.isFrozen(list)).toBe(true);
       expect(() => (list as unknown as string[]).push('int3')).toThrow(TypeError);
     }
@@ -44,6 +47,7 @@ describe('the shared lists', () => {
     expectTypeOf<ResolvedDevice>().toEqualTypeOf<'cpu' | 'webgpu' | 'cuda'>();
     expectTypeOf<ModelDType>().toEqualTypeOf<'float32' | 'float16'>();
     expectTypeOf<Engine>().toEqualTypeOf<'onnxruntime' | 'kernels' | 'auto'>();
+    expectTypeOf<ExportFormat>().toEqualTypeOf<'modelopt-hf' | 'onnx' | 'onnx-qdq'>();
   });
 
   test('a loop written for the plain CalibrationModel is a loop for a richer one', () => {

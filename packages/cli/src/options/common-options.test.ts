@@ -3,19 +3,21 @@ import { ONNX_EXPORT_FORMATS } from '@ptq/export';
 import { MODEL_DTYPES as NANOGPT_DTYPES, ENGINES as NANOGPT_ENGINES } from '@ptq/nanogpt';
 import { AUTO_DEVICE_ORDER } from '@ptq/onnx';
 import { QUANT_MODES as CORE_QUANT_MODES } from '@ptq/quant-core';
-import { DEVICES, MODEL_DTYPES, QUANT_MODES } from '@ptq/types';
+import { DEVICES, MODEL_DTYPES, QUANT_MODES, EXPORT_FORMATS as TYPES_EXPORT_FORMATS } from '@ptq/types';
 import { expect, test } from 'vitest';
 import { UsageError } from '../cli-errors';
 import { COMMANDS } from '../commands/command-table';
-import { ENGINES, EXPORT_FORMATS, TEXT_ENCODINGS } from './common-options';
+import { DATASET_SPLITS, ENGINES, EXPORT_FORMATS, TEXT_ENCODINGS } from './common-options';
 
-test('the lists kept here (so help loads no model code) match the packages they stand in for', () => {
+test("the lists help shows (from packages that load no model code) are the packages' own", () => {
   expect(QUANT_MODES).toEqual(CORE_QUANT_MODES);
   expect(new Set(DEVICES)).toEqual(new Set(['auto', ...AUTO_DEVICE_ORDER]));
   expect(MODEL_DTYPES).toEqual(NANOGPT_DTYPES);
   expect(ENGINES).toBe(NANOGPT_ENGINES);
+  expect(EXPORT_FORMATS).toBe(TYPES_EXPORT_FORMATS);
   expect(EXPORT_FORMATS).toEqual(['modelopt-hf', ...ONNX_EXPORT_FORMATS]);
-  expect(TEXT_ENCODINGS).toEqual(CALIBRATION_ENCODINGS);
+  expect(TEXT_ENCODINGS).toBe(CALIBRATION_ENCODINGS);
+  expect(DATASET_SPLITS).toEqual(['lines', 'paragraphs']);
 });
 
 test("every command's --mode, --device and --dtype accept exactly the lists of @ptq/types", () => {

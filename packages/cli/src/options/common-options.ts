@@ -1,22 +1,20 @@
-import type { TextEncoding, TextSplit } from '@ptq/calibration';
-import { DEVICES, type Device, ENGINES, type Engine } from '@ptq/types';
+import { TEXT_ENCODINGS, TEXT_SPLITS } from '@ptq/files';
+import { DEVICES, type Device, ENGINES, type Engine, EXPORT_FORMATS, type ExportFormat } from '@ptq/types';
 import { booleanOption, choiceOption, withDefault } from './option-spec';
 
-// Kept here rather than imported so that `ptq --help` and flag errors load no model code
-// (onnxruntime, transformers.js); a test checks they match the packages' own lists. The modes,
-// devices, dtypes and engines come from @ptq/types, which imports nothing at run time.
+// The lists come from packages that load no model code (onnxruntime, transformers.js) at run time,
+// so `ptq --help` and flag errors stay fast: modes, devices, dtypes, engines and export formats from
+// @ptq/types, text encodings and splits from @ptq/files.
 /** `--engine`: `ENGINES` of @ptq/types, re-exported. */
-export { ENGINES };
-
-/** What `ptq quantize` writes: ModelOpt's unified HF checkpoint, transformers.js ONNX, or QDQ ONNX. */
-export const EXPORT_FORMATS = ['modelopt-hf', 'onnx', 'onnx-qdq'] as const;
-export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
+/** What `ptq quantize` writes (`--format`): `EXPORT_FORMATS` of @ptq/types. */
+export { ENGINES, EXPORT_FORMATS };
+export type ExportFormatName = ExportFormat;
 
 /** `--dataset-split`: how a `.txt` dataset file becomes texts (default: the whole file is one). */
-export const DATASET_SPLITS = ['lines', 'paragraphs'] as const satisfies readonly TextSplit[];
+export const DATASET_SPLITS = TEXT_SPLITS;
 
 /** `--encoding`: how dataset files given by path are decoded. */
-export const TEXT_ENCODINGS = ['utf-8', 'latin1', 'utf-16le'] as const satisfies readonly TextEncoding[];
+export { TEXT_ENCODINGS };
 
 /** `--algorithm` of int4: AWQ-lite, round-to-nearest (ModelOpt's max calibration), or the better of both. */
 export const INT4_ALGORITHMS = ['auto', 'awq_lite', 'max'] as const;
