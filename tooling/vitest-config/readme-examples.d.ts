@@ -27,3 +27,10 @@ export function captureConsoleLog(
   run: () => Promise<unknown>,
   options?: { workingFolder?: string },
 ): Promise<string>;
+
+/**
+ * What printed `text` says, for comparing it with a README's result comment: whitespace runs (line
+ * breaks included, which `console.log` places by width) become one space, and every decimal number is
+ * rounded to `significantDigits` (default 6), as onnxruntime may sum in another order on another CPU.
+ */
+export function printedValues(text: string, significantDigits?: number): string;

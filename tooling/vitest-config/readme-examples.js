@@ -112,3 +112,17 @@ export async function captureConsoleLog(run, { workingFolder } = {}) {
   }
   return printed.length === 0 ? '' : `${printed.join('\n')}\n`;
 }
+
+/**
+ * What printed `text` says, for comparing it with a README's result comment: whitespace runs (line
+ * breaks included, which `console.log` places by width) become one space, and every decimal number is
+ * rounded to `significantDigits`, as onnxruntime may sum in another order on another CPU.
+ */
+export function printedValues(text, significantDigits = 6) {
+  return text
+    .replace(/-?\d+\.\d+(?:e[-+]?\d+)?/g, (number) =>
+      String(Number(Number(number).toPrecision(significantDigits))),
+    )
+    .replace(/\s+/g, ' ')
+    .trim();
+}
