@@ -34,3 +34,16 @@ export function captureConsoleLog(
  * rounded to `significantDigits` (default 6), as onnxruntime may sum in another order on another CPU.
  */
 export function printedValues(text: string, significantDigits?: number): string;
+
+/** The check every package's README test makes, as one test: its Usage blocks are its `examples/`. */
+export function itMatchesReadme(packageFolder: string): void;
+
+/**
+ * A fresh temporary working folder for the examples of the enclosing `describe`, made before its tests
+ * (and before hooks registered after this call) and removed after them, with a `run` that runs an
+ * example there and returns what it printed as `printedValues`.
+ */
+export function temporaryExampleFolder(prefix: string): {
+  path(): string;
+  run(example: () => Promise<unknown>): Promise<string>;
+};

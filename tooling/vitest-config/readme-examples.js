@@ -2,9 +2,11 @@
 // and run by its tests, so that an example cannot go stale. These helpers check that each ```ts block
 // of the README's `## Usage` section is, byte for byte, one file of `examples/` (and each file one
 // block), and capture what an example prints.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { format } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 const USAGE_HEADING = '## Usage';
 
@@ -125,4 +127,31 @@ export function printedValues(text, significantDigits = 6) {
     )
     .replace(/\s+/g, ' ')
     .trim();
+}
+
+/** The check every package's README test makes, as one test: its Usage blocks are its `examples/`. */
+export function itMatchesReadme(packageFolder) {
+  it('are, byte for byte, the files of examples/', () => {
+    expect(readmeExampleProblems(packageFolder)).toEqual([]);
+  });
+}
+
+/**
+ * A fresh temporary working folder for the examples of the enclosing `describe`, made before its tests
+ * (and before hooks registered after this call) and removed after them, with a `run` that runs an
+ * example there and returns what it printed as `printedValues`.
+ */
+export function temporaryExampleFolder(prefix) {
+  let folder;
+  beforeAll(() => {
+    folder = mkdtempSync(path.join(tmpdir(), prefix));
+  });
+  afterAll(() => {
+    if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
+  });
+  return {
+    path: () => folder,
+    run: (example) =>
+      captureConsoleLog(example, { workingFolder: folder }).then((printed) => printedValues(printed)),
+  };
 }

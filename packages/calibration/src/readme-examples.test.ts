@@ -1,30 +1,25 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, printedValues, readmeExampleProblems } from '@ptq/vitest-config/readme-examples';
+import { itMatchesReadme, printedValues, temporaryExampleFolder } from '@ptq/vitest-config/readme-examples';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GPT2_TOKENIZER_FOLDER } from './test-support/gpt2-tokenizer';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
 describe('README Usage examples', () => {
-  it('are, byte for byte, the files of examples/', () => {
-    expect(readmeExampleProblems(packageFolder)).toEqual([]);
-  });
+  itMatchesReadme(packageFolder);
 
   // The examples read files relative to where they run (`./my-texts.jsonl`, `./gpt2`): they run in a
   // fresh temporary folder holding the files their comments describe. Datasets by name come offline
   // from an empty cache, so the bundled samples the README's figures come from, never the network.
   // What they print is the README's result comments (see printedValues).
   describe.runIf(FULL_TESTS)('run in a temporary folder', () => {
-    let folder: string;
-    const run = (example: () => Promise<unknown>) =>
-      captureConsoleLog(example, { workingFolder: folder }).then((printed) => printedValues(printed));
+    const { path: workingFolder, run } = temporaryExampleFolder('ptq-calibration-readme-');
     beforeAll(() => {
-      folder = mkdtempSync(path.join(tmpdir(), 'ptq-calibration-readme-'));
+      const folder = workingFolder();
       vi.stubEnv('HF_HUB_OFFLINE', '1');
       vi.stubEnv('HF_HUB_CACHE', path.join(folder, 'empty-cache'));
       vi.spyOn(console, 'error').mockImplementation(() => {});
@@ -42,7 +37,6 @@ describe('README Usage examples', () => {
     afterAll(() => {
       vi.restoreAllMocks();
       vi.unstubAllEnvs();
-      rmSync(folder, { recursive: true, force: true });
     });
 
     it('texts-by-name', async () => {

@@ -1,14 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, readmeExampleProblems } from '@ptq/vitest-config/readme-examples';
+import { captureConsoleLog, itMatchesReadme } from '@ptq/vitest-config/readme-examples';
 import { describe, expect, it } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
 describe('README Usage examples', () => {
-  it('are, byte for byte, the files of examples/', () => {
-    expect(readmeExampleProblems(packageFolder)).toEqual([]);
-  });
+  itMatchesReadme(packageFolder);
 
   // The figure is read from a committed file, so every digit.
   it.runIf(FULL_TESTS)('reference-perplexity prints the README figure', async () => {

@@ -1,14 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { readmeExampleProblems } from '@ptq/vitest-config/readme-examples';
+import { itMatchesReadme } from '@ptq/vitest-config/readme-examples';
 import { describe, expect, it, vi } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
 describe('README Usage examples', () => {
-  it('are, byte for byte, the files of examples/', () => {
-    expect(readmeExampleProblems(packageFolder)).toEqual([]);
-  });
+  itMatchesReadme(packageFolder);
 
   it.runIf(FULL_TESTS)('handle-errors prints the message of its comment and sets the exit code', async () => {
     const printed: unknown[][] = [];

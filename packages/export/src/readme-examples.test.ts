@@ -1,28 +1,23 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, printedValues, readmeExampleProblems } from '@ptq/vitest-config/readme-examples';
+import { itMatchesReadme, printedValues, temporaryExampleFolder } from '@ptq/vitest-config/readme-examples';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
 describe('README Usage examples', () => {
-  it('are, byte for byte, the files of examples/', () => {
-    expect(readmeExampleProblems(packageFolder)).toEqual([]);
-  });
+  itMatchesReadme(packageFolder);
 
   // The examples write folders relative to where they run, as a user's would, and each reads what
   // the ones before wrote: they all run, in order, in one fresh temporary folder. They calibrate on
   // cnn_dailymail by name: offline and with an empty cache they take the bundled sample, never the
   // network. What they print is the README's result comments (see printedValues).
   describe.runIf(FULL_TESTS)('run in a temporary folder', () => {
-    let folder: string;
-    const run = (example: () => Promise<unknown>) =>
-      captureConsoleLog(example, { workingFolder: folder }).then((printed) => printedValues(printed));
+    const { path: workingFolder, run } = temporaryExampleFolder('ptq-export-readme-');
     beforeAll(() => {
-      folder = mkdtempSync(path.join(tmpdir(), 'ptq-export-readme-'));
+      const folder = workingFolder();
       vi.stubEnv('HF_HUB_OFFLINE', '1');
       vi.stubEnv('HF_HUB_CACHE', path.join(folder, 'empty-cache'));
       vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
@@ -30,7 +25,6 @@ describe('README Usage examples', () => {
     afterAll(() => {
       vi.restoreAllMocks();
       vi.unstubAllEnvs();
-      rmSync(folder, { recursive: true, force: true });
     });
 
     // Quantizes the bundled model (int4 AWQ-lite) on the CPU.
@@ -99,6 +93,7 @@ onnx float8 onnx/model_qdq.onnx 17
 
     // The README lists the folders the examples wrote, with each file's size in bytes.
     it('wrote the files the README lists', () => {
+      const folder = workingFolder();
       const listing = ['gpt2-int4-awq', 'gpt2-q4-onnx', 'gpt2-fp8-qdq']
         .flatMap((exported) =>
           filesUnder(path.join(folder, exported)).map((file) => path.join(exported, file)),

@@ -1,14 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, printedValues, readmeExampleProblems } from '@ptq/vitest-config/readme-examples';
+import { captureConsoleLog, itMatchesReadme, printedValues } from '@ptq/vitest-config/readme-examples';
 import { describe, expect, it } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
 describe('README Usage examples', () => {
-  it('are, byte for byte, the files of examples/', () => {
-    expect(readmeExampleProblems(packageFolder)).toEqual([]);
-  });
+  itMatchesReadme(packageFolder);
 
   // What they print is the README's result comments (numbers to 6 significant digits, line breaks
   // aside: see printedValues). The later examples import the first (`./load-and-run`),

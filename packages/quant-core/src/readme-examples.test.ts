@@ -3,15 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, printedValues, readmeExampleProblems } from '@ptq/vitest-config/readme-examples';
+import { captureConsoleLog, itMatchesReadme, printedValues } from '@ptq/vitest-config/readme-examples';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
 describe('README Usage examples', () => {
-  it('are, byte for byte, the files of examples/', () => {
-    expect(readmeExampleProblems(packageFolder)).toEqual([]);
-  });
+  itMatchesReadme(packageFolder);
 
   describe.runIf(FULL_TESTS)('run', () => {
     // The examples calibrate on cnn_dailymail by name: offline and with an empty cache they take the

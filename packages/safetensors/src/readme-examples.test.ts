@@ -1,31 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, printedValues, readmeExampleProblems } from '@ptq/vitest-config/readme-examples';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { itMatchesReadme, printedValues, temporaryExampleFolder } from '@ptq/vitest-config/readme-examples';
+import { describe, expect, it } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
 describe('README Usage examples', () => {
-  it('are, byte for byte, the files of examples/', () => {
-    expect(readmeExampleProblems(packageFolder)).toEqual([]);
-  });
+  itMatchesReadme(packageFolder);
 
   // The examples write and read files relative to where they run, as a user's would, each reading
   // what the ones before wrote: they all run, in order, in one fresh temporary folder. What they print
   // is the README's result comments (see printedValues).
   describe.runIf(FULL_TESTS)('run in a temporary folder', () => {
-    let folder: string;
-    const run = (example: () => Promise<unknown>) =>
-      captureConsoleLog(example, { workingFolder: folder }).then((printed) => printedValues(printed));
-    beforeAll(() => {
-      folder = mkdtempSync(path.join(tmpdir(), 'ptq-safetensors-readme-'));
-    });
-    afterAll(() => {
-      rmSync(folder, { recursive: true, force: true });
-    });
+    const { run } = temporaryExampleFolder('ptq-safetensors-readme-');
 
     it('write-a-file', async () => {
       expect(await run(() => import('../examples/write-a-file'))).toBe(printedValues(''));
