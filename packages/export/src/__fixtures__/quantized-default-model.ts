@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
 import { loadHfGpt2 } from '@ptq/hf-gpt2';
-import { modelOptQuantize, type QuantizedModel, type QuantMode } from '@ptq/quant-core';
 import { GPT, type ModelDType } from '@ptq/nanogpt';
-import { hfStateToRuntime, quantizedStateToRuntime } from '@ptq/tripy-loader';
+import { modelOptQuantize, type QuantizedModel, type QuantMode } from '@ptq/quant-core';
+import { gptConfigFromHf, hfStateToRuntime, quantizedStateToRuntime } from '@ptq/tripy-loader';
 import { afterAll } from 'vitest';
-import { gptConfigFromHf } from '@ptq/tripy-loader';
 
 export const quiet = { log: () => {}, onNotice: () => {} };
 
@@ -26,7 +25,12 @@ export function quantizedDefaultModel(mode: QuantMode): Promise<QuantizedModel> 
   if (promise === undefined) {
     promise = (async () => {
       const hf = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
-      return modelOptQuantize(hf, mode, { ...quiet, ...CALIBRATION[mode], maxSampleLength: 64, device: 'cpu' });
+      return modelOptQuantize(hf, mode, {
+        ...quiet,
+        ...CALIBRATION[mode],
+        maxSampleLength: 64,
+        device: 'cpu',
+      });
     })();
     cache.set(mode, promise);
   }
@@ -47,7 +51,10 @@ export async function temporaryFolder(): Promise<string> {
 }
 
 /** The runtime GPT loaded straight from the quantized HF model (tripy-loader's path), or unquantized. */
-export async function runtimeDefaultModel(mode: QuantMode | undefined, dtype: ModelDType = 'float32'): Promise<GPT> {
+export async function runtimeDefaultModel(
+  mode: QuantMode | undefined,
+  dtype: ModelDType = 'float32',
+): Promise<GPT> {
   if (mode === undefined) {
     const hf = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
     const gpt = new GPT(gptConfigFromHf(hf.config, { dtype }));

@@ -11,15 +11,24 @@ export async function runOnnxFile(
   ids: readonly number[],
   shape: { layers: number; heads: number; headSize: number },
 ): Promise<Float32Array> {
-  const options: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'basic' };
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'basic',
+  };
   const session =
-    typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+    typeof model === 'string'
+      ? await ort.InferenceSession.create(model, options)
+      : await ort.InferenceSession.create(model, options);
   try {
     const length = ids.length;
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, length]),
       attention_mask: new ort.Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]),
-      position_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (_, index) => BigInt(index)), [1, length]),
+      position_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(ids, (_, index) => BigInt(index)),
+        [1, length],
+      ),
     };
     for (let layer = 0; layer < shape.layers; layer += 1) {
       for (const part of ['key', 'value']) {

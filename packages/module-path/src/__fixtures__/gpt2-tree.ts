@@ -8,7 +8,11 @@ export interface FixtureTensor {
 }
 
 export function tensor(...shape: number[]): FixtureTensor {
-  return { dtype: 'float32', shape, data: new Float32Array(shape.reduce((product, size) => product * size, 1)) };
+  return {
+    dtype: 'float32',
+    shape,
+    data: new Float32Array(shape.reduce((product, size) => product * size, 1)),
+  };
 }
 
 /** Hugging Face's GPT-2 `Conv1D`: weight stored [in, out]. */

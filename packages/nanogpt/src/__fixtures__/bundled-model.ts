@@ -40,7 +40,8 @@ export async function bundledModel(
   }
   model.loadStateDict(state, { strict: false });
   for (const [, module] of namedModules(model)) {
-    if (module instanceof Linear && module.quantDtype !== undefined) module.weight_scale = weightScalesOf(module);
+    if (module instanceof Linear && module.quantDtype !== undefined)
+      module.weight_scale = weightScalesOf(module);
   }
   setCalibratedScales(model);
   const text = await readHeldOutText();

@@ -21,7 +21,8 @@ export function dequantizedWeight(linear: Linear): Float64Array {
     for (let j = 0; j < inFeatures; j += 1) {
       const w = weight[o * inFeatures + j]!;
       let scale: number;
-      if (linear.quantDtype === 'int4') scale = scales[o * Math.ceil(inFeatures / 128) + Math.floor(j / 128)]!;
+      if (linear.quantDtype === 'int4')
+        scale = scales[o * Math.ceil(inFeatures / 128) + Math.floor(j / 128)]!;
       else if (linear.quantDtype === 'int8' && linear.weightQuantDim === 0) scale = scales[o]!;
       else scale = scales[0]!;
       let value: number;

@@ -18,7 +18,13 @@ export async function kernelAdapterProblem(): Promise<string | undefined> {
 }
 
 /** `GPUBufferUsage`'s flags, usable before Dawn has put its globals in place. */
-export const BUFFER_USAGE = { MAP_READ: 0x01, COPY_SRC: 0x04, COPY_DST: 0x08, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+export const BUFFER_USAGE = {
+  MAP_READ: 0x01,
+  COPY_SRC: 0x04,
+  COPY_DST: 0x08,
+  UNIFORM: 0x40,
+  STORAGE: 0x80,
+} as const;
 
 /** The device a kernel test file runs on; `device` is set before its tests run. */
 export interface KernelTestDevice {
@@ -36,7 +42,8 @@ export async function kernelTestDevice(
   if (problem !== undefined) console.warn(`${what} tests skipped: ${problem}`);
   const kernel = {} as KernelTestDevice;
   beforeAll(async () => {
-    if (problem === undefined) kernel.device = (await requestKernelDevice({ allowSoftwareAdapter: true })).device;
+    if (problem === undefined)
+      kernel.device = (await requestKernelDevice({ allowSoftwareAdapter: true })).device;
   });
   afterAll(() => {
     kernel.device?.destroy();
@@ -50,13 +57,20 @@ export function uploadBuffer(
   data: Float32Array | Uint32Array,
   usage: number = BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_DST | BUFFER_USAGE.COPY_SRC,
 ): GPUBuffer {
-  const made = kernel.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage });
+  const made = kernel.device.createBuffer({
+    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+    usage,
+  });
   kernel.device.queue.writeBuffer(made, 0, data);
   return made;
 }
 
 /** The first `length` 32-bit words of `source`, copied out through a staging buffer. */
-export async function readWords(kernel: KernelTestDevice, source: GPUBuffer, length: number): Promise<Uint32Array> {
+export async function readWords(
+  kernel: KernelTestDevice,
+  source: GPUBuffer,
+  length: number,
+): Promise<Uint32Array> {
   const staging = kernel.device.createBuffer({
     size: source.size,
     usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST,

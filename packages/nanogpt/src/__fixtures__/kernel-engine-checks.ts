@@ -28,4 +28,3 @@ export async function perplexity(compiled: RuntimeGPT, tokens: readonly number[]
   for (const value of scored.data) sum -= value;
   return Math.exp(sum / scored.data.length);
 }
-

@@ -41,7 +41,12 @@ export function float8FakeQuant(value: number, scale: number): number {
   return float8E4M3FNBitsToFloat32(code) * scale;
 }
 
-function layerNorm(x: Float64Array, weight: Float64Array, bias: Float64Array | undefined, epsilon: number): Float64Array {
+function layerNorm(
+  x: Float64Array,
+  weight: Float64Array,
+  bias: Float64Array | undefined,
+  epsilon: number,
+): Float64Array {
   const n = x.length;
   let mean = 0;
   for (const value of x) mean += value;
@@ -103,7 +108,10 @@ export function referenceForward(
     }
     return out;
   };
-  const norm = (module: { weight: Parameters<typeof toFloat32>[0]; bias: Parameters<typeof toFloat32>[0] | undefined }) => ({
+  const norm = (module: {
+    weight: Parameters<typeof toFloat32>[0];
+    bias: Parameters<typeof toFloat32>[0] | undefined;
+  }) => ({
     weight: f64(module.weight),
     bias: module.bias === undefined ? undefined : f64(module.bias),
   });
@@ -157,7 +165,8 @@ export function referenceForward(
           const total = weights.reduce((sum, weight) => sum + weight, 0);
           keys.forEach((key, index) => {
             for (let d = 0; d < headSize; d += 1) {
-              output[head * headSize + d]! += (weights[index]! / total) * qkv[key]![2 * width + head * headSize + d]!;
+              output[head * headSize + d]! +=
+                (weights[index]! / total) * qkv[key]![2 * width + head * headSize + d]!;
             }
           });
         }

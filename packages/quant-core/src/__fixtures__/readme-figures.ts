@@ -25,7 +25,8 @@ export async function readmePerplexities(mode: string): Promise<{ package: strin
     if (row === undefined) throw new Error(`${file.pathname}: no table row "${label}"`);
     const cell = row.split('|')[column + 1]!.trim();
     const number = /\d+\.\d{3}/.exec(cell);
-    if (number === null) throw new Error(`${file.pathname}: row "${label}" has no figure in column ${column}`);
+    if (number === null)
+      throw new Error(`${file.pathname}: row "${label}" has no figure in column ${column}`);
     return number[0];
   };
   return {
