@@ -11,7 +11,13 @@ export {
 } from './create-session';
 export { DeviceTensorReader, MAX_READ_TENSORS } from './device-tensor-reader';
 export { DeviceUnavailableError, OnnxSessionError } from './errors';
-export { type FromOrtTensorOptions, fromOrtTensor, toOrtTensor } from './ort-tensor';
+export {
+  asOrtTensor,
+  type FromOrtTensorOptions,
+  fromOrtTensor,
+  isOrtTensor,
+  toOrtTensor,
+} from './ort-tensor';
 export {
   DTYPE_BY_ORT_TENSOR_TYPE,
   ORT_TENSOR_TYPES,

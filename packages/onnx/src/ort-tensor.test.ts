@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { Tensor as OrtTensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './create-session';
-import { fromOrtTensor, toOrtTensor } from './ort-tensor';
+import { asOrtTensor, fromOrtTensor, isOrtTensor, toOrtTensor } from './ort-tensor';
 import { ORT_TENSOR_TYPES } from './ort-tensor-types';
 
 const samples: Record<DType, Tensor> = {
@@ -20,6 +20,20 @@ const samples: Record<DType, Tensor> = {
   int64: createTensor('int64', [2], new BigInt64Array([-(2n ** 63n), 1n])),
   bool: createTensor('bool', [2], new Uint8Array([1, 0])),
 };
+
+describe('asOrtTensor / isOrtTensor', () => {
+  it('passes an onnxruntime tensor through as it is and wraps a ptq tensor without copying', () => {
+    const ort = new OrtTensor('float32', Float32Array.of(1, 2), [2]);
+    expect(isOrtTensor(ort)).toBe(true);
+    expect(asOrtTensor(ort)).toBe(ort);
+    const host = createTensor('float32', [1, 2], Float32Array.of(3, 4));
+    expect(isOrtTensor(host)).toBe(false);
+    const wrapped = asOrtTensor(host);
+    expect(wrapped).not.toBe(host);
+    expect(wrapped.dims).toEqual([1, 2]);
+    expect(wrapped.data).toBe(host.data);
+  });
+});
 
 describe('toOrtTensor / fromOrtTensor', () => {
   // The onnxruntime type each dtype must travel as; bfloat16 and float8 have none, so they go as bits.

@@ -35,6 +35,22 @@ export function toOrtTensor(tensor: Tensor): OrtTensor {
   ]);
 }
 
+/**
+ * Whether `value` is already an onnxruntime tensor (which may live on a device) rather than a ptq
+ * tensor: told apart by `location`, which only onnxruntime's have (whichever copy of its class made it).
+ */
+export function isOrtTensor(value: Tensor | OrtTensor): value is OrtTensor {
+  return 'location' in value;
+}
+
+/**
+ * An onnxruntime tensor as it is (a `gpu-buffer` tensor stays on its device), or a ptq tensor wrapped
+ * by `toOrtTensor`: for feeds that may come from an earlier run's device outputs or from the host.
+ */
+export function asOrtTensor(value: Tensor | OrtTensor): OrtTensor {
+  return isOrtTensor(value) ? value : toOrtTensor(value);
+}
+
 export interface FromOrtTensorOptions {
   /**
    * Reinterpret the bits as this dtype: `'bfloat16'` for a `uint16` tensor, `'float8e4m3fn'` for a

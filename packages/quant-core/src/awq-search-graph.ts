@@ -1,6 +1,8 @@
 import {
+  asOrtTensor,
   createSession,
   type Device,
+  isOrtTensor,
   type ResolvedDevice,
   resolveDevice,
   type SessionHandle,
@@ -81,7 +83,7 @@ export class AwqSearchGraphs {
     inverseScales: readonly Float32Array[],
     blockSize: number,
   ): Promise<number[]> {
-    const [out = 0, inFeatures = 0] = 'location' in weight ? weight.dims : weight.shape;
+    const [out = 0, inFeatures = 0] = isOrtTensor(weight) ? weight.dims : weight.shape;
     const { session, device } = await this.#graph(blockSize || 128, inFeatures % (blockSize || 128) !== 0);
     const perRun = this.candidatesPerRun(searchInputRows(input), inFeatures, out, device);
     const x = asOrtTensor(input);
@@ -132,12 +134,8 @@ export class AwqSearchGraphs {
  */
 export type SearchInput = Tensor<'float32'> | OrtTensor;
 
-function asOrtTensor(value: SearchInput): OrtTensor {
-  return 'location' in value ? value : toOrtTensor(value);
-}
-
 export function searchInputRows(input: SearchInput): number {
-  return ('location' in input ? input.dims[0] : input.shape[0]) ?? 0;
+  return (isOrtTensor(input) ? input.dims[0] : input.shape[0]) ?? 0;
 }
 
 function stack(rows: readonly Float32Array[], width: number): Tensor<'float32'> {

@@ -7,8 +7,9 @@ import {
   Gpt2BlockSession,
   type TapRequest,
 } from '@ptq/hf-gpt2';
-import { type Device, resolveDevice } from '@ptq/onnx';
+import { type Device, isOrtTensor, resolveDevice } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
+import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { type AwqLayerResult, type AwqProgress, awqAlphas, searchAwqScale } from './awq-lite';
 import { AwqSearchGraphs, type SearchInput } from './awq-search-graph';
 import { type InputCalibrator, inputAmaxTensor } from './calibrator';
@@ -128,7 +129,8 @@ export async function calibrateBlockByBlock(
   // On the device, a block's session outlives its runs until the next block has run: the device
   // tensors it made (its hidden outputs, captured inputs) are read while it is open.
   let previous: Gpt2BlockSession | undefined;
-  const captured: SearchInput[] = [];
+  // Device tensors the runs handed over and nothing has freed yet (freed at the end, whatever happens).
+  const onDevice = new Set<OrtTensor>();
   let searched = 0;
   try {
     for (let layer = 0; layer <= lastLayer; layer++) {
@@ -156,19 +158,18 @@ export async function calibrateBlockByBlock(
           for (const tap of blockTaps) {
             const found = result.taps.get(tap.module)!;
             const input = found.input ?? found.deviceInput;
-            if (found.deviceInput !== undefined) captured.push(found.deviceInput);
+            if (found.deviceInput !== undefined) onDevice.add(found.deviceInput);
             // Every run copies the weight and bias: the first run's serve, later copies are freed.
-            for (const copy of [found.weight, found.bias]) if (copy !== undefined) captured.push(copy);
             if (found.weight !== undefined && !deviceWeights.has(tap.module)) {
               deviceWeights.set(tap.module, {
                 weight: found.weight,
                 ...(found.bias ? { bias: found.bias } : {}),
               });
+              onDevice.add(found.weight);
+              if (found.bias !== undefined) onDevice.add(found.bias);
             } else {
-              disposeDeviceInputs(
-                [found.weight, found.bias].filter((copy) => copy !== undefined),
-                captured,
-              );
+              found.weight?.dispose();
+              found.bias?.dispose();
             }
             options.inputCalibrators.get(tap.module)?.observe(found);
             const sum = sums.get(tap.module);
@@ -200,21 +201,20 @@ export async function calibrateBlockByBlock(
         hidden = next;
       }
       await previous?.release();
-      previous = undefined;
-      if (keepOnDevice) previous = session;
-      else await session.release();
+      previous = keepOnDevice ? session : undefined;
+      if (!keepOnDevice) await session.release();
       for (const path of blockAwq) {
         const actScale = sums.get(path)!.map((value) => Math.fround(value / batches.length));
-        const onDevice = deviceWeights.get(path) ?? {};
+        const weights = deviceWeights.get(path) ?? {};
         const found = await searchAwqScale(
           linears.get(path)!,
           actScale,
           inputs.get(path)!,
           alphas,
           graphs,
-          onDevice,
+          weights,
         );
-        disposeDeviceInputs([...inputs.get(path)!, ...Object.values(onDevice)], captured);
+        disposeDeviceTensors([...inputs.get(path)!, ...Object.values(weights)], onDevice);
         inputs.delete(path);
         awq.set(path, { alpha: found.alpha, losses: found.losses });
         awqScales.set(path, found.scale);
@@ -228,7 +228,7 @@ export async function calibrateBlockByBlock(
       }
     }
   } finally {
-    disposeDeviceInputs(captured, captured);
+    disposeDeviceTensors([...onDevice], onDevice);
     for (const state of hidden) disposeHiddenState(state);
     await previous?.release();
     await graphs.dispose();
@@ -241,13 +241,9 @@ export async function calibrateBlockByBlock(
   return { inputAmax, awq: ordered, awqScales };
 }
 
-/** Frees the GPU buffers among `inputs` and forgets them in `captured` (the list of those not yet freed). */
-function disposeDeviceInputs(inputs: readonly SearchInput[], captured: SearchInput[]): void {
-  for (const input of [...inputs]) {
-    if (!('location' in input)) continue;
-    const at = captured.indexOf(input);
-    if (at === -1) continue;
-    captured.splice(at, 1);
-    input.dispose();
+/** Frees the device tensors among `tensors` that `onDevice` still holds, and forgets them there. */
+function disposeDeviceTensors(tensors: readonly SearchInput[], onDevice: Set<OrtTensor>): void {
+  for (const tensor of tensors) {
+    if (isOrtTensor(tensor) && onDevice.delete(tensor)) tensor.dispose();
   }
 }

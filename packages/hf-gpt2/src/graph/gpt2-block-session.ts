@@ -1,4 +1,11 @@
-import { createSession, type Device, type ResolvedDevice, toOrtTensor } from '@ptq/onnx';
+import {
+  asOrtTensor,
+  createSession,
+  type Device,
+  isOrtTensor,
+  type ResolvedDevice,
+  toOrtTensor,
+} from '@ptq/onnx';
 import { serializeModel } from '@ptq/onnx-format';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
@@ -145,15 +152,6 @@ function deviceLocations(graph: Gpt2BlockGraph): Record<string, 'gpu-buffer' | '
     }
   }
   return locations;
-}
-
-/** An onnxruntime tensor as it is (a device tensor stays where it lives), or a host tensor wrapped. */
-function asOrtTensor(value: Tensor<'float32'> | OrtTensor): OrtTensor {
-  return isOrtTensor(value) ? value : toOrtTensor(value);
-}
-
-function isOrtTensor(value: Tensor<'float32'> | OrtTensor): value is OrtTensor {
-  return 'location' in value;
 }
 
 /** Frees the GPU buffers of a hidden state kept on the device (a host one needs nothing). */
