@@ -1,10 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, itMatchesReadme } from '@ptq/vitest-config/readme-examples';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  captureConsoleLog,
+  itMatchesReadme,
+  temporaryExampleFolder,
+} from '@ptq/vitest-config/readme-examples';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
@@ -14,14 +17,12 @@ describe('README Usage examples', () => {
   // The examples read and write files relative to where they run, as a user's would: they run in a
   // fresh temporary folder holding the `news.txt` their comment describes.
   describe.runIf(FULL_TESTS)('run in a temporary folder', () => {
+    const { path: workingFolder } = temporaryExampleFolder('ptq-files-readme-');
     let folder: string;
     beforeAll(() => {
-      folder = mkdtempSync(path.join(tmpdir(), 'ptq-files-readme-'));
+      folder = workingFolder();
       // "Café" in Latin-1: byte 3 (0xe9) is no UTF-8.
       writeFileSync(path.join(folder, 'news.txt'), Buffer.from('Café\n', 'latin1'));
-    });
-    afterAll(() => {
-      rmSync(folder, { recursive: true, force: true });
     });
 
     it('read-text prints the encoding error of its comment', async () => {

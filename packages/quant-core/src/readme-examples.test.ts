@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, itMatchesReadme, printedValues } from '@ptq/vitest-config/readme-examples';
+import {
+  captureConsoleLog,
+  itMatchesReadme,
+  printedValues,
+  temporaryExampleFolder,
+} from '@ptq/vitest-config/readme-examples';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
@@ -14,12 +16,11 @@ describe('README Usage examples', () => {
   describe.runIf(FULL_TESTS)('run', () => {
     // The examples calibrate on cnn_dailymail by name: offline and with an empty cache they take the
     // bundled sample, the source the README's figures come from, and never the network.
-    let emptyCache: string;
+    const { path: emptyCache } = temporaryExampleFolder('ptq-readme-examples-');
     const stderr: string[] = [];
     beforeAll(() => {
-      emptyCache = mkdtempSync(path.join(tmpdir(), 'ptq-readme-examples-'));
       vi.stubEnv('HF_HUB_OFFLINE', '1');
-      vi.stubEnv('HF_HUB_CACHE', emptyCache);
+      vi.stubEnv('HF_HUB_CACHE', emptyCache());
       vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
         stderr.push(String(chunk));
         return true;
@@ -28,7 +29,6 @@ describe('README Usage examples', () => {
     afterAll(() => {
       vi.restoreAllMocks();
       vi.unstubAllEnvs();
-      rmSync(emptyCache, { recursive: true, force: true });
     });
 
     // Each quantizes the bundled model on the CPU. Printed amax values are compared to 6 significant

@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, itMatchesReadme, printedValues } from '@ptq/vitest-config/readme-examples';
+import {
+  captureConsoleLog,
+  itMatchesReadme,
+  printedValues,
+  temporaryExampleFolder,
+} from '@ptq/vitest-config/readme-examples';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
@@ -15,17 +17,15 @@ describe('README Usage examples', () => {
   // bundled sample, never the network. What it prints is the README's result comments (see
   // printedValues).
   describe.runIf(FULL_TESTS)('run', () => {
-    let emptyCache: string;
+    const { path: emptyCache } = temporaryExampleFolder('ptq-tripy-loader-readme-');
     beforeAll(() => {
-      emptyCache = mkdtempSync(path.join(tmpdir(), 'ptq-tripy-loader-readme-'));
       vi.stubEnv('HF_HUB_OFFLINE', '1');
-      vi.stubEnv('HF_HUB_CACHE', emptyCache);
+      vi.stubEnv('HF_HUB_CACHE', emptyCache());
       vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     });
     afterAll(() => {
       vi.restoreAllMocks();
       vi.unstubAllEnvs();
-      rmSync(emptyCache, { recursive: true, force: true });
     });
 
     // Quantizes the bundled model (int4 AWQ-lite) on the CPU.
