@@ -40,6 +40,8 @@ export const GPU_SEARCH_TENSOR_BYTES = 2 ** 30;
 export class AwqSearchGraphs {
   readonly #sessions = new Map<string, Promise<SessionHandle>>();
   readonly #device: Device;
+  /** `auto` decided once, when the first graph is built, for every graph of the search. */
+  #resolved: Promise<ResolvedDevice> | undefined;
   readonly #onNotice: ((message: string) => void) | undefined;
   readonly #memoryBudgetBytes: number;
 
@@ -112,7 +114,9 @@ export class AwqSearchGraphs {
     if (entry === undefined) {
       const onNotice = this.#onNotice ? { onNotice: this.#onNotice } : {};
       entry = (async () => {
-        const device = this.#device === 'auto' ? await resolveDevice('auto', onNotice) : this.#device;
+        this.#resolved ??=
+          this.#device === 'auto' ? resolveDevice('auto', onNotice) : Promise.resolve(this.#device);
+        const device = await this.#resolved;
         const graph = awqLossGraph(blockSize, padded, { forGpu: device !== 'cpu' });
         return createSession(serializeModel(graph), { device, ...onNotice });
       })();
