@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor } from '@ptq/tensor';
@@ -137,6 +140,36 @@ describe('embedBatch', () => {
       expect([...delta.data.subarray(index * width, (index + 1) * width)]).toEqual([
         ...model.transformer.wpe.weight.data.subarray(position * width, (position + 1) * width),
       ]);
+    }
+  });
+  it('takes session options of its caller: a profile enabled there is written when the session is released', async () => {
+    const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+    const folder = mkdtempSync(join(tmpdir(), 'ptq-block-profile-'));
+    try {
+      const session = await Gpt2BlockSession.open(graphSource(model), 0, [], {
+        device: 'cpu',
+        sessionOptions: { enableProfiling: true, profileFilePrefix: join(folder, 'block') },
+      });
+      const { realTokenIndices } = validateBatch(model.config, ids, mask);
+      await session.run({
+        ...embedBatch(model.transformer, ids, mask),
+        attentionMask: mask,
+        realTokenIndices,
+      });
+      const [file] = readdirSync(folder);
+      // onnxruntime holds the events until the profile ends: the file is empty while the session is open.
+      expect(readFileSync(join(folder, file!), 'utf8')).toBe('');
+      await session.release();
+      const events = JSON.parse(readFileSync(join(folder, file!), 'utf8')) as {
+        cat?: string;
+        args?: { op_name?: string };
+      }[];
+      // The block's own nodes ran under the profile: its LayerNorms and the attention's Softmax.
+      const ops = new Set(events.filter((event) => event.cat === 'Node').map((event) => event.args?.op_name));
+      expect(ops.has('LayerNormalization')).toBe(true);
+      expect(ops.has('Softmax')).toBe(true);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });

@@ -38,6 +38,8 @@ export interface Gpt2BlockSessionOptions {
   readonly onNotice?: ((message: string) => void) | undefined;
   /** Output the block's hidden state for the next stage (default true). */
   readonly outputs?: boolean;
+  /** Merged into the session's options (a benchmark's `enableProfiling`, say: written on `release`). */
+  readonly sessionOptions?: InferenceSession.SessionOptions;
 }
 
 /** A hidden state that stays in GPU buffers between blocks (see `keepOnDevice`). */
@@ -99,9 +101,13 @@ export class Gpt2BlockSession {
       ...(options.outputs === undefined ? {} : { outputs: options.outputs }),
     });
     const onDevice = options.keepOnDevice === true && options.device === 'webgpu';
+    const sessionOptions: InferenceSession.SessionOptions = {
+      ...options.sessionOptions,
+      ...(onDevice ? { preferredOutputLocation: deviceLocations(graph) } : {}),
+    };
     const handle = await createSession(serializeModel(graph.model), {
       device: options.device,
-      ...(onDevice ? { sessionOptions: { preferredOutputLocation: deviceLocations(graph) } } : {}),
+      sessionOptions,
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     });
     return new Gpt2BlockSession(handle.session, handle.device, graph, normalized);
