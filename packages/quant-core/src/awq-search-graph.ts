@@ -39,7 +39,8 @@ export const GPU_SEARCH_TENSOR_BYTES = 2 ** 30;
  * blocks of `blockSize` along `in`, done as ModelOpt does it on the CPU (`w·(7/amax)`, round half to
  * even, clamp [-8, 7], divide back; amax = 0 gives 0). Element-wise steps are IEEE float32 like
  * PyTorch's; each candidate's matmul and mean run over the same rows, in the same order, as one
- * candidate alone.
+ * candidate alone. The Gram form (`addToGram`, `gramLosses`; see `awq-gram-graph.ts`) computes the
+ * same sum over batches from `H = Σ_b X_bᵀ·X_b / N_b` instead, with the same Q.
  */
 export class AwqSearchGraphs {
   readonly #sessions = new Map<string, Promise<SessionHandle>>();
