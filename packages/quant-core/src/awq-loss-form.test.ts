@@ -39,7 +39,7 @@ describe('the AWQ loss form', () => {
     expect(awqLossFormFor('gram', 1, 1024, 64, 11)).toBe('gram');
   });
 
-  it('int4 of the bundled model with the defaults: the same alphas in the Gram and outputs forms, auto choosing Gram', async () => {
+  it('int4 of the bundled model with the defaults: the same alphas and state dict in the Gram and outputs forms, auto choosing Gram', async () => {
     const calibrate = async (awqLossForm: AwqLossForm) => {
       const forms: string[] = [];
       const quantized = await modelOptQuantize(await load(), 'int4-weight-only', {
@@ -49,7 +49,12 @@ describe('the AWQ loss form', () => {
           if (event.phase === 'awq-search') forms.push(event.lossForm!);
         },
       });
-      return { awq: quantized.awq!, forms, tokens: quantized.calibrationData!.tokenCount };
+      return {
+        awq: quantized.awq!,
+        forms,
+        tokens: quantized.calibrationData!.tokenCount,
+        state: quantized.stateDict(),
+      };
     };
     const gram = await calibrate('gram');
     const outputs = await calibrate('outputs');
@@ -63,6 +68,13 @@ describe('the AWQ loss form', () => {
         // The outputs form's float32 sums of N × out squares run a few 1e-4 low (see the graph tests).
         expect(Math.abs(actual.losses[index]! / expected.losses[index]! - 1), path).toBeLessThan(1e-3);
       }
+    }
+    // The same alphas give the same scales: the quantized models are the same to the bit.
+    expect([...gram.state.keys()]).toEqual([...outputs.state.keys()]);
+    const bytes = ({ data }: { data: ArrayBufferView }) =>
+      Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    for (const [name, tensor] of outputs.state) {
+      expect(bytes(gram.state.get(name)!).equals(bytes(tensor)), name).toBe(true);
     }
     // What `auto` (the reference tests' run) picks for the bundled model's four shapes at these tokens.
     expect(gram.tokens).toBeGreaterThan(8000);
