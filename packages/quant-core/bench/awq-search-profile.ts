@@ -1,6 +1,8 @@
-// Where one AWQ search run's time goes on a GPU: the loss graph of `AwqSearchGraphs` for a linear
-// of GPT-2-124M's shape (16 × 512 tokens, 10 candidates a run), in its GPU and CPU forms: wall time
-// per run (inputs uploaded from the host each run), then the GPU's time per shader program from
+// Where one AWQ search run's time goes on a GPU: the loss graphs of `AwqSearchGraphs` for a linear
+// of GPT-2-124M's shape (16 × 512 tokens, 10 candidates a run): the outputs form in its GPU and CPU
+// graphs, the Gram form's loss graph (GPU graph; `h` [in, in] instead of the tokens) and its
+// accumulation of one batch into H (`gram-accumulate`: x [tokens, in] and h). Wall time per run
+// (inputs uploaded from the host each run), then the GPU's time per shader program from
 // onnxruntime's profile (timestamp queries; a node on the CPU shows no program).
 // Run: node .bench/awq-search-profile.js [--runs 5] [--out file.json]
 import { DeviceTensorReader, toOrtTensor } from '@ptq/onnx';
@@ -9,6 +11,7 @@ import { createTensor } from '@ptq/tensor';
 import { InferenceSession, type Tensor as OrtTensor } from 'onnxruntime-node';
 import { profilePrefix, takeProfile } from '../../../tooling/bench/onnxruntime-profile';
 import { flag, machine, median, printTable, time, writeJson } from '../../../tooling/bench/report';
+import { awqGramLossGraph, inputGramGraph } from '../src/awq-gram-graph';
 import { awqLossGraph } from '../src/awq-search-graph';
 
 const runs = Number(flag('runs', '5'));
@@ -36,10 +39,23 @@ function random(length: number, scale: number): Float32Array {
 const reader = new DeviceTensorReader('webgpu');
 const rows: (string | number)[][] = [];
 const results = [];
-for (const form of ['gpu', 'cpu'] as const)
+const FORMS = ['gpu', 'cpu', 'gram-gpu', 'gram-accumulate'] as const;
+function modelOf(form: (typeof FORMS)[number]): Uint8Array {
+  if (form === 'gram-gpu') return serializeModel(awqGramLossGraph(128, false, { forGpu: true }));
+  if (form === 'gram-accumulate') return serializeModel(inputGramGraph(true));
+  return serializeModel(awqLossGraph(128, false, { forGpu: form === 'gpu' }));
+}
+/** The feeds each graph takes of the full set (the Gram loss takes no tokens; the accumulation only x and h). */
+const FEEDS: Record<(typeof FORMS)[number], string[]> = {
+  gpu: ['x', 'w', 'b', 's', 'inverse_s'],
+  cpu: ['x', 'w', 'b', 's', 'inverse_s'],
+  'gram-gpu': ['w', 'h', 's', 'inverse_s'],
+  'gram-accumulate': ['x', 'h'],
+};
+for (const form of FORMS)
   for (const [name, inFeatures, outFeatures] of SHAPES) {
-    const model = serializeModel(awqLossGraph(128, false, { forGpu: form === 'gpu' }));
-    const feeds = {
+    const model = modelOf(form);
+    const all: Record<string, OrtTensor> = {
       x: toOrtTensor(createTensor('float32', [tokens, inFeatures], random(tokens * inFeatures, 2))),
       w: toOrtTensor(
         createTensor('float32', [outFeatures, inFeatures], random(outFeatures * inFeatures, 0.05)),
@@ -59,7 +75,10 @@ for (const form of ['gpu', 'cpu'] as const)
           random(candidates * inFeatures, 1).map((v) => 1 / (1 + v / 2)),
         ),
       ),
+      h: toOrtTensor(createTensor('float32', [inFeatures, inFeatures], random(inFeatures * inFeatures, 1))),
     };
+    const feeds = Object.fromEntries(FEEDS[form].map((feed) => [feed, all[feed]!]));
+    const output = form === 'gram-accumulate' ? 'gram' : 'losses';
     const options: InferenceSession.SessionOptions = {
       executionProviders: ['webgpu'],
       preferredOutputLocation: 'gpu-buffer',
@@ -67,10 +86,10 @@ for (const form of ['gpu', 'cpu'] as const)
     const session = await InferenceSession.create(model, options);
     // `x` uploaded once, as a block session's captured input arrives.
     const first = await session.run(feeds);
-    (first.losses as OrtTensor).dispose();
+    (first[output] as OrtTensor).dispose();
     const runOnce = async () => {
       const result = await session.run(feeds);
-      const losses = result.losses as OrtTensor;
+      const losses = result[output] as OrtTensor;
       await reader.read([losses]);
       losses.dispose();
     };
@@ -84,7 +103,7 @@ for (const form of ['gpu', 'cpu'] as const)
     });
     for (let run = 0; run < 4; run++) {
       const result = await profiled.run(feeds);
-      (result.losses as OrtTensor).dispose();
+      (result[output] as OrtTensor).dispose();
     }
     await profiled.release();
     const programs: Record<string, number> = {};

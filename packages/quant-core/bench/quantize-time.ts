@@ -1,7 +1,8 @@
 // Calibration + quantization wall time of modelOptQuantize per mode (the seed's defaults: int8/fp8 64
 // samples batch 1, int4 16 samples batch 16, cnn_dailymail), for the default model or a
 // GPT-2-124M-shaped checkpoint with random weights. Loading is not timed.
-// Run: pnpm bench  (bundled: node quantize-time.mjs --model gpt2-124m --device webgpu --out r.json)
+// Run: pnpm bench  (bundled: node quantize-time.mjs --model gpt2-124m --device webgpu --out r.json
+// [--modes int4-weight-only] [--runs 3] [--awq-loss-form auto|outputs|gram])
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
@@ -9,7 +10,13 @@ import { loadHfGpt2 } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
 import { writeRandomGpt2 } from '../../../tooling/bench/random-gpt2';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
-import { modelOptQuantize, QUANT_MODES, type QuantizeProgress } from '../src/index';
+import {
+  type AwqLossForm,
+  modelOptQuantize,
+  QUANT_MODES,
+  type QuantizeProgress,
+  type QuantMode,
+} from '../src/index';
 
 /**
  * Where the wall time goes, from the progress events' timestamps: the time before an event counts to
@@ -18,9 +25,12 @@ import { modelOptQuantize, QUANT_MODES, type QuantizeProgress } from '../src/ind
  */
 function phaseClock(started: number) {
   const seconds = { blockOpenAndFirstRun: 0, blockRuns: 0, awqSearch: 0 };
+  /** How each linear's AWQ losses were computed (the Gram form's accumulation counts to block runs). */
+  const lossForms: Record<string, string> = {};
   let last = started;
   return {
     seconds,
+    lossForms,
     onProgress(event: QuantizeProgress): void {
       const now = performance.now();
       const elapsed = (now - last) / 1000;
@@ -28,7 +38,11 @@ function phaseClock(started: number) {
       if (event.phase === 'calibrate-block') {
         if (event.batch === 1) seconds.blockOpenAndFirstRun += elapsed;
         else seconds.blockRuns += elapsed;
-      } else if (event.phase === 'awq-search') seconds.awqSearch += elapsed;
+      } else if (event.phase === 'awq-search') {
+        seconds.awqSearch += elapsed;
+        if (event.linear !== undefined && event.lossForm !== undefined)
+          lossForms[event.linear] = event.lossForm;
+      }
     },
   };
 }
@@ -37,28 +51,38 @@ const device = flag('device', 'cpu') as Device;
 const which = flag('model', 'default');
 const out = flag('out', `bench-results/quantize-time-${which}.json`);
 const runs = Number(flag('runs', '1'));
+const modes = flag('modes', QUANT_MODES.join(',')).split(',') as QuantMode[];
+const awqLossForm = flag('awq-loss-form', 'auto') as AwqLossForm;
 const folder =
   which === 'gpt2-124m' ? await writeRandomGpt2(join(tmpdir(), 'ptq-bench-gpt2-124m')) : DEFAULT_MODEL_DIR;
 
 const rows: (string | number)[][] = [];
 const results = [];
-for (const mode of QUANT_MODES) {
+for (const mode of modes) {
   const seconds: number[] = [];
+  // The process's CPU time (every onnxruntime thread included) over the same span as `seconds`.
+  const cpuSeconds: number[] = [];
   const phases: ReturnType<typeof phaseClock>['seconds'][] = [];
+  let lossForms: Record<string, string> = {};
   let usedDevice: string | undefined;
   let calibrated: { awqAlphas: number[]; inputAmax: (string | number | undefined)[][] } | undefined;
   for (let run = 0; run < runs; run++) {
     const model = await loadHfGpt2(folder, { device, onNotice: () => {} });
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     const clock = phaseClock(started);
     const quantized = await modelOptQuantize(model, mode, {
       device,
+      awqLossForm,
       log: () => {},
       onNotice: () => {},
       onProgress: clock.onProgress,
     });
     seconds.push((performance.now() - started) / 1000);
+    const cpu = process.cpuUsage(cpuStarted);
+    cpuSeconds.push((cpu.user + cpu.system) / 1e6);
     phases.push(clock.seconds);
+    lossForms = clock.lossForms;
     // What calibration chose, to compare executions and devices: AWQ's alphas, fp8's input amax.
     calibrated = {
       awqAlphas: [...(quantized.awq ?? new Map()).values()].map((result) => result.alpha),
@@ -72,10 +96,18 @@ for (const mode of QUANT_MODES) {
   const last = phases.at(-1)!;
   const total = seconds.at(-1)!;
   const other = total - last.blockOpenAndFirstRun - last.blockRuns - last.awqSearch;
+  const formCounts = Object.entries(
+    Object.values(lossForms).reduce<Record<string, number>>((counts, form) => {
+      counts[form] = (counts[form] ?? 0) + 1;
+      return counts;
+    }, {}),
+  );
   rows.push([
     mode,
     usedDevice ?? device,
+    formCounts.map(([form, count]) => `${form} ${count}`).join(', ') || '-',
     median(seconds),
+    median(cpuSeconds),
     last.blockOpenAndFirstRun,
     last.blockRuns,
     last.awqSearch,
@@ -86,14 +118,28 @@ for (const mode of QUANT_MODES) {
     device: usedDevice,
     medianSeconds: median(seconds),
     runsSeconds: seconds,
+    medianCpuSeconds: median(cpuSeconds),
+    runsCpuSeconds: cpuSeconds,
     phases,
+    awqLossForm,
+    awqLossForms: lossForms,
     ...calibrated,
   });
 }
 const host = machine();
 printTable(
   `modelOptQuantize wall time, ${which} model (${host.cpu}, ${host.cores} cores${host.gpu ? `, ${host.gpu}` : ''}, Node ${host.node}; median of ${runs})`,
-  ['mode', 'device', 'seconds', 'last run: block open + 1st batch', 'other batches', 'AWQ search', 'other'],
+  [
+    'mode',
+    'device',
+    'AWQ loss form',
+    'seconds',
+    'CPU seconds',
+    'last run: block open + 1st batch',
+    'other batches',
+    'AWQ search',
+    'other',
+  ],
   rows,
 );
 writeJson(out, { benchmark: 'modelOptQuantize wall time', model: which, machine: host, runs, results });

@@ -21,6 +21,8 @@ export interface AwqProgress {
   readonly index?: number;
   readonly total?: number;
   readonly alpha?: number;
+  /** How the search computed this linear's losses (see `AwqLossForm`). */
+  readonly lossForm?: 'outputs' | 'gram';
 }
 
 export interface AwqLiteOptions {
@@ -169,6 +171,7 @@ export async function awqLite(
           index: ++index,
           total: paths.length,
           alpha: found.alpha,
+          lossForm: 'outputs',
         });
       }
     }
@@ -180,13 +183,20 @@ export async function awqLite(
 }
 
 /**
+ * What the search scores the candidates on: each batch's captured input rows (the outputs form), or
+ * their Gram matrix `Σ_b X_bᵀ·X_b / N_b` from `AwqSearchGraphs.addToGram` (`undefined` when no batch
+ * had a row).
+ */
+export type AwqSearchInputs = readonly SearchInput[] | { readonly gram: SearchInput | undefined };
+
+/**
  * The search for one linear: every alpha's scale, the loss of each summed over the batches' captured
  * inputs (the unquantized model's), and the first alpha of least loss.
  */
 export async function searchAwqScale(
   linear: QuantLinear,
   actScale: Float32Array,
-  inputs: readonly SearchInput[],
+  inputs: AwqSearchInputs,
   alphas: readonly number[],
   graphs: AwqSearchGraphs,
   /** The weight and bias already on the search's device (a block session's copies), if any. */
@@ -198,12 +208,18 @@ export async function searchAwqScale(
   const weightScale = awqWeightScale(linear.weight, blockSize);
   const scales = alphas.map((alpha) => awqScale(actScale, weightScale, alpha));
   const inverses = scales.map(reciprocal);
-  const losses = alphas.map(() => 0);
-  for (const input of inputs) {
-    if (searchInputRows(input) === 0) continue;
-    const batchLosses = await graphs.losses(input, weight, bias, scales, inverses, blockSize);
-    for (let candidate = 0; candidate < losses.length; candidate++) {
-      losses[candidate]! += batchLosses[candidate]!;
+  let losses = alphas.map(() => 0);
+  if ('gram' in inputs) {
+    if (inputs.gram !== undefined) {
+      losses = await graphs.gramLosses(inputs.gram, weight, scales, inverses, blockSize);
+    }
+  } else {
+    for (const input of inputs) {
+      if (searchInputRows(input) === 0) continue;
+      const batchLosses = await graphs.losses(input, weight, bias, scales, inverses, blockSize);
+      for (let candidate = 0; candidate < losses.length; candidate++) {
+        losses[candidate]! += batchLosses[candidate]!;
+      }
     }
   }
   let best = 0;

@@ -8,9 +8,13 @@ import {
   type SessionHandle,
   toOrtTensor,
 } from '@ptq/onnx';
-import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
+import { GraphBuilder, type ModelDefinition, serializeModel } from '@ptq/onnx-format';
 import { createTensor, type Tensor } from '@ptq/tensor';
-import type { Tensor as OrtTensor } from 'onnxruntime-node';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { awqGramLossGraph, inputGramGraph } from './awq-gram-graph';
+import { type AwqLossGraphOptions, int64, quantizedScaledWeight } from './awq-quantized-weight-graph';
+
+export type { AwqLossGraphOptions } from './awq-quantized-weight-graph';
 
 /**
  * Bytes one search run's stacked candidates may take in host memory (the CPU): more buys nothing,
@@ -35,7 +39,8 @@ export const GPU_SEARCH_TENSOR_BYTES = 2 ** 30;
  * blocks of `blockSize` along `in`, done as ModelOpt does it on the CPU (`w·(7/amax)`, round half to
  * even, clamp [-8, 7], divide back; amax = 0 gives 0). Element-wise steps are IEEE float32 like
  * PyTorch's; each candidate's matmul and mean run over the same rows, in the same order, as one
- * candidate alone.
+ * candidate alone. The Gram form (`addToGram`, `gramLosses`; see `awq-gram-graph.ts`) computes the
+ * same sum over batches from `H = Σ_b X_bᵀ·X_b / N_b` instead, with the same Q.
  */
 export class AwqSearchGraphs {
   readonly #sessions = new Map<string, Promise<SessionHandle>>();
@@ -74,6 +79,22 @@ export class AwqSearchGraphs {
   }
 
   /**
+   * Candidates scored per run of the Gram form: each holds about ten weight-sized intermediates (Q's
+   * steps, the difference from W, its product with H); no tensor grows with the tokens.
+   */
+  gramCandidatesPerRun(inFeatures: number, out: number, device: ResolvedDevice = 'cpu'): number {
+    const perCandidate = 4 * 10 * out * inFeatures;
+    if (device === 'cpu') return Math.max(1, Math.floor(this.#memoryBudgetBytes / perCandidate));
+    return Math.max(
+      1,
+      Math.min(
+        Math.floor(GPU_SEARCH_RUN_BYTES / perCandidate),
+        Math.floor(GPU_SEARCH_TENSOR_BYTES / (4 * out * inFeatures)),
+      ),
+    );
+  }
+
+  /**
    * The loss of each candidate scale on one batch's inputs `x` [tokens, in]; inputs, weight and bias
    * on the host or already in GPU buffers of the search's device (a block session's outputs).
    */
@@ -85,31 +106,68 @@ export class AwqSearchGraphs {
     inverseScales: readonly Float32Array[],
     blockSize: number,
   ): Promise<number[]> {
-    const [out = 0, inFeatures = 0] = isOrtTensor(weight) ? weight.dims : weight.shape;
-    const { session, device } = await this.#graph(blockSize || 128, inFeatures % (blockSize || 128) !== 0);
+    const [out = 0, inFeatures = 0] = searchInputDims(weight);
+    const block = blockSize || 128;
+    const padded = inFeatures % block !== 0;
+    const { session, device } = await this.#session(`outputs/${block}/${padded}`, (forGpu) =>
+      awqLossGraph(block, padded, { forGpu }),
+    );
     const perRun = this.candidatesPerRun(searchInputRows(input), inFeatures, out, device);
-    const x = asOrtTensor(input);
-    const w = asOrtTensor(weight);
-    const b = asOrtTensor(bias);
-    const losses: number[] = [];
-    for (let start = 0; start < scales.length; start += perRun) {
-      const count = Math.min(perRun, scales.length - start);
-      const result = await session.run({
-        x,
-        w,
-        b,
-        s: toOrtTensor(stack(scales.slice(start, start + count), inFeatures)),
-        inverse_s: toOrtTensor(stack(inverseScales.slice(start, start + count), inFeatures)),
-      });
-      const values = result.losses!.data as Float32Array;
-      for (let index = 0; index < count; index++) losses.push(values[index]!);
-      result.losses!.dispose();
-    }
-    return losses;
+    const feeds = { x: asOrtTensor(input), w: asOrtTensor(weight), b: asOrtTensor(bias) };
+    return runCandidates(session, feeds, scales, inverseScales, inFeatures, perRun);
   }
 
-  #graph(blockSize: number, padded: boolean): Promise<SessionHandle> {
-    const key = `${blockSize}/${padded ? 'padded' : 'whole'}`;
+  /**
+   * Adds one batch's inputs `x` [tokens, in] to a linear's Gram matrix (`undefined` before its first
+   * batch): returns `gram + xᵀ·x / tokens` [in, in], kept on the search's device (a GPU buffer on
+   * WebGPU), and frees the `gram` it replaces. A batch without rows changes nothing.
+   */
+  async addToGram(input: SearchInput, gram: OrtTensor | undefined): Promise<OrtTensor | undefined> {
+    if (searchInputRows(input) === 0) return gram;
+    const accumulate = gram !== undefined;
+    const { session } = await this.#session(
+      `gram/${accumulate ? 'add' : 'first'}`,
+      () => inputGramGraph(accumulate),
+      true,
+    );
+    const result = await session.run(
+      accumulate ? { x: asOrtTensor(input), h: gram } : { x: asOrtTensor(input) },
+    );
+    gram?.dispose();
+    return result.gram!;
+  }
+
+  /**
+   * The loss of each candidate scale from a linear's Gram matrix (`addToGram`): ModelOpt's loss summed
+   * over every batch that went into it, up to float32 rounding (see `awqGramLossGraph`).
+   */
+  async gramLosses(
+    gram: SearchInput,
+    weight: SearchInput,
+    scales: readonly Float32Array[],
+    inverseScales: readonly Float32Array[],
+    blockSize: number,
+  ): Promise<number[]> {
+    const [out = 0, inFeatures = 0] = searchInputDims(weight);
+    const block = blockSize || 128;
+    const padded = inFeatures % block !== 0;
+    const { session, device } = await this.#session(`gram-losses/${block}/${padded}`, (forGpu) =>
+      awqGramLossGraph(block, padded, { forGpu }),
+    );
+    const perRun = this.gramCandidatesPerRun(inFeatures, out, device);
+    const feeds = { w: asOrtTensor(weight), h: asOrtTensor(gram) };
+    return runCandidates(session, feeds, scales, inverseScales, inFeatures, perRun);
+  }
+
+  /**
+   * One session per graph, on the device decided once for the search; `outputsOnDevice` keeps the
+   * outputs in GPU buffers on WebGPU (a Gram matrix fed back run after run).
+   */
+  #session(
+    key: string,
+    build: (forGpu: boolean) => ModelDefinition,
+    outputsOnDevice = false,
+  ): Promise<SessionHandle> {
     let entry = this.#sessions.get(key);
     if (entry === undefined) {
       const onNotice = this.#onNotice ? { onNotice: this.#onNotice } : {};
@@ -117,8 +175,11 @@ export class AwqSearchGraphs {
         this.#resolved ??=
           this.#device === 'auto' ? resolveDevice('auto', onNotice) : Promise.resolve(this.#device);
         const device = await this.#resolved;
-        const graph = awqLossGraph(blockSize, padded, { forGpu: device !== 'cpu' });
-        return createSession(serializeModel(graph), { device, ...onNotice });
+        const onDevice =
+          outputsOnDevice && device === 'webgpu'
+            ? { sessionOptions: { preferredOutputLocation: 'gpu-buffer' as const } }
+            : {};
+        return createSession(serializeModel(build(device !== 'cpu')), { device, ...onDevice, ...onNotice });
       })();
       this.#sessions.set(key, entry);
     }
@@ -139,7 +200,35 @@ export class AwqSearchGraphs {
 export type SearchInput = Tensor<'float32'> | OrtTensor;
 
 export function searchInputRows(input: SearchInput): number {
-  return (isOrtTensor(input) ? input.dims[0] : input.shape[0]) ?? 0;
+  return searchInputDims(input)[0] ?? 0;
+}
+
+function searchInputDims(input: SearchInput): readonly number[] {
+  return isOrtTensor(input) ? input.dims : input.shape;
+}
+
+/** Scores the candidates in runs of `perRun`, their scales stacked `[count, 1, in]` beside `feeds`. */
+async function runCandidates(
+  session: InferenceSession,
+  feeds: Record<string, OrtTensor>,
+  scales: readonly Float32Array[],
+  inverseScales: readonly Float32Array[],
+  inFeatures: number,
+  perRun: number,
+): Promise<number[]> {
+  const losses: number[] = [];
+  for (let start = 0; start < scales.length; start += perRun) {
+    const count = Math.min(perRun, scales.length - start);
+    const result = await session.run({
+      ...feeds,
+      s: toOrtTensor(stack(scales.slice(start, start + count), inFeatures)),
+      inverse_s: toOrtTensor(stack(inverseScales.slice(start, start + count), inFeatures)),
+    });
+    const values = result.losses!.data as Float32Array;
+    for (let index = 0; index < count; index++) losses.push(values[index]!);
+    result.losses!.dispose();
+  }
+  return losses;
 }
 
 function stack(rows: readonly Float32Array[], width: number): Tensor<'float32'> {
@@ -148,33 +237,11 @@ function stack(rows: readonly Float32Array[], width: number): Tensor<'float32'> 
   return createTensor('float32', [rows.length, 1, width], data);
 }
 
-function int64(values: number[]): Tensor<'int64'> {
-  return createTensor('int64', [values.length], BigInt64Array.from(values.map(BigInt)));
-}
-
-function scalar(value: number): Tensor<'float32'> {
-  return createTensor('float32', [], new Float32Array([value]));
-}
-
 /**
  * The loss graph for any linear shape (`out` and `in` are symbolic), so one session — and one
  * onnxruntime arena — serves every linear of the model. `padded` graphs zero-pad `in` to a multiple
  * of `blockSize` and slice the padding off again, as ModelOpt does for a last partial block.
  */
-export interface AwqLossGraphOptions {
-  /**
-   * The GPU form: onnxruntime's WebGPU provider has no Round kernel (Round would run on the CPU,
-   * with two weight-sized copies a run), and its one-step mean over every product runs one
-   * workgroup per candidate. So rounding is the float32 magic-number addition — `(v + 1.5·2²³) −
-   * 1.5·2²³`, round half to even like Round for |v| < 2²², and here |v| ≤ 7 — and the mean is taken
-   * per token row first, then over rows (equal counts: the same mean up to float rounding).
-   */
-  readonly forGpu?: boolean;
-}
-
-/** float32 1.5·2²³: adding it rounds any |v| < 2²² to an integer, half to even. */
-const ROUNDING_MAGIC = 12582912;
-
 export function awqLossGraph(blockSize: number, padded: boolean, options: AwqLossGraphOptions = {}) {
   const forGpu = options.forGpu === true;
   const graph = new GraphBuilder({ name: 'awq_losses', opsetImports: { '': 21 } });
@@ -185,48 +252,7 @@ export function awqLossGraph(blockSize: number, padded: boolean, options: AwqLos
   const s = graph.input('s', 'float32', ['alphas', 1, 'in']);
   const inverseS = graph.input('inverse_s', 'float32', ['alphas', 1, 'in']);
   const y = graph.node('Add', [graph.node('MatMul', [x, graph.node('Transpose', [w], { perm: [1, 0] })]), b]);
-  const inFeatures = graph.node('Gather', [graph.node('Shape', [w]), graph.constant(int64([1]))], {
-    axis: 0,
-  });
-  let scaled = graph.node('Mul', [w, s]);
-  if (padded) {
-    const blockSizeValue = graph.constant(int64([blockSize]));
-    // ModelOpt zero-pads a last partial block; zeros change neither the block's amax nor its codes.
-    const padding = graph.node('Mod', [
-      graph.node('Sub', [blockSizeValue, graph.node('Mod', [inFeatures, blockSizeValue])]),
-      blockSizeValue,
-    ]);
-    const pads = graph.node('Concat', [graph.constant(int64([0, 0, 0, 0, 0])), padding], { axis: 0 });
-    scaled = graph.node('Pad', [scaled, pads]);
-  }
-  // [alphas, out, blocks, blockSize]
-  const grouped = graph.node('Reshape', [scaled, graph.constant(int64([0, 0, -1, blockSize]))]);
-  const amax = graph.node('ReduceMax', [graph.node('Abs', [grouped]), graph.constant(int64([3]))], {
-    keepdims: 1,
-  });
-  // PyTorch evaluates `7 / amax` as `amax.reciprocal() * 7`; so does this graph.
-  const scale = graph.node('Mul', [graph.node('Reciprocal', [amax]), graph.constant(scalar(7))]);
-  const unrounded = graph.node('Mul', [grouped, scale]);
-  const magic = graph.constant(scalar(ROUNDING_MAGIC));
-  const rounded = forGpu
-    ? graph.node('Sub', [graph.node('Add', [unrounded, magic]), magic])
-    : graph.node('Round', [unrounded]);
-  const codes = graph.node('Clip', [rounded, graph.constant(scalar(-8)), graph.constant(scalar(7))]);
-  const positive = graph.node('Greater', [amax, graph.constant(scalar(0))]);
-  const dequantized = graph.node('Where', [
-    positive,
-    graph.node('Div', [codes, scale]),
-    graph.constant(scalar(0)),
-  ]);
-  let quantized = graph.node('Reshape', [dequantized, graph.constant(int64([0, 0, -1]))]);
-  if (padded) {
-    quantized = graph.node('Slice', [
-      quantized,
-      graph.constant(int64([0])),
-      inFeatures,
-      graph.constant(int64([2])),
-    ]);
-  }
+  const quantized = quantizedScaledWeight(graph, w, s, blockSize, padded, options);
   // [alphas, tokens, in] · [alphas, in, out]: each candidate's product is the 2-D one on its own.
   const inputScaled = graph.node('Mul', [x, inverseS]);
   const output = graph.node('Add', [

@@ -125,6 +125,33 @@ describe('block-by-block calibration', () => {
     );
   }, 300_000);
 
+  it('int4 AWQ-lite in the Gram form: the whole-model alphas, losses within float32 rounding, an all-padding batch skipped', async () => {
+    const whole = await modelOptQuantize(await load(), 'int4-weight-only', {
+      ...quiet,
+      forwardLoop: loop,
+      calibration: 'whole-model',
+    });
+    const forms = new Set<string | undefined>();
+    const blockwise = await modelOptQuantize(await load(), 'int4-weight-only', {
+      ...quiet,
+      forwardLoop: loop,
+      awqLossForm: 'gram',
+      onProgress: (event) => {
+        if (event.phase === 'awq-search') forms.add(event.lossForm);
+      },
+    });
+    expect([...forms]).toEqual(['gram']);
+    expect(blockwise.awq!.size).toBe(16);
+    for (const [path, expected] of whole.awq!) {
+      const actual = blockwise.awq!.get(path)!;
+      expect(actual.alpha, path).toBe(expected.alpha);
+      // 21 tokens: the outputs form's float32 sums are short here, so both are close to exact.
+      for (let index = 0; index < expected.losses.length; index++) {
+        expect(Math.abs(actual.losses[index]! / expected.losses[index]! - 1), path).toBeLessThan(1e-5);
+      }
+    }
+  }, 300_000);
+
   it('float8 with batches of one length run together: the same input amax as batch by batch', async () => {
     // Runs of equal length merge (rows 1–4: a padded batch of 2 and two of 1), then a shorter batch
     // and one more of 6 (a new run: a run never spans another length).

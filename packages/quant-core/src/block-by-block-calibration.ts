@@ -11,6 +11,7 @@ import { type Device, isOrtTensor, resolveDevice } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { type AwqLayerResult, type AwqProgress, awqAlphas, searchAwqScale } from './awq-lite';
+import { type AwqLossForm, awqLossFormFor } from './awq-loss-form';
 import { AwqSearchGraphs, type SearchInput } from './awq-search-graph';
 import { type InputCalibrator, inputAmaxTensor } from './calibrator';
 import { MERGED_RUN_TOKENS, type MergedRun, mergeBatches } from './merge-batches';
@@ -43,6 +44,11 @@ export interface BlockByBlockOptions {
   readonly device: Device;
   /** Bytes the stacked AWQ candidates of one search run may take. */
   readonly memoryBudgetBytes: number;
+  /**
+   * How the AWQ search computes its losses (default `auto`: per linear, whichever costs less): an
+   * execution choice, the same losses up to float32 rounding (see `AwqLossForm`).
+   */
+  readonly awqLossForm?: AwqLossForm;
   readonly onProgress?: (event: BlockProgress | AwqProgress) => void;
   readonly onNotice?: (message: string) => void;
   /**
@@ -112,6 +118,23 @@ export async function calibrateBlockByBlock(
   };
   const alphas = options.awqAlphaStep === undefined ? [] : awqAlphas(options.awqAlphaStep);
   const graphs = new AwqSearchGraphs(device, options.memoryBudgetBytes, options.onNotice);
+  // Every batch's real tokens reach every linear: the search's cost per form is known up front.
+  const tokens = batches.reduce((sum, batch) => sum + batch.realTokenIndices.length, 0);
+  const lossForms = new Map(
+    awqPaths.map((path) => {
+      const { inFeatures, outFeatures } = linears.get(path)!;
+      const form = awqLossFormFor(
+        options.awqLossForm ?? 'auto',
+        tokens,
+        inFeatures,
+        outFeatures,
+        alphas.length,
+      );
+      return [path, form];
+    }),
+  );
+  // Gram matrices of the inputs of the linears searched in the Gram form, built batch by batch.
+  const grams = new Map<string, OrtTensor>();
 
   // Max statistics do not care how tokens were grouped into batches, so on a GPU batches of one
   // length run together (a few runs instead of one per batch and block); on the CPU small runs stay
@@ -178,7 +201,14 @@ export async function calibrateBlockByBlock(
               for (let channel = 0; channel < sum.length; channel++) {
                 sum[channel] = Math.fround(sum[channel]! + mean[channel]!);
               }
-              inputs.get(tap.module)!.push(input!);
+              if (lossForms.get(tap.module) === 'gram') {
+                const gram = await graphs.addToGram(input!, grams.get(tap.module));
+                if (gram !== undefined) grams.set(tap.module, gram);
+                // The batch's rows are in the Gram matrix now: free them at once.
+                disposeDeviceTensors([input!], onDevice);
+              } else {
+                inputs.get(tap.module)!.push(input!);
+              }
             }
           }
           if (result.next !== undefined) next.push(result.next);
@@ -206,16 +236,19 @@ export async function calibrateBlockByBlock(
       for (const path of blockAwq) {
         const actScale = sums.get(path)!.map((value) => Math.fround(value / batches.length));
         const weights = deviceWeights.get(path) ?? {};
+        const lossForm = lossForms.get(path)!;
         const found = await searchAwqScale(
           linears.get(path)!,
           actScale,
-          inputs.get(path)!,
+          lossForm === 'gram' ? { gram: grams.get(path) } : inputs.get(path)!,
           alphas,
           graphs,
           weights,
         );
         disposeDeviceTensors([...inputs.get(path)!, ...Object.values(weights)], onDevice);
         inputs.delete(path);
+        grams.get(path)?.dispose();
+        grams.delete(path);
         awq.set(path, { alpha: found.alpha, losses: found.losses });
         awqScales.set(path, found.scale);
         options.onProgress?.({
@@ -224,11 +257,13 @@ export async function calibrateBlockByBlock(
           index: ++searched,
           total: awqPaths.length,
           alpha: found.alpha,
+          lossForm,
         });
       }
     }
   } finally {
     disposeDeviceTensors([...onDevice], onDevice);
+    for (const gram of grams.values()) gram.dispose();
     for (const state of hidden) disposeHiddenState(state);
     await previous?.release();
     await graphs.dispose();

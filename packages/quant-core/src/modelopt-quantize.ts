@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '@ptq/errors';
 import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
 import { type AwqLayerResult, type AwqProgress, applyAwqScale, awqLite } from './awq-lite';
+import { AWQ_LOSS_FORMS, type AwqLossForm } from './awq-loss-form';
 import { type BlockProgress, calibrateBlockByBlock } from './block-by-block-calibration';
 import { type GPT2CalibrationModel, type GPT2ForwardLoop, tappedModel } from './calibration-model';
 import {
@@ -90,6 +91,12 @@ export interface ModelOptQuantizeOptions {
   readonly memoryBudgetBytes?: number;
   /** `block-by-block` (default) or `whole-model`; see `CalibrationExecution`. */
   readonly calibration?: CalibrationExecution;
+  /**
+   * How block-by-block calibration's AWQ search computes its losses: `auto` (default; per linear,
+   * whichever costs less), `outputs` or `gram`. An execution choice: the same losses up to float32
+   * rounding (see `AwqLossForm`). The whole-model execution always scores outputs.
+   */
+  readonly awqLossForm?: AwqLossForm;
   readonly onProgress?: (event: QuantizeProgress) => void;
   /** One-line notices (dataset source, device fallback). Default: stderr. */
   readonly onNotice?: (message: string) => void;
@@ -144,6 +151,14 @@ export async function modelOptQuantize(
     throw new InvalidArgumentError(
       'calibration',
       `must be "block-by-block" or "whole-model", got ${JSON.stringify(execution)}`,
+    );
+  }
+
+  const awqLossForm = options.awqLossForm ?? 'auto';
+  if (!AWQ_LOSS_FORMS.includes(awqLossForm) || (awqLossForm === 'gram' && execution === 'whole-model')) {
+    throw new InvalidArgumentError(
+      'awqLossForm',
+      `must be "auto", "outputs" or "gram" ("gram" with block-by-block calibration only), got ${JSON.stringify(awqLossForm)} with ${execution} calibration`,
     );
   }
 
@@ -211,6 +226,7 @@ export async function modelOptQuantize(
       ...(algorithm.method === 'awq_lite' ? { awqAlphaStep: algorithm.alphaStep } : {}),
       device: options.device ?? model.device ?? model.requestedDevice,
       memoryBudgetBytes,
+      awqLossForm,
       onNotice,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
