@@ -10,6 +10,7 @@ export {
   type SessionHandle,
 } from './create-session';
 export { DeviceTensorReader, MAX_READ_TENSORS } from './device-tensor-reader';
+export { DeviceTensorUpload, MAX_UPLOAD_TENSORS } from './device-tensor-upload';
 export { DeviceUnavailableError, OnnxSessionError } from './errors';
 export {
   asOrtTensor,
