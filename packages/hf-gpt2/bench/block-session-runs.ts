@@ -6,7 +6,7 @@
 // time and provider, and on WebGPU the GPU's time per shader program (timestamp queries).
 // Run: tsup --config ../../tooling/bench/tsup.config.ts --silent bench/block-session-runs.ts &&
 //   node ../../.bench/block-session-runs.js [--model <folder>|gpt2-124m] [--device cpu] [--batch 16]
-//   [--taps none,AWQ,max] [--profile] [--out file.json]
+//   [--taps none,AWQ,max] [--weights-as-inputs] [--profile] [--out file.json]
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
@@ -33,6 +33,7 @@ const batch = Number(flag('batch', '16'));
 const profile = process.argv.includes('--profile');
 // Which tap sets run: a comma-separated list of the first words of their names (none, AWQ, max).
 const only = flag('taps', 'none,AWQ,max').split(',');
+const weightsAsInputs = process.argv.includes('--weights-as-inputs');
 const out = flag('out', 'bench-results/block-session-runs.json');
 const sequence = 512;
 const folder = which === 'gpt2-124m' ? await writeRandomGpt2(join(tmpdir(), 'ptq-bench-gpt2-124m')) : which;
@@ -89,6 +90,7 @@ for (const [name, tap] of Object.entries(TAP_SETS)) {
       device,
       outputs: true,
       keepOnDevice,
+      weightsAsInputs,
       ...(profile ? { sessionOptions: { enableProfiling: true, profileFilePrefix: prefix } } : {}),
     });
     const open = performance.now() - started;

@@ -12,6 +12,11 @@ export interface GraphLinear {
   readonly outFeatures: number;
   /** Weight used by the graph, float32 [in, out] (for a quantized linear: its fake-quantized weight). */
   graphWeight(): Tensor<'float32'>;
+  /**
+   * The same weight as `[out, in]`, for linears that hold it that way: a graph that takes its weights
+   * as inputs transposes it in the graph instead of on the host.
+   */
+  graphWeightRows?(): Tensor<'float32'>;
   readonly bias: Tensor<'float32'> | undefined;
   /** AWQ pre_quant_scale multiplied into the input (per input channel) before the matmul, if any. */
   graphPreQuantScale?(): Float32Array | undefined;

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { GraphBuilder, type ModelDefinition } from '@ptq/onnx-format';
+import type { Tensor } from '@ptq/tensor';
 import { ATTENTION_MASK, REAL_TOKEN_INDICES } from './build-gpt2-graph';
 import { type Gpt2GraphSource, gpt2GraphParts, type TapOutputNames } from './gpt2-graph-parts';
 import type { NormalizedTap } from './taps';
@@ -17,6 +18,8 @@ export interface Gpt2BlockGraphOptions {
   readonly taps: readonly NormalizedTap[];
   /** Output the block's hidden state for the next block (default true; never with `final`). */
   readonly outputs?: boolean;
+  /** The block's parameters as graph inputs (see `Gpt2GraphPartsOptions`); default initializers. */
+  readonly weightsAsInputs?: boolean;
 }
 
 export interface Gpt2BlockGraph {
@@ -26,6 +29,8 @@ export interface Gpt2BlockGraph {
   readonly takesRealTokenIndices: boolean;
   /** Whether it outputs `residual_out` and `delta_out`. */
   readonly hasOutputs: boolean;
+  /** With `weightsAsInputs`: each parameter input and what to feed it. */
+  readonly parameterInputs: ReadonlyMap<string, () => Tensor<'float32'>>;
 }
 
 /** The two float32 [batch, sequence, n_embd] inputs whose sum is the block's input hidden state. */
@@ -64,7 +69,9 @@ export function buildGpt2BlockGraph(source: Gpt2GraphSource, options: Gpt2BlockG
   const realTokenIndices = takesRealTokenIndices
     ? builder.input(REAL_TOKEN_INDICES, 'int64', ['real_tokens'])
     : undefined;
-  const parts = gpt2GraphParts(builder, source, options.taps, attentionMask, realTokenIndices);
+  const parts = gpt2GraphParts(builder, source, options.taps, attentionMask, realTokenIndices, {
+    weightsAsInputs: options.weightsAsInputs === true,
+  });
   const [residualOut, deltaOut] = parts.block(layer, residual, delta);
   const hasOutputs = !final && (options.outputs ?? true);
   if (final) parts.linear('lm_head', parts.finalNorm(residualOut, deltaOut), false);
@@ -72,5 +79,11 @@ export function buildGpt2BlockGraph(source: Gpt2GraphSource, options: Gpt2BlockG
     builder.output(residualOut, RESIDUAL_OUT, 'float32', hiddenShape);
     builder.output(deltaOut, DELTA_OUT, 'float32', hiddenShape);
   }
-  return { model: builder.build(), tapOutputs: parts.tapOutputs, takesRealTokenIndices, hasOutputs };
+  return {
+    model: builder.build(),
+    tapOutputs: parts.tapOutputs,
+    takesRealTokenIndices,
+    hasOutputs,
+    parameterInputs: parts.parameterInputs,
+  };
 }

@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
 import { InvalidArgumentError } from '@ptq/errors';
-import { createTensor } from '@ptq/tensor';
+import { createTensor, transposeTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import type { GPT2LMHeadModel } from '../gpt2-lm-head-model';
 import { loadHfGpt2 } from '../load-hf-gpt2';
+import type { Conv1D } from '../modules/conv1d';
+import { Linear } from '../modules/linear';
 import { buildGpt2BlockGraph } from './build-gpt2-block-graph';
 import { embedBatch } from './embed-batch';
 import { type BlockHiddenState, Gpt2BlockSession } from './gpt2-block-session';
@@ -120,6 +122,53 @@ describe('Gpt2BlockSession', () => {
     expect(() => buildGpt2BlockGraph(source, { layer: 1, final: true, taps: [] })).toThrow(
       /last block \(3\) only/,
     );
+  });
+  it('with its weights as inputs computes what the graph with its weights in it computes, bit for bit', async () => {
+    const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+    // An nn.Linear ([out, in]) in place of a Conv1D: fed as it is, the graph transposes it.
+    const conv = model.transformer.h[0]!.mlp.c_fc as Conv1D;
+    model.transformer.h[0]!.mlp.c_fc = new Linear(transposeTensor(conv.weight), conv.bias);
+    const source = graphSource(model);
+    const { realTokenIndices } = validateBatch(model.config, ids, mask);
+    const last = model.config.n_layer - 1;
+    const everything = (module: string): TapRequest => ({ module, absMax: true, input: true, weight: true });
+    const chain = async (weightsAsInputs: boolean) => {
+      let hidden: BlockHiddenState = embedBatch(model.transformer, ids, mask);
+      const taps = new Map<string, Float32Array[]>();
+      for (let layer = 0; layer <= last; layer++) {
+        const paths = model.linearPaths.filter(
+          (path) => path.startsWith(`transformer.h.${layer}.`) || (layer === last && path === 'lm_head'),
+        );
+        const session = await Gpt2BlockSession.open(source, layer, paths.map(everything), {
+          device: 'cpu',
+          final: layer === last,
+          weightsAsInputs,
+          // onnxruntime's CPU MatMul prepacks a weight it holds and sums in another order than over
+          // a weight it is fed; without prepacking both run the same kernel.
+          sessionOptions: { extra: { session: { disable_prepacking: '1' } } },
+        });
+        const result = await session.run({ ...hidden, attentionMask: mask, realTokenIndices });
+        await session.release();
+        for (const path of paths) {
+          const found = result.taps.get(path)!;
+          const weight = found.weight === undefined ? [] : [found.weight.data as Float32Array];
+          taps.set(path, [Float32Array.of(found.absMax!), found.input!.data, ...weight]);
+        }
+        if (result.next !== undefined) hidden = result.next;
+      }
+      return taps;
+    };
+    const inGraph = await chain(false);
+    const asInputs = await chain(true);
+    expect([...asInputs.keys()]).toEqual([...inGraph.keys()]);
+    for (const [path, values] of inGraph) {
+      for (const [index, value] of values.entries()) {
+        expect(
+          Buffer.from(asInputs.get(path)![index]!.buffer).equals(Buffer.from(value.buffer)),
+          `${path} ${index}`,
+        ).toBe(true);
+      }
+    }
   });
 });
 

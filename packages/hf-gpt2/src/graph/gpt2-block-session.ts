@@ -2,6 +2,7 @@ import {
   asOrtTensor,
   createSession,
   type Device,
+  DeviceTensorUpload,
   isOrtTensor,
   type ResolvedDevice,
   toOrtTensor,
@@ -38,6 +39,13 @@ export interface Gpt2BlockSessionOptions {
   readonly onNotice?: ((message: string) => void) | undefined;
   /** Output the block's hidden state for the next stage (default true). */
   readonly outputs?: boolean;
+  /**
+   * Take the block's weights as inputs instead of building them into the session: the graph is
+   * small, so building the session costs little and copies no weights; on the CPU the module's arrays
+   * are fed as they are, on a GPU they are copied to the device once (`DeviceTensorUpload`) and fed
+   * from there to every run. The same values, so the same outputs.
+   */
+  readonly weightsAsInputs?: boolean;
   /** Merged into the session's options (a benchmark's `enableProfiling`, say: written on `release`). */
   readonly sessionOptions?: InferenceSession.SessionOptions;
 }
@@ -73,6 +81,8 @@ export class Gpt2BlockSession {
   readonly #session: InferenceSession;
   readonly #graph: Gpt2BlockGraph;
   readonly #taps: NormalizedTap[];
+  /** The parameters fed to every run (`weightsAsInputs`). */
+  readonly #parameters: DeviceTensorUpload | undefined;
   readonly device: ResolvedDevice;
 
   private constructor(
@@ -80,11 +90,13 @@ export class Gpt2BlockSession {
     device: ResolvedDevice,
     graph: Gpt2BlockGraph,
     taps: NormalizedTap[],
+    parameters: DeviceTensorUpload | undefined,
   ) {
     this.#session = session;
     this.device = device;
     this.#graph = graph;
     this.#taps = taps;
+    this.#parameters = parameters;
   }
 
   static async open(
@@ -99,6 +111,7 @@ export class Gpt2BlockSession {
       taps: normalized,
       ...(options.final === undefined ? {} : { final: options.final }),
       ...(options.outputs === undefined ? {} : { outputs: options.outputs }),
+      weightsAsInputs: options.weightsAsInputs === true,
     });
     const onDevice = options.keepOnDevice === true && options.device === 'webgpu';
     const sessionOptions: InferenceSession.SessionOptions = {
@@ -110,11 +123,22 @@ export class Gpt2BlockSession {
       sessionOptions,
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     });
-    return new Gpt2BlockSession(handle.session, handle.device, graph, normalized);
+    if (options.weightsAsInputs !== true) {
+      return new Gpt2BlockSession(handle.session, handle.device, graph, normalized, undefined);
+    }
+    try {
+      const values = new Map([...graph.parameterInputs].map(([name, value]) => [name, value()]));
+      const parameters = await DeviceTensorUpload.create(values, handle.device);
+      return new Gpt2BlockSession(handle.session, handle.device, graph, normalized, parameters);
+    } catch (error) {
+      await handle.session.release();
+      throw error;
+    }
   }
 
   async run(input: Gpt2BlockRunInput): Promise<Gpt2BlockRunResult> {
     const feeds: Record<string, OrtTensor> = {
+      ...Object.fromEntries(this.#parameters?.tensors ?? []),
       [RESIDUAL]: asOrtTensor(input.residual),
       [DELTA]: asOrtTensor(input.delta),
       [ATTENTION_MASK]: toOrtTensor(input.attentionMask),
@@ -140,6 +164,7 @@ export class Gpt2BlockSession {
   }
 
   async release(): Promise<void> {
+    await this.#parameters?.release();
     await this.#session.release();
   }
 }

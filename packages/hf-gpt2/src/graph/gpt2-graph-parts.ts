@@ -1,5 +1,5 @@
 import type { GraphBuilder, Value } from '@ptq/onnx-format';
-import { createTensor } from '@ptq/tensor';
+import { createTensor, type Tensor } from '@ptq/tensor';
 import type { Gpt2Config } from '../config';
 import type { GraphLinear } from '../graph-linear';
 import type { GPT2Model } from '../modules/gpt2-model';
@@ -37,6 +37,20 @@ export interface Gpt2GraphParts {
   finalNorm(residual: Value, delta: Value): Value;
   /** Taps the linear's input; with `compute`, returns `x · W + b` (pre-quant scale and input quantizer applied). */
   linear(path: string, x: Value, compute?: boolean): Value | undefined;
+  /**
+   * With `weightsAsInputs`, the graph inputs that take the parameters (weights, biases, layer norms,
+   * pre-quant scales), each with what to feed it; empty otherwise.
+   */
+  readonly parameterInputs: Map<string, () => Tensor<'float32'>>;
+}
+
+export interface Gpt2GraphPartsOptions {
+  /**
+   * Parameters as graph inputs instead of initializers: the graph carries no weights (nothing to
+   * serialize or for onnxruntime to copy when it builds the session), and a linear that holds its
+   * weight `[out, in]` (`graphWeightRows`) is transposed by the graph, not on the host.
+   */
+  readonly weightsAsInputs?: boolean;
 }
 
 // torch.finfo(float32).min, as transformers masks with: finite, so a row with every key masked
@@ -73,8 +87,16 @@ export function gpt2GraphParts(
   taps: readonly NormalizedTap[],
   attentionMask: Value,
   realTokenIndices: Value | undefined,
+  options: Gpt2GraphPartsOptions = {},
 ): Gpt2GraphParts {
   const { config, transformer } = source;
+  const parameterInputs = new Map<string, () => Tensor<'float32'>>();
+  /** A parameter of the graph: an initializer, or an input fed `value()` with `weightsAsInputs`. */
+  const parameter = (name: string, dims: readonly number[], value: () => Tensor<'float32'>): Value => {
+    if (options.weightsAsInputs !== true) return builder.initializer(name, value());
+    parameterInputs.set(name, value);
+    return builder.input(name, 'float32', [...dims]);
+  };
   const { n_embd: embed, n_head: heads } = config;
   const headDimension = embed / heads;
   const tapsByModule = new Map(taps.map((tap) => [tap.module, tap]));
@@ -147,28 +169,42 @@ export function gpt2GraphParts(
     let input = x;
     const preQuantScale = module.graphPreQuantScale?.();
     if (preQuantScale !== undefined) {
-      const scale = builder.initializer(
-        `${path}.pre_quant_scale`,
+      const scale = parameter(`${path}.pre_quant_scale`, [preQuantScale.length], () =>
         createTensor('float32', [preQuantScale.length], Float32Array.from(preQuantScale)),
       );
       input = builder.node('Mul', [input, scale]);
     }
     const quantizer = module.graphInputQuantizer?.();
     if (quantizer !== undefined) input = fakeQuantize(builder, input, quantizer);
-    const weight = builder.initializer(`${path}.weight`, module.graphWeight());
+    const { inFeatures, outFeatures } = module;
+    // [out, in] as an input, transposed here; otherwise [in, out] as the graph multiplies it.
+    const rows =
+      options.weightsAsInputs === true && module.graphWeightRows !== undefined
+        ? parameter(`${path}.weight`, [outFeatures, inFeatures], () => module.graphWeightRows!())
+        : undefined;
+    const weight =
+      rows === undefined
+        ? parameter(`${path}.weight`, [inFeatures, outFeatures], () => module.graphWeight())
+        : builder.node('Transpose', [rows], { perm: [1, 0] });
     const product = builder.node('MatMul', [input, weight]);
-    const bias = module.bias === undefined ? undefined : builder.initializer(`${path}.bias`, module.bias);
+    const moduleBias = module.bias;
+    const bias =
+      moduleBias === undefined ? undefined : parameter(`${path}.bias`, [outFeatures], () => moduleBias);
     const names = tapOutputs.get(path) as { weight?: string; bias?: string } | undefined;
     if (names !== undefined && tapsByModule.get(path)?.weight) {
-      // The graph multiplies W [in, out]; the tap gives it back as the module holds it, [out, in].
+      // The tap gives the weight back as the module holds it, [out, in].
       names.weight = `tap.${path}.weight`;
-      builder.output(builder.node('Transpose', [weight], { perm: [1, 0] }), names.weight, 'float32', [
-        module.outFeatures,
-        module.inFeatures,
-      ]);
+      builder.output(
+        rows === undefined
+          ? builder.node('Transpose', [weight], { perm: [1, 0] })
+          : builder.node('Identity', [rows]),
+        names.weight,
+        'float32',
+        [outFeatures, inFeatures],
+      );
       if (bias !== undefined) {
         names.bias = `tap.${path}.bias`;
-        builder.output(builder.node('Identity', [bias]), names.bias, 'float32', [module.outFeatures]);
+        builder.output(builder.node('Identity', [bias]), names.bias, 'float32', [outFeatures]);
       }
     }
     return bias === undefined ? product : builder.node('Add', [product, bias]);
@@ -179,8 +215,8 @@ export function gpt2GraphParts(
       'LayerNormalization',
       [
         x,
-        builder.initializer(`${path}.weight`, module.weight),
-        builder.initializer(`${path}.bias`, module.bias),
+        parameter(`${path}.weight`, module.weight.shape, () => module.weight),
+        parameter(`${path}.bias`, module.bias.shape, () => module.bias),
       ],
       { axis: -1, epsilon: { type: 'float', value: module.epsilon } },
     );
@@ -217,7 +253,7 @@ export function gpt2GraphParts(
   const finalNorm = (residual: Value, delta: Value): Value =>
     layerNorm('transformer.ln_f', transformer.ln_f, builder.node('Add', [residual, delta]));
 
-  return { tapOutputs, block, finalNorm, linear };
+  return { tapOutputs, block, finalNorm, linear, parameterInputs };
 }
 
 /** gelu_new = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), GPT-2's activation. */

@@ -21,6 +21,11 @@ export class Linear extends Module implements GraphLinear {
     return this.weight.shape[0] ?? 0;
   }
 
+  /** As it is stored, [out, in]. */
+  graphWeightRows(): Tensor<'float32'> {
+    return this.weight;
+  }
+
   /**
    * The weight transposed to [in, out], computed once per weight tensor (assigning a new `weight`
    * recomputes it; changing the old tensor's values in place does not).
