@@ -164,6 +164,9 @@ export async function calibrateBlockByBlock(
         final,
         outputs: layer < lastLayer,
         keepOnDevice,
+        // On a GPU the session is built without weights and they are uploaded once (cheaper to build);
+        // the CPU keeps them in the session, where onnxruntime prepacks them for its matmuls.
+        weightsAsInputs: device === 'webgpu',
         ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       });
       // The session holds its own copy of the block's weights: drop the graph's transposed copies.

@@ -46,16 +46,24 @@ export class QuantLinear extends Module implements GraphLinear {
 
   /** The weight the graph multiplies by: fake-quantized when the weight quantizer is on, `[in, out]`. */
   graphWeight(): Tensor<'float32'> {
-    const quantizer = this.weight_quantizer;
-    const key = `${this.#weightVersion}:${quantizer.enabled}:${quantizer.amax === undefined ? '-' : 'c'}`;
+    const key = this.#graphWeightKey();
     if (this.#graphWeight?.key !== key || this.#graphWeight.value === undefined) {
-      const effective =
-        quantizer.enabled && quantizer.amax !== undefined
-          ? fakeQuantizeWeight(this.weight, quantizer)
-          : this.weight;
-      this.#graphWeight = { key, value: transposeTensor(effective) };
+      this.#graphWeight = { key, value: transposeTensor(this.graphWeightRows()) };
     }
     return this.#graphWeight.value;
+  }
+
+  /** `graphWeight` as the linear holds it, `[out, in]`: the weight itself unless it is fake-quantized. */
+  graphWeightRows(): Tensor<'float32'> {
+    const quantizer = this.weight_quantizer;
+    return quantizer.enabled && quantizer.amax !== undefined
+      ? fakeQuantizeWeight(this.weight, quantizer)
+      : this.weight;
+  }
+
+  #graphWeightKey(): string {
+    const quantizer = this.weight_quantizer;
+    return `${this.#weightVersion}:${quantizer.enabled}:${quantizer.amax === undefined ? '-' : 'c'}`;
   }
 
   graphPreQuantScale(): Float32Array | undefined {
