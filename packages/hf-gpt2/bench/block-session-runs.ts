@@ -6,7 +6,7 @@
 // time and provider, and on WebGPU the GPU's time per shader program (timestamp queries).
 // Run: tsup --config ../../tooling/bench/tsup.config.ts --silent bench/block-session-runs.ts &&
 //   node ../../.bench/block-session-runs.js [--model <folder>|gpt2-124m] [--device cpu] [--batch 16]
-//   [--taps none,AWQ,max] [--weights-as-inputs] [--profile] [--out file.json]
+//   [--taps none,AWQ,max] [--weights-as-inputs] [--cache-mode simple] [--profile] [--out file.json]
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
@@ -34,6 +34,12 @@ const profile = process.argv.includes('--profile');
 // Which tap sets run: a comma-separated list of the first words of their names (none, AWQ, max).
 const only = flag('taps', 'none,AWQ,max').split(',');
 const weightsAsInputs = process.argv.includes('--weights-as-inputs');
+// onnxruntime's WebGPU buffer cache (`bucket` by default: buffers over 160 MiB are made anew each run).
+const cacheMode = flag('cache-mode', '');
+const providerSettings =
+  cacheMode === ''
+    ? {}
+    : { extra: { ep: { webgpuexecutionprovider: { storageBufferCacheMode: cacheMode } } } };
 const out = flag('out', 'bench-results/block-session-runs.json');
 const sequence = 512;
 const folder = which === 'gpt2-124m' ? await writeRandomGpt2(join(tmpdir(), 'ptq-bench-gpt2-124m')) : which;
@@ -91,7 +97,10 @@ for (const [name, tap] of Object.entries(TAP_SETS)) {
       outputs: true,
       keepOnDevice,
       weightsAsInputs,
-      ...(profile ? { sessionOptions: { enableProfiling: true, profileFilePrefix: prefix } } : {}),
+      sessionOptions: {
+        ...providerSettings,
+        ...(profile ? { enableProfiling: true, profileFilePrefix: prefix } : {}),
+      },
     });
     const open = performance.now() - started;
     const times = [];
