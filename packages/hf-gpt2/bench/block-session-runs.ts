@@ -6,7 +6,7 @@
 // time and provider, and on WebGPU the GPU's time per shader program (timestamp queries).
 // Run: tsup --config ../../tooling/bench/tsup.config.ts --silent bench/block-session-runs.ts &&
 //   node ../../.bench/block-session-runs.js [--model <folder>|gpt2-124m] [--device cpu] [--batch 16]
-//   [--taps none,AWQ,max] [--weights-as-inputs] [--cache-mode simple] [--profile] [--out file.json]
+//   [--taps none,AWQ,max] [--weights-as-inputs] [--cache-mode simple] [--head-groups 2] [--profile] [--out file.json]
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
@@ -36,6 +36,7 @@ const only = flag('taps', 'none,AWQ,max').split(',');
 const weightsAsInputs = process.argv.includes('--weights-as-inputs');
 // onnxruntime's WebGPU buffer cache (`bucket` by default: buffers over 160 MiB are made anew each run).
 const cacheMode = flag('cache-mode', '');
+const attentionHeadGroups = Number(flag('head-groups', '1'));
 const providerSettings =
   cacheMode === ''
     ? {}
@@ -97,6 +98,7 @@ for (const [name, tap] of Object.entries(TAP_SETS)) {
       outputs: true,
       keepOnDevice,
       weightsAsInputs,
+      attentionHeadGroups,
       sessionOptions: {
         ...providerSettings,
         ...(profile ? { enableProfiling: true, profileFilePrefix: prefix } : {}),

@@ -45,7 +45,12 @@ export {
   Gpt2BlockSession,
   type Gpt2BlockSessionOptions,
 } from './graph/gpt2-block-session';
-export { type Gpt2GraphParts, gpt2GraphParts } from './graph/gpt2-graph-parts';
+export {
+  attentionHeadGroupsFor,
+  type Gpt2GraphParts,
+  type Gpt2GraphPartsOptions,
+  gpt2GraphParts,
+} from './graph/gpt2-graph-parts';
 export { type NormalizedTap, normalizeTaps, type TapRequest, type TapResult } from './graph/taps';
 export { type ValidatedBatch, validateBatch } from './graph/validate-batch';
 export { type GraphLinear, isGraphLinear, type LinearModule } from './graph-linear';

@@ -20,6 +20,8 @@ export interface Gpt2BlockGraphOptions {
   readonly outputs?: boolean;
   /** The block's parameters as graph inputs (see `Gpt2GraphPartsOptions`); default initializers. */
   readonly weightsAsInputs?: boolean;
+  /** Attention in groups of heads (see `Gpt2GraphPartsOptions`); default 1. */
+  readonly attentionHeadGroups?: number;
 }
 
 export interface Gpt2BlockGraph {
@@ -71,6 +73,9 @@ export function buildGpt2BlockGraph(source: Gpt2GraphSource, options: Gpt2BlockG
     : undefined;
   const parts = gpt2GraphParts(builder, source, options.taps, attentionMask, realTokenIndices, {
     weightsAsInputs: options.weightsAsInputs === true,
+    ...(options.attentionHeadGroups === undefined
+      ? {}
+      : { attentionHeadGroups: options.attentionHeadGroups }),
   });
   const [residualOut, deltaOut] = parts.block(layer, residual, delta);
   const hasOutputs = !final && (options.outputs ?? true);

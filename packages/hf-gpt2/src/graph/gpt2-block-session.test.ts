@@ -112,6 +112,15 @@ describe('Gpt2BlockSession', () => {
     }
   });
 
+  it('refuses a number of head groups that does not divide the heads', async () => {
+    const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+    for (const groups of [0, 3, 1.5]) {
+      expect(() =>
+        buildGpt2BlockGraph(graphSource(model), { layer: 0, taps: [], attentionHeadGroups: groups }),
+      ).toThrow(/attentionHeadGroups.*divisor of n_head \(4\)/);
+    }
+  });
+
   it('refuses a block outside the model, and ln_f after any but the last', async () => {
     const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
     const source = graphSource(model);
@@ -123,7 +132,7 @@ describe('Gpt2BlockSession', () => {
       /last block \(3\) only/,
     );
   });
-  it('with its weights as inputs computes what the graph with its weights in it computes, bit for bit', async () => {
+  it('with its weights as inputs and its attention in groups of heads computes what the graph with its weights in it computes, bit for bit', async () => {
     const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
     // An nn.Linear ([out, in]) in place of a Conv1D: fed as it is, the graph transposes it.
     const conv = model.transformer.h[0]!.mlp.c_fc as Conv1D;
@@ -132,7 +141,7 @@ describe('Gpt2BlockSession', () => {
     const { realTokenIndices } = validateBatch(model.config, ids, mask);
     const last = model.config.n_layer - 1;
     const everything = (module: string): TapRequest => ({ module, absMax: true, input: true, weight: true });
-    const chain = async (weightsAsInputs: boolean) => {
+    const chain = async (weightsAsInputs: boolean, attentionHeadGroups = 1) => {
       let hidden: BlockHiddenState = embedBatch(model.transformer, ids, mask);
       const taps = new Map<string, Float32Array[]>();
       for (let layer = 0; layer <= last; layer++) {
@@ -143,6 +152,7 @@ describe('Gpt2BlockSession', () => {
           device: 'cpu',
           final: layer === last,
           weightsAsInputs,
+          attentionHeadGroups,
           // onnxruntime's CPU MatMul prepacks a weight it holds and sums in another order than over
           // a weight it is fed; without prepacking both run the same kernel.
           sessionOptions: { extra: { session: { disable_prepacking: '1' } } },
@@ -159,7 +169,8 @@ describe('Gpt2BlockSession', () => {
       return taps;
     };
     const inGraph = await chain(false);
-    const asInputs = await chain(true);
+    // Attention in groups of heads runs every head's products as before: the same values too.
+    const asInputs = await chain(true, model.config.n_head);
     expect([...asInputs.keys()]).toEqual([...inGraph.keys()]);
     for (const [path, values] of inGraph) {
       for (const [index, value] of values.entries()) {

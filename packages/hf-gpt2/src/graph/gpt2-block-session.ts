@@ -46,6 +46,8 @@ export interface Gpt2BlockSessionOptions {
    * from there to every run. The same values, so the same outputs.
    */
   readonly weightsAsInputs?: boolean;
+  /** Attention in groups of heads (see `Gpt2GraphPartsOptions.attentionHeadGroups`); default 1. */
+  readonly attentionHeadGroups?: number;
   /** Merged into the session's options (a benchmark's `enableProfiling`, say: written on `release`). */
   readonly sessionOptions?: InferenceSession.SessionOptions;
 }
@@ -112,6 +114,9 @@ export class Gpt2BlockSession {
       ...(options.final === undefined ? {} : { final: options.final }),
       ...(options.outputs === undefined ? {} : { outputs: options.outputs }),
       weightsAsInputs: options.weightsAsInputs === true,
+      ...(options.attentionHeadGroups === undefined
+        ? {}
+        : { attentionHeadGroups: options.attentionHeadGroups }),
     });
     const onDevice = options.keepOnDevice === true && options.device === 'webgpu';
     const sessionOptions: InferenceSession.SessionOptions = {

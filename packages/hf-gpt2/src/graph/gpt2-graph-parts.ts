@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@ptq/errors';
 import type { GraphBuilder, Value } from '@ptq/onnx-format';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import type { Gpt2Config } from '../config';
@@ -51,6 +52,12 @@ export interface Gpt2GraphPartsOptions {
    * weight `[out, in]` (`graphWeightRows`) is transposed by the graph, not on the host.
    */
   readonly weightsAsInputs?: boolean;
+  /**
+   * Attention in this many groups of heads (a divisor of `n_head`; default 1): each group's scores
+   * tensor is that much smaller (onnxruntime's WebGPU provider caches buffers up to 160 MiB and makes
+   * larger ones anew every run). Every head computes the same products either way.
+   */
+  readonly attentionHeadGroups?: number;
 }
 
 // torch.finfo(float32).min, as transformers masks with: finite, so a row with every key masked
@@ -129,6 +136,15 @@ export function gpt2GraphParts(
   const attentionScale = floatScalar(builder, Math.sqrt(headDimension));
   const splitSizes = int64s(builder, [embed, embed, embed]);
   const headsShape = int64s(builder, [0, 0, heads, headDimension]);
+  const headGroups = options.attentionHeadGroups ?? 1;
+  if (!Number.isInteger(headGroups) || headGroups < 1 || heads % headGroups !== 0) {
+    throw new InvalidArgumentError(
+      'attentionHeadGroups',
+      `must be a divisor of n_head (${heads}), got ${String(headGroups)}`,
+    );
+  }
+  const headGroupSizes =
+    headGroups === 1 ? undefined : int64s(builder, new Array<number>(headGroups).fill(heads / headGroups));
   const mergedShape = int64s(builder, [0, 0, embed]);
 
   const tapOutputs = new Map<string, TapOutputNames>();
@@ -233,14 +249,32 @@ export function gpt2GraphParts(
     ];
     const toHeads = (x: Value, perm: number[]) =>
       builder.node('Transpose', [builder.node('Reshape', [x, headsShape])], { perm });
-    const scores = builder.node('Div', [
-      builder.node('MatMul', [toHeads(query, [0, 2, 1, 3]), toHeads(key, [0, 2, 3, 1])]),
-      attentionScale,
-    ]);
-    const probabilities = builder.node('Softmax', [builder.node('Where', [allowed, scores, maskedScore])], {
-      axis: -1,
-    });
-    const context = builder.node('MatMul', [probabilities, toHeads(value, [0, 2, 1, 3])]);
+    const attend = (queries: Value, keys: Value, values: Value): Value => {
+      const scores = builder.node('Div', [builder.node('MatMul', [queries, keys]), attentionScale]);
+      const probabilities = builder.node('Softmax', [builder.node('Where', [allowed, scores, maskedScore])], {
+        axis: -1,
+      });
+      return builder.node('MatMul', [probabilities, values]);
+    };
+    const projected = [
+      toHeads(query, [0, 2, 1, 3]),
+      toHeads(key, [0, 2, 3, 1]),
+      toHeads(value, [0, 2, 1, 3]),
+    ];
+    let context: Value;
+    if (headGroups === 1) {
+      context = attend(projected[0]!, projected[1]!, projected[2]!);
+    } else {
+      // Each group's scores are a fraction of the whole; every head's products are the same.
+      const [queries, keys, values] = projected.map((x) =>
+        builder.nodeWithOutputs('Split', [x, headGroupSizes!], headGroups, { axis: 1 }),
+      ) as [Value[], Value[], Value[]];
+      context = builder.node(
+        'Concat',
+        queries.map((queryGroup, group) => attend(queryGroup, keys[group]!, values[group]!)),
+        { axis: 1 },
+      );
+    }
     const merged = builder.node('Reshape', [
       builder.node('Transpose', [context], { perm: [0, 2, 1, 3] }),
       mergedShape,
@@ -265,4 +299,23 @@ function geluNew(builder: GraphBuilder, x: Value): Value {
   ]);
   const gate = builder.node('Add', [builder.node('Tanh', [inner]), floatScalar(builder, 1)]);
   return builder.node('Mul', [builder.node('Mul', [x, floatScalar(builder, 0.5)]), gate]);
+}
+
+/**
+ * The fewest groups of heads (a divisor of `n_head`) whose attention scores, float32
+ * `[rows, heads / groups, sequence, sequence]`, take at most `maxScoresBytes`; all heads one by one
+ * when no grouping fits.
+ */
+export function attentionHeadGroupsFor(
+  config: Gpt2Config,
+  rows: number,
+  sequence: number,
+  maxScoresBytes: number,
+): number {
+  const heads = config.n_head;
+  for (let groups = 1; groups < heads; groups++) {
+    if (heads % groups === 0 && rows * (heads / groups) * sequence * sequence * 4 <= maxScoresBytes)
+      return groups;
+  }
+  return heads;
 }
