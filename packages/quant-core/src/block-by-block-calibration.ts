@@ -1,6 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import {
-  attentionHeadGroupsFor,
   type BlockHiddenState,
   disposeHiddenState,
   embedBatch,
@@ -18,12 +17,6 @@ import { type InputCalibrator, inputAmaxTensor } from './calibrator';
 import { MERGED_RUN_TOKENS, type MergedRun, mergeBatches } from './merge-batches';
 import type { QuantLinear } from './quant-linear';
 import type { RecordedBatch } from './record-batches';
-
-/**
- * The attention scores one group of heads may take on a GPU: one of the buffer sizes onnxruntime's
- * WebGPU provider caches from run to run (it caches none over 160 MiB).
- */
-const ATTENTION_SCORES_BYTES = 128 * 2 ** 20;
 
 /**
  * One block run over one batch (or over several batches run together), counted across every block: a
@@ -153,17 +146,6 @@ export async function calibrateBlockByBlock(
     mergeable && (options.mergeBatches ?? device !== 'cpu')
       ? mergeBatches(batches, MERGED_RUN_TOKENS)
       : batches.map((batch) => ({ batch, count: 1 }));
-  // On a GPU, attention runs in groups of heads whose scores fit one of onnxruntime's cached WebGPU
-  // buffers (larger ones are made anew every run); the same products either way.
-  const attentionHeadGroups =
-    device === 'webgpu'
-      ? attentionHeadGroupsFor(
-          model.config,
-          Math.max(...runs.map(({ batch }) => batch.inputIds.shape[0] ?? 1)),
-          Math.max(...runs.map(({ batch }) => batch.inputIds.shape[1] ?? 1)),
-          ATTENTION_SCORES_BYTES,
-        )
-      : 1;
   let hidden: BlockHiddenState[] = runs.map(({ batch }) =>
     embedBatch(model.transformer, batch.inputIds, batch.attentionMask),
   );
@@ -182,10 +164,6 @@ export async function calibrateBlockByBlock(
         final,
         outputs: layer < lastLayer,
         keepOnDevice,
-        // On a GPU the session is built without weights and they are uploaded once (cheaper to build);
-        // the CPU keeps them in the session, where onnxruntime prepacks them for its matmuls.
-        weightsAsInputs: device === 'webgpu',
-        attentionHeadGroups,
         ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       });
       // The session holds its own copy of the block's weights: drop the graph's transposed copies.
