@@ -219,6 +219,14 @@ async function checkBatchAgainstOnnxruntime(
   }
 }
 
+/**
+ * Tokens each tiny-model batch check generates: `pnpm test` runs the same checks over fewer steps
+ * (every one still covers the device, host and per-row paths and stopping midway); `pnpm
+ * test:full` runs the longer sequences.
+ */
+const BATCH_NEW_TOKENS = FULL_TESTS ? 48 : 16;
+const CHUNK_TOKENS = FULL_TESTS ? 40 : 20;
+
 describe.skipIf(problem !== undefined)('batched decode on the kernels engine (llvmpipe)', () => {
   // Each batch check runs both engines and every row alone as well: ~20 s on llvmpipe when the
   // machine is otherwise idle, more while other test files share it.
@@ -230,7 +238,7 @@ describe.skipIf(problem !== undefined)('batched decode on the kernels engine (ll
     async (quantMode) => {
       const model = tinyModel({ quantMode, blockSize: 96 });
       setCalibratedScales(model, 4);
-      await checkBatchAgainstOnnxruntime(model, BATCH_PROMPTS, 48);
+      await checkBatchAgainstOnnxruntime(model, BATCH_PROMPTS, BATCH_NEW_TOKENS);
     },
   );
 
@@ -263,12 +271,14 @@ describe.skipIf(problem !== undefined)('batched decode on the kernels engine (ll
       if (!(kernels instanceof KernelGPT)) throw new Error('expected the kernels engine');
       const alone = [];
       for (const prompt of BATCH_PROMPTS) {
-        alone.push((await generate(kernels, [prompt], { maxNewTokens: 40, stopAtEos: false })).newTokens[0]!);
+        alone.push(
+          (await generate(kernels, [prompt], { maxNewTokens: CHUNK_TOKENS, stopAtEos: false })).newTokens[0]!,
+        );
       }
       const collect = async (tokensPerRead: number, stopAfter = Number.POSITIVE_INFINITY) => {
         const got: number[][] = BATCH_PROMPTS.map(() => []);
         let reads = 0;
-        for await (const chunk of kernels.greedyBatchChunks(BATCH_PROMPTS, 40, tokensPerRead)) {
+        for await (const chunk of kernels.greedyBatchChunks(BATCH_PROMPTS, CHUNK_TOKENS, tokensPerRead)) {
           expect(chunk).toHaveLength(BATCH_PROMPTS.length);
           for (const [index, tokens] of chunk.entries()) got[index]!.push(...tokens);
           reads += 1;
@@ -276,7 +286,8 @@ describe.skipIf(problem !== undefined)('batched decode on the kernels engine (ll
         }
         return got;
       };
-      for (const tokensPerRead of [1, 3, 16, 39, 64]) {
+      // One token a read, a few, most of the sequence, all but one, and more than the sequence.
+      for (const tokensPerRead of [1, 3, 16, CHUNK_TOKENS - 1, 64]) {
         expect(await collect(tokensPerRead), `${tokensPerRead} per read`).toEqual(alone);
       }
       // Stopped with the next chunk already submitted: the next sequence starts clean.
@@ -284,12 +295,12 @@ describe.skipIf(problem !== undefined)('batched decode on the kernels engine (ll
       expect(await collect(5)).toEqual(alone);
       // Fewer rows than the compiled batch, and one row, on the same model.
       const two: number[][] = [[], []];
-      for await (const chunk of kernels.greedyBatchChunks(BATCH_PROMPTS.slice(1), 40, 8)) {
+      for await (const chunk of kernels.greedyBatchChunks(BATCH_PROMPTS.slice(1), CHUNK_TOKENS, 8)) {
         for (const [index, tokens] of chunk.entries()) two[index]!.push(...tokens);
       }
       expect(two).toEqual(alone.slice(1));
       const one: number[] = [];
-      for await (const chunk of kernels.greedyChunks(BATCH_PROMPTS[2]!, 40, 8)) one.push(...chunk);
+      for await (const chunk of kernels.greedyChunks(BATCH_PROMPTS[2]!, CHUNK_TOKENS, 8)) one.push(...chunk);
       expect(one).toEqual(alone[2]);
     },
   );
