@@ -88,6 +88,8 @@ for (const [name, tap] of Object.entries(TAP_SETS)) {
       layer,
       taps: normalizeTaps(taps, gpt2LinearPaths(model.config.n_layer)),
       outputs: true,
+      weightsAsInputs,
+      attentionHeadGroups,
     });
     const bytes = serializeModel(graph.model).byteLength;
     const build = performance.now() - started;
