@@ -6,45 +6,13 @@ import { serializeModel } from '@ptq/onnx-format';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fakeQuantizedScaled } from './__fixtures__/awq-fake-quant-reference';
 import { awqGramLossGraph } from './awq-gram-graph';
 import { awqAlphas, awqScale, awqWeightScale } from './awq-lite';
 import { AwqSearchGraphs } from './awq-search-graph';
 import { tappedModel } from './calibration-model';
 import { quantConfigForMode } from './quant-config';
 import { quantizeLinears } from './quantize-linears';
-
-function roundHalfEven(value: number): number {
-  const floor = Math.floor(value);
-  if (value - floor !== 0.5) return Math.round(value);
-  return floor % 2 === 0 ? floor : floor + 1;
-}
-
-/** Q(W·diag(s)) as ModelOpt computes it, each step in float32, in blocks of `blockSize` (last one partial). */
-function fakeQuantizedScaled(
-  w: Float32Array,
-  s: Float32Array,
-  out: number,
-  inFeatures: number,
-  blockSize: number,
-) {
-  const quantized = new Float32Array(out * inFeatures);
-  for (let row = 0; row < out; row++) {
-    for (let start = 0; start < inFeatures; start += blockSize) {
-      const end = Math.min(start + blockSize, inFeatures);
-      let amax = 0;
-      for (let column = start; column < end; column++) {
-        amax = Math.max(amax, Math.abs(Math.fround(w[row * inFeatures + column]! * s[column]!)));
-      }
-      const scale = Math.fround(Math.fround(1 / amax) * 7);
-      for (let column = start; column < end; column++) {
-        const value = Math.fround(w[row * inFeatures + column]! * s[column]!);
-        const code = Math.min(7, Math.max(-8, roundHalfEven(Math.fround(value * scale))));
-        quantized[row * inFeatures + column] = amax > 0 ? Math.fround(code / scale) : 0;
-      }
-    }
-  }
-  return quantized;
-}
 
 /**
  * ModelOpt's loss as defined, in float64 from the float32 inputs (Q's steps in float32, as

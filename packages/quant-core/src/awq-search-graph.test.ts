@@ -2,6 +2,7 @@ import { createSession, toOrtTensor } from '@ptq/onnx';
 import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
+import { fakeQuantizedScaled } from './__fixtures__/awq-fake-quant-reference';
 import { AwqSearchGraphs, awqLossGraph } from './awq-search-graph';
 
 /** The loss of one candidate as ModelOpt computes it, elementwise in float32, the mean in float64. */
@@ -15,22 +16,7 @@ function referenceLoss(
   out: number,
   blockSize: number,
 ): number {
-  const quantized = new Float32Array(out * inFeatures);
-  for (let row = 0; row < out; row++) {
-    for (let start = 0; start < inFeatures; start += blockSize) {
-      const end = Math.min(start + blockSize, inFeatures);
-      let amax = 0;
-      for (let column = start; column < end; column++) {
-        amax = Math.max(amax, Math.abs(Math.fround(w[row * inFeatures + column]! * s[column]!)));
-      }
-      const scale = Math.fround(Math.fround(1 / amax) * 7);
-      for (let column = start; column < end; column++) {
-        const value = Math.fround(w[row * inFeatures + column]! * s[column]!);
-        const code = Math.min(7, Math.max(-8, roundHalfEven(Math.fround(value * scale))));
-        quantized[row * inFeatures + column] = amax > 0 ? Math.fround(code / scale) : 0;
-      }
-    }
-  }
+  const quantized = fakeQuantizedScaled(w, s, out, inFeatures, blockSize);
   let sum = 0;
   for (let token = 0; token < tokens; token++) {
     for (let row = 0; row < out; row++) {
@@ -46,13 +32,6 @@ function referenceLoss(
     }
   }
   return sum / (tokens * out);
-}
-
-function roundHalfEven(value: number): number {
-  const floor = Math.floor(value);
-  const fraction = value - floor;
-  if (fraction !== 0.5) return Math.round(value);
-  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 function values(count: number, seed: number, amplitude: number): Float32Array {

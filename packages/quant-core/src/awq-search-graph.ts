@@ -107,11 +107,7 @@ export class AwqSearchGraphs {
     blockSize: number,
   ): Promise<number[]> {
     const [out = 0, inFeatures = 0] = searchInputDims(weight);
-    const block = blockSize || 128;
-    const padded = inFeatures % block !== 0;
-    const { session, device } = await this.#session(`outputs/${block}/${padded}`, (forGpu) =>
-      awqLossGraph(block, padded, { forGpu }),
-    );
+    const { session, device } = await this.#lossSession('outputs', blockSize, inFeatures, awqLossGraph);
     const perRun = this.candidatesPerRun(searchInputRows(input), inFeatures, out, device);
     const feeds = { x: asOrtTensor(input), w: asOrtTensor(weight), b: asOrtTensor(bias) };
     return runCandidates(session, feeds, scales, inverseScales, inFeatures, perRun);
@@ -149,14 +145,30 @@ export class AwqSearchGraphs {
     blockSize: number,
   ): Promise<number[]> {
     const [out = 0, inFeatures = 0] = searchInputDims(weight);
-    const block = blockSize || 128;
-    const padded = inFeatures % block !== 0;
-    const { session, device } = await this.#session(`gram-losses/${block}/${padded}`, (forGpu) =>
-      awqGramLossGraph(block, padded, { forGpu }),
+    const { session, device } = await this.#lossSession(
+      'gram-losses',
+      blockSize,
+      inFeatures,
+      awqGramLossGraph,
     );
     const perRun = this.gramCandidatesPerRun(inFeatures, out, device);
     const feeds = { w: asOrtTensor(weight), h: asOrtTensor(gram) };
     return runCandidates(session, feeds, scales, inverseScales, inFeatures, perRun);
+  }
+
+  /**
+   * The session of a loss graph for linears of `inFeatures` inputs in blocks of `blockSize` (0: 128),
+   * padded when `in` is not a whole number of blocks.
+   */
+  #lossSession(
+    kind: string,
+    blockSize: number,
+    inFeatures: number,
+    build: (blockSize: number, padded: boolean, options: AwqLossGraphOptions) => ModelDefinition,
+  ): Promise<SessionHandle> {
+    const block = blockSize || 128;
+    const padded = inFeatures % block !== 0;
+    return this.#session(`${kind}/${block}/${padded}`, (forGpu) => build(block, padded, { forGpu }));
   }
 
   /**

@@ -30,6 +30,14 @@ function graphSource(model: GPT2LMHeadModel): Gpt2GraphSource {
   return { config: model.config, transformer: model.transformer, linear: (path) => model.linear(path) };
 }
 
+/** The linears a block's session taps: the block's four, and lm_head with the last block. */
+function blockLinearPaths(model: GPT2LMHeadModel, layer: number): string[] {
+  const last = model.config.n_layer - 1;
+  return model.linearPaths.filter(
+    (path) => path.startsWith(`transformer.h.${layer}.`) || (layer === last && path === 'lm_head'),
+  );
+}
+
 describe('Gpt2BlockSession', () => {
   it('chained block by block, gives the whole-model taps bit for bit (every linear, lm_head included)', async () => {
     const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
@@ -46,9 +54,7 @@ describe('Gpt2BlockSession', () => {
     const last = model.config.n_layer - 1;
     let compared = 0;
     for (let layer = 0; layer <= last; layer++) {
-      const paths = model.linearPaths.filter(
-        (path) => path.startsWith(`transformer.h.${layer}.`) || (layer === last && path === 'lm_head'),
-      );
+      const paths = blockLinearPaths(model, layer);
       const session = await Gpt2BlockSession.open(source, layer, paths.map(everything), {
         device: 'cpu',
         final: layer === last,
@@ -145,9 +151,7 @@ describe('Gpt2BlockSession', () => {
       let hidden: BlockHiddenState = embedBatch(model.transformer, ids, mask);
       const taps = new Map<string, Float32Array[]>();
       for (let layer = 0; layer <= last; layer++) {
-        const paths = model.linearPaths.filter(
-          (path) => path.startsWith(`transformer.h.${layer}.`) || (layer === last && path === 'lm_head'),
-        );
+        const paths = blockLinearPaths(model, layer);
         const session = await Gpt2BlockSession.open(source, layer, paths.map(everything), {
           device: 'cpu',
           final: layer === last,
