@@ -3,8 +3,12 @@
 // graphs, the Gram form's loss graph (GPU graph; `h` [in, in] instead of the tokens) and its
 // accumulation of one batch into H (`gram-accumulate`: x [tokens, in] and h). Wall time per run
 // (inputs uploaded from the host each run), then the GPU's time per shader program from
-// onnxruntime's profile (timestamp queries; a node on the CPU shows no program).
-// Run: node .bench/awq-search-profile.js [--runs 5] [--out file.json]
+// onnxruntime's profile (timestamp queries; a node on the CPU shows no program). With `--device
+// cpu`, the CPU forms (outputs and Gram) on the CPU provider and onnxruntime's time per operator
+// instead (`--shape gpt2-large --tokens 64 --candidates 1`: GPT-2-large's int4 command at 2 × 32
+// tokens, one candidate a run as the CPU's search budget allows there).
+// Run: node .bench/awq-search-profile.js [--device webgpu|cpu] [--shape gpt2-124m|gpt2-large]
+//   [--tokens 8192] [--candidates 10] [--runs 5] [--out file.json]
 import { DeviceTensorReader, toOrtTensor } from '@ptq/onnx';
 import { serializeModel } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
@@ -16,15 +20,19 @@ import { awqLossGraph } from '../src/awq-search-graph';
 
 const runs = Number(flag('runs', '5'));
 const out = flag('out', 'bench-results/awq-search-profile.json');
-const tokens = 16 * 512;
-const candidates = 10;
-// [in, out] of GPT-2-124M's four linears.
-const SHAPES: [string, number, number][] = [
-  ['attn.c_attn', 768, 2304],
-  ['attn.c_proj', 768, 768],
-  ['mlp.c_fc', 768, 3072],
-  ['mlp.c_proj', 3072, 768],
-];
+const device = flag('device', 'webgpu') as 'webgpu' | 'cpu';
+const tokens = Number(flag('tokens', String(16 * 512)));
+const candidates = Number(flag('candidates', '10'));
+/** A GPT-2 shape's four linears, [in, out] each. */
+function linearsOf(width: number): [string, number, number][] {
+  return [
+    ['attn.c_attn', width, 3 * width],
+    ['attn.c_proj', width, width],
+    ['mlp.c_fc', width, 4 * width],
+    ['mlp.c_proj', 4 * width, width],
+  ];
+}
+const SHAPES = linearsOf(flag('shape', 'gpt2-124m') === 'gpt2-large' ? 1280 : 768);
 
 let seed = 1;
 function random(length: number, scale: number): Float32Array {
@@ -36,20 +44,27 @@ function random(length: number, scale: number): Float32Array {
   return values;
 }
 
-const reader = new DeviceTensorReader('webgpu');
+const reader = new DeviceTensorReader(device);
 const rows: (string | number)[][] = [];
 const results = [];
-const FORMS = ['gpu', 'cpu', 'gram-gpu', 'gram-accumulate'] as const;
-function modelOf(form: (typeof FORMS)[number]): Uint8Array {
-  if (form === 'gram-gpu') return serializeModel(awqGramLossGraph(128, false, { forGpu: true }));
+const ALL_FORMS = ['gpu', 'cpu', 'gram-gpu', 'gram-cpu', 'gram-accumulate'] as const;
+type Form = (typeof ALL_FORMS)[number];
+// The CPU provider runs the CPU graphs only (its Round exists; the GPU forms work around WebGPU's).
+const FORMS: readonly Form[] =
+  device === 'cpu' ? ['cpu', 'gram-cpu', 'gram-accumulate'] : ['gpu', 'cpu', 'gram-gpu', 'gram-accumulate'];
+function modelOf(form: Form): Uint8Array {
+  if (form === 'gram-gpu' || form === 'gram-cpu') {
+    return serializeModel(awqGramLossGraph(128, false, { forGpu: form === 'gram-gpu' }));
+  }
   if (form === 'gram-accumulate') return serializeModel(inputGramGraph(true));
   return serializeModel(awqLossGraph(128, false, { forGpu: form === 'gpu' }));
 }
 /** The feeds each graph takes of the full set (the Gram loss takes no tokens; the accumulation only x and h). */
-const FEEDS: Record<(typeof FORMS)[number], string[]> = {
+const FEEDS: Record<Form, string[]> = {
   gpu: ['x', 'w', 'b', 's', 'inverse_s'],
   cpu: ['x', 'w', 'b', 's', 'inverse_s'],
   'gram-gpu': ['w', 'h', 's', 'inverse_s'],
+  'gram-cpu': ['w', 'h', 's', 'inverse_s'],
   'gram-accumulate': ['x', 'h'],
 };
 for (const form of FORMS)
@@ -79,10 +94,10 @@ for (const form of FORMS)
     };
     const feeds = Object.fromEntries(FEEDS[form].map((feed) => [feed, all[feed]!]));
     const output = form === 'gram-accumulate' ? 'gram' : 'losses';
-    const options: InferenceSession.SessionOptions = {
-      executionProviders: ['webgpu'],
-      preferredOutputLocation: 'gpu-buffer',
-    };
+    const options: InferenceSession.SessionOptions =
+      device === 'cpu'
+        ? { executionProviders: ['cpu'] }
+        : { executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer' };
     const session = await InferenceSession.create(model, options);
     // `x` uploaded once, as a block session's captured input arrives.
     const first = await session.run(feeds);
@@ -107,8 +122,12 @@ for (const form of FORMS)
     }
     await profiled.release();
     const programs: Record<string, number> = {};
-    for (const { event, microsecondsPerRun } of takeProfile(prefix, 1, Number.POSITIVE_INFINITY)
-      ?.otherEvents ?? []) {
+    const profile = takeProfile(prefix, 1, Number.POSITIVE_INFINITY);
+    if (device === 'cpu') {
+      // The CPU provider's time per operator (its kernels run on the host, inside the run).
+      for (const { op, microsecondsPerRun } of profile?.operators ?? []) programs[op] = microsecondsPerRun;
+    }
+    for (const { event, microsecondsPerRun } of device === 'cpu' ? [] : (profile?.otherEvents ?? [])) {
       const program = event.split('&').slice(1).join('&') || event;
       programs[program] = (programs[program] ?? 0) + microsecondsPerRun;
     }
@@ -142,8 +161,16 @@ for (const form of FORMS)
 await reader.release();
 const host = machine();
 printTable(
-  `AWQ search run, ${candidates} candidates, ${tokens} tokens, inputs already fed (${host.gpu ?? 'no GPU'}; median of ${runs})`,
-  ['graph form', 'linear', 'in', 'out', 'wall ms', 'GPU ms (timestamps)', 'largest programs (ms)'],
+  `AWQ search run, ${candidates} candidates, ${tokens} tokens, inputs already fed, ${device} (${device === 'cpu' ? host.cpu : (host.gpu ?? 'no GPU')}; median of ${runs})`,
+  [
+    'graph form',
+    'linear',
+    'in',
+    'out',
+    'wall ms',
+    device === 'cpu' ? 'operators ms' : 'GPU ms (timestamps)',
+    device === 'cpu' ? 'largest operators (ms)' : 'largest programs (ms)',
+  ],
   rows,
 );
-writeJson(out, { benchmark: 'AWQ search run profile', machine: host, tokens, candidates, results });
+writeJson(out, { benchmark: 'AWQ search run profile', machine: host, device, tokens, candidates, results });
