@@ -35,6 +35,15 @@ export function captureConsoleLog(
  */
 export function printedValues(text: string, significantDigits?: number): string;
 
+/**
+ * What an example printed, as `printedValues` (numbers to `significantDigits`; 17 keeps every digit
+ * of a float32), run in `workingFolder` when given.
+ */
+export function printedBy(
+  example: () => Promise<unknown>,
+  options?: { significantDigits?: number; workingFolder?: string },
+): Promise<string>;
+
 /** The check every package's README test makes, as one test: its Usage blocks are its `examples/`. */
 export function itMatchesReadme(packageFolder: string): void;
 

@@ -129,6 +129,16 @@ export function printedValues(text, significantDigits = 6) {
     .trim();
 }
 
+/**
+ * What an example printed, as `printedValues` (numbers to `significantDigits`; 17 keeps every digit
+ * of a float32), run in `workingFolder` when given.
+ */
+export function printedBy(example, { significantDigits = 6, workingFolder } = {}) {
+  return captureConsoleLog(example, { workingFolder }).then((printed) =>
+    printedValues(printed, significantDigits),
+  );
+}
+
 /** The check every package's README test makes, as one test: its Usage blocks are its `examples/`. */
 export function itMatchesReadme(packageFolder) {
   it('are, byte for byte, the files of examples/', () => {
@@ -151,7 +161,6 @@ export function temporaryExampleFolder(prefix) {
   });
   return {
     path: () => folder,
-    run: (example) =>
-      captureConsoleLog(example, { workingFolder: folder }).then((printed) => printedValues(printed)),
+    run: (example) => printedBy(example, { workingFolder: folder }),
   };
 }

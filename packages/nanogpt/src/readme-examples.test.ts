@@ -1,13 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, itMatchesReadme, printedValues } from '@ptq/vitest-config/readme-examples';
+import {
+  captureConsoleLog,
+  itMatchesReadme,
+  printedBy,
+  printedValues,
+} from '@ptq/vitest-config/readme-examples';
 import { describe, expect, it } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
 /** What an example prints, against the README's result comments (line breaks aside: see printedValues). */
 async function expectPrinted(example: () => Promise<unknown>, lines: string[]): Promise<void> {
-  expect(printedValues(await captureConsoleLog(example))).toBe(printedValues(`${lines.join('\n')}\n`));
+  expect(await printedBy(example)).toBe(printedValues(`${lines.join('\n')}\n`));
 }
 
 describe('README Usage examples', () => {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, itMatchesReadme, printedValues } from '@ptq/vitest-config/readme-examples';
+import { itMatchesReadme, printedBy, printedValues } from '@ptq/vitest-config/readme-examples';
 import { describe, expect, it } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
@@ -10,15 +10,12 @@ describe('README Usage examples', () => {
 
   // What they print is the README's result comments (see printedValues).
   describe.runIf(FULL_TESTS)('run', () => {
-    const run = (example: () => Promise<unknown>) =>
-      captureConsoleLog(example).then((printed) => printedValues(printed));
-
     it('build-and-serialize', async () => {
-      expect(await run(() => import('../examples/build-and-serialize'))).toBe('321');
+      expect(await printedBy(() => import('../examples/build-and-serialize'))).toBe('321');
     });
 
     it('attributes', async () => {
-      expect(await run(() => import('../examples/attributes'))).toBe(
+      expect(await printedBy(() => import('../examples/attributes'))).toBe(
         printedValues(
           [
             'Softmax axis int -1n',
@@ -32,7 +29,7 @@ describe('README Usage examples', () => {
     });
 
     it('outputs', async () => {
-      expect(await run(() => import('../examples/outputs'))).toBe(
+      expect(await printedBy(() => import('../examples/outputs'))).toBe(
         printedValues(
           [
             "SkipLayerNormalization [ 'SkipLayerNormalization_0_output_0', '', '', 'SkipLayerNormalization_0_output_3' ]",
@@ -45,7 +42,7 @@ describe('README Usage examples', () => {
     });
 
     it('matmul-nbits', async () => {
-      expect(await run(() => import('../examples/matmul-nbits'))).toBe('393');
+      expect(await printedBy(() => import('../examples/matmul-nbits'))).toBe('393');
     });
   });
 });

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, itMatchesReadme, printedValues } from '@ptq/vitest-config/readme-examples';
+import { itMatchesReadme, printedBy, printedValues } from '@ptq/vitest-config/readme-examples';
 import { describe, expect, it } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
@@ -10,17 +10,14 @@ describe('README Usage examples', () => {
 
   // What they print is the README's result comments (see printedValues).
   describe.runIf(FULL_TESTS)('run on onnxruntime (CPU)', () => {
-    const run = (example: () => Promise<unknown>) =>
-      captureConsoleLog(example).then((printed) => printedValues(printed));
-
     it('build-and-run', async () => {
-      expect(await run(() => import('../examples/build-and-run'))).toBe(
+      expect(await printedBy(() => import('../examples/build-and-run'))).toBe(
         printedValues("cpu { dtype: 'float32', shape: [ 2, 2 ], data: Float32Array(4) [ 1.5, 1, 8.5, 9 ] }"),
       );
     });
 
     it('run-matmul-nbits', async () => {
-      expect(await run(() => import('../examples/run-matmul-nbits'))).toBe(
+      expect(await printedBy(() => import('../examples/run-matmul-nbits'))).toBe(
         printedValues("{ dtype: 'float32', shape: [ 1, 2 ], data: Float32Array(2) [ 32, 128 ] }"),
       );
     });

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
-import { captureConsoleLog, itMatchesReadme, printedValues } from '@ptq/vitest-config/readme-examples';
+import { itMatchesReadme, printedBy, printedValues } from '@ptq/vitest-config/readme-examples';
 import { describe, expect, it } from 'vitest';
 
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
@@ -11,7 +11,7 @@ describe('README Usage examples', () => {
   // What they print is the README's result comments, exactly (no rounding: the codecs are exact).
   describe.runIf(FULL_TESTS)('run', () => {
     const exactly = (text: string) => printedValues(text, 17);
-    const run = (example: () => Promise<unknown>) => captureConsoleLog(example).then(exactly);
+    const run = (example: () => Promise<unknown>) => printedBy(example, { significantDigits: 17 });
 
     it('scalar-codecs', async () => {
       expect(await run(() => import('../examples/scalar-codecs'))).toBe(
