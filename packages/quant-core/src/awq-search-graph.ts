@@ -66,15 +66,10 @@ export class AwqSearchGraphs {
    * within the budget of the device the search runs on.
    */
   candidatesPerRun(tokens: number, inFeatures: number, out: number, device: ResolvedDevice = 'cpu'): number {
-    const perCandidate = 4 * (8 * out * inFeatures + tokens * (inFeatures + 2 * out));
-    if (device === 'cpu') return Math.max(1, Math.floor(this.#memoryBudgetBytes / perCandidate));
-    const largestTensor = 4 * Math.max(tokens * Math.max(inFeatures, out), out * inFeatures);
-    return Math.max(
-      1,
-      Math.min(
-        Math.floor(GPU_SEARCH_RUN_BYTES / perCandidate),
-        Math.floor(GPU_SEARCH_TENSOR_BYTES / largestTensor),
-      ),
+    return this.#fitting(
+      4 * (8 * out * inFeatures + tokens * (inFeatures + 2 * out)),
+      4 * Math.max(tokens * Math.max(inFeatures, out), out * inFeatures),
+      device,
     );
   }
 
@@ -83,13 +78,21 @@ export class AwqSearchGraphs {
    * steps, the difference from W, its product with H); no tensor grows with the tokens.
    */
   gramCandidatesPerRun(inFeatures: number, out: number, device: ResolvedDevice = 'cpu'): number {
-    const perCandidate = 4 * 10 * out * inFeatures;
-    if (device === 'cpu') return Math.max(1, Math.floor(this.#memoryBudgetBytes / perCandidate));
+    return this.#fitting(4 * 10 * out * inFeatures, 4 * out * inFeatures, device);
+  }
+
+  /**
+   * How many candidates of `candidateBytes` one run takes (at least one): within the host's budget
+   * on the CPU; on a GPU within GPU_SEARCH_RUN_BYTES, each tensor (the largest one candidate makes
+   * `largestTensorBytes`) within GPU_SEARCH_TENSOR_BYTES.
+   */
+  #fitting(candidateBytes: number, largestTensorBytes: number, device: ResolvedDevice): number {
+    if (device === 'cpu') return Math.max(1, Math.floor(this.#memoryBudgetBytes / candidateBytes));
     return Math.max(
       1,
       Math.min(
-        Math.floor(GPU_SEARCH_RUN_BYTES / perCandidate),
-        Math.floor(GPU_SEARCH_TENSOR_BYTES / (4 * out * inFeatures)),
+        Math.floor(GPU_SEARCH_RUN_BYTES / candidateBytes),
+        Math.floor(GPU_SEARCH_TENSOR_BYTES / largestTensorBytes),
       ),
     );
   }

@@ -46,7 +46,8 @@ export class QuantLinear extends Module implements GraphLinear {
 
   /** The weight the graph multiplies by: fake-quantized when the weight quantizer is on, `[in, out]`. */
   graphWeight(): Tensor<'float32'> {
-    const key = this.#graphWeightKey();
+    const quantizer = this.weight_quantizer;
+    const key = `${this.#weightVersion}:${quantizer.enabled}:${quantizer.amax === undefined ? '-' : 'c'}`;
     if (this.#graphWeight?.key !== key || this.#graphWeight.value === undefined) {
       this.#graphWeight = { key, value: transposeTensor(this.graphWeightRows()) };
     }
@@ -59,11 +60,6 @@ export class QuantLinear extends Module implements GraphLinear {
     return quantizer.enabled && quantizer.amax !== undefined
       ? fakeQuantizeWeight(this.weight, quantizer)
       : this.weight;
-  }
-
-  #graphWeightKey(): string {
-    const quantizer = this.weight_quantizer;
-    return `${this.#weightVersion}:${quantizer.enabled}:${quantizer.amax === undefined ? '-' : 'c'}`;
   }
 
   graphPreQuantScale(): Float32Array | undefined {
