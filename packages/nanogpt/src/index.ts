@@ -38,6 +38,11 @@ export {
   weightFormatsFor,
 } from './graph/weight-format';
 export { type InitializeWeightsOptions, initializeWeights } from './initialize-weights';
+export {
+  type KernelDevice,
+  type RequestKernelDeviceOptions,
+  requestKernelDevice,
+} from './kernels/dawn-device';
 export { KernelCache, KernelGPT, MAX_KERNEL_BATCH } from './kernels/kernel-gpt';
 export { Block, CausalSelfAttention, MLP } from './modules/block';
 export { Embedding } from './modules/embedding';

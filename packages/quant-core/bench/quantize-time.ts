@@ -12,6 +12,7 @@ import { writeRandomGpt2 } from '../../../tooling/bench/random-gpt2';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
 import {
   type AwqLossForm,
+  type CalibrationEngine,
   modelOptQuantize,
   QUANT_MODES,
   type QuantizeProgress,
@@ -53,6 +54,7 @@ const out = flag('out', `bench-results/quantize-time-${which}.json`);
 const runs = Number(flag('runs', '1'));
 const modes = flag('modes', QUANT_MODES.join(',')).split(',') as QuantMode[];
 const awqLossForm = flag('awq-loss-form', 'auto') as AwqLossForm;
+const calibrationEngine = flag('calibration-engine', 'auto') as CalibrationEngine;
 const folder =
   which === 'gpt2-124m' ? await writeRandomGpt2(join(tmpdir(), 'ptq-bench-gpt2-124m')) : DEFAULT_MODEL_DIR;
 
@@ -74,6 +76,7 @@ for (const mode of modes) {
     const quantized = await modelOptQuantize(model, mode, {
       device,
       awqLossForm,
+      calibrationEngine,
       log: () => {},
       onNotice: () => {},
       onProgress: clock.onProgress,
@@ -122,13 +125,14 @@ for (const mode of modes) {
     runsCpuSeconds: cpuSeconds,
     phases,
     awqLossForm,
+    calibrationEngine,
     awqLossForms: lossForms,
     ...calibrated,
   });
 }
 const host = machine();
 printTable(
-  `modelOptQuantize wall time, ${which} model (${host.cpu}, ${host.cores} cores${host.gpu ? `, ${host.gpu}` : ''}, Node ${host.node}; median of ${runs})`,
+  `modelOptQuantize wall time, ${which} model, calibration engine ${calibrationEngine} (${host.cpu}, ${host.cores} cores${host.gpu ? `, ${host.gpu}` : ''}, Node ${host.node}; median of ${runs})`,
   [
     'mode',
     'device',

@@ -7,6 +7,7 @@ import {
   Gpt2BlockSession,
   type TapRequest,
 } from '@ptq/hf-gpt2';
+import { type KernelDevice, requestKernelDevice } from '@ptq/nanogpt';
 import { type Device, isOrtTensor, resolveDevice } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
@@ -14,6 +15,7 @@ import { type AwqLayerResult, type AwqProgress, awqAlphas, searchAwqScale } from
 import { type AwqLossForm, awqLossFormFor } from './awq-loss-form';
 import { AwqSearchGraphs, type SearchInput } from './awq-search-graph';
 import { type InputCalibrator, inputAmaxTensor } from './calibrator';
+import { calibrateOnKernels, kernelCalibrationProblem } from './kernel-calibration/kernel-block-calibration';
 import { MERGED_RUN_TOKENS, type MergedRun, mergeBatches } from './merge-batches';
 import type { QuantLinear } from './quant-linear';
 import type { RecordedBatch } from './record-batches';
@@ -56,7 +58,20 @@ export interface BlockByBlockOptions {
    * runs and every input calibrator `mergesBatches`. Default: when the blocks run on a GPU.
    */
   readonly mergeBatches?: boolean;
+  /** What runs the blocks on the GPU (see `CalibrationEngine`; default `auto`). */
+  readonly engine?: CalibrationEngine;
 }
+
+/**
+ * What runs block-by-block calibration: `onnxruntime` (a session per block, on the CPU or WebGPU);
+ * `kernels` (ptq's own WGSL kernels through Dawn, the decode engine's device: the block's forward, the
+ * statistics and the AWQ search on the GPU in one submission per block; a software adapter such as
+ * Mesa's llvmpipe is accepted when named outright); `auto` (default): the kernels when calibration
+ * runs on WebGPU and a hardware adapter is found, else onnxruntime. The kernels take whole unpadded
+ * sequences, max statistics of the inputs and AWQ-lite in the Gram form; `auto` falls back to
+ * onnxruntime, with a notice, for anything else.
+ */
+export type CalibrationEngine = 'auto' | 'onnxruntime' | 'kernels';
 
 export interface BlockByBlockResult {
   readonly inputAmax: Map<string, Tensor<'float32'>>;
@@ -79,6 +94,8 @@ export async function calibrateBlockByBlock(
   options: BlockByBlockOptions,
 ): Promise<BlockByBlockResult> {
   if (batches.length === 0) throw new InvalidArgumentError('forwardLoop', 'ran no batch through the model');
+  const kernels = await calibrateOnKernelsIfChosen(model, linears, batches, options);
+  if (kernels !== undefined) return kernels;
   const layers = model.config.n_layer;
   const awqPaths = options.awqAlphaStep === undefined ? [] : [...linears.keys()];
   const layerOf = (path: string): number => {
@@ -274,6 +291,55 @@ export async function calibrateBlockByBlock(
   // AWQ reports in the order of the linears, as the whole-model path does.
   const ordered = new Map(awqPaths.filter((path) => awq.has(path)).map((path) => [path, awq.get(path)!]));
   return { inputAmax, awq: ordered, awqScales };
+}
+
+/**
+ * Calibration on the kernels engine when `options.engine` chooses it (see `CalibrationEngine`), or
+ * undefined for onnxruntime.
+ */
+async function calibrateOnKernelsIfChosen(
+  model: GPT2LMHeadModel,
+  linears: ReadonlyMap<string, QuantLinear>,
+  batches: readonly RecordedBatch[],
+  options: BlockByBlockOptions,
+): Promise<BlockByBlockResult | undefined> {
+  const engine = options.engine ?? 'auto';
+  if (engine === 'onnxruntime') return undefined;
+  if (engine === 'auto') {
+    const device =
+      options.device === 'auto'
+        ? await resolveDevice('auto', { onNotice: options.onNotice })
+        : options.device;
+    if (device !== 'webgpu') return undefined;
+  }
+  const fallBack = (reason: string): undefined => {
+    if (engine === 'kernels') {
+      throw new InvalidArgumentError('calibrationEngine', `kernels cannot calibrate here: ${reason}`);
+    }
+    options.onNotice?.(`ptq: calibration runs on onnxruntime's WebGPU provider: ${reason}`);
+    return undefined;
+  };
+  const problem =
+    options.awqLossForm === 'outputs' && options.awqAlphaStep !== undefined
+      ? 'the kernels score AWQ candidates in the Gram form, and the outputs form was asked for'
+      : kernelCalibrationProblem(model, linears, options);
+  if (problem !== undefined) return fallBack(problem);
+  let kernelDevice: KernelDevice;
+  try {
+    kernelDevice = await requestKernelDevice({ allowSoftwareAdapter: engine === 'kernels' });
+  } catch (error) {
+    return fallBack((error as Error).message);
+  }
+  try {
+    return await calibrateOnKernels(model, linears, batches, {
+      device: kernelDevice.device,
+      inputCalibrators: options.inputCalibrators,
+      ...(options.awqAlphaStep === undefined ? {} : { awqAlphaStep: options.awqAlphaStep }),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  } finally {
+    kernelDevice.device.destroy();
+  }
 }
 
 /** Frees the device tensors among `tensors` that `onDevice` still holds, and forgets them there. */

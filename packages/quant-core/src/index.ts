@@ -1,6 +1,6 @@
 export { type AwqLayerResult, type AwqProgress, awqAlphas, awqScale, awqWeightScale } from './awq-lite';
 export type { AwqLossForm } from './awq-loss-form';
-export type { BlockProgress } from './block-by-block-calibration';
+export type { BlockProgress, CalibrationEngine } from './block-by-block-calibration';
 export type {
   CalibrationModel,
   ForwardLoop,

@@ -4,7 +4,11 @@ import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
 import { type AwqLayerResult, type AwqProgress, applyAwqScale, awqLite } from './awq-lite';
 import { AWQ_LOSS_FORMS, type AwqLossForm } from './awq-loss-form';
-import { type BlockProgress, calibrateBlockByBlock } from './block-by-block-calibration';
+import {
+  type BlockProgress,
+  type CalibrationEngine,
+  calibrateBlockByBlock,
+} from './block-by-block-calibration';
 import { type GPT2CalibrationModel, type GPT2ForwardLoop, tappedModel } from './calibration-model';
 import {
   calibratedWeightAmax,
@@ -97,6 +101,12 @@ export interface ModelOptQuantizeOptions {
    * rounding (see `AwqLossForm`). The whole-model execution always scores outputs.
    */
   readonly awqLossForm?: AwqLossForm;
+  /**
+   * What runs block-by-block calibration on the GPU: `auto` (default: ptq's own kernels when
+   * calibration runs on WebGPU and a hardware adapter is found), `kernels` or `onnxruntime`; see
+   * `CalibrationEngine`. The same statistics up to float32 rounding.
+   */
+  readonly calibrationEngine?: CalibrationEngine;
   readonly onProgress?: (event: QuantizeProgress) => void;
   /** One-line notices (dataset source, device fallback). Default: stderr. */
   readonly onNotice?: (message: string) => void;
@@ -227,6 +237,7 @@ export async function modelOptQuantize(
       device: options.device ?? model.device ?? model.requestedDevice,
       memoryBudgetBytes,
       awqLossForm,
+      ...(options.calibrationEngine ? { engine: options.calibrationEngine } : {}),
       onNotice,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });

@@ -1,0 +1,168 @@
+/// <reference types="webgpu" />
+import { DeviceUnavailableError } from '@ptq/onnx';
+
+// GPUBufferUsage / GPUMapMode flags, usable before Dawn has put its globals in place.
+const MAP_READ = 0x01;
+const COPY_SRC = 0x04;
+const COPY_DST = 0x08;
+const UNIFORM = 0x40;
+const STORAGE = 0x80;
+
+/** A buffer binding: the whole buffer, or `size` bytes from `offset` (a multiple of 256). */
+export type Binding =
+  | GPUBuffer
+  | { readonly buffer: GPUBuffer; readonly offset: number; readonly size: number };
+
+/**
+ * Buffers, cached pipelines and batched dispatches on one Dawn device: kernel calibration records
+ * many dispatches into one command encoder and submits them together, so a block's work costs one
+ * submission instead of one per kernel. Every buffer it makes is destroyed by `destroy`.
+ */
+export class DawnCompute {
+  readonly #device: GPUDevice;
+  readonly #pipelines = new Map<string, GPUComputePipeline>();
+  readonly #buffers = new Set<GPUBuffer>();
+  /** Uniform buffers of the recorded dispatches, freed once their submission is done. */
+  #uniforms: GPUBuffer[] = [];
+  #encoder: GPUCommandEncoder | undefined;
+
+  constructor(device: GPUDevice) {
+    this.#device = device;
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.#device.limits;
+  }
+
+  /** A storage buffer of `bytes` (zeroed, as WebGPU makes every buffer). */
+  buffer(bytes: number, what: string): GPUBuffer {
+    const limit = Math.min(
+      this.#device.limits.maxBufferSize,
+      this.#device.limits.maxStorageBufferBindingSize,
+    );
+    if (bytes > limit) {
+      throw new DeviceUnavailableError(
+        'kernels',
+        `${what} needs a buffer of ${bytes} bytes, over the adapter's limit of ${limit}`,
+      );
+    }
+    const buffer = this.#device.createBuffer({
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
+      usage: STORAGE | COPY_SRC | COPY_DST,
+    });
+    this.#buffers.add(buffer);
+    return buffer;
+  }
+
+  /** A storage buffer holding `data`. */
+  upload(data: Float32Array | Uint32Array, what: string): GPUBuffer {
+    const buffer = this.buffer(data.byteLength, what);
+    this.#device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buffer;
+  }
+
+  /** Writes `data` into `buffer` at `offset` bytes, ahead of the dispatches submitted after. */
+  write(buffer: GPUBuffer, offset: number, data: Float32Array | Uint32Array): void {
+    this.#device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Zeroes `bytes` of `buffer` from `offset`, in order with the recorded dispatches. */
+  clear(buffer: GPUBuffer, offset = 0, bytes = buffer.size): void {
+    this.#encoder ??= this.#device.createCommandEncoder();
+    this.#encoder.clearBuffer(buffer, offset, bytes);
+  }
+
+  release(buffer: GPUBuffer | undefined): void {
+    if (buffer === undefined || !this.#buffers.delete(buffer)) return;
+    buffer.destroy();
+  }
+
+  /**
+   * Records one dispatch of `code` (entry point `main`): binding 0 is a uniform holding `uniform`
+   * when given, then `bindings` from 1 (or from 0 without a uniform).
+   */
+  dispatch(
+    code: string,
+    uniform: ArrayBuffer | undefined,
+    bindings: readonly Binding[],
+    workgroups: readonly [number, number?, number?],
+  ): void {
+    const pipeline = this.#pipeline(code);
+    const entries: GPUBindGroupEntry[] = [];
+    if (uniform !== undefined) {
+      const buffer = this.#device.createBuffer({
+        size: Math.max(16, Math.ceil(uniform.byteLength / 16) * 16),
+        usage: UNIFORM | COPY_DST,
+        mappedAtCreation: true,
+      });
+      new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(uniform));
+      buffer.unmap();
+      this.#uniforms.push(buffer);
+      entries.push({ binding: 0, resource: { buffer } });
+    }
+    const first = uniform === undefined ? 0 : 1;
+    bindings.forEach((binding, index) => {
+      entries.push({ binding: first + index, resource: 'buffer' in binding ? binding : { buffer: binding } });
+    });
+    const group = this.#device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    this.#encoder ??= this.#device.createCommandEncoder();
+    const pass = this.#encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    const [x, y = 1, z = 1] = workgroups;
+    const limit = this.#device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > limit || y > limit || z > limit) {
+      throw new DeviceUnavailableError(
+        'kernels',
+        `a dispatch of ${x} × ${y} × ${z} workgroups exceeds the adapter's ${limit} per dimension`,
+      );
+    }
+    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+  }
+
+  /** Submits what was recorded and waits for the device to finish it. */
+  async submit(): Promise<void> {
+    if (this.#encoder !== undefined) {
+      this.#device.queue.submit([this.#encoder.finish()]);
+      this.#encoder = undefined;
+    }
+    await this.#device.queue.onSubmittedWorkDone();
+    for (const buffer of this.#uniforms) buffer.destroy();
+    this.#uniforms = [];
+  }
+
+  /** Submits what was recorded, then reads `floats` float32 values of `buffer` from `offset` bytes. */
+  async read(buffer: GPUBuffer, floats: number, offset = 0): Promise<Float32Array> {
+    const bytes = Math.ceil((4 * floats) / 4) * 4;
+    const staging = this.#device.createBuffer({ size: Math.max(16, bytes), usage: MAP_READ | COPY_DST });
+    try {
+      this.#encoder ??= this.#device.createCommandEncoder();
+      this.#encoder.copyBufferToBuffer(buffer, offset, staging, 0, bytes);
+      await this.submit();
+      await staging.mapAsync(MAP_READ, 0, bytes);
+      return new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  destroy(): void {
+    for (const buffer of [...this.#buffers, ...this.#uniforms]) buffer.destroy();
+    this.#buffers.clear();
+    this.#uniforms = [];
+    this.#encoder = undefined;
+  }
+
+  #pipeline(code: string): GPUComputePipeline {
+    let pipeline = this.#pipelines.get(code);
+    if (pipeline === undefined) {
+      pipeline = this.#device.createComputePipeline({
+        layout: 'auto',
+        compute: { module: this.#device.createShaderModule({ code }), entryPoint: 'main' },
+      });
+      this.#pipelines.set(code, pipeline);
+    }
+    return pipeline;
+  }
+}

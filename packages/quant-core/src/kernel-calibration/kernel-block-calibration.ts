@@ -1,0 +1,618 @@
+import { InvalidArgumentError } from '@ptq/errors';
+import { embedBatch, type GPT2LMHeadModel, type GraphLinear } from '@ptq/hf-gpt2';
+import type { Tensor } from '@ptq/tensor';
+import { type AwqLayerResult, type AwqProgress, awqAlphas, awqScale, awqWeightScale } from '../awq-lite';
+import type { BlockProgress } from '../block-by-block-calibration';
+import { type InputCalibrator, inputAmaxTensor } from '../calibrator';
+import type { QuantLinear } from '../quant-linear';
+import type { RecordedBatch } from '../record-batches';
+import {
+  ABS_MAX_SHADER,
+  absMaxWorkgroups,
+  absMeanShader,
+  absMeanWorkgroups,
+  attentionShader,
+  attentionWorkgroupBytes,
+  attentionWorkgroups,
+  candidateDifferenceShader,
+  candidateDifferenceWorkgroups,
+  gatherRowsShader,
+  layerNormShader,
+  rowDotShader,
+  rowWorkgroups,
+} from './calibration-shaders';
+import { DawnCompute } from './dawn-compute';
+import {
+  type MatrixProductEpilogue,
+  matrixProductShader,
+  matrixProductSizes,
+  matrixProductWorkgroupBytes,
+  matrixProductWorkgroups,
+  type OperandLayout,
+} from './matrix-product-shader';
+
+/** Rows (tokens) one run of a block takes at most: consecutive batches of one length run together. */
+const MAX_RUN_ROWS = 32768;
+/** Bytes of candidate differences (and as many of their products with H) on the device at once. */
+const CANDIDATE_BYTES = 256 * 1024 * 1024;
+
+export interface KernelCalibrationOptions {
+  readonly device: GPUDevice;
+  /** Linears whose per-tensor input amax is calibrated (each calibrator needs only `absMax`). */
+  readonly inputCalibrators: ReadonlyMap<string, InputCalibrator>;
+  /** AWQ-lite's alpha step, when AWQ-lite calibrates every linear of `linears`. */
+  readonly awqAlphaStep?: number;
+  readonly onProgress?: (event: BlockProgress | AwqProgress) => void;
+}
+
+export interface KernelCalibrationResult {
+  readonly inputAmax: Map<string, Tensor<'float32'>>;
+  readonly awq: Map<string, AwqLayerResult>;
+  readonly awqScales: Map<string, Float32Array>;
+}
+
+/**
+ * Why calibration cannot run on the kernels for this model and these batches, or undefined when it
+ * can: the kernels take only max statistics of the inputs and AWQ-lite in the Gram form, and see the
+ * unquantized block linears.
+ */
+export function kernelCalibrationProblem(
+  model: GPT2LMHeadModel,
+  linears: ReadonlyMap<string, QuantLinear>,
+  options: Pick<KernelCalibrationOptions, 'inputCalibrators' | 'awqAlphaStep'>,
+): string | undefined {
+  for (const [path, calibrator] of options.inputCalibrators) {
+    if (calibrator.needs.input === true) return `the input calibrator of ${path} reads whole activations`;
+  }
+  if (options.awqAlphaStep !== undefined && linears.has('lm_head')) return 'AWQ-lite calibrates lm_head';
+  const { n_embd: width, n_head: heads } = model.config;
+  if (width % heads !== 0 || (width / heads) % 8 !== 0) return `a head size of ${width / heads}`;
+  for (const path of model.linearPaths) {
+    if (path === 'lm_head') continue;
+    const linear = model.linear(path);
+    if (linear.graphPreQuantScale?.() !== undefined || linear.graphInputQuantizer?.() !== undefined) {
+      return `${path} is already quantized`;
+    }
+  }
+  return undefined;
+}
+
+interface RunBatch {
+  /** The batch's index among all batches. */
+  readonly index: number;
+  /** Its first row in the run. */
+  readonly firstRow: number;
+  /** Its real tokens. */
+  readonly realRows: number;
+  /** With padding: the run rows of its real tokens (u32), gathered before statistics are taken. */
+  readonly realRowIndices?: GPUBuffer;
+}
+
+interface Run {
+  readonly batches: RunBatch[];
+  readonly sequenceLength: number;
+  readonly sequences: number;
+  readonly rows: number;
+  readonly residual: GPUBuffer;
+  /** 1 for a real token, 0 for padding, per row (u32). */
+  readonly mask: GPUBuffer;
+}
+
+interface UploadedLinear {
+  readonly weight: GPUBuffer;
+  /** How the weight buffer holds `[in, out]` as the product's B. */
+  readonly layout: OperandLayout;
+  readonly bias: GPUBuffer;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+}
+
+/**
+ * Max and AWQ-lite calibration on ptq's own WGSL kernels (Dawn): the same statistics as
+ * `calibrateBlockByBlock` — of the unquantized model, block by block, the hidden states kept on the
+ * device from block to block — with the block's forward, the input statistics, the Gram matrices and
+ * the AWQ search's losses all on the GPU, one submission per block. Check
+ * `kernelCalibrationProblem` first.
+ */
+export async function calibrateOnKernels(
+  model: GPT2LMHeadModel,
+  linears: ReadonlyMap<string, QuantLinear>,
+  batches: readonly RecordedBatch[],
+  options: KernelCalibrationOptions,
+): Promise<KernelCalibrationResult> {
+  if (batches.length === 0) throw new InvalidArgumentError('forwardLoop', 'ran no batch through the model');
+  const problem = kernelCalibrationProblem(model, linears, options);
+  if (problem !== undefined) {
+    throw new InvalidArgumentError('calibration', `cannot run on the kernels engine: ${problem}`);
+  }
+  const compute = new DawnCompute(options.device);
+  try {
+    return await calibrate(compute, model, linears, batches, options);
+  } finally {
+    compute.destroy();
+  }
+}
+
+async function calibrate(
+  compute: DawnCompute,
+  model: GPT2LMHeadModel,
+  linears: ReadonlyMap<string, QuantLinear>,
+  batches: readonly RecordedBatch[],
+  options: KernelCalibrationOptions,
+): Promise<KernelCalibrationResult> {
+  const { config } = model;
+  const width = config.n_embd;
+  const heads = config.n_head;
+  const threads = compute.limits.maxComputeInvocationsPerWorkgroup >= 256 ? 256 : 128;
+  checkWorkgroupMemory(compute, 'the matrix product', matrixProductWorkgroupBytes(threads));
+  checkWorkgroupMemory(compute, 'attention', attentionWorkgroupBytes({ heads, headSize: width / heads }));
+  const layerOf = (path: string): number => {
+    if (path === 'lm_head') return config.n_layer - 1;
+    const match = /^transformer\.h\.(\d+)\./.exec(path);
+    if (match === null)
+      throw new InvalidArgumentError('linears', `"${path}" is not a GPT-2 block linear path`);
+    return Number(match[1]);
+  };
+  const awqPaths = options.awqAlphaStep === undefined ? [] : [...linears.keys()];
+  const alphas = options.awqAlphaStep === undefined ? [] : awqAlphas(options.awqAlphaStep);
+  const tapped = new Set([...options.inputCalibrators.keys(), ...awqPaths]);
+  const lastLayer = Math.max(-1, ...[...tapped].map(layerOf));
+  const awq = new Map<string, AwqLayerResult>();
+  const awqScales = new Map<string, Float32Array>();
+  // One max slot per (calibrated linear, batch).
+  const maxSlots = new Map(
+    [...options.inputCalibrators.keys()].map((path, index) => [path, index * batches.length]),
+  );
+  const maxima = compute.buffer(4 * Math.max(1, maxSlots.size * batches.length), 'the input maxima');
+
+  const runs = planRuns(compute, model, batches);
+  const largestRun = Math.max(...runs.map((run) => run.rows));
+  const inner = model.linear('transformer.h.0.mlp.c_fc').outFeatures;
+  const normalized = compute.buffer(4 * largestRun * width, 'the LayerNorm outputs');
+  const qkv = compute.buffer(4 * largestRun * 3 * width, 'the attention projections');
+  const attended = compute.buffer(4 * largestRun * width, 'the attention outputs');
+  const expanded = compute.buffer(4 * largestRun * inner, 'the MLP activations');
+  const paddedRows = runs.flatMap((run) =>
+    run.batches.filter((batch) => batch.realRowIndices).map((batch) => batch.realRows),
+  );
+  const compact =
+    paddedRows.length === 0
+      ? undefined
+      : compute.buffer(4 * Math.max(...paddedRows) * Math.max(width, inner), 'the real tokens');
+  let searched = 0;
+
+  for (let layer = 0; layer <= lastLayer; layer++) {
+    const prefix = `transformer.h.${layer}`;
+    const block = model.transformer.h[layer]!;
+    const uploads: GPUBuffer[] = [];
+    const upload = (data: Float32Array, what: string) => {
+      const buffer = compute.upload(data, what);
+      uploads.push(buffer);
+      return buffer;
+    };
+    const zeros = (floats: number, what: string) => {
+      const buffer = compute.buffer(4 * floats, what);
+      uploads.push(buffer);
+      return buffer;
+    };
+    const linearOf = (name: string): UploadedLinear =>
+      uploadLinear(upload, `${prefix}.${name}`, model.linear(`${prefix}.${name}`));
+    const attention = linearOf('attn.c_attn');
+    const projection = linearOf('attn.c_proj');
+    const expand = linearOf('mlp.c_fc');
+    const contract = linearOf('mlp.c_proj');
+    // lm_head's input, ln_f's output, follows the last block.
+    const final = layer === config.n_layer - 1 && tapped.has('lm_head');
+    const norms = [block.ln_1, block.ln_2, ...(final ? [model.transformer.ln_f] : [])].map((norm, index) => ({
+      gamma: upload(norm.weight.data, `LayerNorm ${index + 1} of block ${layer}: weight`),
+      beta: upload(norm.bias.data, `LayerNorm ${index + 1} of block ${layer}: bias`),
+      epsilon: norm.epsilon,
+    }));
+    const blockAwq = awqPaths.filter((path) => layerOf(path) === layer);
+    // Per AWQ linear: each batch's per-channel mean |x| [batches, in] and the Gram matrix [in, in].
+    const means = new Map(
+      blockAwq.map((path) => [path, zeros(batches.length * linears.get(path)!.inFeatures, `${path} means`)]),
+    );
+    const grams = new Map(
+      blockAwq.map((path) => {
+        const { inFeatures } = linears.get(path)!;
+        return [path, zeros(inFeatures * inFeatures, `${path} Gram matrix`)];
+      }),
+    );
+    const tap = (path: string, tapped: GPUBuffer, columns: number, run: Run) => {
+      const slot = maxSlots.get(path);
+      if (slot === undefined && !means.has(path)) return;
+      for (const batch of run.batches) {
+        const { index, realRows: rows } = batch;
+        // A padded batch's real rows are gathered first: statistics cover real tokens only.
+        let values = tapped;
+        let firstRow = batch.firstRow;
+        if (batch.realRowIndices !== undefined) {
+          compute.dispatch(
+            gatherRowsShader(columns),
+            words([rows]),
+            [batch.realRowIndices, tapped, compact!],
+            rowWorkgroups(rows),
+          );
+          values = compact!;
+          firstRow = 0;
+        }
+        if (slot !== undefined) {
+          compute.dispatch(
+            ABS_MAX_SHADER,
+            words([firstRow * columns, rows * columns, slot + index]),
+            [values, maxima],
+            [absMaxWorkgroups(rows * columns)],
+          );
+        }
+        const mean = means.get(path);
+        if (mean === undefined) continue;
+        compute.dispatch(
+          absMeanShader(columns),
+          words([firstRow, rows, index * columns]),
+          [values, mean],
+          [absMeanWorkgroups(columns)],
+        );
+        const offset = firstRow * columns;
+        product(
+          compute,
+          threads,
+          'columns',
+          'rows',
+          'accumulate-divided',
+          [values, values, grams.get(path)!],
+          {
+            m: columns,
+            n: columns,
+            k: rows,
+            aOffset: offset,
+            bOffset: offset,
+            divisor: rows,
+          },
+        );
+      }
+    };
+    for (const run of runs) {
+      const { rows } = run;
+      const linear = (
+        input: GPUBuffer,
+        weights: UploadedLinear,
+        output: GPUBuffer,
+        epilogue: MatrixProductEpilogue,
+      ) =>
+        product(
+          compute,
+          threads,
+          'rows',
+          weights.layout,
+          epilogue,
+          [input, weights.weight, output, weights.bias],
+          {
+            m: rows,
+            n: weights.outFeatures,
+            k: weights.inFeatures,
+          },
+        );
+      const layerNorm = (norm: (typeof norms)[number]) =>
+        compute.dispatch(
+          layerNormShader(width),
+          rowsUniform(rows, norm.epsilon),
+          [run.residual, normalized, norm.gamma, norm.beta],
+          rowWorkgroups(rows),
+        );
+      layerNorm(norms[0]!);
+      tap(`${prefix}.attn.c_attn`, normalized, width, run);
+      linear(normalized, attention, qkv, 'bias');
+      compute.dispatch(
+        attentionShader({ heads, headSize: width / heads }),
+        words([run.sequenceLength]),
+        [qkv, attended, run.mask],
+        attentionWorkgroups({ heads, headSize: width / heads }, run.sequenceLength, run.sequences),
+      );
+      tap(`${prefix}.attn.c_proj`, attended, width, run);
+      linear(attended, projection, run.residual, 'bias-residual');
+      layerNorm(norms[1]!);
+      tap(`${prefix}.mlp.c_fc`, normalized, width, run);
+      linear(normalized, expand, expanded, 'bias-gelu');
+      tap(`${prefix}.mlp.c_proj`, expanded, inner, run);
+      linear(expanded, contract, run.residual, 'bias-residual');
+      if (final) {
+        layerNorm(norms[2]!);
+        tap('lm_head', normalized, width, run);
+      }
+    }
+    await compute.submit();
+    for (let batch = 0; batch < batches.length; batch++) {
+      options.onProgress?.({
+        phase: 'calibrate-block',
+        block: layer + 1,
+        blocks: lastLayer + 1,
+        batch: batch + 1,
+        batches: batches.length,
+        done: layer * batches.length + batch + 1,
+        total: (lastLayer + 1) * batches.length,
+      });
+    }
+
+    // The block's AWQ searches, every candidate's losses from its Gram matrix, in one submission.
+    const searches: { path: string; scales: Float32Array[]; sums: GPUBuffer; rows: number }[] = [];
+    // One pair of candidate buffers serves every linear of the block: dispatches run in order.
+    const candidateFloats = Math.max(
+      0,
+      ...blockAwq.map((path) => {
+        const { inFeatures, outFeatures } = linears.get(path)!;
+        return candidatesPerRun(inFeatures, outFeatures, alphas.length) * inFeatures * outFeatures;
+      }),
+    );
+    const workspace = {
+      difference: zeros(candidateFloats, 'the AWQ candidate differences'),
+      product: zeros(candidateFloats, 'the AWQ candidate products'),
+    };
+    for (const path of blockAwq) {
+      const quantLinear = linears.get(path)!;
+      const mean = await compute.read(means.get(path)!, batches.length * quantLinear.inFeatures);
+      const actScale = averageOfBatches(mean, batches.length, quantLinear.inFeatures);
+      const blockSize = quantLinear.weight_quantizer.blockSize ?? 128;
+      const weightScale = awqWeightScale(quantLinear.weight, blockSize);
+      const scales = alphas.map((alpha) => awqScale(actScale, weightScale, alpha));
+      const uploaded = uploadedFor(path, { attention, projection, expand, contract }, prefix);
+      const sums = searchLosses(compute, threads, {
+        uploaded,
+        linear: quantLinear,
+        gram: grams.get(path)!,
+        scales,
+        blockSize,
+        workspace,
+        upload,
+        zeros,
+      });
+      searches.push({ path, scales, sums, rows: scales.length * quantLinear.outFeatures });
+    }
+    for (const { path, scales, sums, rows } of searches) {
+      const rowSums = await compute.read(sums, rows);
+      const out = linears.get(path)!.outFeatures;
+      const losses = scales.map((_, candidate) => {
+        let sum = 0;
+        for (let row = 0; row < out; row++) sum += rowSums[candidate * out + row]!;
+        return Math.fround(sum / out);
+      });
+      let best = 0;
+      for (let candidate = 1; candidate < losses.length; candidate++) {
+        if (losses[candidate]! < losses[best]!) best = candidate;
+      }
+      awq.set(path, { alpha: alphas[best]!, losses });
+      awqScales.set(path, scales[best]!);
+      options.onProgress?.({
+        phase: 'awq-search',
+        linear: path,
+        index: ++searched,
+        total: awqPaths.length,
+        alpha: alphas[best]!,
+        lossForm: 'gram',
+      });
+    }
+    for (const buffer of uploads) compute.release(buffer);
+  }
+
+  const maxBits = new Uint32Array(
+    (await compute.read(maxima, Math.max(1, maxSlots.size * batches.length))).buffer,
+  );
+  const asFloat = new Float32Array(maxBits.buffer);
+  for (const [path, calibrator] of options.inputCalibrators) {
+    const slot = maxSlots.get(path)!;
+    batches.forEach((batch, index) => {
+      calibrator.observe({ tokenCount: batch.realTokenIndices.length, absMax: asFloat[slot + index]! });
+    });
+  }
+  const inputAmax = new Map(
+    [...options.inputCalibrators].map(([path, calibrator]) => [path, inputAmaxTensor(path, calibrator)]),
+  );
+  const ordered = new Map(awqPaths.filter((path) => awq.has(path)).map((path) => [path, awq.get(path)!]));
+  return { inputAmax, awq: ordered, awqScales };
+}
+
+/** Consecutive batches of one sequence length, up to MAX_RUN_ROWS rows, embedded into a residual buffer each. */
+function planRuns(compute: DawnCompute, model: GPT2LMHeadModel, batches: readonly RecordedBatch[]): Run[] {
+  const width = model.config.n_embd;
+  const groups: { indices: number[]; sequenceLength: number; rows: number }[] = [];
+  batches.forEach((batch, index) => {
+    const [sequences = 0, sequenceLength = 0] = batch.inputIds.shape;
+    const rows = sequences * sequenceLength;
+    const last = groups.at(-1);
+    if (last !== undefined && last.sequenceLength === sequenceLength && last.rows + rows <= MAX_RUN_ROWS) {
+      last.indices.push(index);
+      last.rows += rows;
+    } else {
+      groups.push({ indices: [index], sequenceLength, rows });
+    }
+  });
+  return groups.map(({ indices, sequenceLength, rows }) => {
+    const residual = compute.buffer(4 * rows * width, 'the hidden states');
+    const mask = new Uint32Array(rows);
+    const runBatches: RunBatch[] = [];
+    let firstRow = 0;
+    for (const index of indices) {
+      const batch = batches[index]!;
+      const embedded = embedBatch(model.transformer, batch.inputIds, batch.attentionMask);
+      // The first block's input, as the graph forms it: token plus position embedding, in float32.
+      const sum = embedded.residual.data;
+      const delta = embedded.delta.data;
+      for (let at = 0; at < sum.length; at++) sum[at] = Math.fround(sum[at]! + delta[at]!);
+      compute.write(residual, 4 * firstRow * width, sum);
+      const real = Uint32Array.from(batch.realTokenIndices, (at) => firstRow + at);
+      for (const row of real) mask[row] = 1;
+      const padded = real.length !== batch.attentionMask.data.length;
+      runBatches.push({
+        index,
+        firstRow,
+        realRows: real.length,
+        ...(padded ? { realRowIndices: compute.upload(real, 'the real tokens of a padded batch') } : {}),
+      });
+      firstRow += batch.attentionMask.data.length;
+    }
+    return {
+      batches: runBatches,
+      sequenceLength,
+      sequences: rows / sequenceLength,
+      rows,
+      residual,
+      mask: compute.upload(mask, 'the attention mask'),
+    };
+  });
+}
+
+function uploadLinear(
+  upload: (data: Float32Array, what: string) => GPUBuffer,
+  path: string,
+  linear: GraphLinear,
+): UploadedLinear {
+  const rows = linear.graphWeightRows?.();
+  const weight = upload((rows ?? linear.graphWeight()).data, `${path}.weight`);
+  const bias = upload(linear.bias?.data ?? new Float32Array(linear.outFeatures), `${path}.bias`);
+  return {
+    weight,
+    layout: rows === undefined ? 'rows' : 'columns',
+    bias,
+    inFeatures: linear.inFeatures,
+    outFeatures: linear.outFeatures,
+  };
+}
+
+function uploadedFor(
+  path: string,
+  linears: Record<'attention' | 'projection' | 'expand' | 'contract', UploadedLinear>,
+  prefix: string,
+): UploadedLinear {
+  const byName: Record<string, UploadedLinear> = {
+    [`${prefix}.attn.c_attn`]: linears.attention,
+    [`${prefix}.attn.c_proj`]: linears.projection,
+    [`${prefix}.mlp.c_fc`]: linears.expand,
+    [`${prefix}.mlp.c_proj`]: linears.contract,
+  };
+  return byName[path]!;
+}
+
+/** Candidates whose differences `[count, out, in]` fit CANDIDATE_BYTES (at least one). */
+function candidatesPerRun(inFeatures: number, outFeatures: number, candidates: number): number {
+  return Math.min(candidates, Math.max(1, Math.floor(CANDIDATE_BYTES / (4 * outFeatures * inFeatures))));
+}
+
+interface SearchBuffers {
+  readonly uploaded: UploadedLinear;
+  readonly linear: QuantLinear;
+  readonly gram: GPUBuffer;
+  readonly scales: readonly Float32Array[];
+  readonly blockSize: number;
+  /** Buffers of `candidatesPerRun` candidates' differences and their products with H. */
+  readonly workspace: { readonly difference: GPUBuffer; readonly product: GPUBuffer };
+  readonly upload: (data: Float32Array, what: string) => GPUBuffer;
+  readonly zeros: (floats: number, what: string) => GPUBuffer;
+}
+
+/**
+ * Records the losses' row sums of every candidate: `D = Q(W·diag(s))·diag(1/s) − W`, `E = D·H`, and
+ * per row of D `E[o]·D[o]`, into a buffer `[candidates·out]`, a run of candidates at a time.
+ */
+function searchLosses(compute: DawnCompute, threads: 128 | 256, buffers: SearchBuffers): GPUBuffer {
+  const { uploaded, linear, scales, workspace } = buffers;
+  const { inFeatures, outFeatures } = linear;
+  // The search reads W as [out, in]; a linear the forward took as [in, out] is uploaded again.
+  const weight =
+    uploaded.layout === 'columns' ? uploaded.weight : buffers.upload(linear.weight.data, 'the AWQ weight');
+  const sums = buffers.zeros(scales.length * outFeatures, 'the AWQ loss row sums');
+  const perRun = candidatesPerRun(inFeatures, outFeatures, scales.length);
+  const shape = { outFeatures, inFeatures, blockSize: buffers.blockSize };
+  for (let first = 0; first < scales.length; first += perRun) {
+    const count = Math.min(perRun, scales.length - first);
+    const s = new Float32Array(count * inFeatures);
+    const inverse = new Float32Array(count * inFeatures);
+    for (let candidate = 0; candidate < count; candidate++) {
+      const scale = scales[first + candidate]!;
+      s.set(scale, candidate * inFeatures);
+      for (let channel = 0; channel < inFeatures; channel++) {
+        inverse[candidate * inFeatures + channel] = Math.fround(1 / scale[channel]!);
+      }
+    }
+    compute.dispatch(
+      candidateDifferenceShader(shape),
+      words([count]),
+      [
+        weight,
+        buffers.upload(s, 'the AWQ scales'),
+        buffers.upload(inverse, 'the AWQ inverse scales'),
+        workspace.difference,
+      ],
+      [candidateDifferenceWorkgroups(shape, count)],
+    );
+    product(
+      compute,
+      threads,
+      'rows',
+      'rows',
+      'store',
+      [workspace.difference, buffers.gram, workspace.product],
+      {
+        m: count * outFeatures,
+        n: inFeatures,
+        k: inFeatures,
+      },
+    );
+    compute.dispatch(
+      rowDotShader(inFeatures),
+      words([count * outFeatures, first * outFeatures]),
+      [workspace.product, workspace.difference, sums],
+      rowWorkgroups(count * outFeatures),
+    );
+  }
+  return sums;
+}
+
+function product(
+  compute: DawnCompute,
+  threads: 128 | 256,
+  a: OperandLayout,
+  b: OperandLayout,
+  epilogue: MatrixProductEpilogue,
+  buffers: readonly GPUBuffer[],
+  sizes: { m: number; n: number; k: number; aOffset?: number; bOffset?: number; divisor?: number },
+): void {
+  const bound = epilogue.startsWith('bias') ? buffers : buffers.slice(0, 3);
+  compute.dispatch(
+    matrixProductShader({ a, b, epilogue, threads }),
+    matrixProductSizes(sizes),
+    bound,
+    matrixProductWorkgroups(threads, sizes.m, sizes.n),
+  );
+}
+
+/** AWQ-lite's act_scale: the per-batch means summed in float32, in batch order, then divided by the batches. */
+function averageOfBatches(means: Float32Array, batches: number, channels: number): Float32Array {
+  const sum = new Float32Array(channels);
+  for (let batch = 0; batch < batches; batch++) {
+    for (let channel = 0; channel < channels; channel++) {
+      sum[channel] = Math.fround(sum[channel]! + means[batch * channels + channel]!);
+    }
+  }
+  return sum.map((value) => Math.fround(value / batches));
+}
+
+function words(values: readonly number[]): ArrayBuffer {
+  return Uint32Array.from(values).buffer;
+}
+
+function rowsUniform(rows: number, epsilon: number): ArrayBuffer {
+  const buffer = new ArrayBuffer(8);
+  new Uint32Array(buffer, 0, 1)[0] = rows;
+  new Float32Array(buffer, 4, 1)[0] = epsilon;
+  return buffer;
+}
+
+function checkWorkgroupMemory(compute: DawnCompute, what: string, bytes: number): void {
+  const limit = compute.limits.maxComputeWorkgroupStorageSize;
+  if (bytes > limit) {
+    throw new InvalidArgumentError(
+      'calibration',
+      `${what} needs ${bytes} bytes of workgroup memory, over the adapter's ${limit}`,
+    );
+  }
+}
