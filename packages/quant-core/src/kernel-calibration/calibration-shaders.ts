@@ -410,6 +410,69 @@ fn main(@builtin(global_invocation_id) global: vec3<u32>) {
 `;
 }
 
+/** Workgroups of `blockMaxShader` and of `weightScaleShader`. */
+export function blockMaxWorkgroups({ outFeatures, inFeatures, blockSize }: CandidateShape): number {
+  return Math.ceil((outFeatures * Math.ceil(inFeatures / blockSize)) / THREADS);
+}
+export function weightScaleWorkgroups({ inFeatures }: CandidateShape): number {
+  return Math.ceil(inFeatures / THREADS);
+}
+
+/**
+ * max |w| of every block of `blockSize` along `in` of a weight `[out, in]`, into `[out, blocks]`: the
+ * first step of AWQ-lite's weight statistic. One thread per (row, block). Bindings: 0 weight, 1 maxima.
+ */
+export function blockMaxShader({ outFeatures, inFeatures, blockSize }: CandidateShape): string {
+  const blocks = Math.ceil(inFeatures / blockSize);
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> weight: array<f32>;
+@group(0) @binding(1) var<storage, read_write> maxima: array<f32>;
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(global_invocation_id) global: vec3<u32>) {
+  let index = global.x;
+  if (index >= ${outFeatures * blocks}u) {
+    return;
+  }
+  let row = index / ${blocks}u;
+  let start = (index % ${blocks}u) * ${blockSize}u;
+  var highest = 0.0;
+  for (var i = start; i < min(start + ${blockSize}u, ${inFeatures}u); i++) {
+    highest = max(highest, abs(weight[row * ${inFeatures}u + i]));
+  }
+  maxima[index] = highest;
+}
+`;
+}
+
+/**
+ * AWQ-lite's `get_weight_scale` (see `awqWeightScale`): per input channel, the mean over rows of
+ * |w| divided by its block's max |w| (plus float32's smallest normal), from `blockMaxShader`'s maxima.
+ * One thread per channel sums the rows in order. Bindings: 0 weight, 1 maxima, 2 scale `[in]`.
+ */
+export function weightScaleShader({ outFeatures, inFeatures, blockSize }: CandidateShape): string {
+  const blocks = Math.ceil(inFeatures / blockSize);
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> weight: array<f32>;
+@group(0) @binding(1) var<storage, read> maxima: array<f32>;
+@group(0) @binding(2) var<storage, read_write> scale: array<f32>;
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(global_invocation_id) global: vec3<u32>) {
+  let channel = global.x;
+  if (channel >= ${inFeatures}u) {
+    return;
+  }
+  let block = channel / ${blockSize}u;
+  var sum = 0.0;
+  for (var row = 0u; row < ${outFeatures}u; row++) {
+    sum += abs(weight[row * ${inFeatures}u + channel]) / (maxima[row * ${blocks}u + block] + 1.17549435e-38);
+  }
+  scale[channel] = sum / ${outFeatures}.0;
+}
+`;
+}
+
 /**
  * Per row, `Σ_i left[row, i]·right[row, i]` of two `[rows, width]` matrices: the search's
  * `D[o]·H·D[o]ᵀ` from `E = D·H` and D, into `sums[first + row]`. One workgroup per row. Bindings:

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { embedBatch, type GPT2LMHeadModel, type GraphLinear } from '@ptq/hf-gpt2';
 import type { Tensor } from '@ptq/tensor';
-import { type AwqLayerResult, type AwqProgress, awqAlphas, awqScale, awqWeightScale } from '../awq-lite';
+import { type AwqLayerResult, type AwqProgress, awqAlphas, awqScale } from '../awq-lite';
 import type { BlockProgress } from '../block-by-block-calibration';
 import { type InputCalibrator, inputAmaxTensor } from '../calibrator';
 import type { QuantLinear } from '../quant-linear';
@@ -14,12 +14,16 @@ import {
   attentionShader,
   attentionWorkgroupBytes,
   attentionWorkgroups,
+  blockMaxShader,
+  blockMaxWorkgroups,
   candidateDifferenceShader,
   candidateDifferenceWorkgroups,
   gatherRowsShader,
   layerNormShader,
   rowDotShader,
   rowWorkgroups,
+  weightScaleShader,
+  weightScaleWorkgroups,
 } from './calibration-shaders';
 import { DawnCompute } from './dawn-compute';
 import {
@@ -219,9 +223,56 @@ async function calibrate(
         return [path, zeros(inFeatures * inFeatures, `${path} Gram matrix`)];
       }),
     );
+    // AWQ's weight statistic, from W as [out, in] (which the search reads too), ahead of the runs.
+    const uploadedLinears = { attention, projection, expand, contract };
+    const rowsWeights = new Map(
+      blockAwq.map((path) => {
+        const uploaded = uploadedFor(path, uploadedLinears, prefix);
+        const linear = linears.get(path)!;
+        return [
+          path,
+          uploaded.layout === 'columns' ? uploaded.weight : upload(linear.weight.data, `${path} [out, in]`),
+        ];
+      }),
+    );
+    const weightScales = new Map(
+      blockAwq.map((path) => {
+        const linear = linears.get(path)!;
+        const shape = {
+          outFeatures: linear.outFeatures,
+          inFeatures: linear.inFeatures,
+          blockSize: blockSizeOf(linear),
+        };
+        const maxima = zeros(blockMaxWorkgroups(shape) * 128, `${path} block maxima`);
+        const scale = zeros(linear.inFeatures, `${path} weight scale`);
+        compute.dispatch(
+          blockMaxShader(shape),
+          undefined,
+          [rowsWeights.get(path)!, maxima],
+          [blockMaxWorkgroups(shape)],
+        );
+        compute.dispatch(
+          weightScaleShader(shape),
+          undefined,
+          [rowsWeights.get(path)!, maxima, scale],
+          [weightScaleWorkgroups(shape)],
+        );
+        return [path, scale];
+      }),
+    );
     const tap = (path: string, tapped: GPUBuffer, columns: number, run: Run) => {
-      const slot = maxSlots.get(path);
+      let slot = maxSlots.get(path);
       if (slot === undefined && !means.has(path)) return;
+      if (slot !== undefined && wholeRun(run, options.inputCalibrators.get(path)!)) {
+        // One max over the run, kept in the slot of its first batch.
+        compute.dispatch(
+          ABS_MAX_SHADER,
+          words([0, run.rows * columns, slot + run.batches[0]!.index]),
+          [tapped, maxima],
+          [absMaxWorkgroups(run.rows * columns)],
+        );
+        slot = undefined;
+      }
       for (const batch of run.batches) {
         const { index, realRows: rows } = batch;
         // A padded batch's real rows are gathered first: statistics cover real tokens only.
@@ -352,16 +403,14 @@ async function calibrate(
       const quantLinear = linears.get(path)!;
       const mean = await compute.read(means.get(path)!, batches.length * quantLinear.inFeatures);
       const actScale = averageOfBatches(mean, batches.length, quantLinear.inFeatures);
-      const blockSize = quantLinear.weight_quantizer.blockSize ?? 128;
-      const weightScale = awqWeightScale(quantLinear.weight, blockSize);
+      const weightScale = await compute.read(weightScales.get(path)!, quantLinear.inFeatures);
       const scales = alphas.map((alpha) => awqScale(actScale, weightScale, alpha));
-      const uploaded = uploadedFor(path, { attention, projection, expand, contract }, prefix);
       const sums = searchLosses(compute, threads, {
-        uploaded,
+        weight: rowsWeights.get(path)!,
         linear: quantLinear,
         gram: grams.get(path)!,
         scales,
-        blockSize,
+        blockSize: blockSizeOf(quantLinear),
         workspace,
         upload,
         zeros,
@@ -400,15 +449,32 @@ async function calibrate(
   const asFloat = new Float32Array(maxBits.buffer);
   for (const [path, calibrator] of options.inputCalibrators) {
     const slot = maxSlots.get(path)!;
-    batches.forEach((batch, index) => {
-      calibrator.observe({ tokenCount: batch.realTokenIndices.length, absMax: asFloat[slot + index]! });
-    });
+    for (const run of runs) {
+      if (wholeRun(run, calibrator)) {
+        const tokenCount = run.batches.reduce((sum, batch) => sum + batch.realRows, 0);
+        calibrator.observe({ tokenCount, absMax: asFloat[slot + run.batches[0]!.index]! });
+        continue;
+      }
+      for (const { index, realRows } of run.batches) {
+        calibrator.observe({ tokenCount: realRows, absMax: asFloat[slot + index]! });
+      }
+    }
   }
   const inputAmax = new Map(
     [...options.inputCalibrators].map(([path, calibrator]) => [path, inputAmaxTensor(path, calibrator)]),
   );
   const ordered = new Map(awqPaths.filter((path) => awq.has(path)).map((path) => [path, awq.get(path)!]));
   return { inputAmax, awq: ordered, awqScales };
+}
+
+/**
+ * Whether a calibrator observes a run's batches as one: it `mergesBatches` (the max does), and no
+ * batch of the run has padding to leave out.
+ */
+function wholeRun(run: Run, calibrator: InputCalibrator): boolean {
+  return (
+    calibrator.mergesBatches === true && run.batches.every((batch) => batch.realRowIndices === undefined)
+  );
 }
 
 /** Consecutive batches of one sequence length, up to MAX_RUN_ROWS rows, embedded into a residual buffer each. */
@@ -497,8 +563,13 @@ function candidatesPerRun(inFeatures: number, outFeatures: number, candidates: n
   return Math.min(candidates, Math.max(1, Math.floor(CANDIDATE_BYTES / (4 * outFeatures * inFeatures))));
 }
 
+function blockSizeOf(linear: QuantLinear): number {
+  return linear.weight_quantizer.blockSize ?? 128;
+}
+
 interface SearchBuffers {
-  readonly uploaded: UploadedLinear;
+  /** W as `[out, in]`. */
+  readonly weight: GPUBuffer;
   readonly linear: QuantLinear;
   readonly gram: GPUBuffer;
   readonly scales: readonly Float32Array[];
@@ -514,11 +585,8 @@ interface SearchBuffers {
  * per row of D `E[o]·D[o]`, into a buffer `[candidates·out]`, a run of candidates at a time.
  */
 function searchLosses(compute: DawnCompute, threads: 128 | 256, buffers: SearchBuffers): GPUBuffer {
-  const { uploaded, linear, scales, workspace } = buffers;
+  const { weight, linear, scales, workspace } = buffers;
   const { inFeatures, outFeatures } = linear;
-  // The search reads W as [out, in]; a linear the forward took as [in, out] is uploaded again.
-  const weight =
-    uploaded.layout === 'columns' ? uploaded.weight : buffers.upload(linear.weight.data, 'the AWQ weight');
   const sums = buffers.zeros(scales.length * outFeatures, 'the AWQ loss row sums');
   const perRun = candidatesPerRun(inFeatures, outFeatures, scales.length);
   const shape = { outFeatures, inFeatures, blockSize: buffers.blockSize };
