@@ -315,25 +315,80 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 }
 `;
 
-/** Channels per workgroup of `absMeanShader`. */
-export function absMeanWorkgroups(width: number): number {
-  return Math.ceil(width / THREADS);
+/** Rows one thread of `columnPartialSumsShader` sums: partial sums of many chunks run in parallel. */
+export const COLUMN_CHUNK_ROWS = 64;
+
+/** Chunks of COLUMN_CHUNK_ROWS rows covering `rows`. */
+export function columnChunks(rows: number): number {
+  return Math.ceil(rows / COLUMN_CHUNK_ROWS);
+}
+
+/** Workgroups `[x, y]` of `columnPartialSumsShader` over a `[rows, width]` matrix. */
+export function columnPartialSumsWorkgroups(width: number, rows: number): [number, number] {
+  return [Math.ceil(width / THREADS), columnChunks(rows)];
 }
 
 /**
- * Per channel, mean |x| over `rows` rows from `first_row` of a `[*, width]` matrix, into
- * `result[result_offset + channel]`: AWQ-lite's per-batch activation statistic. One thread per
- * channel sums the rows in order. Bindings: 0 `{first_row, rows, result_offset}`, 1 values, 2 result.
+ * What `columnPartialSumsShader` sums per element of column `channel`: `|x|` (AWQ-lite's activation
+ * statistic), or `|w| / (max |w| of its block + float32's smallest normal)` (its weight statistic,
+ * with `blockMaxShader`'s maxima `[rows, blocks]`).
  */
-export function absMeanShader(width: number): string {
+export type ColumnTerm =
+  | { readonly kind: 'abs' }
+  | { readonly kind: 'abs-over-block-max'; readonly blockSize: number };
+
+/**
+ * Per column of `rows` rows from `first_row` of a `[*, width]` matrix, the sum of a term over each
+ * chunk of COLUMN_CHUNK_ROWS rows, into `partial[chunk·width + channel]`; `columnMeanShader` adds the
+ * chunks. Bindings: 0 `{first_row, rows}`, 1 values, 2 partial, 3 block maxima (`abs-over-block-max`).
+ * Dispatch `columnPartialSumsWorkgroups`.
+ */
+export function columnPartialSumsShader(width: number, term: ColumnTerm): string {
+  const element = `values[(range.first_row + row) * ${width}u + channel]`;
+  const value =
+    term.kind === 'abs'
+      ? `abs(${element})`
+      : `abs(${element}) / (maxima[(range.first_row + row) * ${Math.ceil(width / term.blockSize)}u + channel / ${term.blockSize}u] + 1.17549435e-38)`;
   return /* wgsl */ `
 struct Range {
   first_row: u32,
   rows: u32,
-  result_offset: u32,
 }
 @group(0) @binding(0) var<uniform> range: Range;
 @group(0) @binding(1) var<storage, read> values: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+${term.kind === 'abs' ? '' : '@group(0) @binding(3) var<storage, read> maxima: array<f32>;'}
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(global_invocation_id) global: vec3<u32>) {
+  let channel = global.x;
+  let chunk = global.y;
+  if (channel >= ${width}u) {
+    return;
+  }
+  var sum = 0.0;
+  for (var row = chunk * ${COLUMN_CHUNK_ROWS}u; row < min(range.rows, (chunk + 1u) * ${COLUMN_CHUNK_ROWS}u); row++) {
+    sum += ${value};
+  }
+  partial[chunk * ${width}u + channel] = sum;
+}
+`;
+}
+
+/**
+ * Per column, the chunks' partial sums added up and divided by `divisor`, into
+ * `result[result_offset + channel]`: a column mean. Bindings: 0 `{chunks, result_offset, divisor}`,
+ * 1 partial, 2 result. Dispatch `columnMeanWorkgroups(width)`.
+ */
+export function columnMeanShader(width: number): string {
+  return /* wgsl */ `
+struct Chunks {
+  count: u32,
+  result_offset: u32,
+  divisor: f32,
+}
+@group(0) @binding(0) var<uniform> chunks: Chunks;
+@group(0) @binding(1) var<storage, read> partial: array<f32>;
 @group(0) @binding(2) var<storage, read_write> result: array<f32>;
 
 @compute @workgroup_size(${THREADS})
@@ -343,12 +398,16 @@ fn main(@builtin(global_invocation_id) global: vec3<u32>) {
     return;
   }
   var sum = 0.0;
-  for (var row = 0u; row < range.rows; row++) {
-    sum += abs(values[(range.first_row + row) * ${width}u + channel]);
+  for (var chunk = 0u; chunk < chunks.count; chunk++) {
+    sum += partial[chunk * ${width}u + channel];
   }
-  result[range.result_offset + channel] = sum / f32(range.rows);
+  result[chunks.result_offset + channel] = sum / chunks.divisor;
 }
 `;
+}
+
+export function columnMeanWorkgroups(width: number): number {
+  return Math.ceil(width / THREADS);
 }
 
 export interface CandidateShape {
@@ -410,12 +469,9 @@ fn main(@builtin(global_invocation_id) global: vec3<u32>) {
 `;
 }
 
-/** Workgroups of `blockMaxShader` and of `weightScaleShader`. */
+/** Workgroups of `blockMaxShader`. */
 export function blockMaxWorkgroups({ outFeatures, inFeatures, blockSize }: CandidateShape): number {
   return Math.ceil((outFeatures * Math.ceil(inFeatures / blockSize)) / THREADS);
-}
-export function weightScaleWorkgroups({ inFeatures }: CandidateShape): number {
-  return Math.ceil(inFeatures / THREADS);
 }
 
 /**
@@ -441,34 +497,6 @@ fn main(@builtin(global_invocation_id) global: vec3<u32>) {
     highest = max(highest, abs(weight[row * ${inFeatures}u + i]));
   }
   maxima[index] = highest;
-}
-`;
-}
-
-/**
- * AWQ-lite's `get_weight_scale` (see `awqWeightScale`): per input channel, the mean over rows of
- * |w| divided by its block's max |w| (plus float32's smallest normal), from `blockMaxShader`'s maxima.
- * One thread per channel sums the rows in order. Bindings: 0 weight, 1 maxima, 2 scale `[in]`.
- */
-export function weightScaleShader({ outFeatures, inFeatures, blockSize }: CandidateShape): string {
-  const blocks = Math.ceil(inFeatures / blockSize);
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> weight: array<f32>;
-@group(0) @binding(1) var<storage, read> maxima: array<f32>;
-@group(0) @binding(2) var<storage, read_write> scale: array<f32>;
-
-@compute @workgroup_size(${THREADS})
-fn main(@builtin(global_invocation_id) global: vec3<u32>) {
-  let channel = global.x;
-  if (channel >= ${inFeatures}u) {
-    return;
-  }
-  let block = channel / ${blockSize}u;
-  var sum = 0.0;
-  for (var row = 0u; row < ${outFeatures}u; row++) {
-    sum += abs(weight[row * ${inFeatures}u + channel]) / (maxima[row * ${blocks}u + block] + 1.17549435e-38);
-  }
-  scale[channel] = sum / ${outFeatures}.0;
 }
 `;
 }

@@ -9,21 +9,23 @@ import type { RecordedBatch } from '../record-batches';
 import {
   ABS_MAX_SHADER,
   absMaxWorkgroups,
-  absMeanShader,
-  absMeanWorkgroups,
   attentionShader,
   attentionWorkgroupBytes,
   attentionWorkgroups,
   blockMaxShader,
   blockMaxWorkgroups,
+  type ColumnTerm,
   candidateDifferenceShader,
   candidateDifferenceWorkgroups,
+  columnChunks,
+  columnMeanShader,
+  columnMeanWorkgroups,
+  columnPartialSumsShader,
+  columnPartialSumsWorkgroups,
   gatherRowsShader,
   layerNormShader,
   rowDotShader,
   rowWorkgroups,
-  weightScaleShader,
-  weightScaleWorkgroups,
 } from './calibration-shaders';
 import { DawnCompute } from './dawn-compute';
 import {
@@ -176,6 +178,7 @@ async function calibrate(
   const qkv = compute.buffer(4 * largestRun * 3 * width, 'the attention projections');
   const attended = compute.buffer(4 * largestRun * width, 'the attention outputs');
   const expanded = compute.buffer(4 * largestRun * inner, 'the MLP activations');
+  const largestBatchRows = Math.max(...runs.flatMap((run) => run.batches.map((batch) => batch.realRows)));
   const paddedRows = runs.flatMap((run) =>
     run.batches.filter((batch) => batch.realRowIndices).map((batch) => batch.realRows),
   );
@@ -223,6 +226,38 @@ async function calibrate(
         return [path, zeros(inFeatures * inFeatures, `${path} Gram matrix`)];
       }),
     );
+    // Column means go through chunks' partial sums (many threads a column instead of one).
+    const partialFloats = Math.max(
+      0,
+      ...blockAwq.map((path) => {
+        const { inFeatures, outFeatures } = linears.get(path)!;
+        return inFeatures * columnChunks(Math.max(outFeatures, largestBatchRows));
+      }),
+    );
+    const partial = blockAwq.length === 0 ? undefined : zeros(partialFloats, 'column partial sums');
+    const columnMean = (
+      values: GPUBuffer,
+      term: ColumnTerm,
+      columns: number,
+      firstRow: number,
+      rows: number,
+      result: GPUBuffer,
+      resultOffset: number,
+      maxima?: GPUBuffer,
+    ) => {
+      compute.dispatch(
+        columnPartialSumsShader(columns, term),
+        words([firstRow, rows]),
+        [values, partial!, ...(maxima ? [maxima] : [])],
+        columnPartialSumsWorkgroups(columns, rows),
+      );
+      compute.dispatch(
+        columnMeanShader(columns),
+        chunksUniform(columnChunks(rows), resultOffset, rows),
+        [partial!, result],
+        [columnMeanWorkgroups(columns)],
+      );
+    };
     // AWQ's weight statistic, from W as [out, in] (which the search reads too), ahead of the runs.
     const uploadedLinears = { attention, projection, expand, contract };
     const rowsWeights = new Map(
@@ -245,17 +280,17 @@ async function calibrate(
         };
         const maxima = zeros(blockMaxWorkgroups(shape) * 128, `${path} block maxima`);
         const scale = zeros(linear.inFeatures, `${path} weight scale`);
-        compute.dispatch(
-          blockMaxShader(shape),
-          undefined,
-          [rowsWeights.get(path)!, maxima],
-          [blockMaxWorkgroups(shape)],
-        );
-        compute.dispatch(
-          weightScaleShader(shape),
-          undefined,
-          [rowsWeights.get(path)!, maxima, scale],
-          [weightScaleWorkgroups(shape)],
+        const weight = rowsWeights.get(path)!;
+        compute.dispatch(blockMaxShader(shape), undefined, [weight, maxima], [blockMaxWorkgroups(shape)]);
+        columnMean(
+          weight,
+          { kind: 'abs-over-block-max', blockSize: shape.blockSize },
+          linear.inFeatures,
+          0,
+          linear.outFeatures,
+          scale,
+          0,
+          maxima,
         );
         return [path, scale];
       }),
@@ -298,12 +333,7 @@ async function calibrate(
         }
         const mean = means.get(path);
         if (mean === undefined) continue;
-        compute.dispatch(
-          absMeanShader(columns),
-          words([firstRow, rows, index * columns]),
-          [values, mean],
-          [absMeanWorkgroups(columns)],
-        );
+        columnMean(values, { kind: 'abs' }, columns, firstRow, rows, mean, index * columns);
         const offset = firstRow * columns;
         product(
           compute,
@@ -666,6 +696,13 @@ function averageOfBatches(means: Float32Array, batches: number, channels: number
 
 function words(values: readonly number[]): ArrayBuffer {
   return Uint32Array.from(values).buffer;
+}
+
+function chunksUniform(chunks: number, resultOffset: number, divisor: number): ArrayBuffer {
+  const buffer = new ArrayBuffer(12);
+  new Uint32Array(buffer, 0, 2).set([chunks, resultOffset]);
+  new Float32Array(buffer, 8, 1)[0] = divisor;
+  return buffer;
 }
 
 function rowsUniform(rows: number, epsilon: number): ArrayBuffer {
