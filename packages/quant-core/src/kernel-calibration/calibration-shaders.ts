@@ -191,21 +191,19 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     for (var c = 0u; c < ${KEY_TILE}u; c++) {
       tile_highest = max(tile_highest, scores[local_row * ${KEY_TILE}u + c]);
     }
+    // Every lane of the row has read the row's scores: each now turns its own into weights.
+    workgroupBarrier();
+    for (var j = 0u; j < ${scoresPerThread}u; j++) {
+      let column = lane + j * ${threadsPerRow}u;
+      let index = local_row * ${KEY_TILE}u + column;
+      scores[index] = select(0.0, exp(scores[index] - tile_highest), attends(query, k0 + column, first_row));
+    }
     let rescale = exp(highest - tile_highest);
     highest = tile_highest;
     total = total * rescale;
-    for (var c = 0u; c < ${KEY_TILE}u; c++) {
-      let index = local_row * ${KEY_TILE}u + c;
-      var weight = 0.0;
-      if (attends(query, k0 + c, first_row)) {
-        weight = exp(scores[index] - tile_highest);
-      }
-      total += weight;
-    }
     for (var j = 0u; j < ${outputsPerThread}u; j++) {
       outputs[j] = outputs[j] * rescale;
     }
-    workgroupBarrier();
     for (var e = tid; e < ${KEY_TILE * headSize}u; e += ${THREADS}u) {
       let key = k0 + e / ${headSize}u;
       var value = 0.0;
@@ -216,11 +214,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     }
     workgroupBarrier();
     for (var c = 0u; c < ${KEY_TILE}u; c++) {
-      if (attends(query, k0 + c, first_row)) {
-        let weight = exp(scores[local_row * ${KEY_TILE}u + c] - tile_highest);
-        for (var j = 0u; j < ${outputsPerThread}u; j++) {
-          outputs[j] += weight * keys_values[c * ${stride}u + lane + j * ${threadsPerRow}u];
-        }
+      let weight = scores[local_row * ${KEY_TILE}u + c];
+      total += weight;
+      for (var j = 0u; j < ${outputsPerThread}u; j++) {
+        outputs[j] += weight * keys_values[c * ${stride}u + lane + j * ${threadsPerRow}u];
       }
     }
   }

@@ -149,7 +149,12 @@ async function calibrate(
   const { config } = model;
   const width = config.n_embd;
   const heads = config.n_head;
-  const threads = compute.limits.maxComputeInvocationsPerWorkgroup >= 256 ? 256 : 128;
+  // 256 threads a product workgroup where the adapter allows them (compatibility mode allows 128).
+  const threads =
+    compute.limits.maxComputeInvocationsPerWorkgroup >= 256 &&
+    compute.limits.maxComputeWorkgroupStorageSize >= matrixProductWorkgroupBytes(256)
+      ? 256
+      : 128;
   checkWorkgroupMemory(compute, 'the matrix product', matrixProductWorkgroupBytes(threads));
   checkWorkgroupMemory(compute, 'attention', attentionWorkgroupBytes({ heads, headSize: width / heads }));
   const layerOf = (path: string): number => {

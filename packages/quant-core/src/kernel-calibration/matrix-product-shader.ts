@@ -49,10 +49,20 @@ export function matrixProductTile(threads: 128 | 256): MatrixProductTile {
   return { rows: (threads / THREAD_COLUMNS) * PER_THREAD, columns: THREAD_COLUMNS * PER_THREAD };
 }
 
+/**
+ * Row strides of the workgroup tiles (`[depth][row]` and `[depth][column]`), one word longer than a
+ * tile: threads that store a column of a tile (an operand read along its depth) then hit different
+ * memory banks instead of one.
+ */
+function tileStrides(threads: 128 | 256): { a: number; b: number } {
+  const tile = matrixProductTile(threads);
+  return { a: tile.rows + 1, b: tile.columns + 1 };
+}
+
 /** Workgroup memory of the product: one tile of A and one of B. */
 export function matrixProductWorkgroupBytes(threads: 128 | 256): number {
-  const tile = matrixProductTile(threads);
-  return 4 * TILE_DEPTH * (tile.rows + tile.columns);
+  const strides = tileStrides(threads);
+  return 4 * TILE_DEPTH * (strides.a + strides.b);
 }
 
 /**
@@ -116,6 +126,7 @@ function store(epilogue: MatrixProductEpilogue): string {
 export function matrixProductShader(options: MatrixProductShaderOptions): string {
   const { threads } = options;
   const tile = matrixProductTile(threads);
+  const strides = tileStrides(threads);
   const threadRows = threads / THREAD_COLUMNS;
   const hasBias = options.epilogue.startsWith('bias');
   const loadA =
@@ -156,10 +167,10 @@ export function matrixProductShader(options: MatrixProductShaderOptions): string
       }`;
   const step: string[] = [];
   for (let i = 0; i < PER_THREAD; i++) {
-    step.push(`let a${i} = tile_a[depth * ${tile.rows}u + thread_row + ${i * threadRows}u];`);
+    step.push(`let a${i} = tile_a[depth * ${strides.a}u + thread_row + ${i * threadRows}u];`);
   }
   for (let j = 0; j < PER_THREAD; j++) {
-    step.push(`let b${j} = tile_b[depth * ${tile.columns}u + thread_column + ${j * THREAD_COLUMNS}u];`);
+    step.push(`let b${j} = tile_b[depth * ${strides.b}u + thread_column + ${j * THREAD_COLUMNS}u];`);
   }
   for (let i = 0; i < PER_THREAD; i++) {
     for (let j = 0; j < PER_THREAD; j++) step.push(`sums[${i * PER_THREAD + j}] += a${i} * b${j};`);
@@ -182,8 +193,8 @@ struct Sizes {
 ${hasBias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${options.epilogue === 'bias-gelu' ? GELU_NEW_WGSL : ''}
 
-var<workgroup> tile_a: array<f32, ${TILE_DEPTH * tile.rows}>;
-var<workgroup> tile_b: array<f32, ${TILE_DEPTH * tile.columns}>;
+var<workgroup> tile_a: array<f32, ${TILE_DEPTH * strides.a}>;
+var<workgroup> tile_b: array<f32, ${TILE_DEPTH * strides.b}>;
 
 @compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
@@ -195,11 +206,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   for (var k0 = 0u; k0 < sizes.k; k0 += ${TILE_DEPTH}u) {
     for (var e = tid; e < ${TILE_DEPTH * tile.rows}u; e += ${threads}u) {
       ${loadA}
-      tile_a[depth * ${tile.rows}u + row] = value;
+      tile_a[depth * ${strides.a}u + row] = value;
     }
     for (var e = tid; e < ${TILE_DEPTH * tile.columns}u; e += ${threads}u) {
       ${loadB}
-      tile_b[depth * ${tile.columns}u + column] = value;
+      tile_b[depth * ${strides.b}u + column] = value;
     }
     workgroupBarrier();
     for (var depth = 0u; depth < ${TILE_DEPTH}u; depth++) {
