@@ -8,7 +8,7 @@ import {
   type TapRequest,
 } from '@ptq/hf-gpt2';
 import { type KernelDevice, requestKernelDevice } from '@ptq/nanogpt';
-import { type Device, isOrtTensor, resolveDevice } from '@ptq/onnx';
+import { type Device, DeviceUnavailableError, isOrtTensor, resolveDevice } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { type AwqLayerResult, type AwqProgress, awqAlphas, searchAwqScale } from './awq-lite';
@@ -337,6 +337,10 @@ async function calibrateOnKernelsIfChosen(
       ...(options.awqAlphaStep === undefined ? {} : { awqAlphaStep: options.awqAlphaStep }),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
+  } catch (error) {
+    // Calibrators observe nothing until the kernels are done: onnxruntime can start over.
+    if (error instanceof DeviceUnavailableError) return fallBack(error.message);
+    throw error;
   } finally {
     kernelDevice.device.destroy();
   }

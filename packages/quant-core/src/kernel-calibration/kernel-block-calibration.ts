@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { embedBatch, type GPT2LMHeadModel, type GraphLinear } from '@ptq/hf-gpt2';
+import { DeviceUnavailableError } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import { type AwqLayerResult, type AwqProgress, awqAlphas, awqScale } from '../awq-lite';
 import type { BlockProgress } from '../block-by-block-calibration';
@@ -176,7 +177,8 @@ async function calibrate(
   );
   const maxima = compute.buffer(4 * Math.max(1, maxSlots.size * batches.length), 'the input maxima');
 
-  const runs = planRuns(compute, model, batches);
+  const candidateBytes = Math.min(CANDIDATE_BYTES, bindingLimit(compute));
+  const runs = planRuns(compute, model, batches, maxRunRows(compute, model));
   const largestRun = Math.max(...runs.map((run) => run.rows));
   const inner = model.linear('transformer.h.0.mlp.c_fc').outFeatures;
   const normalized = compute.buffer(4 * largestRun * width, 'the LayerNorm outputs');
@@ -427,7 +429,9 @@ async function calibrate(
       0,
       ...blockAwq.map((path) => {
         const { inFeatures, outFeatures } = linears.get(path)!;
-        return candidatesPerRun(inFeatures, outFeatures, alphas.length) * inFeatures * outFeatures;
+        return (
+          candidatesPerRun(inFeatures, outFeatures, alphas.length, candidateBytes) * inFeatures * outFeatures
+        );
       }),
     );
     const workspace = {
@@ -447,6 +451,7 @@ async function calibrate(
         scales,
         blockSize: blockSizeOf(quantLinear),
         workspace,
+        candidateBytes,
         upload,
         zeros,
       });
@@ -512,15 +517,45 @@ function wholeRun(run: Run, calibrator: InputCalibrator): boolean {
   );
 }
 
-/** Consecutive batches of one sequence length, up to MAX_RUN_ROWS rows, embedded into a residual buffer each. */
-function planRuns(compute: DawnCompute, model: GPT2LMHeadModel, batches: readonly RecordedBatch[]): Run[] {
+/**
+ * Rows a run may take: MAX_RUN_ROWS, or fewer where the largest activation of a run (the MLP's
+ * `[rows, inner]`) would not fit one of the adapter's storage bindings.
+ */
+function maxRunRows(compute: DawnCompute, model: GPT2LMHeadModel): number {
+  const widest = Math.max(3 * model.config.n_embd, model.linear('transformer.h.0.mlp.c_fc').outFeatures);
+  return Math.min(MAX_RUN_ROWS, Math.floor(bindingLimit(compute) / (4 * widest)));
+}
+
+function bindingLimit(compute: DawnCompute): number {
+  return Math.min(compute.limits.maxBufferSize, compute.limits.maxStorageBufferBindingSize);
+}
+
+/**
+ * Consecutive batches of one sequence length, up to `maxRows` rows, embedded into a residual buffer
+ * each. A batch larger than `maxRows` on its own is refused (`DeviceUnavailableError`) before anything
+ * runs.
+ */
+function planRuns(
+  compute: DawnCompute,
+  model: GPT2LMHeadModel,
+  batches: readonly RecordedBatch[],
+  maxRows: number,
+): Run[] {
+  for (const [index, batch] of batches.entries()) {
+    if (batch.attentionMask.data.length > maxRows) {
+      throw new DeviceUnavailableError(
+        'kernels',
+        `batch ${index + 1} has ${batch.attentionMask.data.length} tokens; this adapter's storage bindings hold the activations of at most ${maxRows}`,
+      );
+    }
+  }
   const width = model.config.n_embd;
   const groups: { indices: number[]; sequenceLength: number; rows: number }[] = [];
   batches.forEach((batch, index) => {
     const [sequences = 0, sequenceLength = 0] = batch.inputIds.shape;
     const rows = sequences * sequenceLength;
     const last = groups.at(-1);
-    if (last !== undefined && last.sequenceLength === sequenceLength && last.rows + rows <= MAX_RUN_ROWS) {
+    if (last !== undefined && last.sequenceLength === sequenceLength && last.rows + rows <= maxRows) {
       last.indices.push(index);
       last.rows += rows;
     } else {
@@ -593,9 +628,14 @@ function uploadedFor(
   return byName[path]!;
 }
 
-/** Candidates whose differences `[count, out, in]` fit CANDIDATE_BYTES (at least one). */
-function candidatesPerRun(inFeatures: number, outFeatures: number, candidates: number): number {
-  return Math.min(candidates, Math.max(1, Math.floor(CANDIDATE_BYTES / (4 * outFeatures * inFeatures))));
+/** Candidates whose differences `[count, out, in]` fit `bytes` (at least one). */
+function candidatesPerRun(
+  inFeatures: number,
+  outFeatures: number,
+  candidates: number,
+  bytes: number,
+): number {
+  return Math.min(candidates, Math.max(1, Math.floor(bytes / (4 * outFeatures * inFeatures))));
 }
 
 function blockSizeOf(linear: QuantLinear): number {
@@ -611,6 +651,8 @@ interface SearchBuffers {
   readonly blockSize: number;
   /** Buffers of `candidatesPerRun` candidates' differences and their products with H. */
   readonly workspace: { readonly difference: GPUBuffer; readonly product: GPUBuffer };
+  /** Bytes of one run of candidates' differences. */
+  readonly candidateBytes: number;
   readonly upload: (data: Float32Array, what: string) => GPUBuffer;
   readonly zeros: (floats: number, what: string) => GPUBuffer;
 }
@@ -623,7 +665,7 @@ function searchLosses(compute: DawnCompute, threads: 128 | 256, buffers: SearchB
   const { weight, linear, scales, workspace } = buffers;
   const { inFeatures, outFeatures } = linear;
   const sums = buffers.zeros(scales.length * outFeatures, 'the AWQ loss row sums');
-  const perRun = candidatesPerRun(inFeatures, outFeatures, scales.length);
+  const perRun = candidatesPerRun(inFeatures, outFeatures, scales.length, buffers.candidateBytes);
   const shape = { outFeatures, inFeatures, blockSize: buffers.blockSize };
   for (let first = 0; first < scales.length; first += perRun) {
     const count = Math.min(perRun, scales.length - first);
