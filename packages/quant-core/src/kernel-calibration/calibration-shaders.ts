@@ -87,6 +87,14 @@ export interface AttentionShape {
   readonly headSize: number;
 }
 
+/**
+ * `count` copies of a statement, one per constant index: a register array indexed at run time would
+ * be kept in memory instead.
+ */
+function unrolled(count: number, statement: (index: number) => string): string {
+  return Array.from({ length: count }, (_, index) => statement(index)).join('\n    ');
+}
+
 /** Query rows per attention workgroup. */
 const QUERY_TILE = 16;
 /** Key rows per step of attention. */
@@ -201,9 +209,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     let rescale = exp(highest - tile_highest);
     highest = tile_highest;
     total = total * rescale;
-    for (var j = 0u; j < ${outputsPerThread}u; j++) {
-      outputs[j] = outputs[j] * rescale;
-    }
+    ${unrolled(outputsPerThread, (j) => `outputs[${j}] = outputs[${j}] * rescale;`)}
     for (var e = tid; e < ${KEY_TILE * headSize}u; e += ${THREADS}u) {
       let key = k0 + e / ${headSize}u;
       var value = 0.0;
@@ -216,16 +222,12 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     for (var c = 0u; c < ${KEY_TILE}u; c++) {
       let weight = scores[local_row * ${KEY_TILE}u + c];
       total += weight;
-      for (var j = 0u; j < ${outputsPerThread}u; j++) {
-        outputs[j] += weight * keys_values[c * ${stride}u + lane + j * ${threadsPerRow}u];
-      }
+      ${unrolled(outputsPerThread, (j) => `outputs[${j}] += weight * keys_values[c * ${stride}u + lane + ${j * threadsPerRow}u];`)}
     }
   }
   if (query < length) {
-    for (var j = 0u; j < ${outputsPerThread}u; j++) {
-      attended[(first_row + query) * ${width}u + head * ${headSize}u + lane + j * ${threadsPerRow}u] =
-        select(outputs[j] / total, 0.0, total == 0.0);
-    }
+    let base = (first_row + query) * ${width}u + head * ${headSize}u + lane;
+    ${unrolled(outputsPerThread, (j) => `attended[base + ${j * threadsPerRow}u] = select(outputs[${j}] / total, 0.0, total == 0.0);`)}
   }
 }
 

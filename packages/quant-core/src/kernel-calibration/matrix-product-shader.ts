@@ -175,6 +175,22 @@ export function matrixProductShader(options: MatrixProductShaderOptions): string
   for (let i = 0; i < PER_THREAD; i++) {
     for (let j = 0; j < PER_THREAD; j++) step.push(`sums[${i * PER_THREAD + j}] += a${i} * b${j};`);
   }
+  // Every index into `sums` is a constant: an index computed at run time would make the compiler keep
+  // the 64 sums in memory instead of registers.
+  const stores: string[] = [];
+  for (let i = 0; i < PER_THREAD; i++) {
+    stores.push(`if (first_row + thread_row + ${i * threadRows}u < sizes.m) {
+    let row = first_row + thread_row + ${i * threadRows}u;`);
+    for (let j = 0; j < PER_THREAD; j++) {
+      stores.push(`  if (first_column + thread_column + ${j * THREAD_COLUMNS}u < sizes.n) {
+      let column = first_column + thread_column + ${j * THREAD_COLUMNS}u;
+      let sum = sums[${i * PER_THREAD + j}];
+      let index = sizes.c_offset + row * sizes.n + column;
+      ${store(options.epilogue)}
+    }`);
+    }
+    stores.push('}');
+  }
   return /* wgsl */ `
 struct Sizes {
   m: u32,
@@ -218,17 +234,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < ${PER_THREAD}u; i++) {
-    let row = first_row + thread_row + i * ${threadRows}u;
-    for (var j = 0u; j < ${PER_THREAD}u; j++) {
-      let column = first_column + thread_column + j * ${THREAD_COLUMNS}u;
-      if (row < sizes.m && column < sizes.n) {
-        let sum = sums[i * ${PER_THREAD}u + j];
-        let index = sizes.c_offset + row * sizes.n + column;
-        ${store(options.epilogue)}
-      }
-    }
-  }
+  ${stores.join('\n  ')}
 }
 `;
 }
