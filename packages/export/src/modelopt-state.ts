@@ -117,16 +117,24 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     entries.set(key, floatEntry(value));
   }
 
+  // Every linear's fake-quantized weight goes into one array, which the codes made from it do not
+  // keep: paging in a fresh weight-sized array per linear would cost more than the fake quantization.
+  let fakeQuantized: Float32Array | undefined;
+  const largestWeight = Math.max(
+    0,
+    ...[...quantizedLinears.values()].map((linear) => linear.weight.data.length),
+  );
   for (const [path, linear] of quantizedLinears) {
     const layout = modelOptLinearLayout(path, linear, algo);
     // One linear's tensors, made once, when the first of them is asked for.
     let made: ReturnType<typeof modelOptLinearTensors> | undefined;
     const part = (name: keyof ReturnType<typeof modelOptLinearTensors>) => () => {
+      fakeQuantized ??= new Float32Array(largestWeight);
       made ??= modelOptLinearTensors(
         path,
         linear,
         algo,
-        runtimeWeight(quantized, `${path}.weight`, linear.weight),
+        runtimeWeight(quantized, `${path}.weight`, linear.weight, fakeQuantized),
       );
       const tensor = made[name]!;
       // The last of the linear's tensors drops the rest.

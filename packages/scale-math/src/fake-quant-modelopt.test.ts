@@ -190,6 +190,35 @@ describe('fakeQuantModelOpt layouts', () => {
   });
 });
 
+describe('fakeQuantModelOpt into an array', () => {
+  it('writes what it returns into a longer array, or over x itself, for every format and layout', () => {
+    const x = Float32Array.from({ length: 24 }, (_, index) => fround(Math.sin(index * 1.7) * 3));
+    const cases: [QuantFormat, QuantLayout, Float32Array | number][] = [
+      ['int8', { kind: 'per-channel', axis: 0 }, f32([2, 0, 3])],
+      ['int4', { kind: 'block', blockSize: 4 }, f32([1, 2, 3, 0, 2, 1])],
+      ['float8e4m3fn', PER_TENSOR, 2.5],
+    ];
+    for (const [format, layout, amax] of cases) {
+      const expected = fakeQuantModelOpt(x, [3, 8], amax, format, layout);
+      const into = new Float32Array(30).fill(5);
+      const written = fakeQuantModelOpt(x, [3, 8], amax, format, layout, into);
+      expect(written.buffer).toBe(into.buffer);
+      expect(written).toEqual(expected);
+      expect(into.subarray(0, 24)).toEqual(expected);
+      expect([...into.subarray(24)]).toEqual([5, 5, 5, 5, 5, 5]);
+      const over = x.slice();
+      expect(fakeQuantModelOpt(over, [3, 8], amax, format, layout, over)).toEqual(expected);
+      expect(over).toEqual(expected);
+    }
+  });
+
+  it('refuses an array shorter than x', () => {
+    expect(() =>
+      fakeQuantModelOpt(new Float32Array(4), [2, 2], 1, 'int8', PER_TENSOR, new Float32Array(3)),
+    ).toThrow('Invalid argument "into": must hold 4 elements, got 3');
+  });
+});
+
 describe('fakeQuantModelOpt bad input', () => {
   it.each([
     [-1, '-1'],

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@ptq/errors';
 import { float32BitsToFloat8E4M3FNBits } from '@ptq/tensor';
 import { FLOAT8_E4M3FN_VALUES } from './float8-values';
 import { checkFormat, INTEGER_RANGE, MAXBOUND, type QuantFormat } from './maxbound';
@@ -69,7 +70,9 @@ function float8Run(x: Float32Array, output: Float32Array, start: number, end: nu
  * Multiplying by `maxbound / amax` can land on the other side of a rounding boundary than dividing by
  * `amax / maxbound`, so this differs from `fakeQuant(x, convertToScale(amax))` in rare elements; use
  * it where results must match ModelOpt's reference numbers. amax at or below 2^-24 gives (signed)
- * zeros, like ModelOpt's integer path. NaN in `x` throws for integer formats.
+ * zeros, like ModelOpt's integer path. NaN in `x` throws for integer formats. The result goes into
+ * `into` when given (at least as long as `x`; `x` itself works), so that a caller fake-quantizing one
+ * weight after another reuses one array instead of paging in a fresh one each time.
  */
 export function fakeQuantModelOpt(
   x: Float32Array,
@@ -77,12 +80,16 @@ export function fakeQuantModelOpt(
   amax: ScaleInput,
   format: QuantFormat,
   layout: QuantLayout,
+  into?: Float32Array,
 ): Float32Array {
   checkFormat(format);
   const plan = planLayout(shape, layout, x.length);
   const amaxValues = readScales('amax', amax, plan.scaleShape);
   const maxbound = Math.fround(MAXBOUND[format]);
-  const output = new Float32Array(plan.count);
+  if (into !== undefined && into.length < plan.count) {
+    throw new InvalidArgumentError('into', `must hold ${plan.count} elements, got ${into.length}`);
+  }
+  const output = into === undefined ? new Float32Array(plan.count) : into.subarray(0, plan.count);
   const integer = format !== 'float8e4m3fn';
   const { min, max } = integer ? INTEGER_RANGE[format] : { min: 0, max: 0 };
   forEachRun(plan, (start, end, scaleIndex) => {
