@@ -1,11 +1,12 @@
 import { isAttentionBuffer } from '@ptq/hf-gpt2';
-import type { QuantizedModel } from '@ptq/quant-core';
+import type { QuantizedModel, QuantLinear } from '@ptq/quant-core';
 import type { PlannedTensor } from '@ptq/safetensors';
+import { CODES_AMAX_LIMIT, fakeQuantModelOptCodes } from '@ptq/scale-math';
 import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { runtimeWeight } from '@ptq/tripy-loader';
 import { UnsupportedExportError } from './errors';
 import { modelOptLinearLayout, modelOptLinearTensors, type TensorLayout } from './modelopt-linear-tensors';
-import type { ModelOptQuantAlgo } from './modelopt-quant-algo';
+import { INT4_GROUP_SIZE, type ModelOptQuantAlgo } from './modelopt-quant-algo';
 
 /** What goes into a ModelOpt unified HF checkpoint's `model.safetensors`, plus the modules left unquantized. */
 export interface ModelOptState {
@@ -124,18 +125,19 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     0,
     ...[...quantizedLinears.values()].map((linear) => linear.weight.data.length),
   );
+  const linearTensors = (path: string, linear: QuantLinear) => {
+    const codes = integerCodes(path, linear, algo);
+    if (codes !== undefined) return modelOptLinearTensors(path, linear, algo, linear.weight, codes);
+    fakeQuantized ??= new Float32Array(largestWeight);
+    const weight = runtimeWeight(quantized, `${path}.weight`, linear.weight, fakeQuantized);
+    return modelOptLinearTensors(path, linear, algo, weight);
+  };
   for (const [path, linear] of quantizedLinears) {
     const layout = modelOptLinearLayout(path, linear, algo);
     // One linear's tensors, made once, when the first of them is asked for.
     let made: ReturnType<typeof modelOptLinearTensors> | undefined;
     const part = (name: keyof ReturnType<typeof modelOptLinearTensors>) => () => {
-      fakeQuantized ??= new Float32Array(largestWeight);
-      made ??= modelOptLinearTensors(
-        path,
-        linear,
-        algo,
-        runtimeWeight(quantized, `${path}.weight`, linear.weight, fakeQuantized),
-      );
+      made ??= linearTensors(path, linear);
       const tensor = made[name]!;
       // The last of the linear's tensors drops the rest.
       if (name === lastPart) made = undefined;
@@ -194,4 +196,33 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
       for (const [name, { make }] of entries) yield [name, make()] as const;
     },
   };
+}
+
+/**
+ * The int8 / int4 codes of a linear's runtime weight (`runtimeWeight`: ModelOpt's fake-quantized
+ * weight) straight from its weight, in one pass (`fakeQuantModelOptCodes`), where they are the codes
+ * quantizing that weight would give: an integer linear other than lm_head whose quantizer is laid
+ * out as the export's, every amax within `CODES_AMAX_LIMIT`. `undefined` otherwise.
+ */
+function integerCodes(path: string, linear: QuantLinear, algo: ModelOptQuantAlgo): Int8Array | undefined {
+  const quantizer = linear.weight_quantizer;
+  const amax = quantizer.amax;
+  if (path === 'lm_head' || amax === undefined) return undefined;
+  if (amax.data.some((value) => !(value <= CODES_AMAX_LIMIT))) return undefined;
+  const { shape, data } = linear.weight;
+  if (algo === 'W4A16_AWQ' && quantizer.format === 'int4' && quantizer.blockSize === INT4_GROUP_SIZE) {
+    return fakeQuantModelOptCodes(data, shape, amax.data, 'int4', {
+      kind: 'block',
+      blockSize: INT4_GROUP_SIZE,
+    });
+  }
+  if (
+    algo === 'W8A16' &&
+    quantizer.format === 'int8' &&
+    quantizer.blockSize === undefined &&
+    quantizer.axis === 0
+  ) {
+    return fakeQuantModelOptCodes(data, shape, amax.data, 'int8', { kind: 'per-channel', axis: 0 });
+  }
+  return undefined;
 }

@@ -109,3 +109,60 @@ export function fakeQuantModelOpt(
   });
   return output;
 }
+
+/** Above this amax, 1/amax is a float32 subnormal and `fakeQuantModelOptCodes` makes no promise. */
+export const CODES_AMAX_LIMIT = 2 ** 126;
+
+function codesRun(
+  x: Float32Array,
+  codes: Int8Array,
+  start: number,
+  end: number,
+  scale: number,
+  minimum: number,
+  maximum: number,
+): void {
+  let sawNaN = false;
+  for (let index = start; index < end; index += 1) {
+    const value = Math.fround(x[index]! * scale);
+    // A plain flag keeps the loop branch-light; the cold path finds the index afterwards.
+    sawNaN = sawNaN || Number.isNaN(value);
+    codes[index] = (Math.min(maximum, Math.max(minimum, value)) + magic - magic) | 0;
+  }
+  if (sawNaN) {
+    throwFirstNaN(x, start, end);
+  }
+}
+
+/**
+ * The integer codes `fakeQuantModelOpt` rounds `x` to, `clamp(round(x · maxbound/amax), min, max)`
+ * (0 where amax ≤ 2^-24), in one pass and without the fake-quantized floats. Quantizing
+ * `fakeQuantModelOpt`'s output with `convertToScale(amax, maxbound)` gives these same codes back for
+ * every amax up to `CODES_AMAX_LIMIT` (the round trip moves a code by a few float32 ulps, far from a
+ * rounding boundary), so an exporter of ModelOpt's fake-quantized weights can take them directly.
+ * NaN in `x` throws.
+ */
+export function fakeQuantModelOptCodes(
+  x: Float32Array,
+  shape: readonly number[],
+  amax: ScaleInput,
+  format: 'int8' | 'int4',
+  layout: QuantLayout,
+): Int8Array {
+  checkFormat(format);
+  const plan = planLayout(shape, layout, x.length);
+  const amaxValues = readScales('amax', amax, plan.scaleShape);
+  const maxbound = Math.fround(MAXBOUND[format]);
+  const codes = new Int8Array(plan.count);
+  const { min, max } = INTEGER_RANGE[format];
+  forEachRun(plan, (start, end, scaleIndex) => {
+    const amaxValue = amaxValues[scaleIndex]!;
+    if (amaxValue <= ZERO_AMAX_THRESHOLD) {
+      const nan = x.subarray(start, end).findIndex(Number.isNaN);
+      if (nan >= 0) throwNaN(start + nan);
+      return;
+    }
+    codesRun(x, codes, start, end, Math.fround(Math.fround(1 / amaxValue) * maxbound), min, max);
+  });
+  return codes;
+}
