@@ -125,8 +125,11 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     0,
     ...[...quantizedLinears.values()].map((linear) => linear.weight.data.length),
   );
+  // int4 codes live only until they are packed: every linear's go into one array too.
+  let int4Codes: Int8Array | undefined;
   const linearTensors = (path: string, linear: QuantLinear) => {
-    const codes = integerCodes(path, linear, algo);
+    if (algo === 'W4A16_AWQ') int4Codes ??= new Int8Array(largestWeight);
+    const codes = integerCodes(path, linear, algo, int4Codes);
     if (codes !== undefined) return modelOptLinearTensors(path, linear, algo, linear.weight, codes);
     fakeQuantized ??= new Float32Array(largestWeight);
     const weight = runtimeWeight(quantized, `${path}.weight`, linear.weight, fakeQuantized);
@@ -204,17 +207,27 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
  * quantizing that weight would give: an integer linear other than lm_head whose quantizer is laid
  * out as the export's, every amax within `CODES_AMAX_LIMIT`. `undefined` otherwise.
  */
-function integerCodes(path: string, linear: QuantLinear, algo: ModelOptQuantAlgo): Int8Array | undefined {
+function integerCodes(
+  path: string,
+  linear: QuantLinear,
+  algo: ModelOptQuantAlgo,
+  /** Where int4 codes go (they are packed at once); int8 codes are the exported tensor itself. */
+  int4Codes?: Int8Array,
+): Int8Array | undefined {
   const quantizer = linear.weight_quantizer;
   const amax = quantizer.amax;
   if (path === 'lm_head' || amax === undefined) return undefined;
   if (amax.data.some((value) => !(value <= CODES_AMAX_LIMIT))) return undefined;
   const { shape, data } = linear.weight;
   if (algo === 'W4A16_AWQ' && quantizer.format === 'int4' && quantizer.blockSize === INT4_GROUP_SIZE) {
-    return fakeQuantModelOptCodes(data, shape, amax.data, 'int4', {
-      kind: 'block',
-      blockSize: INT4_GROUP_SIZE,
-    });
+    return fakeQuantModelOptCodes(
+      data,
+      shape,
+      amax.data,
+      'int4',
+      { kind: 'block', blockSize: INT4_GROUP_SIZE },
+      int4Codes,
+    );
   }
   if (
     algo === 'W8A16' &&

@@ -220,6 +220,10 @@ describe('fakeQuantModelOptCodes', () => {
             layout,
           );
           expect(fakeQuantModelOptCodes(x, [3, 8], amax, format, layout)).toEqual(expected);
+          // Into a reused array of leftover codes: every code is written, zeros included.
+          const into = new Int8Array(30).fill(5);
+          expect(fakeQuantModelOptCodes(x, [3, 8], amax, format, layout, into)).toEqual(expected);
+          expect([...into.subarray(24)]).toEqual([5, 5, 5, 5, 5, 5]);
         },
       ),
       { numRuns: 3000 },

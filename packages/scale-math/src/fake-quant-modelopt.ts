@@ -140,7 +140,8 @@ function codesRun(
  * `fakeQuantModelOpt`'s output with `convertToScale(amax, maxbound)` gives these same codes back for
  * every amax up to `CODES_AMAX_LIMIT` (the round trip moves a code by a few float32 ulps, far from a
  * rounding boundary), so an exporter of ModelOpt's fake-quantized weights can take them directly.
- * NaN in `x` throws.
+ * NaN in `x` throws. The codes go into `into` when given (at least as long as `x`), as
+ * `fakeQuantModelOpt`'s values do.
  */
 export function fakeQuantModelOptCodes(
   x: Float32Array,
@@ -148,18 +149,23 @@ export function fakeQuantModelOptCodes(
   amax: ScaleInput,
   format: 'int8' | 'int4',
   layout: QuantLayout,
+  into?: Int8Array,
 ): Int8Array {
   checkFormat(format);
   const plan = planLayout(shape, layout, x.length);
   const amaxValues = readScales('amax', amax, plan.scaleShape);
   const maxbound = Math.fround(MAXBOUND[format]);
-  const codes = new Int8Array(plan.count);
+  if (into !== undefined && into.length < plan.count) {
+    throw new InvalidArgumentError('into', `must hold ${plan.count} codes, got ${into.length}`);
+  }
+  const codes = into === undefined ? new Int8Array(plan.count) : into.subarray(0, plan.count);
   const { min, max } = INTEGER_RANGE[format];
   forEachRun(plan, (start, end, scaleIndex) => {
     const amaxValue = amaxValues[scaleIndex]!;
     if (amaxValue <= ZERO_AMAX_THRESHOLD) {
       const nan = x.subarray(start, end).findIndex(Number.isNaN);
       if (nan >= 0) throwNaN(start + nan);
+      codes.fill(0, start, end);
       return;
     }
     codesRun(x, codes, start, end, Math.fround(Math.fround(1 / amaxValue) * maxbound), min, max);
