@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@ptq/errors';
 import type { QuantLinear, TensorQuantizer } from '@ptq/quant-core';
 import { convertToScale, quantize } from '@ptq/scale-math';
 import { createTensor, type DType, packInt4Rows, type Tensor, toFloat32 } from '@ptq/tensor';
@@ -161,16 +162,25 @@ export function modelOptLinearTensors(
   linear: QuantLinear,
   algo: ModelOptQuantAlgo,
   weight: Tensor = linear.weight,
+  /** W8A16 / W4A16_AWQ: the integer codes of `weight`, when the caller has them already. */
+  givenCodes?: Int8Array,
 ): ModelOptLinearTensors {
   modelOptLinearLayout(path, linear, algo, weight.shape);
   const [outFeatures = 0, inFeatures = 0] = weight.shape;
   const weightQuantizer = linear.weight_quantizer;
   const inputQuantizer = linear.input_quantizer;
-  const values = toFloat32(weight);
+  if (givenCodes !== undefined && givenCodes.length !== outFeatures * inFeatures) {
+    throw new InvalidArgumentError(
+      'codes',
+      `must hold ${outFeatures * inFeatures} codes, got ${givenCodes.length}`,
+    );
+  }
+  const values = () => toFloat32(weight);
   switch (algo) {
     case 'W8A16': {
       const scale = convertToScale(weightQuantizer.amax!, 127).data;
-      const codes = quantize(values, weight.shape, scale, 'int8', { kind: 'per-channel', axis: 0 });
+      const codes =
+        givenCodes ?? quantize(values(), weight.shape, scale, 'int8', { kind: 'per-channel', axis: 0 });
       return {
         weight: createTensor('int8', [outFeatures, inFeatures], codes),
         weight_scale: createTensor('float32', [outFeatures], scale),
@@ -180,10 +190,12 @@ export function modelOptLinearTensors(
       const blocks = Math.ceil(inFeatures / INT4_GROUP_SIZE);
       // `[out · blocks, 1]` in (out, block) order is `[out, blocks]` row-major: a reshape, no reordering.
       const scale = convertToScale(weightQuantizer.amax!, 7).data;
-      const codes = quantize(values, weight.shape, scale, 'int4', {
-        kind: 'block',
-        blockSize: INT4_GROUP_SIZE,
-      });
+      const codes =
+        givenCodes ??
+        quantize(values(), weight.shape, scale, 'int4', {
+          kind: 'block',
+          blockSize: INT4_GROUP_SIZE,
+        });
       const preQuantScale = inputQuantizer.preQuantScale;
       return {
         weight: createTensor(
@@ -200,7 +212,7 @@ export function modelOptLinearTensors(
     case 'FP8': {
       const scale = convertToScale(weightQuantizer.amax!, 448).data;
       const inputScale = convertToScale(inputQuantizer.amax!, 448).data;
-      const codes = quantize(values, weight.shape, scale, 'float8e4m3fn', { kind: 'per-tensor' });
+      const codes = quantize(values(), weight.shape, scale, 'float8e4m3fn', { kind: 'per-tensor' });
       return {
         weight: createTensor('float8e4m3fn', [outFeatures, inFeatures], codes),
         weight_scale: createTensor('float32', [], scale),

@@ -1,11 +1,12 @@
 import { isAttentionBuffer } from '@ptq/hf-gpt2';
-import type { QuantizedModel } from '@ptq/quant-core';
+import type { QuantizedModel, QuantLinear } from '@ptq/quant-core';
 import type { PlannedTensor } from '@ptq/safetensors';
+import { CODES_AMAX_LIMIT, fakeQuantModelOptCodes } from '@ptq/scale-math';
 import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { runtimeWeight } from '@ptq/tripy-loader';
 import { UnsupportedExportError } from './errors';
 import { modelOptLinearLayout, modelOptLinearTensors, type TensorLayout } from './modelopt-linear-tensors';
-import type { ModelOptQuantAlgo } from './modelopt-quant-algo';
+import { INT4_GROUP_SIZE, type ModelOptQuantAlgo } from './modelopt-quant-algo';
 
 /** What goes into a ModelOpt unified HF checkpoint's `model.safetensors`, plus the modules left unquantized. */
 export interface ModelOptState {
@@ -117,17 +118,29 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     entries.set(key, floatEntry(value));
   }
 
+  // Every linear's fake-quantized weight goes into one array, which the codes made from it do not
+  // keep: paging in a fresh weight-sized array per linear would cost more than the fake quantization.
+  let fakeQuantized: Float32Array | undefined;
+  const largestWeight = Math.max(
+    0,
+    ...[...quantizedLinears.values()].map((linear) => linear.weight.data.length),
+  );
+  // int4 codes live only until they are packed: every linear's go into one array too.
+  let int4Codes: Int8Array | undefined;
+  const linearTensors = (path: string, linear: QuantLinear) => {
+    if (algo === 'W4A16_AWQ') int4Codes ??= new Int8Array(largestWeight);
+    const codes = integerCodes(path, linear, algo, int4Codes);
+    if (codes !== undefined) return modelOptLinearTensors(path, linear, algo, linear.weight, codes);
+    fakeQuantized ??= new Float32Array(largestWeight);
+    const weight = runtimeWeight(quantized, `${path}.weight`, linear.weight, fakeQuantized);
+    return modelOptLinearTensors(path, linear, algo, weight);
+  };
   for (const [path, linear] of quantizedLinears) {
     const layout = modelOptLinearLayout(path, linear, algo);
     // One linear's tensors, made once, when the first of them is asked for.
     let made: ReturnType<typeof modelOptLinearTensors> | undefined;
     const part = (name: keyof ReturnType<typeof modelOptLinearTensors>) => () => {
-      made ??= modelOptLinearTensors(
-        path,
-        linear,
-        algo,
-        runtimeWeight(quantized, `${path}.weight`, linear.weight),
-      );
+      made ??= linearTensors(path, linear);
       const tensor = made[name]!;
       // The last of the linear's tensors drops the rest.
       if (name === lastPart) made = undefined;
@@ -186,4 +199,43 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
       for (const [name, { make }] of entries) yield [name, make()] as const;
     },
   };
+}
+
+/**
+ * The int8 / int4 codes of a linear's runtime weight (`runtimeWeight`: ModelOpt's fake-quantized
+ * weight) straight from its weight, in one pass (`fakeQuantModelOptCodes`), where they are the codes
+ * quantizing that weight would give: an integer linear other than lm_head whose quantizer is laid
+ * out as the export's, every amax within `CODES_AMAX_LIMIT`. `undefined` otherwise.
+ */
+function integerCodes(
+  path: string,
+  linear: QuantLinear,
+  algo: ModelOptQuantAlgo,
+  /** Where int4 codes go (they are packed at once); int8 codes are the exported tensor itself. */
+  int4Codes?: Int8Array,
+): Int8Array | undefined {
+  const quantizer = linear.weight_quantizer;
+  const amax = quantizer.amax;
+  if (path === 'lm_head' || amax === undefined) return undefined;
+  if (amax.data.some((value) => !(value <= CODES_AMAX_LIMIT))) return undefined;
+  const { shape, data } = linear.weight;
+  if (algo === 'W4A16_AWQ' && quantizer.format === 'int4' && quantizer.blockSize === INT4_GROUP_SIZE) {
+    return fakeQuantModelOptCodes(
+      data,
+      shape,
+      amax.data,
+      'int4',
+      { kind: 'block', blockSize: INT4_GROUP_SIZE },
+      int4Codes,
+    );
+  }
+  if (
+    algo === 'W8A16' &&
+    quantizer.format === 'int8' &&
+    quantizer.blockSize === undefined &&
+    quantizer.axis === 0
+  ) {
+    return fakeQuantModelOptCodes(data, shape, amax.data, 'int8', { kind: 'per-channel', axis: 0 });
+  }
+  return undefined;
 }

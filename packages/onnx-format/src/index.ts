@@ -42,6 +42,7 @@ export type {
   ValueInfo,
 } from './model-definition';
 export { IR_VERSION } from './model-definition';
+export type { ReusableBytes } from './protobuf-writer';
 export { MAX_PROTOBUF_BYTES, serializeModel } from './serialize-model';
 export { appendTargetLogProbabilities } from './target-log-probabilities';
 export { validateModel } from './validate-model';

@@ -97,9 +97,13 @@ export class ProtobufWriter implements ProtobufSink {
   #nextLength = 0;
   position = 0;
 
-  constructor(sizer: ProtobufSizer) {
-    this.buffer = new Uint8Array(sizer.size);
-    this.#view = new DataView(this.buffer.buffer);
+  /** `target`, when given, takes the bytes instead of a new array: exactly the measured size. */
+  constructor(sizer: ProtobufSizer, target?: Uint8Array) {
+    if (target !== undefined && target.byteLength !== sizer.size) {
+      throw new Error(`protobuf writer: the target must be the measured ${sizer.size} bytes`);
+    }
+    this.buffer = target ?? new Uint8Array(sizer.size);
+    this.#view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
     this.#lengths = sizer.lengths;
   }
 
@@ -186,17 +190,34 @@ export class ProtobufWriter implements ProtobufSink {
 const textEncoder = new TextEncoder();
 
 /**
+ * An array that one serialization after another writes into (grown when one needs more), so that
+ * encoding many models of about one size pages in no fresh memory for each. What a serialization
+ * returned is valid until the next one into the same `ReusableBytes`.
+ */
+export interface ReusableBytes {
+  bytes?: Uint8Array;
+}
+
+/**
  * Runs `encode` against a sizer, hands the measured size to `checkSize` (which may throw before
- * anything is allocated), then runs it against a writer and returns the bytes.
+ * anything is allocated), then runs it against a writer and returns the bytes: in `reuse.bytes` when
+ * it is large enough (a view of its start), else in a new array that `reuse` then keeps.
  */
 export function encodeMessage(
   encode: (sink: ProtobufSink) => void,
   checkSize: (size: number) => void = () => {},
+  reuse?: ReusableBytes,
 ): Uint8Array {
   const sizer = new ProtobufSizer();
   encode(sizer);
   checkSize(sizer.size);
-  const writer = new ProtobufWriter(sizer);
+  let target: Uint8Array | undefined;
+  if (reuse !== undefined) {
+    if (reuse.bytes === undefined || reuse.bytes.length < sizer.size)
+      reuse.bytes = new Uint8Array(sizer.size);
+    target = reuse.bytes.subarray(0, sizer.size);
+  }
+  const writer = new ProtobufWriter(sizer, target);
   encode(writer);
   return writer.buffer;
 }

@@ -27,6 +27,26 @@ const tinyModel: ModelDefinition = {
 };
 
 describe('serializeModel', () => {
+  it('writes into a reused array the bytes it would return anew, growing the array when it must', () => {
+    const expected = serializeModel(tinyModel);
+    const reuse: { bytes?: Uint8Array } = {};
+    const first = serializeModel(tinyModel, reuse);
+    expect(first).toEqual(expected);
+    expect(first.buffer).toBe(reuse.bytes!.buffer);
+    const larger = new Uint8Array(expected.length + 9).fill(7);
+    reuse.bytes = larger.subarray(3);
+    const second = serializeModel(tinyModel, reuse);
+    expect(second).toEqual(expected);
+    expect(second.buffer).toBe(larger.buffer);
+    expect(second.byteOffset).toBe(3);
+    // The bytes after the model's are left as they were.
+    expect([...larger.subarray(3 + expected.length)]).toEqual([7, 7, 7, 7, 7, 7]);
+    reuse.bytes = new Uint8Array(expected.length - 1);
+    const grown = serializeModel(tinyModel, reuse);
+    expect(grown).toEqual(expected);
+    expect(reuse.bytes.length).toBe(expected.length);
+  });
+
   it('writes the ModelProto bytes derived by hand from onnx.proto', () => {
     // Each line: field (number, wire type) → bytes. Lengths counted by hand.
     const expected = [

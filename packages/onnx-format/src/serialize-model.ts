@@ -1,7 +1,7 @@
 import { type ExternalDataPlacement, encodeModel } from './encode-model';
 import { OnnxModelTooLargeError } from './errors';
 import type { ModelDefinition } from './model-definition';
-import { encodeMessage } from './protobuf-writer';
+import { encodeMessage, type ReusableBytes } from './protobuf-writer';
 import { validateModel } from './validate-model';
 
 /** Protobuf messages are limited to 2 GiB − 1 byte (lengths are signed 32-bit in every implementation). */
@@ -12,6 +12,7 @@ export function encodeModelBytes(
   model: ModelDefinition,
   placements: ReadonlyMap<string, ExternalDataPlacement>,
   advice: string,
+  reuse?: ReusableBytes,
 ): Uint8Array {
   validateModel(model);
   return encodeMessage(
@@ -24,18 +25,22 @@ export function encodeModelBytes(
         );
       }
     },
+    reuse,
   );
 }
 
 /**
  * The `ModelProto` bytes of a model with every initializer inline, ready for
  * `InferenceSession.create(bytes)`. Models over 2 GiB are refused before anything is allocated:
- * write them with `writeModel(model, path, { externalData: true })`.
+ * write them with `writeModel(model, path, { externalData: true })`. With `reuse`, the bytes are
+ * written into its array (see `ReusableBytes`): for a caller that builds one session after another
+ * and hands each its bytes before serializing the next (onnxruntime copies what it keeps).
  */
-export function serializeModel(model: ModelDefinition): Uint8Array {
+export function serializeModel(model: ModelDefinition, reuse?: ReusableBytes): Uint8Array {
   return encodeModelBytes(
     model,
     new Map(),
     'write it with writeModel(model, path, { externalData: true }) so its initializers go to an external data file',
+    reuse,
   );
 }

@@ -61,8 +61,8 @@ function modelOf(form: Form): Uint8Array {
 }
 /** The feeds each graph takes of the full set (the Gram loss takes no tokens; the accumulation only x and h). */
 const FEEDS: Record<Form, string[]> = {
-  gpu: ['x', 'w', 'b', 's', 'inverse_s'],
-  cpu: ['x', 'w', 'b', 's', 'inverse_s'],
+  gpu: ['x', 'w', 'b', 'y', 's', 'inverse_s'],
+  cpu: ['x', 'w', 'b', 'y', 's', 'inverse_s'],
   'gram-gpu': ['w', 'h', 's', 'inverse_s'],
   'gram-cpu': ['w', 'h', 's', 'inverse_s'],
   'gram-accumulate': ['x', 'h'],
@@ -76,6 +76,8 @@ for (const form of FORMS)
         createTensor('float32', [outFeatures, inFeatures], random(outFeatures * inFeatures, 0.05)),
       ),
       b: toOrtTensor(createTensor('float32', [outFeatures], random(outFeatures, 0.01))),
+      // The unquantized product, computed once per batch outside the loss graph.
+      y: toOrtTensor(createTensor('float32', [tokens, outFeatures], random(tokens * outFeatures, 1))),
       s: toOrtTensor(
         createTensor(
           'float32',

@@ -229,18 +229,21 @@ export async function searchAwqScale(
   return { alpha: alphas[best]!, losses, scale: scales[best]! };
 }
 
-/** ModelOpt's postprocess: scale the weight's input channels by s, store 1/s, recalibrate the weight. */
+/**
+ * ModelOpt's postprocess: scale the weight's input channels by s, store 1/s, recalibrate the weight.
+ * A weight the linear owns is scaled in place (no fresh weight-sized array to page in).
+ */
 export function applyAwqScale(linear: QuantLinear, scale: Float32Array): void {
   const [out = 0, inFeatures = 0] = linear.weight.shape;
   const source = linear.weight.data;
-  const scaled = new Float32Array(source.length);
+  const scaled = linear.ownsWeight ? source : new Float32Array(source.length);
   for (let row = 0; row < out; row++) {
     const offset = row * inFeatures;
     for (let column = 0; column < inFeatures; column++) {
       scaled[offset + column] = Math.fround(source[offset + column]! * scale[column]!);
     }
   }
-  linear.weight = createTensor('float32', [out, inFeatures], scaled);
+  if (scaled !== source) linear.weight = createTensor('float32', [out, inFeatures], scaled);
   linear.input_quantizer.preQuantScale = createTensor('float32', [inFeatures], reciprocal(scale));
   linear.weight_quantizer.amax = weightAmax(linear.weight, linear.weight_quantizer);
   linear.invalidate();

@@ -56,23 +56,29 @@ export function quantizedScaledWeight(
   }
   // [alphas, out, blocks, blockSize]
   const grouped = graph.node('Reshape', [scaled, graph.constant(int64([0, 0, -1, blockSize]))]);
-  const amax = graph.node('ReduceMax', [graph.node('Abs', [grouped]), graph.constant(int64([3]))], {
-    keepdims: 1,
-  });
-  // PyTorch evaluates `7 / amax` as `amax.reciprocal() * 7`; so does this graph.
-  const scale = graph.node('Mul', [graph.node('Reciprocal', [amax]), graph.constant(scalar(7))]);
+  // max |v| as max(max v, −min v): two reductions read the weight-sized values, where Abs would also
+  // write them once more. The same value (a block of ±0 may give −0, which is not > 0 either).
+  const lastAxis = graph.constant(int64([3]));
+  const amax = graph.node('Max', [
+    graph.node('ReduceMax', [grouped, lastAxis], { keepdims: 1 }),
+    graph.node('Neg', [graph.node('ReduceMin', [grouped, lastAxis], { keepdims: 1 })]),
+  ]);
+  // PyTorch evaluates `7 / amax` as `amax.reciprocal() * 7`; so does this graph. A block of amax 0
+  // (every value ±0) takes scale 1 instead of ∞, which turns its values into ±0 rather than NaN: the
+  // zeros ModelOpt gives it, without a weight-sized Where over every block.
+  const positive = graph.node('Greater', [amax, graph.constant(scalar(0))]);
+  const scale = graph.node('Where', [
+    positive,
+    graph.node('Mul', [graph.node('Reciprocal', [amax]), graph.constant(scalar(7))]),
+    graph.constant(scalar(1)),
+  ]);
   const unrounded = graph.node('Mul', [grouped, scale]);
   const magic = forGpu ? graph.constant(scalar(ROUNDING_MAGIC)) : undefined;
   const rounded = magic
     ? graph.node('Sub', [graph.node('Add', [unrounded, magic]), magic])
     : graph.node('Round', [unrounded]);
   const codes = graph.node('Clip', [rounded, graph.constant(scalar(-8)), graph.constant(scalar(7))]);
-  const positive = graph.node('Greater', [amax, graph.constant(scalar(0))]);
-  const dequantized = graph.node('Where', [
-    positive,
-    graph.node('Div', [codes, scale]),
-    graph.constant(scalar(0)),
-  ]);
+  const dequantized = graph.node('Div', [codes, scale]);
   let quantized = graph.node('Reshape', [dequantized, graph.constant(int64([0, 0, -1]))]);
   if (padded) {
     quantized = graph.node('Slice', [

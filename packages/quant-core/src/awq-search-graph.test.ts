@@ -3,7 +3,7 @@ import { GraphBuilder, serializeModel } from '@ptq/onnx-format';
 import { createTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { fakeQuantizedScaled } from './__fixtures__/awq-fake-quant-reference';
-import { AwqSearchGraphs, awqLossGraph } from './awq-search-graph';
+import { AwqSearchGraphs, awqLossGraph, awqReferenceProductGraph } from './awq-search-graph';
 
 /** The loss of one candidate as ModelOpt computes it, elementwise in float32, the mean in float64. */
 function referenceLoss(
@@ -133,10 +133,13 @@ describe('AwqSearchGraphs', () => {
           ),
         ),
       };
+      const reference = await createSession(serializeModel(awqReferenceProductGraph()), { device: 'cpu' });
+      const { y } = await reference.session.run({ x: feeds.x, w: feeds.w, b: feeds.b });
+      await reference.session.release();
       const losses = async (forGpu: boolean) => {
         const graph = awqLossGraph(128, inFeatures % 128 !== 0, { forGpu });
         const { session } = await createSession(serializeModel(graph), { device: 'cpu' });
-        const result = await session.run(feeds);
+        const result = await session.run({ ...feeds, y: y! });
         await session.release();
         return [...(result.losses!.data as Float32Array)];
       };

@@ -32,12 +32,12 @@ export const GPU_SEARCH_TENSOR_BYTES = 2 ** 30;
 
 /**
  * One onnxruntime graph for every linear shape (per block size, and whether `in` needs padding to
- * whole blocks), so the AWQ search's matmuls run in native code on the
- * calibration device and every alpha candidate of a linear is scored in one run on inputs uploaded
- * once: for candidate scales s_a (stacked `[alphas, in]`) it computes `y = x·Wᵀ + b` and
- * `mean((x·(1/s_a))·Q(W·diag(s_a))ᵀ + b − y)²` per candidate, with Q = int4 fake quantization in
- * blocks of `blockSize` along `in`, done as ModelOpt does it on the CPU (`w·(7/amax)`, round half to
- * even, clamp [-8, 7], divide back; amax = 0 gives 0). Element-wise steps are IEEE float32 like
+ * whole blocks), so the AWQ search's matmuls run in native code on the calibration device and every
+ * alpha candidate of a linear is scored in one run on inputs uploaded once: for candidate scales s_a
+ * (stacked `[alphas, in]`) it computes `mean((x·(1/s_a))·Q(W·diag(s_a))ᵀ + b − y)²` per candidate,
+ * against `y = x·Wᵀ + b` computed once per batch by its own graph, with Q = int4 fake quantization
+ * in blocks of `blockSize` along `in`, done as ModelOpt does it on the CPU (`w·(7/amax)`, round half
+ * to even, clamp [-8, 7], divide back; amax = 0 gives 0). Element-wise steps are IEEE float32 like
  * PyTorch's; each candidate's matmul and mean run over the same rows, in the same order, as one
  * candidate alone. The Gram form (`addToGram`, `gramLosses`; see `awq-gram-graph.ts`) computes the
  * same sum over batches from `H = Σ_b X_bᵀ·X_b / N_b` instead, with the same Q.
@@ -113,7 +113,14 @@ export class AwqSearchGraphs {
     const { session, device } = await this.#lossSession('outputs', blockSize, inFeatures, awqLossGraph);
     const perRun = this.candidatesPerRun(searchInputRows(input), inFeatures, out, device);
     const feeds = { x: asOrtTensor(input), w: asOrtTensor(weight), b: asOrtTensor(bias) };
-    return runCandidates(session, feeds, scales, inverseScales, inFeatures, perRun);
+    // The unquantized product is the same for every candidate: computed once for all of the runs.
+    const reference = await this.#session('outputs/reference', awqReferenceProductGraph, true);
+    const { y } = await reference.session.run(feeds);
+    try {
+      return await runCandidates(session, { ...feeds, y: y! }, scales, inverseScales, inFeatures, perRun);
+    } finally {
+      y!.dispose();
+    }
   }
 
   /**
@@ -253,9 +260,26 @@ function stack(rows: readonly Float32Array[], width: number): Tensor<'float32'> 
 }
 
 /**
+ * The unquantized product `y = x·Wᵀ + b` [tokens, out] of a linear, which every candidate's loss is
+ * measured against: the loss graph takes it as an input, so a search computes it once per batch instead
+ * of once per run. The same nodes as the product inside a single graph would be (so onnxruntime fuses
+ * them into the same kernel): the same float32 values.
+ */
+export function awqReferenceProductGraph() {
+  const graph = new GraphBuilder({ name: 'awq_reference_product', opsetImports: { '': 21 } });
+  const x = graph.input('x', 'float32', ['tokens', 'in']);
+  const w = graph.input('w', 'float32', ['out', 'in']);
+  const b = graph.input('b', 'float32', ['out']);
+  const y = graph.node('Add', [graph.node('MatMul', [x, graph.node('Transpose', [w], { perm: [1, 0] })]), b]);
+  graph.output(y, 'y', 'float32', ['tokens', 'out']);
+  return graph.build();
+}
+
+/**
  * The loss graph for any linear shape (`out` and `in` are symbolic), so one session — and one
  * onnxruntime arena — serves every linear of the model. `padded` graphs zero-pad `in` to a multiple
- * of `blockSize` and slice the padding off again, as ModelOpt does for a last partial block.
+ * of `blockSize` and slice the padding off again, as ModelOpt does for a last partial block. The
+ * unquantized product `y` comes in from `awqReferenceProductGraph`.
  */
 export function awqLossGraph(blockSize: number, padded: boolean, options: AwqLossGraphOptions = {}) {
   const forGpu = options.forGpu === true;
@@ -263,10 +287,10 @@ export function awqLossGraph(blockSize: number, padded: boolean, options: AwqLos
   const x = graph.input('x', 'float32', ['tokens', 'in']);
   const w = graph.input('w', 'float32', ['out', 'in']);
   const b = graph.input('b', 'float32', ['out']);
+  const y = graph.input('y', 'float32', ['tokens', 'out']);
   // [alphas, 1, in]: one row of scales per candidate, broadcast over W's rows and x's tokens.
   const s = graph.input('s', 'float32', ['alphas', 1, 'in']);
   const inverseS = graph.input('inverse_s', 'float32', ['alphas', 1, 'in']);
-  const y = graph.node('Add', [graph.node('MatMul', [x, graph.node('Transpose', [w], { perm: [1, 0] })]), b]);
   const quantized = quantizedScaledWeight(graph, w, s, blockSize, padded, options);
   // [alphas, tokens, in] · [alphas, in, out]: each candidate's product is the 2-D one on its own.
   const inputScaled = graph.node('Mul', [x, inverseS]);

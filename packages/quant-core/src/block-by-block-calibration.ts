@@ -169,6 +169,8 @@ export async function calibrateBlockByBlock(
   // On the device, a block's session outlives its runs until the next block has run: the device
   // tensors it made (its hidden outputs, captured inputs) are read while it is open.
   let previous: Gpt2BlockSession | undefined;
+  // Every block's graph is serialized into the same memory (each session copies what it keeps).
+  const serializationBuffer = {};
   // Device tensors the runs handed over and nothing has freed yet (freed at the end, whatever happens).
   const onDevice = new Set<OrtTensor>();
   let searched = 0;
@@ -181,6 +183,7 @@ export async function calibrateBlockByBlock(
         final,
         outputs: layer < lastLayer,
         keepOnDevice,
+        serializationBuffer,
         ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       });
       // The session holds its own copy of the block's weights: drop the graph's transposed copies.

@@ -19,10 +19,22 @@ export class QuantLinear extends Module implements GraphLinear {
   #graphWeight: { key: string; value: Tensor<'float32'> } | undefined;
   #weightVersion = 0;
 
-  constructor(weight: Tensor<'float32'>, bias: Tensor<'float32'> | undefined) {
+  /**
+   * Whether `weight`'s array is this linear's alone (a Conv1D weight transposed in place when the
+   * linear was made), so calibration may rewrite it in place; otherwise it may be shared (a tied
+   * embedding) and is replaced instead.
+   */
+  readonly ownsWeight: boolean;
+
+  constructor(
+    weight: Tensor<'float32'>,
+    bias: Tensor<'float32'> | undefined,
+    options: { readonly ownsWeight?: boolean } = {},
+  ) {
     super();
     this.weight = weight;
     this.bias = bias;
+    this.ownsWeight = options.ownsWeight === true;
     this.output_quantizer.enabled = false;
   }
 

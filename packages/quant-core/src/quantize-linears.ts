@@ -1,6 +1,6 @@
 import { Conv1D, type GPT2LMHeadModel, isGraphLinear } from '@ptq/hf-gpt2';
 import { getSubmodule, setSubmodule } from '@ptq/module-path';
-import { type Tensor, transposeTensor } from '@ptq/tensor';
+import { createTensor, type Tensor, transposeMatrixInPlace } from '@ptq/tensor';
 import type { QuantConfig } from './quant-config';
 import { QuantLinear } from './quant-linear';
 import { TensorQuantizer } from './tensor-quantizer';
@@ -25,10 +25,13 @@ export function configureQuantizer(quantizer: TensorQuantizer, name: string, con
 /**
  * Replaces every linear of the model that the config quantizes by a `QuantLinear` (ModelOpt's
  * convert step). GPT-2's Conv1D weights `[in, out]` are transposed to `[out, in]`, as ModelOpt's
- * `_QuantConv1D` does. Linears whose quantizers are all disabled stay as they are.
+ * `_QuantConv1D` does: in place (the model is modified in place, as ModelOpt's is), through one
+ * scratch array, since paging in a fresh array per weight costs more than the transpose itself. Linears
+ * whose quantizers are all disabled stay as they are.
  */
 export function quantizeLinears(model: GPT2LMHeadModel, config: QuantConfig): Map<string, QuantLinear> {
   const converted = new Map<string, QuantLinear>();
+  let scratch = new Float32Array(0);
   for (const path of model.linearPaths) {
     const module = getSubmodule<unknown>(model, path);
     if (module instanceof QuantLinear) {
@@ -42,11 +45,17 @@ export function quantizeLinears(model: GPT2LMHeadModel, config: QuantConfig): Ma
       return quantizer;
     });
     if (!quantizers.some((quantizer) => quantizer.enabled)) continue;
-    const weight =
-      module instanceof Conv1D
-        ? transposeTensor(module.weight)
-        : (module as unknown as { weight: Tensor<'float32'> }).weight;
-    const linear = new QuantLinear(weight, module.bias);
+    let linear: QuantLinear;
+    if (module instanceof Conv1D) {
+      const [inFeatures = 0, outFeatures = 0] = module.weight.shape;
+      if (scratch.length < module.weight.data.length) scratch = new Float32Array(module.weight.data.length);
+      const rows = transposeMatrixInPlace(module.weight.data, inFeatures, outFeatures, scratch);
+      linear = new QuantLinear(createTensor('float32', [outFeatures, inFeatures], rows), module.bias, {
+        ownsWeight: true,
+      });
+    } else {
+      linear = new QuantLinear((module as unknown as { weight: Tensor<'float32'> }).weight, module.bias);
+    }
     for (const [index, name] of QUANTIZER_NAMES.entries())
       Object.assign(linear[name], pick(quantizers[index]!));
     setSubmodule(model, path, linear);

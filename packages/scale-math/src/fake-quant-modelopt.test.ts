@@ -3,10 +3,10 @@ import { float8E4M3FNBitsToFloat32, float32ToFloat8E4M3FNBits } from '@ptq/tenso
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { convertToScale } from './convert-to-scale';
-import { fakeQuantModelOpt } from './fake-quant-modelopt';
+import { CODES_AMAX_LIMIT, fakeQuantModelOpt, fakeQuantModelOptCodes } from './fake-quant-modelopt';
 import type { QuantFormat } from './maxbound';
 import type { QuantLayout } from './quant-layout';
-import { fakeQuant } from './quantize';
+import { fakeQuant, quantize } from './quantize';
 
 const PER_TENSOR: QuantLayout = { kind: 'per-tensor' };
 const f32 = (values: number[]): Float32Array => Float32Array.from(values);
@@ -187,6 +187,88 @@ describe('fakeQuantModelOpt layouts', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('fakeQuantModelOptCodes', () => {
+  it('gives the codes that quantizing the fake-quantized values with convertToScale gives, over every amax range', () => {
+    const amaxValue = fc.oneof(
+      fc.constantFrom(0, 2 ** -24, 2 ** -23, 1e-30, 1, 7, 127, 1e30, CODES_AMAX_LIMIT),
+      fc.float({ min: Math.fround(2 ** -24), max: Math.fround(CODES_AMAX_LIMIT), noNaN: true }),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom<['int8' | 'int4', QuantLayout, number]>(
+          ['int4', { kind: 'block', blockSize: 4 }, 6],
+          ['int8', { kind: 'per-channel', axis: 0 }, 3],
+        ),
+        fc.array(amaxValue, { minLength: 6, maxLength: 6 }),
+        fc.array(fc.float({ min: -1, max: 1, noNaN: true }), { minLength: 24, maxLength: 24 }),
+        ([format, layout, count], amaxValues, fractions) => {
+          const amax = Float32Array.from(amaxValues.slice(0, count));
+          // Values within each run's amax (as a calibrated amax bounds them), signed zeros included.
+          const x = Float32Array.from(fractions, (fraction, index) => {
+            const run = format === 'int4' ? Math.floor(index / 4) : Math.floor(index / 8);
+            return fround(fraction * amax[run]!);
+          });
+          const fakeQuantized = fakeQuantModelOpt(x, [3, 8], amax, format, layout);
+          const expected = quantize(
+            fakeQuantized,
+            [3, 8],
+            convertToScale(amax, format === 'int4' ? 7 : 127).data,
+            format,
+            layout,
+          );
+          expect(fakeQuantModelOptCodes(x, [3, 8], amax, format, layout)).toEqual(expected);
+          // Into a reused array of leftover codes: every code is written, zeros included.
+          const into = new Int8Array(30).fill(5);
+          expect(fakeQuantModelOptCodes(x, [3, 8], amax, format, layout, into)).toEqual(expected);
+          expect([...into.subarray(24)]).toEqual([5, 5, 5, 5, 5, 5]);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('rounds half to even and clamps as the fake quantization does, and throws on NaN', () => {
+    // amax 127: x · 1; amax 7 for int4: x · 1.
+    expect([
+      ...fakeQuantModelOptCodes(f32([0.5, 1.5, -2.5, 200, -300, -0]), [6], 127, 'int8', PER_TENSOR),
+    ]).toEqual([0, 2, -2, 127, -128, 0]);
+    expect([...fakeQuantModelOptCodes(f32([7.4, -8.6, 3.5]), [3], 7, 'int4', PER_TENSOR)]).toEqual([
+      7, -8, 4,
+    ]);
+    expect(() => fakeQuantModelOptCodes(f32([1, Number.NaN]), [2], 0, 'int8', PER_TENSOR)).toThrow('index 1');
+    expect(() => fakeQuantModelOptCodes(f32([1, Number.NaN]), [2], 1, 'int8', PER_TENSOR)).toThrow('index 1');
+  });
+});
+
+describe('fakeQuantModelOpt into an array', () => {
+  it('writes what it returns into a longer array, or over x itself, for every format and layout', () => {
+    const x = Float32Array.from({ length: 24 }, (_, index) => fround(Math.sin(index * 1.7) * 3));
+    const cases: [QuantFormat, QuantLayout, Float32Array | number][] = [
+      ['int8', { kind: 'per-channel', axis: 0 }, f32([2, 0, 3])],
+      ['int4', { kind: 'block', blockSize: 4 }, f32([1, 2, 3, 0, 2, 1])],
+      ['float8e4m3fn', PER_TENSOR, 2.5],
+    ];
+    for (const [format, layout, amax] of cases) {
+      const expected = fakeQuantModelOpt(x, [3, 8], amax, format, layout);
+      const into = new Float32Array(30).fill(5);
+      const written = fakeQuantModelOpt(x, [3, 8], amax, format, layout, into);
+      expect(written.buffer).toBe(into.buffer);
+      expect(written).toEqual(expected);
+      expect(into.subarray(0, 24)).toEqual(expected);
+      expect([...into.subarray(24)]).toEqual([5, 5, 5, 5, 5, 5]);
+      const over = x.slice();
+      expect(fakeQuantModelOpt(over, [3, 8], amax, format, layout, over)).toEqual(expected);
+      expect(over).toEqual(expected);
+    }
+  });
+
+  it('refuses an array shorter than x', () => {
+    expect(() =>
+      fakeQuantModelOpt(new Float32Array(4), [2, 2], 1, 'int8', PER_TENSOR, new Float32Array(3)),
+    ).toThrow('Invalid argument "into": must hold 4 elements, got 3');
   });
 });
 

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@ptq/errors';
 import { float32BitsToFloat8E4M3FNBits } from '@ptq/tensor';
 import { FLOAT8_E4M3FN_VALUES } from './float8-values';
 import { checkFormat, INTEGER_RANGE, MAXBOUND, type QuantFormat } from './maxbound';
@@ -69,7 +70,9 @@ function float8Run(x: Float32Array, output: Float32Array, start: number, end: nu
  * Multiplying by `maxbound / amax` can land on the other side of a rounding boundary than dividing by
  * `amax / maxbound`, so this differs from `fakeQuant(x, convertToScale(amax))` in rare elements; use
  * it where results must match ModelOpt's reference numbers. amax at or below 2^-24 gives (signed)
- * zeros, like ModelOpt's integer path. NaN in `x` throws for integer formats.
+ * zeros, like ModelOpt's integer path. NaN in `x` throws for integer formats. The result goes into
+ * `into` when given (at least as long as `x`; `x` itself works), so that a caller fake-quantizing one
+ * weight after another reuses one array instead of paging in a fresh one each time.
  */
 export function fakeQuantModelOpt(
   x: Float32Array,
@@ -77,12 +80,16 @@ export function fakeQuantModelOpt(
   amax: ScaleInput,
   format: QuantFormat,
   layout: QuantLayout,
+  into?: Float32Array,
 ): Float32Array {
   checkFormat(format);
   const plan = planLayout(shape, layout, x.length);
   const amaxValues = readScales('amax', amax, plan.scaleShape);
   const maxbound = Math.fround(MAXBOUND[format]);
-  const output = new Float32Array(plan.count);
+  if (into !== undefined && into.length < plan.count) {
+    throw new InvalidArgumentError('into', `must hold ${plan.count} elements, got ${into.length}`);
+  }
+  const output = into === undefined ? new Float32Array(plan.count) : into.subarray(0, plan.count);
   const integer = format !== 'float8e4m3fn';
   const { min, max } = integer ? INTEGER_RANGE[format] : { min: 0, max: 0 };
   forEachRun(plan, (start, end, scaleIndex) => {
@@ -101,4 +108,67 @@ export function fakeQuantModelOpt(
     }
   });
   return output;
+}
+
+/** Above this amax, 1/amax is a float32 subnormal and `fakeQuantModelOptCodes` makes no promise. */
+export const CODES_AMAX_LIMIT = 2 ** 126;
+
+function codesRun(
+  x: Float32Array,
+  codes: Int8Array,
+  start: number,
+  end: number,
+  scale: number,
+  minimum: number,
+  maximum: number,
+): void {
+  let sawNaN = false;
+  for (let index = start; index < end; index += 1) {
+    const value = Math.fround(x[index]! * scale);
+    // A plain flag keeps the loop branch-light; the cold path finds the index afterwards.
+    sawNaN = sawNaN || Number.isNaN(value);
+    codes[index] = (Math.min(maximum, Math.max(minimum, value)) + magic - magic) | 0;
+  }
+  if (sawNaN) {
+    throwFirstNaN(x, start, end);
+  }
+}
+
+/**
+ * The integer codes `fakeQuantModelOpt` rounds `x` to, `clamp(round(x · maxbound/amax), min, max)`
+ * (0 where amax ≤ 2^-24), in one pass and without the fake-quantized floats. Quantizing
+ * `fakeQuantModelOpt`'s output with `convertToScale(amax, maxbound)` gives these same codes back for
+ * every amax up to `CODES_AMAX_LIMIT` (the round trip moves a code by a few float32 ulps, far from a
+ * rounding boundary), so an exporter of ModelOpt's fake-quantized weights can take them directly.
+ * NaN in `x` throws. The codes go into `into` when given (at least as long as `x`), as
+ * `fakeQuantModelOpt`'s values do.
+ */
+export function fakeQuantModelOptCodes(
+  x: Float32Array,
+  shape: readonly number[],
+  amax: ScaleInput,
+  format: 'int8' | 'int4',
+  layout: QuantLayout,
+  into?: Int8Array,
+): Int8Array {
+  checkFormat(format);
+  const plan = planLayout(shape, layout, x.length);
+  const amaxValues = readScales('amax', amax, plan.scaleShape);
+  const maxbound = Math.fround(MAXBOUND[format]);
+  if (into !== undefined && into.length < plan.count) {
+    throw new InvalidArgumentError('into', `must hold ${plan.count} codes, got ${into.length}`);
+  }
+  const codes = into === undefined ? new Int8Array(plan.count) : into.subarray(0, plan.count);
+  const { min, max } = INTEGER_RANGE[format];
+  forEachRun(plan, (start, end, scaleIndex) => {
+    const amaxValue = amaxValues[scaleIndex]!;
+    if (amaxValue <= ZERO_AMAX_THRESHOLD) {
+      const nan = x.subarray(start, end).findIndex(Number.isNaN);
+      if (nan >= 0) throwNaN(start + nan);
+      codes.fill(0, start, end);
+      return;
+    }
+    codesRun(x, codes, start, end, Math.fround(Math.fround(1 / amaxValue) * maxbound), min, max);
+  });
+  return codes;
 }

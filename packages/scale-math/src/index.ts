@@ -1,6 +1,11 @@
 export { amaxPerBlock, amaxPerChannel, amaxPerTensor } from './amax';
 export { convertToScale } from './convert-to-scale';
-export { fakeQuantModelOpt, ZERO_AMAX_THRESHOLD } from './fake-quant-modelopt';
+export {
+  CODES_AMAX_LIMIT,
+  fakeQuantModelOpt,
+  fakeQuantModelOptCodes,
+  ZERO_AMAX_THRESHOLD,
+} from './fake-quant-modelopt';
 export {
   INTEGER_RANGE,
   isQuantFormat,

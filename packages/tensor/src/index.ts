@@ -48,5 +48,11 @@ export {
   type TensorData,
   tensorBytes,
 } from './tensor';
-export { type MatrixStorage, transposeMatrix, transposeTensor } from './transpose';
+export {
+  type MatrixStorage,
+  transposeMatrix,
+  transposeMatrixInPlace,
+  transposeMatrixInto,
+  transposeTensor,
+} from './transpose';
 export { createXoshiro128, type RandomSource, xoshiro128FromState } from './xoshiro128';

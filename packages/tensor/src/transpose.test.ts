@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createTensor } from './tensor';
-import { transposeMatrix, transposeTensor } from './transpose';
+import { transposeMatrix, transposeMatrixInPlace, transposeMatrixInto, transposeTensor } from './transpose';
 
 describe('transpose', () => {
   it('transposes a written-out example', () => {
@@ -24,6 +24,35 @@ describe('transpose', () => {
         expect(transposeMatrix(transposed, columns, rows)).toEqual(values);
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it('transposes into a longer target and in place through a scratch array, as transposeMatrix does', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }), (rows, columns) => {
+        const values = Float32Array.from({ length: rows * columns }, (_, index) => index * 0.5 - 7);
+        const expected = transposeMatrix(values, rows, columns);
+        const target = new Float32Array(rows * columns + 3).fill(9);
+        expect(transposeMatrixInto(values, rows, columns, target)).toBe(target);
+        expect(target.subarray(0, rows * columns)).toEqual(expected);
+        expect([...target.subarray(rows * columns)]).toEqual([9, 9, 9]);
+        const inPlace = values.slice();
+        expect(transposeMatrixInPlace(inPlace, rows, columns, new Float32Array(rows * columns + 1))).toBe(
+          inPlace,
+        );
+        expect(inPlace).toEqual(expected);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('refuses a target that is the source or too short', () => {
+    const values = new Float32Array(6);
+    expect(() => transposeMatrixInto(values, 2, 3, values)).toThrow(
+      'must be another array of at least 6 elements, got the source',
+    );
+    expect(() => transposeMatrixInPlace(values, 2, 3, new Float32Array(5))).toThrow(
+      'must be another array of at least 6 elements, got 5',
     );
   });
 

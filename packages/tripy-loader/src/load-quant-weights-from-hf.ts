@@ -163,13 +163,19 @@ export function quantizedStateToRuntime(quantized: QuantizedModel, dtype: ModelD
  * differ at rare rounding boundaries (`w · (127/amax)` and `w / (amax/127)` are not the same float).
  * A weight tied to another module (fp8's lm_head shares wte) is left as it is; any other tensor
  * (`key` its state-dict name, `value` the tensor) too. One linear at a time, so an exporter need not
- * hold every fake-quantized weight at once, as `quantizedStateToRuntime` does.
+ * hold every fake-quantized weight at once, as `quantizedStateToRuntime` does; with `into` (at least
+ * as long as the weight), the fake-quantized values are written there, valid until its next use.
  */
-export function runtimeWeight(quantized: QuantizedModel, key: string, value: Tensor): Tensor {
+export function runtimeWeight(
+  quantized: QuantizedModel,
+  key: string,
+  value: Tensor,
+  into?: Float32Array,
+): Tensor {
   if (!key.endsWith('.weight')) return value;
   const linear = quantized.linears.get(key.slice(0, -'.weight'.length));
   if (linear === undefined || !linear.weight_quantizer.enabled || linear.weight_quantizer.amax === undefined)
     return value;
   if (key === 'lm_head.weight') return value;
-  return fakeQuantizeWeight(linear.weight, linear.weight_quantizer);
+  return fakeQuantizeWeight(linear.weight, linear.weight_quantizer, into);
 }

@@ -7,7 +7,7 @@ import {
   type ResolvedDevice,
   toOrtTensor,
 } from '@ptq/onnx';
-import { serializeModel } from '@ptq/onnx-format';
+import { type ReusableBytes, serializeModel } from '@ptq/onnx-format';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { gpt2LinearPaths } from '../linear-paths';
@@ -48,6 +48,12 @@ export interface Gpt2BlockSessionOptions {
   readonly weightsAsInputs?: boolean;
   /** Attention in groups of heads (see `Gpt2GraphPartsOptions.attentionHeadGroups`); default 1. */
   readonly attentionHeadGroups?: number;
+  /**
+   * The array the block's graph is serialized into, shared by the blocks a caller opens one after
+   * another (see `ReusableBytes`): each block's bytes reuse the last one's memory instead of paging
+   * in fresh memory the size of its weights.
+   */
+  readonly serializationBuffer?: ReusableBytes;
   /** Merged into the session's options (a benchmark's `enableProfiling`, say: written on `release`). */
   readonly sessionOptions?: InferenceSession.SessionOptions;
 }
@@ -123,7 +129,7 @@ export class Gpt2BlockSession {
       ...options.sessionOptions,
       ...(onDevice ? { preferredOutputLocation: deviceLocations(graph) } : {}),
     };
-    const handle = await createSession(serializeModel(graph.model), {
+    const handle = await createSession(serializeModel(graph.model, options.serializationBuffer), {
       device: options.device,
       sessionOptions,
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),

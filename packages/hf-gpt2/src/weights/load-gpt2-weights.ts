@@ -13,6 +13,7 @@ import {
   canonicalParameterName,
   gpt2ParameterCount,
   gpt2ParameterShape,
+  gpt2Parameters,
   isAttentionBuffer,
   iterateGpt2Parameters,
   layerOfParameter,
@@ -164,9 +165,28 @@ async function readWeights(
   plan: WeightPlan,
 ): Promise<Gpt2Weights> {
   const { keys, tied } = plan;
+  // The parameters in the order they are read below: each read starts the next one's, so the file
+  // is read (in the thread pool) while the previous tensor is converted and checked.
+  const order = gpt2Parameters(config)
+    .map(({ name }) => name)
+    .filter((name) => !(tied && name === 'lm_head.weight'));
+  const position = new Map(order.map((name, index) => [name, index]));
+  const reading = new Map<string, Promise<Tensor>>();
+  const startReading = (name: string) => {
+    if (reading.has(name)) return;
+    const started = checkpoint.readTensor(keys.get(name)!);
+    // A read nobody awaits (an earlier tensor failed) must not surface as an unhandled rejection.
+    started.catch(() => undefined);
+    reading.set(name, started);
+  };
   const read = async (name: string): Promise<Tensor<'float32'>> => {
     const key = keys.get(name)!;
-    const tensor = await checkpoint.readTensor(key);
+    startReading(name);
+    const pending = reading.get(name)!;
+    reading.delete(name);
+    const following = order[(position.get(name) ?? order.length) + 1];
+    if (following !== undefined) startReading(following);
+    const tensor = await pending;
     const data = tensor.dtype === 'float32' ? (tensor.data as Float32Array) : toFloat32(tensor);
     assertFiniteWeight(data, tensor.shape, key, checkpoint.tensors.get(key)!.file);
     return createTensor('float32', tensor.shape, data);
