@@ -26,18 +26,24 @@ import {
  */
 function phaseClock(started: number) {
   const seconds = { blockOpenAndFirstRun: 0, blockRuns: 0, awqSearch: 0 };
+  /** Seconds before each block's first progress event, block by block (the first includes what precedes it). */
+  const blockStarts: number[] = [];
   /** How each linear's AWQ losses were computed (the Gram form's accumulation counts to block runs). */
   const lossForms: Record<string, string> = {};
   let last = started;
   return {
     seconds,
     lossForms,
+    blockStarts,
     onProgress(event: QuantizeProgress): void {
       const now = performance.now();
       const elapsed = (now - last) / 1000;
       last = now;
       if (event.phase === 'calibrate-block') {
-        if (event.batch === 1) seconds.blockOpenAndFirstRun += elapsed;
+        if (event.batch === 1) {
+          seconds.blockOpenAndFirstRun += elapsed;
+          blockStarts.push(elapsed);
+        }
         else seconds.blockRuns += elapsed;
       } else if (event.phase === 'awq-search') {
         seconds.awqSearch += elapsed;
@@ -84,7 +90,7 @@ for (const mode of modes) {
     seconds.push((performance.now() - started) / 1000);
     const cpu = process.cpuUsage(cpuStarted);
     cpuSeconds.push((cpu.user + cpu.system) / 1e6);
-    phases.push(clock.seconds);
+    phases.push({ ...clock.seconds, blockStarts: clock.blockStarts.map((value) => Number(value.toFixed(4))) });
     lossForms = clock.lossForms;
     // What calibration chose, to compare executions and devices: AWQ's alphas, fp8's input amax.
     calibrated = {

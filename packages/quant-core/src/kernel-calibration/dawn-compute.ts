@@ -15,16 +15,25 @@ export type Binding =
 
 /**
  * Buffers, cached pipelines and batched dispatches on one Dawn device: kernel calibration records
- * many dispatches into one command encoder and submits them together, so a block's work costs one
- * submission instead of one per kernel. Every buffer it makes is destroyed by `destroy`.
+ * many dispatches and submits them together, so a block's work costs one submission instead of one
+ * per kernel. Pipelines are created asynchronously as dispatches first name them and encoding waits
+ * for them at submission, so the first block's shaders compile side by side instead of one after
+ * another. Every buffer it makes is destroyed by `destroy`.
  */
 export class DawnCompute {
   readonly #device: GPUDevice;
-  readonly #pipelines = new Map<string, GPUComputePipeline>();
+  readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
   readonly #buffers = new Set<GPUBuffer>();
   /** Uniform buffers of the recorded dispatches, freed once their submission is done. */
   #uniforms: GPUBuffer[] = [];
-  #encoder: GPUCommandEncoder | undefined;
+  /**
+   * What was recorded since the last submission, encoded in order once the pipelines exist: a
+   * dispatch's pipeline, or none for a copy.
+   */
+  #recorded: {
+    readonly pipeline?: Promise<GPUComputePipeline>;
+    readonly encode: (encoder: GPUCommandEncoder, pipeline: GPUComputePipeline | undefined) => void;
+  }[] = [];
 
   constructor(device: GPUDevice) {
     this.#device = device;
@@ -54,22 +63,19 @@ export class DawnCompute {
     return buffer;
   }
 
-  /** A storage buffer holding `data`. */
+  /** A storage buffer holding `data` (written at once, before anything submitted later runs). */
   upload(data: Float32Array | Uint32Array, what: string): GPUBuffer {
     const buffer = this.buffer(data.byteLength, what);
-    this.#device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.write(buffer, 0, data);
     return buffer;
   }
 
-  /** Writes `data` into `buffer` at `offset` bytes, ahead of the dispatches submitted after. */
+  /**
+   * Writes `data` into `buffer` at `offset` bytes at once: ahead of every dispatch submitted later,
+   * including ones recorded before this call, so only into buffers no recorded dispatch uses.
+   */
   write(buffer: GPUBuffer, offset: number, data: Float32Array | Uint32Array): void {
     this.#device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
-  }
-
-  /** Zeroes `bytes` of `buffer` from `offset`, in order with the recorded dispatches. */
-  clear(buffer: GPUBuffer, offset = 0, bytes = buffer.size): void {
-    this.#encoder ??= this.#device.createCommandEncoder();
-    this.#encoder.clearBuffer(buffer, offset, bytes);
   }
 
   release(buffer: GPUBuffer | undefined): void {
@@ -87,6 +93,14 @@ export class DawnCompute {
     bindings: readonly Binding[],
     workgroups: readonly [number, number?, number?],
   ): void {
+    const [x, y = 1, z = 1] = workgroups;
+    const limit = this.#device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > limit || y > limit || z > limit) {
+      throw new DeviceUnavailableError(
+        'kernels',
+        `a dispatch of ${x} × ${y} × ${z} workgroups exceeds the adapter's ${limit} per dimension`,
+      );
+    }
     const pipeline = this.#pipeline(code);
     const entries: GPUBindGroupEntry[] = [];
     if (uniform !== undefined) {
@@ -104,29 +118,22 @@ export class DawnCompute {
     bindings.forEach((binding, index) => {
       entries.push({ binding: first + index, resource: 'buffer' in binding ? binding : { buffer: binding } });
     });
-    const group = this.#device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    this.#encoder ??= this.#device.createCommandEncoder();
-    const pass = this.#encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    const [x, y = 1, z = 1] = workgroups;
-    const limit = this.#device.limits.maxComputeWorkgroupsPerDimension;
-    if (x > limit || y > limit || z > limit) {
-      throw new DeviceUnavailableError(
-        'kernels',
-        `a dispatch of ${x} × ${y} × ${z} workgroups exceeds the adapter's ${limit} per dimension`,
-      );
-    }
-    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
-    pass.end();
+    this.#recorded.push({
+      pipeline,
+      encode: (encoder, resolved) => {
+        const group = this.#device.createBindGroup({ layout: resolved!.getBindGroupLayout(0), entries });
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(resolved!);
+        pass.setBindGroup(0, group);
+        if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+        pass.end();
+      },
+    });
   }
 
   /** Submits what was recorded and waits for the device to finish it. */
   async submit(): Promise<void> {
-    if (this.#encoder !== undefined) {
-      this.#device.queue.submit([this.#encoder.finish()]);
-      this.#encoder = undefined;
-    }
+    await this.#encode();
     await this.#device.queue.onSubmittedWorkDone();
     for (const buffer of this.#uniforms) buffer.destroy();
     this.#uniforms = [];
@@ -134,11 +141,12 @@ export class DawnCompute {
 
   /** Submits what was recorded, then reads `floats` float32 values of `buffer` from `offset` bytes. */
   async read(buffer: GPUBuffer, floats: number, offset = 0): Promise<Float32Array> {
-    const bytes = Math.ceil((4 * floats) / 4) * 4;
+    const bytes = 4 * floats;
     const staging = this.#device.createBuffer({ size: Math.max(16, bytes), usage: MAP_READ | COPY_DST });
     try {
-      this.#encoder ??= this.#device.createCommandEncoder();
-      this.#encoder.copyBufferToBuffer(buffer, offset, staging, 0, bytes);
+      this.#recorded.push({
+        encode: (encoder) => encoder.copyBufferToBuffer(buffer, offset, staging, 0, bytes),
+      });
       await this.submit();
       await staging.mapAsync(MAP_READ, 0, bytes);
       return new Float32Array(staging.getMappedRange(0, bytes).slice(0));
@@ -151,13 +159,24 @@ export class DawnCompute {
     for (const buffer of [...this.#buffers, ...this.#uniforms]) buffer.destroy();
     this.#buffers.clear();
     this.#uniforms = [];
-    this.#encoder = undefined;
+    this.#recorded = [];
   }
 
-  #pipeline(code: string): GPUComputePipeline {
+  /** Encodes and submits what was recorded, once every pipeline it names exists. */
+  async #encode(): Promise<void> {
+    const recorded = this.#recorded;
+    this.#recorded = [];
+    if (recorded.length === 0) return;
+    const pipelines = await Promise.all(recorded.map((entry) => entry.pipeline));
+    const encoder = this.#device.createCommandEncoder();
+    recorded.forEach((entry, index) => entry.encode(encoder, pipelines[index]));
+    this.#device.queue.submit([encoder.finish()]);
+  }
+
+  #pipeline(code: string): Promise<GPUComputePipeline> {
     let pipeline = this.#pipelines.get(code);
     if (pipeline === undefined) {
-      pipeline = this.#device.createComputePipeline({
+      pipeline = this.#device.createComputePipelineAsync({
         layout: 'auto',
         compute: { module: this.#device.createShaderModule({ code }), entryPoint: 'main' },
       });
