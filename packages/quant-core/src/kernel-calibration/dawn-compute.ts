@@ -1,4 +1,4 @@
-/// <reference types="webgpu" />
+import type {} from 'webgpu';
 import { DeviceUnavailableError } from '@ptq/onnx';
 
 // GPUBufferUsage / GPUMapMode flags, usable before Dawn has put its globals in place.
