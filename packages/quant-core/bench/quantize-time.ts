@@ -43,8 +43,7 @@ function phaseClock(started: number) {
         if (event.batch === 1) {
           seconds.blockOpenAndFirstRun += elapsed;
           blockStarts.push(elapsed);
-        }
-        else seconds.blockRuns += elapsed;
+        } else seconds.blockRuns += elapsed;
       } else if (event.phase === 'awq-search') {
         seconds.awqSearch += elapsed;
         if (event.linear !== undefined && event.lossForm !== undefined)
@@ -90,7 +89,10 @@ for (const mode of modes) {
     seconds.push((performance.now() - started) / 1000);
     const cpu = process.cpuUsage(cpuStarted);
     cpuSeconds.push((cpu.user + cpu.system) / 1e6);
-    phases.push({ ...clock.seconds, blockStarts: clock.blockStarts.map((value) => Number(value.toFixed(4))) });
+    phases.push({
+      ...clock.seconds,
+      blockStarts: clock.blockStarts.map((value) => Number(value.toFixed(4))),
+    });
     lossForms = clock.lossForms;
     // What calibration chose, to compare executions and devices: AWQ's alphas, fp8's input amax.
     calibrated = {

@@ -1,5 +1,6 @@
-import type {} from 'webgpu';
 import { DeviceUnavailableError } from '@ptq/onnx';
+// The WebGPU types (GPUDevice, GPUBuffer, …), as Dawn's package declares them.
+import type {} from 'webgpu';
 
 // GPUBufferUsage / GPUMapMode flags, usable before Dawn has put its globals in place.
 const MAP_READ = 0x01;
@@ -169,7 +170,7 @@ export class DawnCompute {
     if (recorded.length === 0) return;
     const pipelines = await Promise.all(recorded.map((entry) => entry.pipeline));
     const encoder = this.#device.createCommandEncoder();
-    recorded.forEach((entry, index) => entry.encode(encoder, pipelines[index]));
+    for (const [index, entry] of recorded.entries()) entry.encode(encoder, pipelines[index]);
     this.#device.queue.submit([encoder.finish()]);
   }
 
