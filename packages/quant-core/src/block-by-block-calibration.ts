@@ -66,8 +66,8 @@ export interface BlockByBlockOptions {
  * What runs block-by-block calibration: `onnxruntime` (a session per block, on the CPU or WebGPU);
  * `kernels` (ptq's own WGSL kernels through Dawn, the decode engine's device: the block's forward, the
  * statistics and the AWQ search on the GPU in one submission per block; a software adapter such as
- * Mesa's llvmpipe is accepted when named outright); `auto` (default): the kernels when calibration
- * runs on WebGPU and a hardware adapter is found, else onnxruntime. The kernels take whole unpadded
+ * Mesa's llvmpipe is accepted when named outright); `auto` (default): the kernels when AWQ-lite
+ * calibrates, calibration runs on WebGPU and a hardware adapter is found, else onnxruntime. The kernels take whole unpadded
  * sequences, max statistics of the inputs and AWQ-lite in the Gram form; `auto` falls back to
  * onnxruntime, with a notice, for anything else.
  */
@@ -309,6 +309,9 @@ async function calibrateOnKernelsIfChosen(
   const engine = options.engine ?? 'auto';
   if (engine === 'onnxruntime') return undefined;
   if (engine === 'auto') {
+    // Measured on an H100 so far only where AWQ-lite runs (int4: faster than onnxruntime); max
+    // calibration alone (float8) stays on onnxruntime until the kernels are measured ahead there too.
+    if (options.awqAlphaStep === undefined) return undefined;
     const device =
       options.device === 'auto'
         ? await resolveDevice('auto', { onNotice: options.onNotice })

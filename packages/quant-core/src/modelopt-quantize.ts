@@ -102,8 +102,8 @@ export interface ModelOptQuantizeOptions {
    */
   readonly awqLossForm?: AwqLossForm;
   /**
-   * What runs block-by-block calibration on the GPU: `auto` (default: ptq's own kernels when
-   * calibration runs on WebGPU and a hardware adapter is found), `kernels` or `onnxruntime`; see
+   * What runs block-by-block calibration on the GPU: `auto` (default: ptq's own kernels when AWQ-lite
+   * calibrates on WebGPU and a hardware adapter is found), `kernels` or `onnxruntime`; see
    * `CalibrationEngine`. The same statistics up to float32 rounding.
    */
   readonly calibrationEngine?: CalibrationEngine;
