@@ -32,6 +32,21 @@ function workgroupSum(result: string): string {
   let ${result} = workgroupUniformLoad(&shared_result);`;
 }
 
+/** The workgroup memory `workgroupSum` uses. */
+const SUM_MEMORY = `var<workgroup> partial: array<f32, ${THREADS}>;
+var<workgroup> shared_result: f32;`;
+
+/**
+ * The first lines of a one-workgroup-per-row kernel with workgroup sums: `row`, whether it is
+ * `inside` the uniform's `rows.count`, and its first element `base`. Every workgroup goes on to the
+ * barriers of its sums: a row past the end computes on row 0 and must store nothing.
+ */
+function rowStart(width: number): string {
+  return `let row = group.y * ${ROWS_PER_DIMENSION}u + group.x;
+  let inside = row < rows.count;
+  let base = select(0u, row * ${width}u, inside);`;
+}
+
 /**
  * `output[row] = LayerNorm(input[row])·gamma + beta` (mean and variance over the row, 1/√(variance +
  * epsilon)), one workgroup per row. Bindings: 0 `{count: u32, epsilon: f32}`, 1 input, 2 output,
@@ -49,15 +64,11 @@ struct Rows {
 @group(0) @binding(3) var<storage, read> gamma: array<f32>;
 @group(0) @binding(4) var<storage, read> beta: array<f32>;
 
-var<workgroup> partial: array<f32, ${THREADS}>;
-var<workgroup> shared_result: f32;
+${SUM_MEMORY}
 
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  // Every workgroup reaches the barriers below: a row past the end computes on row 0 and stores nothing.
-  let row = group.y * ${ROWS_PER_DIMENSION}u + group.x;
-  let inside = row < rows.count;
-  let base = select(0u, row * ${width}u, inside);
+  ${rowStart(width)}
   var local_sum = 0.0;
   for (var i = tid; i < ${width}u; i += ${THREADS}u) {
     local_sum += input[base + i];
@@ -516,14 +527,11 @@ struct Rows {
 @group(0) @binding(2) var<storage, read> right: array<f32>;
 @group(0) @binding(3) var<storage, read_write> sums: array<f32>;
 
-var<workgroup> partial: array<f32, ${THREADS}>;
-var<workgroup> shared_result: f32;
+${SUM_MEMORY}
 
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let row = group.y * ${ROWS_PER_DIMENSION}u + group.x;
-  let inside = row < rows.count;
-  let base = select(0u, row * ${width}u, inside);
+  ${rowStart(width)}
   var local_sum = 0.0;
   for (var i = tid; i < ${width}u; i += ${THREADS}u) {
     local_sum += left[base + i] * right[base + i];
