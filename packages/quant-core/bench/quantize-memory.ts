@@ -11,7 +11,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { loadHfGpt2 } from '@ptq/hf-gpt2';
 import {
   GPT2_124M,
@@ -425,7 +425,8 @@ async function wholeCommand(): Promise<void> {
         report.userCpuSeconds + report.systemCpuSeconds,
       ]),
     );
-    writeRunJson(out, 'ptq quantize peak RSS', run, { check, cli }, reports);
+    // The command as the checkout names it: a path relative to the repository, not the machine's.
+    writeRunJson(out, 'ptq quantize peak RSS', run, { check, cli: relative(root, cli) }, reports);
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
