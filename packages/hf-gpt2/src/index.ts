@@ -54,7 +54,7 @@ export {
 export { type NormalizedTap, normalizeTaps, type TapRequest, type TapResult } from './graph/taps';
 export { type ValidatedBatch, validateBatch } from './graph/validate-batch';
 export { type GraphLinear, isGraphLinear, type LinearModule } from './graph-linear';
-export { gpt2LinearPaths } from './linear-paths';
+export { gpt2BlockOfLinear, gpt2LinearPaths } from './linear-paths';
 export { type LoadHfGpt2Options, loadHfGpt2 } from './load-hf-gpt2';
 export { Conv1D } from './modules/conv1d';
 export { Embedding } from './modules/embedding';

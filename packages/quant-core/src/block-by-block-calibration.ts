@@ -5,6 +5,7 @@ import {
   embedBatch,
   type GPT2LMHeadModel,
   Gpt2BlockSession,
+  gpt2BlockOfLinear,
   type TapRequest,
 } from '@ptq/hf-gpt2';
 import { type KernelDevice, requestKernelDevice } from '@ptq/nanogpt';
@@ -94,16 +95,17 @@ export async function calibrateBlockByBlock(
   options: BlockByBlockOptions,
 ): Promise<BlockByBlockResult> {
   if (batches.length === 0) throw new InvalidArgumentError('forwardLoop', 'ran no batch through the model');
-  const kernels = await calibrateOnKernelsIfChosen(model, linears, batches, options);
+  // A device named outright needs no probe session; its block sessions fail by name if it is missing.
+  // The kernels named outright need none either: they never fall back to onnxruntime.
+  const device =
+    options.device === 'auto' && options.engine !== 'kernels'
+      ? await resolveDevice('auto', { onNotice: options.onNotice })
+      : options.device;
+  const kernels = await calibrateOnKernelsIfChosen(model, linears, batches, options, device);
   if (kernels !== undefined) return kernels;
   const layers = model.config.n_layer;
   const awqPaths = options.awqAlphaStep === undefined ? [] : [...linears.keys()];
-  const layerOf = (path: string): number => {
-    if (path === 'lm_head') return layers - 1;
-    const match = /^transformer\.h\.(\d+)\./.exec(path);
-    if (match === null) throw new InvalidArgumentError('linears', `"${path}" is not a GPT-2 linear path`);
-    return Number(match[1]);
-  };
+  const layerOf = (path: string): number => gpt2BlockOfLinear(path, layers);
   const taps = new Map<string, TapRequest>();
   for (const [module, calibrator] of options.inputCalibrators) {
     taps.set(module, {
@@ -112,9 +114,6 @@ export async function calibrateBlockByBlock(
       ...(calibrator.needs.input ? { input: true } : {}),
     });
   }
-  // A device named outright needs no probe session; its block sessions fail by name if it is missing.
-  const device =
-    options.device === 'auto' ? await resolveDevice('auto', { onNotice: options.onNotice }) : options.device;
   // On WebGPU the hidden states and AWQ's captured inputs stay in GPU buffers from block to block
   // and into the search, unless a calibrator reads the activations themselves on the host.
   const keepOnDevice =
@@ -305,19 +304,14 @@ async function calibrateOnKernelsIfChosen(
   linears: ReadonlyMap<string, QuantLinear>,
   batches: readonly RecordedBatch[],
   options: BlockByBlockOptions,
+  /** Where onnxruntime would calibrate, resolved unless the kernels are named outright. */
+  device: Device,
 ): Promise<BlockByBlockResult | undefined> {
   const engine = options.engine ?? 'auto';
   if (engine === 'onnxruntime') return undefined;
-  if (engine === 'auto') {
-    // Measured on an H100 so far only where AWQ-lite runs (int4: faster than onnxruntime); max
-    // calibration alone (float8) stays on onnxruntime until the kernels are measured ahead there too.
-    if (options.awqAlphaStep === undefined) return undefined;
-    const device =
-      options.device === 'auto'
-        ? await resolveDevice('auto', { onNotice: options.onNotice })
-        : options.device;
-    if (device !== 'webgpu') return undefined;
-  }
+  // Measured on an H100 so far only where AWQ-lite runs (int4: faster than onnxruntime); max
+  // calibration alone (float8) stays on onnxruntime until the kernels are measured ahead there too.
+  if (engine === 'auto' && (options.awqAlphaStep === undefined || device !== 'webgpu')) return undefined;
   const fallBack = (reason: string): undefined => {
     if (engine === 'kernels') {
       throw new InvalidArgumentError('calibrationEngine', `kernels cannot calibrate here: ${reason}`);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { embedBatch, type GPT2LMHeadModel, type GraphLinear } from '@ptq/hf-gpt2';
+import { embedBatch, type GPT2LMHeadModel, type GraphLinear, gpt2BlockOfLinear } from '@ptq/hf-gpt2';
 import { DeviceUnavailableError } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import { type AwqLayerResult, type AwqProgress, awqAlphas, awqScale } from '../awq-lite';
@@ -158,13 +158,7 @@ async function calibrate(
       : 128;
   checkWorkgroupMemory(compute, 'the matrix product', matrixProductWorkgroupBytes(threads));
   checkWorkgroupMemory(compute, 'attention', attentionWorkgroupBytes({ heads, headSize: width / heads }));
-  const layerOf = (path: string): number => {
-    if (path === 'lm_head') return config.n_layer - 1;
-    const match = /^transformer\.h\.(\d+)\./.exec(path);
-    if (match === null)
-      throw new InvalidArgumentError('linears', `"${path}" is not a GPT-2 block linear path`);
-    return Number(match[1]);
-  };
+  const layerOf = (path: string): number => gpt2BlockOfLinear(path, config.n_layer);
   const awqPaths = options.awqAlphaStep === undefined ? [] : [...linears.keys()];
   const alphas = options.awqAlphaStep === undefined ? [] : awqAlphas(options.awqAlphaStep);
   const tapped = new Set([...options.inputCalibrators.keys(), ...awqPaths]);
