@@ -35,6 +35,30 @@ export interface AwqLiteOptions {
   readonly onNotice?: (message: string) => void;
 }
 
+/**
+ * Adds one batch's per-channel mean |x| (`mean[offset…offset + sum.length]`) into `sum`, in float32:
+ * AWQ-lite's act_scale accumulates the batches' means in this order.
+ */
+export function addBatchMean(sum: Float32Array, mean: ArrayLike<number>, offset = 0): void {
+  for (let channel = 0; channel < sum.length; channel++) {
+    sum[channel] = Math.fround(sum[channel]! + mean[offset + channel]!);
+  }
+}
+
+/** act_scale: the batches' summed means (`addBatchMean`) divided by the batches, in float32. */
+export function actScaleOf(sum: Float32Array, batches: number): Float32Array {
+  return sum.map((value) => Math.fround(value / batches));
+}
+
+/** The first candidate of least loss, as ModelOpt keeps the first alpha of a tie. */
+export function leastLossIndex(losses: readonly number[]): number {
+  let best = 0;
+  for (let candidate = 1; candidate < losses.length; candidate++) {
+    if (losses[candidate]! < losses[best]!) best = candidate;
+  }
+  return best;
+}
+
 /** ModelOpt's alpha grid: `torch.arange(0, 1 + step, step)`: ceil((end − start) / step) values in float32. */
 export function awqAlphas(alphaStep: number): number[] {
   const count = Math.ceil((1 + alphaStep) / alphaStep);
@@ -117,24 +141,14 @@ export async function awqLite(
       model,
       paths.map((module) => ({ module, absMeanPerChannel: true })),
       (taps) => {
-        for (const path of paths) {
-          const mean = taps.get(path)!.absMeanPerChannel!;
-          const sum = sums.get(path)!;
-          for (let index = 0; index < sum.length; index++)
-            sum[index] = Math.fround(sum[index]! + mean[index]!);
-        }
+        for (const path of paths) addBatchMean(sums.get(path)!, taps.get(path)!.absMeanPerChannel!);
         tokens += taps.get(paths[0]!)!.tokenCount;
         batches++;
       },
     ),
   );
   const actScales = new Map<string, Float32Array>();
-  for (const [path, sum] of sums) {
-    actScales.set(
-      path,
-      sum.map((value) => Math.fround(value / batches)),
-    );
-  }
+  for (const [path, sum] of sums) actScales.set(path, actScaleOf(sum, batches));
 
   const alphas = awqAlphas(options.alphaStep);
   const graphs = new AwqSearchGraphs(options.device(), options.memoryBudgetBytes, options.onNotice);
@@ -222,10 +236,7 @@ export async function searchAwqScale(
       }
     }
   }
-  let best = 0;
-  for (let candidate = 1; candidate < losses.length; candidate++) {
-    if (losses[candidate]! < losses[best]!) best = candidate;
-  }
+  const best = leastLossIndex(losses);
   return { alpha: alphas[best]!, losses, scale: scales[best]! };
 }
 

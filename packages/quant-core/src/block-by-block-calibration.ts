@@ -12,7 +12,14 @@ import { type KernelDevice, requestKernelDevice } from '@ptq/nanogpt';
 import { type Device, DeviceUnavailableError, isOrtTensor, resolveDevice } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
-import { type AwqLayerResult, type AwqProgress, awqAlphas, searchAwqScale } from './awq-lite';
+import {
+  type AwqLayerResult,
+  type AwqProgress,
+  actScaleOf,
+  addBatchMean,
+  awqAlphas,
+  searchAwqScale,
+} from './awq-lite';
 import { type AwqLossForm, awqLossFormFor } from './awq-loss-form';
 import { AwqSearchGraphs, type SearchInput } from './awq-search-graph';
 import { type InputCalibrator, inputAmaxTensor } from './calibrator';
@@ -216,10 +223,7 @@ export async function calibrateBlockByBlock(
             options.inputCalibrators.get(tap.module)?.observe(found);
             const sum = sums.get(tap.module);
             if (sum !== undefined) {
-              const mean = found.absMeanPerChannel!;
-              for (let channel = 0; channel < sum.length; channel++) {
-                sum[channel] = Math.fround(sum[channel]! + mean[channel]!);
-              }
+              addBatchMean(sum, found.absMeanPerChannel!);
               if (lossForms.get(tap.module) === 'gram') {
                 const gram = await graphs.addToGram(input!, grams.get(tap.module));
                 if (gram !== undefined) grams.set(tap.module, gram);
@@ -253,7 +257,7 @@ export async function calibrateBlockByBlock(
       previous = keepOnDevice ? session : undefined;
       if (!keepOnDevice) await session.release();
       for (const path of blockAwq) {
-        const actScale = sums.get(path)!.map((value) => Math.fround(value / batches.length));
+        const actScale = actScaleOf(sums.get(path)!, batches.length);
         const weights = deviceWeights.get(path) ?? {};
         const lossForm = lossForms.get(path)!;
         const found = await searchAwqScale(

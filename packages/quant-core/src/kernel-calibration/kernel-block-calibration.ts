@@ -2,7 +2,15 @@ import { InvalidArgumentError } from '@ptq/errors';
 import { embedBatch, type GPT2LMHeadModel, type GraphLinear, gpt2BlockOfLinear } from '@ptq/hf-gpt2';
 import { DeviceUnavailableError } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
-import { type AwqLayerResult, type AwqProgress, awqAlphas, awqScale } from '../awq-lite';
+import {
+  type AwqLayerResult,
+  type AwqProgress,
+  actScaleOf,
+  addBatchMean,
+  awqAlphas,
+  awqScale,
+  leastLossIndex,
+} from '../awq-lite';
 import type { BlockProgress } from '../block-by-block-calibration';
 import { type InputCalibrator, inputAmaxTensor } from '../calibrator';
 import type { QuantLinear } from '../quant-linear';
@@ -459,10 +467,7 @@ async function calibrate(
         for (let row = 0; row < out; row++) sum += rowSums[candidate * out + row]!;
         return Math.fround(sum / out);
       });
-      let best = 0;
-      for (let candidate = 1; candidate < losses.length; candidate++) {
-        if (losses[candidate]! < losses[best]!) best = candidate;
-      }
+      const best = leastLossIndex(losses);
       awq.set(path, { alpha: alphas[best]!, losses });
       awqScales.set(path, scales[best]!);
       options.onProgress?.({
@@ -724,15 +729,11 @@ function product(
   );
 }
 
-/** AWQ-lite's act_scale: the per-batch means summed in float32, in batch order, then divided by the batches. */
+/** AWQ-lite's act_scale from the batches' means `[batches, channels]`, added in batch order. */
 function averageOfBatches(means: Float32Array, batches: number, channels: number): Float32Array {
   const sum = new Float32Array(channels);
-  for (let batch = 0; batch < batches; batch++) {
-    for (let channel = 0; channel < channels; channel++) {
-      sum[channel] = Math.fround(sum[channel]! + means[batch * channels + channel]!);
-    }
-  }
-  return sum.map((value) => Math.fround(value / batches));
+  for (let batch = 0; batch < batches; batch++) addBatchMean(sum, means, batch * channels);
+  return actScaleOf(sum, batches);
 }
 
 function words(values: readonly number[]): ArrayBuffer {
