@@ -9,11 +9,6 @@ const COPY_DST = 0x08;
 const UNIFORM = 0x40;
 const STORAGE = 0x80;
 
-/** A buffer binding: the whole buffer, or `size` bytes from `offset` (a multiple of 256). */
-export type Binding =
-  | GPUBuffer
-  | { readonly buffer: GPUBuffer; readonly offset: number; readonly size: number };
-
 /**
  * Buffers, cached pipelines and batched dispatches on one Dawn device: kernel calibration records
  * many dispatches and submits them together, so a block's work costs one submission instead of one
@@ -91,7 +86,7 @@ export class DawnCompute {
   dispatch(
     code: string,
     uniform: ArrayBuffer | undefined,
-    bindings: readonly Binding[],
+    bindings: readonly GPUBuffer[],
     workgroups: readonly [number, number?, number?],
   ): void {
     const [x, y = 1, z = 1] = workgroups;
@@ -116,8 +111,8 @@ export class DawnCompute {
       entries.push({ binding: 0, resource: { buffer } });
     }
     const first = uniform === undefined ? 0 : 1;
-    bindings.forEach((binding, index) => {
-      entries.push({ binding: first + index, resource: 'buffer' in binding ? binding : { buffer: binding } });
+    bindings.forEach((buffer, index) => {
+      entries.push({ binding: first + index, resource: { buffer } });
     });
     this.#recorded.push({
       pipeline,

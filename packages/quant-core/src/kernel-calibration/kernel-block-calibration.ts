@@ -46,6 +46,9 @@ import {
   type OperandLayout,
 } from './matrix-product-shader';
 
+/** A block's linears, in forward order. */
+const BLOCK_LINEARS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
+
 /** Rows (tokens) one run of a block takes at most: consecutive batches of one length run together. */
 const MAX_RUN_ROWS = 32768;
 /** Bytes of candidate differences (and as many of their products with H) on the device at once. */
@@ -211,12 +214,15 @@ async function calibrate(
       uploads.push(buffer);
       return buffer;
     };
-    const linearOf = (name: string): UploadedLinear =>
-      uploadLinear(upload, `${prefix}.${name}`, model.linear(`${prefix}.${name}`));
-    const attention = linearOf('attn.c_attn');
-    const projection = linearOf('attn.c_proj');
-    const expand = linearOf('mlp.c_fc');
-    const contract = linearOf('mlp.c_proj');
+    const uploaded = new Map(
+      BLOCK_LINEARS.map((name) => {
+        const path = `${prefix}.${name}`;
+        return [path, uploadLinear(upload, path, model.linear(path))];
+      }),
+    );
+    const [attention, projection, expand, contract] = BLOCK_LINEARS.map(
+      (name) => uploaded.get(`${prefix}.${name}`)!,
+    ) as [UploadedLinear, UploadedLinear, UploadedLinear, UploadedLinear];
     // lm_head's input, ln_f's output, follows the last block.
     const final = layer === config.n_layer - 1 && tapped.has('lm_head');
     const norms = [block.ln_1, block.ln_2, ...(final ? [model.transformer.ln_f] : [])].map((norm, index) => ({
@@ -268,14 +274,12 @@ async function calibrate(
       );
     };
     // AWQ's weight statistic, from W as [out, in] (which the search reads too), ahead of the runs.
-    const uploadedLinears = { attention, projection, expand, contract };
     const rowsWeights = new Map(
       blockAwq.map((path) => {
-        const uploaded = uploadedFor(path, uploadedLinears, prefix);
-        const linear = linears.get(path)!;
+        const { layout, weight } = uploaded.get(path)!;
         return [
           path,
-          uploaded.layout === 'columns' ? uploaded.weight : upload(linear.weight.data, `${path} [out, in]`),
+          layout === 'columns' ? weight : upload(linears.get(path)!.weight.data, `${path} [out, in]`),
         ];
       }),
     );
@@ -304,17 +308,19 @@ async function calibrate(
         return [path, scale];
       }),
     );
+    const absMax = (values: GPUBuffer, first: number, count: number, slot: number) =>
+      compute.dispatch(
+        ABS_MAX_SHADER,
+        words([first, count, slot]),
+        [values, maxima],
+        [absMaxWorkgroups(count)],
+      );
     const tap = (path: string, tapped: GPUBuffer, columns: number, run: Run) => {
       let slot = maxSlots.get(path);
       if (slot === undefined && !means.has(path)) return;
       if (slot !== undefined && wholeRun(run, options.inputCalibrators.get(path)!)) {
         // One max over the run, kept in the slot of its first batch.
-        compute.dispatch(
-          ABS_MAX_SHADER,
-          words([0, run.rows * columns, slot + run.batches[0]!.index]),
-          [tapped, maxima],
-          [absMaxWorkgroups(run.rows * columns)],
-        );
+        absMax(tapped, 0, run.rows * columns, slot + run.batches[0]!.index);
         slot = undefined;
       }
       for (const batch of run.batches) {
@@ -332,14 +338,7 @@ async function calibrate(
           values = compact!;
           firstRow = 0;
         }
-        if (slot !== undefined) {
-          compute.dispatch(
-            ABS_MAX_SHADER,
-            words([firstRow * columns, rows * columns, slot + index]),
-            [values, maxima],
-            [absMaxWorkgroups(rows * columns)],
-          );
-        }
+        if (slot !== undefined) absMax(values, firstRow * columns, rows * columns, slot + index);
         const mean = means.get(path);
         if (mean === undefined) continue;
         columnMean(values, { kind: 'abs' }, columns, firstRow, rows, mean, index * columns);
@@ -611,20 +610,6 @@ function uploadLinear(
     inFeatures: linear.inFeatures,
     outFeatures: linear.outFeatures,
   };
-}
-
-function uploadedFor(
-  path: string,
-  linears: Record<'attention' | 'projection' | 'expand' | 'contract', UploadedLinear>,
-  prefix: string,
-): UploadedLinear {
-  const byName: Record<string, UploadedLinear> = {
-    [`${prefix}.attn.c_attn`]: linears.attention,
-    [`${prefix}.attn.c_proj`]: linears.projection,
-    [`${prefix}.mlp.c_fc`]: linears.expand,
-    [`${prefix}.mlp.c_proj`]: linears.contract,
-  };
-  return byName[path]!;
 }
 
 /** Candidates whose differences `[count, out, in]` fit `bytes` (at least one). */
