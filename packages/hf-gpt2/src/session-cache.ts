@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createSession, type Device, type SessionHandle } from '@ptq/onnx';
+import { createSession, type Device, type SessionHandle, withUnpackedWeights } from '@ptq/onnx';
 import { serializeModel, writeModel } from '@ptq/onnx-format';
 import { byteLengthOf, numElements } from '@ptq/tensor';
 import type { Gpt2Graph } from './graph/build-gpt2-graph';
@@ -89,7 +89,14 @@ export class SessionCache {
 
   async #create(build: () => Gpt2Graph, files: TemporaryFiles): Promise<CachedSession> {
     const graph = build();
-    const sessionOptions = { device: this.#options.device, onNotice: this.#options.onNotice };
+    // Weights stay unpacked, as block-by-block calibration's sessions keep theirs: calibration sums
+    // the same way in either execution, and so does every later forward of the calibrated model
+    // (an fp8 activation a float32 ulp from a rounding boundary rounds the way calibration saw it).
+    const sessionOptions = {
+      device: this.#options.device,
+      onNotice: this.#options.onNotice,
+      sessionOptions: withUnpackedWeights(),
+    };
     let handle: SessionHandle;
     if (initializerBytes(graph) <= INLINE_WEIGHT_LIMIT) {
       handle = await createSession(serializeModel(graph.model), sessionOptions);

@@ -25,4 +25,5 @@ export {
   type OrtTensorType,
   ortTypeOf,
 } from './ort-tensor-types';
+export { withUnpackedWeights } from './unpacked-weights';
 export { vulkanLoaderPresent } from './vulkan-loader';

@@ -2,9 +2,10 @@
 // samples batch 1, int4 16 samples batch 16, cnn_dailymail), for the default model or a
 // GPT-2-124M-shaped checkpoint with random weights. Loading is not timed.
 // Run: pnpm bench  (bundled: node quantize-time.mjs --model gpt2-124m --device webgpu --out r.json
-// [--modes int4-weight-only] [--runs 3] [--awq-loss-form auto|outputs|gram])
+// [--modes int4-weight-only] [--runs 3] [--awq-loss-form auto|outputs|gram] [--samples 2 --length 32]);
+// --model also takes a checkpoint folder.
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
 import { loadHfGpt2 } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
@@ -55,13 +56,24 @@ function phaseClock(started: number) {
 
 const device = flag('device', 'cpu') as Device;
 const which = flag('model', 'default');
-const out = flag('out', `bench-results/quantize-time-${which}.json`);
+const out = flag('out', `bench-results/quantize-time-${basename(which)}.json`);
 const runs = Number(flag('runs', '1'));
 const modes = flag('modes', QUANT_MODES.join(',')).split(',') as QuantMode[];
 const awqLossForm = flag('awq-loss-form', 'auto') as AwqLossForm;
 const calibrationEngine = flag('calibration-engine', 'auto') as CalibrationEngine;
+// Fewer or shorter calibration samples than the seed's, for a large checkpoint on a small machine.
+const samples = flag('samples', '');
+const length = flag('length', '');
+const datasetOptions = {
+  ...(samples === '' ? {} : { numSamples: Number(samples) }),
+  ...(length === '' ? {} : { maxSampleLength: Number(length) }),
+};
 const folder =
-  which === 'gpt2-124m' ? await writeRandomGpt2(join(tmpdir(), 'ptq-bench-gpt2-124m')) : DEFAULT_MODEL_DIR;
+  which === 'gpt2-124m'
+    ? await writeRandomGpt2(join(tmpdir(), 'ptq-bench-gpt2-124m'))
+    : which === 'default'
+      ? DEFAULT_MODEL_DIR
+      : which;
 
 const rows: (string | number)[][] = [];
 const results = [];
@@ -82,6 +94,7 @@ for (const mode of modes) {
       device,
       awqLossForm,
       calibrationEngine,
+      ...datasetOptions,
       log: () => {},
       onNotice: () => {},
       onProgress: clock.onProgress,
@@ -154,4 +167,11 @@ printTable(
   ],
   rows,
 );
-writeJson(out, { benchmark: 'modelOptQuantize wall time', model: which, machine: host, runs, results });
+writeJson(out, {
+  benchmark: 'modelOptQuantize wall time',
+  model: which,
+  machine: host,
+  runs,
+  ...datasetOptions,
+  results,
+});

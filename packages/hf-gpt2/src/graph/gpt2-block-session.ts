@@ -6,6 +6,7 @@ import {
   isOrtTensor,
   type ResolvedDevice,
   toOrtTensor,
+  withUnpackedWeights,
 } from '@ptq/onnx';
 import { type ReusableBytes, serializeModel } from '@ptq/onnx-format';
 import { createTensor, type Tensor } from '@ptq/tensor';
@@ -125,10 +126,12 @@ export class Gpt2BlockSession {
         : { attentionHeadGroups: options.attentionHeadGroups }),
     });
     const onDevice = options.keepOnDevice === true && options.device === 'webgpu';
-    const sessionOptions: InferenceSession.SessionOptions = {
+    // Unpacked, as the whole model's calibration sessions: the same sums whether a block holds its
+    // weights or takes them as inputs, and whether it runs alone or inside the whole model.
+    const sessionOptions: InferenceSession.SessionOptions = withUnpackedWeights({
       ...options.sessionOptions,
       ...(onDevice ? { preferredOutputLocation: deviceLocations(graph) } : {}),
-    };
+    });
     const handle = await createSession(serializeModel(graph.model, options.serializationBuffer), {
       device: options.device,
       sessionOptions,
