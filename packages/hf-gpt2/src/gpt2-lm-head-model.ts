@@ -48,6 +48,12 @@ export interface ForwardOptions {
    * in the graph (float32), so a perplexity needs no full logits on the host.
    */
   readonly targets?: Tensor<'int64'>;
+  /**
+   * Keep onnxruntime from prepacking the weights (see `withUnpackedWeights` of `@ptq/onnx`): the
+   * float32 sums of a block session that takes its weights as inputs, which AWQ's block-by-block
+   * calibration on the CPU compares against. Default false.
+   */
+  readonly unpackedWeights?: boolean;
 }
 
 export interface ForwardResult {
@@ -141,16 +147,21 @@ export class GPT2LMHeadModel extends Module {
     if (targets !== undefined) this.#validateTargets(targets, batch, sequence);
     if (!wantLogits && targets === undefined && taps.length === 0) return { taps: new Map() };
 
-    const key = `${wantLogits ? 'logits' : 'no-logits'}|${targets === undefined ? '' : 'targets'}|${tapsKey(taps)}`;
-    const { handle, graph } = await this.#sessions.get(key, this.#treeSignature(), () =>
-      buildGpt2Graph(
-        { config: this.config, transformer: this.transformer, linear: (path) => this.linear(path) },
-        {
-          taps,
-          logits: wantLogits,
-          targetLogProbabilities: targets !== undefined,
-        },
-      ),
+    const unpacked = options.unpackedWeights === true;
+    const key = `${wantLogits ? 'logits' : 'no-logits'}|${targets === undefined ? '' : 'targets'}|${unpacked ? 'unpacked' : ''}|${tapsKey(taps)}`;
+    const { handle, graph } = await this.#sessions.get(
+      key,
+      this.#treeSignature(),
+      () =>
+        buildGpt2Graph(
+          { config: this.config, transformer: this.transformer, linear: (path) => this.linear(path) },
+          {
+            taps,
+            logits: wantLogits,
+            targetLogProbabilities: targets !== undefined,
+          },
+        ),
+      unpacked,
     );
     const feeds: Record<string, OrtTensor> = {
       [INPUT_IDS]: toOrtTensor(inputIds),

@@ -54,8 +54,14 @@ export class SessionCache {
   /**
    * The session for `key`, building its graph with `build` when absent. `signature` lists the
    * identities the graph was built from; when it differs from the last call's, every session is dropped.
+   * With `unpackedWeights` (part of what `key` names) the session leaves its weights unpacked.
    */
-  async get(key: string, signature: readonly unknown[], build: () => Gpt2Graph): Promise<CachedSession> {
+  async get(
+    key: string,
+    signature: readonly unknown[],
+    build: () => Gpt2Graph,
+    unpackedWeights = false,
+  ): Promise<CachedSession> {
     if (!sameIdentities(signature, this.#signature)) {
       await this.clear();
       this.#signature = signature;
@@ -67,7 +73,7 @@ export class SessionCache {
       return entry!.ready;
     }
     const files: TemporaryFiles = {};
-    const ready = this.#create(build, files);
+    const ready = this.#create(build, files, unpackedWeights);
     const entry: Entry = { key, ready, files };
     this.#entries.push(entry);
     ready.catch(() => {
@@ -87,15 +93,16 @@ export class SessionCache {
     await Promise.all(entries.map(release));
   }
 
-  async #create(build: () => Gpt2Graph, files: TemporaryFiles): Promise<CachedSession> {
+  async #create(
+    build: () => Gpt2Graph,
+    files: TemporaryFiles,
+    unpackedWeights: boolean,
+  ): Promise<CachedSession> {
     const graph = build();
-    // Weights stay unpacked, as block-by-block calibration's sessions keep theirs: calibration sums
-    // the same way in either execution, and so does every later forward of the calibrated model
-    // (an fp8 activation a float32 ulp from a rounding boundary rounds the way calibration saw it).
     const sessionOptions = {
       device: this.#options.device,
       onNotice: this.#options.onNotice,
-      sessionOptions: withUnpackedWeights(),
+      ...(unpackedWeights ? { sessionOptions: withUnpackedWeights() } : {}),
     };
     let handle: SessionHandle;
     if (initializerBytes(graph) <= INLINE_WEIGHT_LIMIT) {

@@ -10,6 +10,12 @@ const FLOAT32_TINY = 1.1754943508222875e-38;
 const SCALE_MIN = Math.fround(1e-4);
 const SCALE_MAX = Math.fround(1e4);
 
+/**
+ * AWQ's statistics come from sessions with unpacked weights, as the block sessions of block-by-block
+ * calibration on the CPU (which take their weights as inputs): both executions sum alike.
+ */
+export const AWQ_SESSIONS = { unpackedWeights: true } as const;
+
 export interface AwqLayerResult {
   readonly alpha: number;
   readonly losses: number[];
@@ -145,6 +151,7 @@ export async function awqLite(
         tokens += taps.get(paths[0]!)!.tokenCount;
         batches++;
       },
+      AWQ_SESSIONS,
     ),
   );
   const actScales = new Map<string, Float32Array>();
@@ -166,6 +173,7 @@ export async function awqLite(
           (taps) => {
             for (const path of group) inputs.get(path)!.push(taps.get(path)!.input!);
           },
+          AWQ_SESSIONS,
         ),
       );
       for (const path of group) {

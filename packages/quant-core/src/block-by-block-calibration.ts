@@ -134,11 +134,12 @@ export async function calibrateBlockByBlock(
   const lastLayer = Math.max(-1, ...[...taps.keys()].map(layerOf));
   const awq = new Map<string, AwqLayerResult>();
   const awqScales = new Map<string, Float32Array>();
-  // On the CPU a block session takes its weights as inputs, the linears' own [out, in] arrays: a
-  // session holding a block's weights copies and packs them into fresh memory, which costs more than
-  // the block's run itself (GPT-2-large int4, 2 × 32 tokens: 10 of 62 s). Its weights stay unpacked,
-  // as every calibration session's do, so the sums are the same (see `withUnpackedWeights`).
-  const weightsAsInputs = device === 'cpu';
+  // For AWQ on the CPU a block session takes its weights as inputs, the linears' own [out, in]
+  // arrays: a session holding a block's weights copies and packs them into fresh memory, which costs
+  // more than the block's run itself (GPT-2-large int4, 2 × 32 tokens: 10 of 62 s). Unpacked, as the
+  // whole-model AWQ sessions are (`AWQ_SESSIONS`). Input amax keeps prepacked sessions: an fp8 input
+  // a float32 ulp from a rounding boundary must round as the model's forwards (prepacked) will see it.
+  const weightsAsInputs = device === 'cpu' && awqPaths.length > 0 && options.inputCalibrators.size === 0;
   const source = {
     config: model.config,
     transformer: model.transformer,
@@ -195,6 +196,7 @@ export async function calibrateBlockByBlock(
         outputs: layer < lastLayer,
         keepOnDevice,
         weightsAsInputs,
+        unpackedWeights: weightsAsInputs,
         serializationBuffer,
         ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       });

@@ -25,18 +25,22 @@ export type CalibrationModel = GPT2CalibrationModel;
 /** @deprecated Use `GPT2ForwardLoop`; `ForwardLoop` of `@ptq/types` names the plain loop. */
 export type ForwardLoop = GPT2ForwardLoop;
 
-/** Forwards each batch with the given taps (no logits) and hands the tap results to `onBatch`. */
+/**
+ * Forwards each batch with the given taps (no logits) and hands the tap results to `onBatch`;
+ * `unpackedWeights` as `model.forward` takes it.
+ */
 export function tappedModel(
   model: GPT2LMHeadModel,
   taps: readonly TapRequest[],
   onBatch: (taps: Map<string, TapResult>) => void,
+  { unpackedWeights = false }: { readonly unpackedWeights?: boolean } = {},
 ): GPT2CalibrationModel {
   return {
     config: model.config,
     tokenizer: model.tokenizer,
     async forward(inputIds, attentionMask) {
       const mask = attentionMask ?? onesLike(inputIds);
-      const result = await model.forward(inputIds, mask, { taps, logits: false });
+      const result = await model.forward(inputIds, mask, { taps, logits: false, unpackedWeights });
       onBatch(result.taps);
     },
   };

@@ -47,6 +47,12 @@ export interface Gpt2BlockSessionOptions {
    * from there to every run. The same values, so the same outputs.
    */
   readonly weightsAsInputs?: boolean;
+  /**
+   * Keep onnxruntime from prepacking the weights (see `withUnpackedWeights` of `@ptq/onnx`): a
+   * block that takes its weights as inputs on the CPU sums as the whole model's forward with
+   * `unpackedWeights` does, and so does a block holding them with this set. Default false.
+   */
+  readonly unpackedWeights?: boolean;
   /** Attention in groups of heads (see `Gpt2GraphPartsOptions.attentionHeadGroups`); default 1. */
   readonly attentionHeadGroups?: number;
   /**
@@ -126,12 +132,11 @@ export class Gpt2BlockSession {
         : { attentionHeadGroups: options.attentionHeadGroups }),
     });
     const onDevice = options.keepOnDevice === true && options.device === 'webgpu';
-    // Unpacked, as the whole model's calibration sessions: the same sums whether a block holds its
-    // weights or takes them as inputs, and whether it runs alone or inside the whole model.
-    const sessionOptions: InferenceSession.SessionOptions = withUnpackedWeights({
+    const chosen: InferenceSession.SessionOptions = {
       ...options.sessionOptions,
       ...(onDevice ? { preferredOutputLocation: deviceLocations(graph) } : {}),
-    });
+    };
+    const sessionOptions = options.unpackedWeights === true ? withUnpackedWeights(chosen) : chosen;
     const handle = await createSession(serializeModel(graph.model, options.serializationBuffer), {
       device: options.device,
       sessionOptions,
