@@ -44,6 +44,7 @@ export {
   type ModelOptLinearTensors,
   modelOptLinearLayout,
   modelOptLinearTensors,
+  type PackedInt4Codes,
   type TensorLayout,
 } from './modelopt-linear-tensors';
 export {

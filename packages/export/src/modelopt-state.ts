@@ -1,11 +1,16 @@
 import { isAttentionBuffer } from '@ptq/hf-gpt2';
 import type { QuantizedModel, QuantLinear } from '@ptq/quant-core';
 import type { PlannedTensor } from '@ptq/safetensors';
-import { CODES_AMAX_LIMIT, fakeQuantModelOptCodes } from '@ptq/scale-math';
+import { CODES_AMAX_LIMIT, fakeQuantModelOptCodes, fakeQuantModelOptPackedInt4Rows } from '@ptq/scale-math';
 import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { runtimeWeight } from '@ptq/tripy-loader';
 import { UnsupportedExportError } from './errors';
-import { modelOptLinearLayout, modelOptLinearTensors, type TensorLayout } from './modelopt-linear-tensors';
+import {
+  modelOptLinearLayout,
+  modelOptLinearTensors,
+  type PackedInt4Codes,
+  type TensorLayout,
+} from './modelopt-linear-tensors';
 import { INT4_GROUP_SIZE, type ModelOptQuantAlgo } from './modelopt-quant-algo';
 
 /** What goes into a ModelOpt unified HF checkpoint's `model.safetensors`, plus the modules left unquantized. */
@@ -125,11 +130,8 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     0,
     ...[...quantizedLinears.values()].map((linear) => linear.weight.data.length),
   );
-  // int4 codes live only until they are packed: every linear's go into one array too.
-  let int4Codes: Int8Array | undefined;
   const linearTensors = (path: string, linear: QuantLinear) => {
-    if (algo === 'W4A16_AWQ') int4Codes ??= new Int8Array(largestWeight);
-    const codes = integerCodes(path, linear, algo, int4Codes);
+    const codes = integerCodes(path, linear, algo);
     if (codes !== undefined) return modelOptLinearTensors(path, linear, algo, linear.weight, codes);
     fakeQuantized ??= new Float32Array(largestWeight);
     const weight = runtimeWeight(quantized, `${path}.weight`, linear.weight, fakeQuantized);
@@ -203,31 +205,23 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
 
 /**
  * The int8 / int4 codes of a linear's runtime weight (`runtimeWeight`: ModelOpt's fake-quantized
- * weight) straight from its weight, in one pass (`fakeQuantModelOptCodes`), where they are the codes
- * quantizing that weight would give: an integer linear other than lm_head whose quantizer is laid
- * out as the export's, every amax within `CODES_AMAX_LIMIT`. `undefined` otherwise.
+ * weight) straight from its weight, in one pass (`fakeQuantModelOptCodes`; int4 packed as they are
+ * made, `fakeQuantModelOptPackedInt4Rows`), where they are the codes quantizing that weight would
+ * give: an integer linear other than lm_head whose quantizer is laid out as the export's, every
+ * amax within `CODES_AMAX_LIMIT`. `undefined` otherwise.
  */
 function integerCodes(
   path: string,
   linear: QuantLinear,
   algo: ModelOptQuantAlgo,
-  /** Where int4 codes go (they are packed at once); int8 codes are the exported tensor itself. */
-  int4Codes?: Int8Array,
-): Int8Array | undefined {
+): Int8Array | PackedInt4Codes | undefined {
   const quantizer = linear.weight_quantizer;
   const amax = quantizer.amax;
   if (path === 'lm_head' || amax === undefined) return undefined;
   if (amax.data.some((value) => !(value <= CODES_AMAX_LIMIT))) return undefined;
   const { shape, data } = linear.weight;
   if (algo === 'W4A16_AWQ' && quantizer.format === 'int4' && quantizer.blockSize === INT4_GROUP_SIZE) {
-    return fakeQuantModelOptCodes(
-      data,
-      shape,
-      amax.data,
-      'int4',
-      { kind: 'block', blockSize: INT4_GROUP_SIZE },
-      int4Codes,
-    );
+    return { packedInt4Rows: fakeQuantModelOptPackedInt4Rows(data, shape, amax.data, INT4_GROUP_SIZE) };
   }
   if (
     algo === 'W8A16' &&
