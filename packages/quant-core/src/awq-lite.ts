@@ -3,8 +3,9 @@ import type { Device } from '@ptq/onnx';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { AwqSearchGraphs, type SearchInput, searchInputRows } from './awq-search-graph';
 import { type GPT2ForwardLoop, tappedModel } from './calibration-model';
-import { weightAmax } from './max-calibration';
+import { weightAmax, weightAmaxShape } from './max-calibration';
 import type { QuantLinear } from './quant-linear';
+import { scaleWeightColumns } from './scale-weight-columns';
 
 const FLOAT32_TINY = 1.1754943508222875e-38;
 const SCALE_MIN = Math.fround(1e-4);
@@ -242,21 +243,33 @@ export async function searchAwqScale(
 
 /**
  * ModelOpt's postprocess: scale the weight's input channels by s, store 1/s, recalibrate the weight.
- * A weight the linear owns is scaled in place (no fresh weight-sized array to page in).
+ * A weight the linear owns is scaled in place (no fresh weight-sized array to page in); block amax
+ * comes out of the same pass over the weight.
  */
 export function applyAwqScale(linear: QuantLinear, scale: Float32Array): void {
   const [out = 0, inFeatures = 0] = linear.weight.shape;
   const source = linear.weight.data;
   const scaled = linear.ownsWeight ? source : new Float32Array(source.length);
-  for (let row = 0; row < out; row++) {
-    const offset = row * inFeatures;
-    for (let column = 0; column < inFeatures; column++) {
-      scaled[offset + column] = Math.fround(source[offset + column]! * scale[column]!);
+  const quantizer = linear.weight_quantizer;
+  const blockSize = quantizer.blockSize;
+  let blockAmax: Float32Array | undefined;
+  if (blockSize !== undefined && Number.isSafeInteger(blockSize) && blockSize >= 1) {
+    blockAmax = scaleWeightColumns(source, scaled, out, inFeatures, scale, blockSize);
+  } else {
+    for (let row = 0; row < out; row++) {
+      const offset = row * inFeatures;
+      for (let column = 0; column < inFeatures; column++) {
+        scaled[offset + column] = Math.fround(source[offset + column]! * scale[column]!);
+      }
     }
   }
   if (scaled !== source) linear.weight = createTensor('float32', [out, inFeatures], scaled);
   linear.input_quantizer.preQuantScale = createTensor('float32', [inFeatures], reciprocal(scale));
-  linear.weight_quantizer.amax = weightAmax(linear.weight, linear.weight_quantizer);
+  // Without a block amax (other layouts, or a NaN that weightAmax reports), weightAmax computes it.
+  quantizer.amax =
+    blockAmax === undefined
+      ? weightAmax(linear.weight, quantizer)
+      : createTensor('float32', weightAmaxShape(linear.weight, quantizer), blockAmax);
   linear.invalidate();
 }
 
