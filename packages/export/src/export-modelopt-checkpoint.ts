@@ -108,7 +108,8 @@ export async function exportModelOptCheckpoint(
       join(temporary, SAFETENSORS_FILE),
       state.planned,
       async (write) => {
-        for (const [name, tensor] of state.tensors()) await write(name, tensor);
+        // Each tensor is written before the next is made, so packed weights can share one array.
+        for (const [name, tensor] of state.tensors({ reusePackedWeights: true })) await write(name, tensor);
       },
       { metadata: { format: 'pt' } },
     );

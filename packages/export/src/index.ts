@@ -60,6 +60,7 @@ export {
 export {
   type ModelOptState,
   type ModelOptStatePlan,
+  type ModelOptTensorsOptions,
   modelOptState,
   planModelOptState,
 } from './modelopt-state';

@@ -58,7 +58,16 @@ export interface ModelOptStatePlan {
    * only when the iteration reaches it, so a caller that writes each tensor and drops it holds one
    * linear's export at a time; every other tensor is the model's own (float32) or a small scale.
    */
-  tensors(): Generator<readonly [string, Tensor]>;
+  tensors(options?: ModelOptTensorsOptions): Generator<readonly [string, Tensor]>;
+}
+
+export interface ModelOptTensorsOptions {
+  /**
+   * Make every linear's packed int4 weight in one array, which a later linear's overwrites: no
+   * fresh array is paged in per linear, and each such tensor is valid only until the iteration
+   * moves past it. For a caller that writes (or copies) each tensor before asking for the next.
+   */
+  readonly reusePackedWeights?: boolean;
 }
 
 /**
@@ -130,8 +139,12 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     0,
     ...[...quantizedLinears.values()].map((linear) => linear.weight.data.length),
   );
+  // Where packed int4 weights go when the iteration reuses one array (see ModelOptTensorsOptions).
+  let reusePackedWeights = false;
+  let packedWeights: Uint8Array | undefined;
   const linearTensors = (path: string, linear: QuantLinear) => {
-    const codes = integerCodes(path, linear, algo);
+    if (reusePackedWeights) packedWeights ??= new Uint8Array(Math.ceil(largestWeight / 2));
+    const codes = integerCodes(path, linear, algo, reusePackedWeights ? packedWeights : undefined);
     if (codes !== undefined) return modelOptLinearTensors(path, linear, algo, linear.weight, codes);
     fakeQuantized ??= new Float32Array(largestWeight);
     const weight = runtimeWeight(quantized, `${path}.weight`, linear.weight, fakeQuantized);
@@ -197,7 +210,8 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     planned: [...entries].map(([name, { layout }]) => ({ name, dtype: layout.dtype, shape: layout.shape })),
     excludeModules,
     headStored: quantizedLinears.has('lm_head'),
-    *tensors() {
+    *tensors(options = {}) {
+      reusePackedWeights = options.reusePackedWeights === true;
       for (const [name, { make }] of entries) yield [name, make()] as const;
     },
   };
@@ -214,6 +228,8 @@ function integerCodes(
   path: string,
   linear: QuantLinear,
   algo: ModelOptQuantAlgo,
+  /** Where packed int4 codes go, when one array serves every linear. */
+  packedInto?: Uint8Array,
 ): Int8Array | PackedInt4Codes | undefined {
   const quantizer = linear.weight_quantizer;
   const amax = quantizer.amax;
@@ -221,7 +237,9 @@ function integerCodes(
   if (amax.data.some((value) => !(value <= CODES_AMAX_LIMIT))) return undefined;
   const { shape, data } = linear.weight;
   if (algo === 'W4A16_AWQ' && quantizer.format === 'int4' && quantizer.blockSize === INT4_GROUP_SIZE) {
-    return { packedInt4Rows: fakeQuantModelOptPackedInt4Rows(data, shape, amax.data, INT4_GROUP_SIZE) };
+    return {
+      packedInt4Rows: fakeQuantModelOptPackedInt4Rows(data, shape, amax.data, INT4_GROUP_SIZE, packedInto),
+    };
   }
   if (
     algo === 'W8A16' &&
