@@ -15,7 +15,7 @@ const maxbound = Math.fround(MAXBOUND.int4);
 
 /** `maxbound / amax` as `fakeQuantModelOptCodes` computes it; 0 for an amax it treats as zero. */
 function codeScale(amax: number): number {
-  // x · 0 rounds to a (signed) zero, code 0, as a zero amax gives; NaN is caught from x itself.
+  // x · 0 rounds to a (signed) zero, or NaN for an infinity: code 0 either way, as a zero amax gives.
   return amax <= ZERO_AMAX_THRESHOLD ? 0 : Math.fround(Math.fround(1 / amax) * maxbound);
 }
 
@@ -57,27 +57,28 @@ export function fakeQuantModelOptPackedInt4Rows(
     const target = pair * columns;
     const lowScales = 2 * pair * blocks;
     const highScales = lowScales + blocks;
-    let sawNaN = false;
+    // The sum of the pair's clamped values is NaN when one of them is: one add per column instead of
+    // a test per element. x · 0 of an infinity is NaN too, so a NaN sum only sends the pair to the
+    // search, which throws for a NaN of x alone.
+    let check = 0;
     for (let block = 0; block < blocks; block += 1) {
       const start = block * blockSize;
       const end = Math.min(start + blockSize, columns);
       const lowScale = codeScale(amaxValues[lowScales + block]!);
       const highScale = codeScale(amaxValues[highScales + block]!);
       for (let column = start; column < end; column += 1) {
-        const lowValue = x[low + column]!;
-        const highValue = x[high + column]!;
-        // A plain flag keeps the loop branch-light; the cold path finds the index afterwards.
-        sawNaN = sawNaN || Number.isNaN(lowValue) || Number.isNaN(highValue);
-        // A conditional in place of Math.max clamps alike for every value but NaN, which throws below.
-        let lowScaled = Math.fround(lowValue * lowScale);
+        // A conditional in place of Math.max clamps alike for every value but NaN, whose code is 0
+        // either way (an infinity under a zero amax) or thrown away (a NaN of x).
+        let lowScaled = Math.fround(x[low + column]! * lowScale);
         lowScaled = lowScaled < minimum ? minimum : Math.min(lowScaled, maximum);
-        let highScaled = Math.fround(highValue * highScale);
+        let highScaled = Math.fround(x[high + column]! * highScale);
         highScaled = highScaled < minimum ? minimum : Math.min(highScaled, maximum);
+        check += lowScaled + highScaled;
         packed[target + column] =
           (((lowScaled + magic - magic) | 0) & 0xf) | ((((highScaled + magic - magic) | 0) & 0xf) << 4);
       }
     }
-    if (sawNaN) {
+    if (Number.isNaN(check)) {
       // Earlier pairs hold no NaN, so the first of these two rows is the first of `x`.
       throwFirstNaN(x, low, high + columns);
     }
