@@ -42,21 +42,25 @@ describe('planModelOptState', () => {
     }
   });
 
-  it('makes the same tensors when the packed int4 weights share one array', async () => {
+  it('makes the same tensors when the packed int4 weights reuse two arrays in turn', async () => {
     const quantized = await quantizedDefaultModel('int4-weight-only');
     const plan = planModelOptState(quantized, 'W4A16_AWQ');
     const copies = (tensors: Iterable<readonly [string, Tensor]>) =>
       [...tensors].map(([name, tensor]) => [name, tensor.dtype, tensor.shape, tensor.data.slice()] as const);
     const fresh = copies(plan.tensors());
-    const buffers = new Set<ArrayBufferLike>();
+    const buffers: ArrayBufferLike[] = [];
     const shared: ReturnType<typeof copies> = [];
     for (const [name, tensor] of plan.tensors({ reusePackedWeights: true })) {
-      if (tensor.dtype === 'uint8') buffers.add(tensor.data.buffer);
+      if (tensor.dtype === 'uint8') buffers.push(tensor.data.buffer);
       shared.push(...copies([[name, tensor]]));
     }
     expect(shared).toEqual(fresh);
     expect(fresh.filter(([, dtype]) => dtype === 'uint8')).toHaveLength(16);
-    expect(buffers.size).toBe(1);
+    // Two arrays used in turn: one may still be written while the next linear's is made.
+    expect(new Set(buffers).size).toBe(2);
+    for (let index = 1; index < buffers.length; index++) {
+      expect(buffers[index]).not.toBe(buffers[index - 1]);
+    }
     // A plain iteration afterwards makes fresh arrays again.
     const again = [...plan.tensors()].filter(([, tensor]) => tensor.dtype === 'uint8');
     expect(new Set(again.map(([, tensor]) => tensor.data.buffer)).size).toBe(16);

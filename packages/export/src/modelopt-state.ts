@@ -63,9 +63,10 @@ export interface ModelOptStatePlan {
 
 export interface ModelOptTensorsOptions {
   /**
-   * Make every linear's packed int4 weight in one array, which a later linear's overwrites: no
-   * fresh array is paged in per linear, and each such tensor is valid only until the iteration
-   * moves past it. For a caller that writes (or copies) each tensor before asking for the next.
+   * Make the linears' packed int4 weights in two arrays, used in turn: no fresh array is paged in
+   * per linear, and each such tensor is valid only until the packed weights of two more linears
+   * are made. For a caller that has written (or copied) each tensor by the time it asks for the
+   * one after next: one write may still be under way while the next tensor is made.
    */
   readonly reusePackedWeights?: boolean;
 }
@@ -139,12 +140,18 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     0,
     ...[...quantizedLinears.values()].map((linear) => linear.weight.data.length),
   );
-  // Where packed int4 weights go when the iteration reuses one array (see ModelOptTensorsOptions).
+  // Where packed int4 weights go when the iteration reuses arrays (see ModelOptTensorsOptions).
   let reusePackedWeights = false;
-  let packedWeights: Uint8Array | undefined;
+  const packedWeights: Uint8Array[] = [];
+  let packedTurn = 0;
+  const nextPackedWeights = () => {
+    packedTurn = (packedTurn + 1) % 2;
+    packedWeights[packedTurn] ??= new Uint8Array(Math.ceil(largestWeight / 2));
+    return packedWeights[packedTurn];
+  };
   const linearTensors = (path: string, linear: QuantLinear) => {
-    if (reusePackedWeights) packedWeights ??= new Uint8Array(Math.ceil(largestWeight / 2));
-    const codes = integerCodes(path, linear, algo, reusePackedWeights ? packedWeights : undefined);
+    const into = reusePackedWeights && algo === 'W4A16_AWQ' ? nextPackedWeights() : undefined;
+    const codes = integerCodes(path, linear, algo, into);
     if (codes !== undefined) return modelOptLinearTensors(path, linear, algo, linear.weight, codes);
     fakeQuantized ??= new Float32Array(largestWeight);
     const weight = runtimeWeight(quantized, `${path}.weight`, linear.weight, fakeQuantized);
