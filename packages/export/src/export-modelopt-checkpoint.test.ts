@@ -350,6 +350,23 @@ describe('exportModelOptCheckpoint, atomicity and bad input', () => {
     expect(await readdir(parent)).toEqual(['source']);
   });
 
+  it('leaves no folder when a tensor cannot be made while the one before it is still being written', async () => {
+    const parent = await temporaryFolder();
+    const quantized = await quantizedDefaultModel('int4-weight-only');
+    const linear = quantized.linears.get('transformer.h.2.mlp.c_fc')!;
+    const weight = linear.weight.data;
+    const saved = weight[5]!;
+    weight[5] = Number.NaN;
+    try {
+      await expect(
+        exportModelOptCheckpoint(quantized, join(parent, 'out'), { sourceDir: DEFAULT_MODEL_DIR }),
+      ).rejects.toThrow('contains NaN at index 5');
+    } finally {
+      weight[5] = saved;
+    }
+    expect(await readdir(parent)).toEqual([]);
+  });
+
   it('refuses a source folder without a tokenizer before writing anything', async () => {
     const parent = await temporaryFolder();
     const quantized = await quantizedDefaultModel('int8-weight-only');

@@ -98,7 +98,7 @@ export async function exportModelOptCheckpoint(
   const algo = QUANT_ALGO_BY_MODE[quantized.mode];
   await checkTokenizerFiles(options.sourceDir);
   // Planned first (every refusal before anything is written), then each tensor made, written at its
-  // place and dropped: the export holds one linear's codes at a time beside the model.
+  // place and dropped: the export holds one or two linears' codes at a time beside the model.
   const state = planModelOptState(quantized, algo);
   const directory = resolve(outDir);
 
@@ -108,7 +108,22 @@ export async function exportModelOptCheckpoint(
       join(temporary, SAFETENSORS_FILE),
       state.planned,
       async (write) => {
-        for (const [name, tensor] of state.tensors()) await write(name, tensor);
+        // One write under way while the next tensor is made: the packed weights' two arrays are
+        // used in turn, so the one being written is never the one being made.
+        let pending: Promise<void> | undefined;
+        try {
+          for (const [name, tensor] of state.tensors({ reusePackedWeights: true })) {
+            const previous = pending;
+            pending = write(name, tensor);
+            // Awaited on the next turn or below; meanwhile a failure must not go unhandled.
+            pending.catch(() => undefined);
+            await previous;
+          }
+          await pending;
+        } finally {
+          // Nothing is left writing into the file when this returns or throws.
+          await pending?.catch(() => undefined);
+        }
       },
       { metadata: { format: 'pt' } },
     );

@@ -44,6 +44,7 @@ export {
   type ModelOptLinearTensors,
   modelOptLinearLayout,
   modelOptLinearTensors,
+  type PackedInt4Codes,
   type TensorLayout,
 } from './modelopt-linear-tensors';
 export {
@@ -59,6 +60,7 @@ export {
 export {
   type ModelOptState,
   type ModelOptStatePlan,
+  type ModelOptTensorsOptions,
   modelOptState,
   planModelOptState,
 } from './modelopt-state';

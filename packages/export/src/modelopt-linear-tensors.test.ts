@@ -49,6 +49,13 @@ describe('modelOptLinearTensors, W8A16', () => {
     expect(modelOptLinearTensors('p', module, 'W8A16').weight_scale.shape).toEqual([1]);
   });
 
+  it('refuses codes given packed, which only W4A16_AWQ stores', () => {
+    const module = linear([2, 2], [1, -1, 2, -2], INT8, { shape: [2, 1], values: [127, 127] });
+    expect(() =>
+      modelOptLinearTensors('p', module, 'W8A16', module.weight, { packedInt4Rows: new Uint8Array(2) }),
+    ).toThrow('packed int4 codes are for W4A16_AWQ, not W8A16');
+  });
+
   it('refuses NaN weights (an integer format has no NaN code)', () => {
     const module = linear([1, 2], [1, Number.NaN], INT8, { shape: [1, 1], values: [127] });
     expect(() => modelOptLinearTensors('p', module, 'W8A16')).toThrow(InvalidArgumentError);
@@ -104,6 +111,20 @@ describe('modelOptLinearTensors, W4A16_AWQ', () => {
     expect(tensors.pre_quant_scale?.shape).toEqual([256]);
     expect(tensors.pre_quant_scale?.data).toEqual(module.input_quantizer.preQuantScale!.data);
     expect(tensors.input_scale).toBeUndefined();
+  });
+
+  it('takes codes given packed as they are, and refuses a packed array of the wrong length', () => {
+    const computed = modelOptLinearTensors('h.0.mlp.c_proj', module, 'W4A16_AWQ');
+    const packed = Uint8Array.from({ length: 256 }, (_, index) => index);
+    const given = modelOptLinearTensors('h.0.mlp.c_proj', module, 'W4A16_AWQ', module.weight, {
+      packedInt4Rows: packed,
+    });
+    expect(given.weight.data).toBe(packed);
+    expect(given.weight.shape).toEqual([1, 256]);
+    expect(given.weight_scale.data).toEqual(computed.weight_scale.data);
+    expect(() =>
+      modelOptLinearTensors('p', module, 'W4A16_AWQ', module.weight, { packedInt4Rows: new Uint8Array(255) }),
+    ).toThrow('must hold 256 packed bytes, got 255');
   });
 
   it('refuses an odd number of output rows, which cannot be packed in pairs', () => {

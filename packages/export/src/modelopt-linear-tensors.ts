@@ -37,6 +37,11 @@ function mismatch(path: string, algo: ModelOptQuantAlgo, expected: string, linea
   );
 }
 
+/** int4 codes packed as the export stores them (`packInt4Rows`: `[out / 2, in]` bytes, row 2r low). */
+export interface PackedInt4Codes {
+  readonly packedInt4Rows: Uint8Array;
+}
+
 /** A tensor's dtype and shape, known before its data is made. */
 export interface TensorLayout {
   readonly dtype: DType;
@@ -162,17 +167,33 @@ export function modelOptLinearTensors(
   linear: QuantLinear,
   algo: ModelOptQuantAlgo,
   weight: Tensor = linear.weight,
-  /** W8A16 / W4A16_AWQ: the integer codes of `weight`, when the caller has them already. */
-  givenCodes?: Int8Array,
+  /**
+   * W8A16 / W4A16_AWQ: the integer codes of `weight`, when the caller has them already; for
+   * W4A16_AWQ they may come packed as the export stores them.
+   */
+  givenCodes?: Int8Array | PackedInt4Codes,
 ): ModelOptLinearTensors {
   modelOptLinearLayout(path, linear, algo, weight.shape);
   const [outFeatures = 0, inFeatures = 0] = weight.shape;
   const weightQuantizer = linear.weight_quantizer;
   const inputQuantizer = linear.input_quantizer;
-  if (givenCodes !== undefined && givenCodes.length !== outFeatures * inFeatures) {
+  const packedCodes = givenCodes instanceof Int8Array ? undefined : givenCodes?.packedInt4Rows;
+  const unpackedCodes = givenCodes instanceof Int8Array ? givenCodes : undefined;
+  if (unpackedCodes !== undefined && unpackedCodes.length !== outFeatures * inFeatures) {
     throw new InvalidArgumentError(
       'codes',
-      `must hold ${outFeatures * inFeatures} codes, got ${givenCodes.length}`,
+      `must hold ${outFeatures * inFeatures} codes, got ${unpackedCodes.length}`,
+    );
+  }
+  if (
+    packedCodes !== undefined &&
+    (algo !== 'W4A16_AWQ' || packedCodes.length !== (outFeatures / 2) * inFeatures)
+  ) {
+    throw new InvalidArgumentError(
+      'codes',
+      algo === 'W4A16_AWQ'
+        ? `must hold ${(outFeatures / 2) * inFeatures} packed bytes, got ${packedCodes.length}`
+        : `packed int4 codes are for W4A16_AWQ, not ${algo}`,
     );
   }
   const values = () => toFloat32(weight);
@@ -180,7 +201,7 @@ export function modelOptLinearTensors(
     case 'W8A16': {
       const scale = convertToScale(weightQuantizer.amax!, 127).data;
       const codes =
-        givenCodes ?? quantize(values(), weight.shape, scale, 'int8', { kind: 'per-channel', axis: 0 });
+        unpackedCodes ?? quantize(values(), weight.shape, scale, 'int8', { kind: 'per-channel', axis: 0 });
       return {
         weight: createTensor('int8', [outFeatures, inFeatures], codes),
         weight_scale: createTensor('float32', [outFeatures], scale),
@@ -190,19 +211,20 @@ export function modelOptLinearTensors(
       const blocks = Math.ceil(inFeatures / INT4_GROUP_SIZE);
       // `[out · blocks, 1]` in (out, block) order is `[out, blocks]` row-major: a reshape, no reordering.
       const scale = convertToScale(weightQuantizer.amax!, 7).data;
-      const codes =
-        givenCodes ??
-        quantize(values(), weight.shape, scale, 'int4', {
-          kind: 'block',
-          blockSize: INT4_GROUP_SIZE,
-        });
+      const packed =
+        packedCodes ??
+        packInt4Rows(
+          unpackedCodes ??
+            quantize(values(), weight.shape, scale, 'int4', {
+              kind: 'block',
+              blockSize: INT4_GROUP_SIZE,
+            }),
+          outFeatures,
+          inFeatures,
+        );
       const preQuantScale = inputQuantizer.preQuantScale;
       return {
-        weight: createTensor(
-          'uint8',
-          [outFeatures / 2, inFeatures],
-          packInt4Rows(codes, outFeatures, inFeatures),
-        ),
+        weight: createTensor('uint8', [outFeatures / 2, inFeatures], packed),
         weight_scale: createTensor('float32', [outFeatures, blocks], scale),
         ...(preQuantScale === undefined
           ? {}

@@ -1,5 +1,5 @@
 import { QUANT_MODES } from '@ptq/quant-core';
-import { createTensor } from '@ptq/tensor';
+import { createTensor, type Tensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { quantizedDefaultModel } from './__fixtures__/quantized-default-model';
 import { QUANT_ALGO_BY_MODE } from './modelopt-quant-algo';
@@ -40,6 +40,30 @@ describe('planModelOptState', () => {
       linear.weight = weight;
       linear.invalidate();
     }
+  });
+
+  it('makes the same tensors when the packed int4 weights reuse two arrays in turn', async () => {
+    const quantized = await quantizedDefaultModel('int4-weight-only');
+    const plan = planModelOptState(quantized, 'W4A16_AWQ');
+    const copies = (tensors: Iterable<readonly [string, Tensor]>) =>
+      [...tensors].map(([name, tensor]) => [name, tensor.dtype, tensor.shape, tensor.data.slice()] as const);
+    const fresh = copies(plan.tensors());
+    const buffers: ArrayBufferLike[] = [];
+    const shared: ReturnType<typeof copies> = [];
+    for (const [name, tensor] of plan.tensors({ reusePackedWeights: true })) {
+      if (tensor.dtype === 'uint8') buffers.push(tensor.data.buffer);
+      shared.push(...copies([[name, tensor]]));
+    }
+    expect(shared).toEqual(fresh);
+    expect(fresh.filter(([, dtype]) => dtype === 'uint8')).toHaveLength(16);
+    // Two arrays used in turn: one may still be written while the next linear's is made.
+    expect(new Set(buffers).size).toBe(2);
+    for (let index = 1; index < buffers.length; index++) {
+      expect(buffers[index]).not.toBe(buffers[index - 1]);
+    }
+    // A plain iteration afterwards makes fresh arrays again.
+    const again = [...plan.tensors()].filter(([, tensor]) => tensor.dtype === 'uint8');
+    expect(new Set(again.map(([, tensor]) => tensor.data.buffer)).size).toBe(16);
   });
 
   it('refuses an uncalibrated linear when planning, before any tensor is made', async () => {

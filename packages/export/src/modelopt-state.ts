@@ -1,11 +1,16 @@
 import { isAttentionBuffer } from '@ptq/hf-gpt2';
 import type { QuantizedModel, QuantLinear } from '@ptq/quant-core';
 import type { PlannedTensor } from '@ptq/safetensors';
-import { CODES_AMAX_LIMIT, fakeQuantModelOptCodes } from '@ptq/scale-math';
+import { CODES_AMAX_LIMIT, fakeQuantModelOptCodes, fakeQuantModelOptPackedInt4Rows } from '@ptq/scale-math';
 import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { runtimeWeight } from '@ptq/tripy-loader';
 import { UnsupportedExportError } from './errors';
-import { modelOptLinearLayout, modelOptLinearTensors, type TensorLayout } from './modelopt-linear-tensors';
+import {
+  modelOptLinearLayout,
+  modelOptLinearTensors,
+  type PackedInt4Codes,
+  type TensorLayout,
+} from './modelopt-linear-tensors';
 import { INT4_GROUP_SIZE, type ModelOptQuantAlgo } from './modelopt-quant-algo';
 
 /** What goes into a ModelOpt unified HF checkpoint's `model.safetensors`, plus the modules left unquantized. */
@@ -53,7 +58,17 @@ export interface ModelOptStatePlan {
    * only when the iteration reaches it, so a caller that writes each tensor and drops it holds one
    * linear's export at a time; every other tensor is the model's own (float32) or a small scale.
    */
-  tensors(): Generator<readonly [string, Tensor]>;
+  tensors(options?: ModelOptTensorsOptions): Generator<readonly [string, Tensor]>;
+}
+
+export interface ModelOptTensorsOptions {
+  /**
+   * Make the linears' packed int4 weights in two arrays, used in turn: no fresh array is paged in
+   * per linear, and each such tensor is valid only until the packed weights of two more linears
+   * are made. For a caller that has written (or copied) each tensor by the time it asks for the
+   * one after next: one write may still be under way while the next tensor is made.
+   */
+  readonly reusePackedWeights?: boolean;
 }
 
 /**
@@ -125,11 +140,18 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     0,
     ...[...quantizedLinears.values()].map((linear) => linear.weight.data.length),
   );
-  // int4 codes live only until they are packed: every linear's go into one array too.
-  let int4Codes: Int8Array | undefined;
+  // Where packed int4 weights go when the iteration reuses arrays (see ModelOptTensorsOptions).
+  let reusePackedWeights = false;
+  const packedWeights: Uint8Array[] = [];
+  let packedTurn = 0;
+  const nextPackedWeights = () => {
+    packedTurn = (packedTurn + 1) % 2;
+    packedWeights[packedTurn] ??= new Uint8Array(Math.ceil(largestWeight / 2));
+    return packedWeights[packedTurn];
+  };
   const linearTensors = (path: string, linear: QuantLinear) => {
-    if (algo === 'W4A16_AWQ') int4Codes ??= new Int8Array(largestWeight);
-    const codes = integerCodes(path, linear, algo, int4Codes);
+    const into = reusePackedWeights && algo === 'W4A16_AWQ' ? nextPackedWeights() : undefined;
+    const codes = integerCodes(path, linear, algo, into);
     if (codes !== undefined) return modelOptLinearTensors(path, linear, algo, linear.weight, codes);
     fakeQuantized ??= new Float32Array(largestWeight);
     const weight = runtimeWeight(quantized, `${path}.weight`, linear.weight, fakeQuantized);
@@ -195,7 +217,8 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     planned: [...entries].map(([name, { layout }]) => ({ name, dtype: layout.dtype, shape: layout.shape })),
     excludeModules,
     headStored: quantizedLinears.has('lm_head'),
-    *tensors() {
+    *tensors(options = {}) {
+      reusePackedWeights = options.reusePackedWeights === true;
       for (const [name, { make }] of entries) yield [name, make()] as const;
     },
   };
@@ -203,31 +226,27 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
 
 /**
  * The int8 / int4 codes of a linear's runtime weight (`runtimeWeight`: ModelOpt's fake-quantized
- * weight) straight from its weight, in one pass (`fakeQuantModelOptCodes`), where they are the codes
- * quantizing that weight would give: an integer linear other than lm_head whose quantizer is laid
- * out as the export's, every amax within `CODES_AMAX_LIMIT`. `undefined` otherwise.
+ * weight) straight from its weight, in one pass (`fakeQuantModelOptCodes`; int4 packed as they are
+ * made, `fakeQuantModelOptPackedInt4Rows`), where they are the codes quantizing that weight would
+ * give: an integer linear other than lm_head whose quantizer is laid out as the export's, every
+ * amax within `CODES_AMAX_LIMIT`. `undefined` otherwise.
  */
 function integerCodes(
   path: string,
   linear: QuantLinear,
   algo: ModelOptQuantAlgo,
-  /** Where int4 codes go (they are packed at once); int8 codes are the exported tensor itself. */
-  int4Codes?: Int8Array,
-): Int8Array | undefined {
+  /** Where packed int4 codes go, when one array serves every linear. */
+  packedInto?: Uint8Array,
+): Int8Array | PackedInt4Codes | undefined {
   const quantizer = linear.weight_quantizer;
   const amax = quantizer.amax;
   if (path === 'lm_head' || amax === undefined) return undefined;
   if (amax.data.some((value) => !(value <= CODES_AMAX_LIMIT))) return undefined;
   const { shape, data } = linear.weight;
   if (algo === 'W4A16_AWQ' && quantizer.format === 'int4' && quantizer.blockSize === INT4_GROUP_SIZE) {
-    return fakeQuantModelOptCodes(
-      data,
-      shape,
-      amax.data,
-      'int4',
-      { kind: 'block', blockSize: INT4_GROUP_SIZE },
-      int4Codes,
-    );
+    return {
+      packedInt4Rows: fakeQuantModelOptPackedInt4Rows(data, shape, amax.data, INT4_GROUP_SIZE, packedInto),
+    };
   }
   if (
     algo === 'W8A16' &&

@@ -1,6 +1,8 @@
 import { readModelOptReference } from '@ptq/default-model';
+import { createTensor } from '@ptq/tensor';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { awqAlphas, awqScale } from './awq-lite';
+import { awqAlphas, awqScale, awqWeightScale } from './awq-lite';
 
 describe('AWQ-lite math', () => {
   it("uses ModelOpt's float32 alpha grid of 11 values", async () => {
@@ -18,5 +20,64 @@ describe('AWQ-lite math', () => {
     expect(scale[0]).toBeCloseTo(200, 3);
     expect(scale[1]).toBeCloseTo(50, 4);
     expect(scale[2]).toBeCloseTo(0.005, 8);
+  });
+});
+
+/** `get_weight_scale` one row at a time, as ModelOpt's loop adds the rows. */
+function referenceWeightScale(data: Float32Array, out: number, inFeatures: number, blockSize: number) {
+  const tiny = 1.1754943508222875e-38;
+  const sums = new Float64Array(inFeatures);
+  for (let row = 0; row < out; row++) {
+    for (let start = 0; start < inFeatures; start += blockSize) {
+      const end = Math.min(start + blockSize, inFeatures);
+      let max = 0;
+      for (let column = start; column < end; column++) {
+        max = Math.max(max, Math.abs(data[row * inFeatures + column]!));
+      }
+      for (let column = start; column < end; column++) {
+        sums[column]! += Math.fround(Math.abs(data[row * inFeatures + column]!) / Math.fround(max + tiny));
+      }
+    }
+  }
+  return Float32Array.from(sums, (sum) => sum / out);
+}
+
+describe('awqWeightScale', () => {
+  it('averages |W| over its block max across the rows', () => {
+    // Blocks of 2: row 0 [2, -4 | 1], row 1 [1, 1 | -0]. |W| / max: [0.5, 1 | 1], [1, 1 | 0].
+    const weight = createTensor('float32', [2, 3], Float32Array.of(2, -4, 1, 1, 1, -0));
+    const scale = awqWeightScale(weight, 2);
+    expect([...scale]).toEqual([0.75, 1, 0.5]);
+  });
+
+  it('gives the bits of one row at a time for any rows, block size, zeros, NaN and infinities', () => {
+    const value = fc.oneof(
+      { weight: 6, arbitrary: fc.float({ noNaN: true, noDefaultInfinity: true, min: -4, max: 4 }) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(0, -0, 1e-45, 1e-38, 3.4e38, Number.NaN, Number.POSITIVE_INFINITY),
+      },
+    );
+    const matrix = fc
+      .tuple(fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 5 }))
+      .chain(([rows, columns, blockSize]) =>
+        fc.tuple(
+          fc.constant(rows),
+          fc.constant(columns),
+          fc.constant(blockSize),
+          fc.array(value, { minLength: rows * columns, maxLength: rows * columns }),
+        ),
+      );
+    fc.assert(
+      fc.property(matrix, ([rows, columns, blockSize, values]) => {
+        const data = Float32Array.from(values);
+        const scale = awqWeightScale(createTensor('float32', [rows, columns], data), blockSize);
+        // Bits, so that -0 and NaN are compared exactly.
+        expect(new Uint32Array(scale.buffer)).toEqual(
+          new Uint32Array(referenceWeightScale(data, rows, columns, blockSize).buffer),
+        );
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -3,8 +3,9 @@ import type { Device } from '@ptq/onnx';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { AwqSearchGraphs, type SearchInput, searchInputRows } from './awq-search-graph';
 import { type GPT2ForwardLoop, tappedModel } from './calibration-model';
-import { weightAmax } from './max-calibration';
+import { weightAmax, weightAmaxShape } from './max-calibration';
 import type { QuantLinear } from './quant-linear';
+import { scaleWeightColumns } from './scale-weight-columns';
 
 const FLOAT32_TINY = 1.1754943508222875e-38;
 const SCALE_MIN = Math.fround(1e-4);
@@ -79,7 +80,41 @@ export function awqWeightScale(weight: Tensor<'float32'>, blockSize: number): Fl
   const [out = 0, inFeatures = 0] = weight.shape;
   const data = weight.data;
   const sums = new Float64Array(inFeatures);
-  for (let row = 0; row < out; row++) {
+  let row = 0;
+  // Four rows at a time: four independent max chains, and each column's sum read and written once
+  // per four rows, its terms still added in row order, so the sums are those of one row at a time.
+  for (; row + 3 < out; row += 4) {
+    const first = row * inFeatures;
+    const second = first + inFeatures;
+    const third = second + inFeatures;
+    const fourth = third + inFeatures;
+    for (let start = 0; start < inFeatures; start += blockSize) {
+      const end = Math.min(start + blockSize, inFeatures);
+      let firstMax = 0;
+      let secondMax = 0;
+      let thirdMax = 0;
+      let fourthMax = 0;
+      for (let column = start; column < end; column++) {
+        firstMax = Math.max(firstMax, Math.abs(data[first + column]!));
+        secondMax = Math.max(secondMax, Math.abs(data[second + column]!));
+        thirdMax = Math.max(thirdMax, Math.abs(data[third + column]!));
+        fourthMax = Math.max(fourthMax, Math.abs(data[fourth + column]!));
+      }
+      const firstDenominator = Math.fround(firstMax + FLOAT32_TINY);
+      const secondDenominator = Math.fround(secondMax + FLOAT32_TINY);
+      const thirdDenominator = Math.fround(thirdMax + FLOAT32_TINY);
+      const fourthDenominator = Math.fround(fourthMax + FLOAT32_TINY);
+      for (let column = start; column < end; column++) {
+        sums[column] =
+          sums[column]! +
+          Math.fround(Math.abs(data[first + column]!) / firstDenominator) +
+          Math.fround(Math.abs(data[second + column]!) / secondDenominator) +
+          Math.fround(Math.abs(data[third + column]!) / thirdDenominator) +
+          Math.fround(Math.abs(data[fourth + column]!) / fourthDenominator);
+      }
+    }
+  }
+  for (; row < out; row++) {
     const offset = row * inFeatures;
     for (let start = 0; start < inFeatures; start += blockSize) {
       const end = Math.min(start + blockSize, inFeatures);
@@ -250,21 +285,33 @@ export async function searchAwqScale(
 
 /**
  * ModelOpt's postprocess: scale the weight's input channels by s, store 1/s, recalibrate the weight.
- * A weight the linear owns is scaled in place (no fresh weight-sized array to page in).
+ * A weight the linear owns is scaled in place (no fresh weight-sized array to page in); block amax
+ * comes out of the same pass over the weight.
  */
 export function applyAwqScale(linear: QuantLinear, scale: Float32Array): void {
   const [out = 0, inFeatures = 0] = linear.weight.shape;
   const source = linear.weight.data;
   const scaled = linear.ownsWeight ? source : new Float32Array(source.length);
-  for (let row = 0; row < out; row++) {
-    const offset = row * inFeatures;
-    for (let column = 0; column < inFeatures; column++) {
-      scaled[offset + column] = Math.fround(source[offset + column]! * scale[column]!);
+  const quantizer = linear.weight_quantizer;
+  const blockSize = quantizer.blockSize;
+  let blockAmax: Float32Array | undefined;
+  if (blockSize !== undefined && Number.isSafeInteger(blockSize) && blockSize >= 1) {
+    blockAmax = scaleWeightColumns(source, scaled, out, inFeatures, scale, blockSize);
+  } else {
+    for (let row = 0; row < out; row++) {
+      const offset = row * inFeatures;
+      for (let column = 0; column < inFeatures; column++) {
+        scaled[offset + column] = Math.fround(source[offset + column]! * scale[column]!);
+      }
     }
   }
   if (scaled !== source) linear.weight = createTensor('float32', [out, inFeatures], scaled);
   linear.input_quantizer.preQuantScale = createTensor('float32', [inFeatures], reciprocal(scale));
-  linear.weight_quantizer.amax = weightAmax(linear.weight, linear.weight_quantizer);
+  // Without a block amax (other layouts, or a NaN that weightAmax reports), weightAmax computes it.
+  quantizer.amax =
+    blockAmax === undefined
+      ? weightAmax(linear.weight, quantizer)
+      : createTensor('float32', weightAmaxShape(linear.weight, quantizer), blockAmax);
   linear.invalidate();
 }
 

@@ -81,4 +81,21 @@ describe('applyAwqScale', () => {
       );
     }
   });
+
+  it('refuses a scaled weight holding NaN as amaxPerBlock does, and scales per channel too', () => {
+    const linear = new QuantLinear(
+      createTensor('float32', [2, 3], Float32Array.of(1, 2, 3, 4, Number.NaN, 6)),
+      undefined,
+      { ownsWeight: true },
+    );
+    linear.weight_quantizer.numBits = 4;
+    linear.weight_quantizer.blockSizes = { [-1]: 2 };
+    expect(() => applyAwqScale(linear, scale)).toThrow('contains NaN at index 4; amax is undefined');
+    const perChannel = new QuantLinear(weight(), undefined, { ownsWeight: true });
+    perChannel.weight_quantizer.numBits = 8;
+    perChannel.weight_quantizer.axis = 0;
+    applyAwqScale(perChannel, scale);
+    expect([...perChannel.weight.data]).toEqual(scaled);
+    expect([...perChannel.weight_quantizer.amax!.data]).toEqual([6, Math.abs(scaled[5]!)]);
+  });
 });

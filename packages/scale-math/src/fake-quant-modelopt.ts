@@ -10,8 +10,8 @@ import { ROUNDING_MAGIC } from './round-half-even';
 /** ModelOpt treats amax at or below 2^-24 (the smallest float16 subnormal) as zero. */
 export const ZERO_AMAX_THRESHOLD = 2 ** -24;
 
-// Hot loops as in quantize.ts: module-local aliases, nothing thrown inside the loops.
-const magic = ROUNDING_MAGIC;
+// Hot loops as in quantize.ts: module-local aliases (the rounding constant copied into each kernel),
+// nothing thrown inside the loops.
 const encodeFloat8 = float32BitsToFloat8E4M3FNBits;
 const float8Values = FLOAT8_E4M3FN_VALUES;
 const scratchFloat = new Float32Array(1);
@@ -37,6 +37,7 @@ function integerRun(
   minimum: number,
   maximum: number,
 ): void {
+  const magic = ROUNDING_MAGIC;
   let sawNaN = false;
   for (let index = start; index < end; index += 1) {
     const value = Math.fround(x[index]! * scale);
@@ -122,6 +123,7 @@ function codesRun(
   minimum: number,
   maximum: number,
 ): void {
+  const magic = ROUNDING_MAGIC;
   let sawNaN = false;
   for (let index = start; index < end; index += 1) {
     const value = Math.fround(x[index]! * scale);

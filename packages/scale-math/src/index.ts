@@ -6,6 +6,7 @@ export {
   fakeQuantModelOptCodes,
   ZERO_AMAX_THRESHOLD,
 } from './fake-quant-modelopt';
+export { fakeQuantModelOptPackedInt4Rows } from './fake-quant-modelopt-packed-int4';
 export {
   INTEGER_RANGE,
   isQuantFormat,
