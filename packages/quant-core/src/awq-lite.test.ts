@@ -2,6 +2,7 @@ import { readModelOptReference } from '@ptq/default-model';
 import { createTensor } from '@ptq/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { blockedWeight } from './__fixtures__/blocked-weight-arbitrary';
 import { awqAlphas, awqScale, awqWeightScale } from './awq-lite';
 
 describe('AWQ-lite math', () => {
@@ -58,16 +59,7 @@ describe('awqWeightScale', () => {
         arbitrary: fc.constantFrom(0, -0, 1e-45, 1e-38, 3.4e38, Number.NaN, Number.POSITIVE_INFINITY),
       },
     );
-    const matrix = fc
-      .tuple(fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 5 }))
-      .chain(([rows, columns, blockSize]) =>
-        fc.tuple(
-          fc.constant(rows),
-          fc.constant(columns),
-          fc.constant(blockSize),
-          fc.array(value, { minLength: rows * columns, maxLength: rows * columns }),
-        ),
-      );
+    const matrix = blockedWeight(value, { rows: 11, columns: 11, blockSize: 5 });
     fc.assert(
       fc.property(matrix, ([rows, columns, blockSize, values]) => {
         const data = Float32Array.from(values);

@@ -1,6 +1,7 @@
 import { amaxPerBlock } from '@ptq/scale-math';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { blockedWeight } from './__fixtures__/blocked-weight-arbitrary';
 import { scaleWeightColumns } from './scale-weight-columns';
 
 /** The two passes the fused one replaces: scale every element, then amax per block of the result. */
@@ -42,17 +43,7 @@ const value = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(...SPECIAL) },
   { weight: 1, arbitrary: fc.float() },
 );
-const weight = fc
-  .tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 6 }))
-  .chain(([rows, columns, blockSize]) =>
-    fc.tuple(
-      fc.constant(rows),
-      fc.constant(columns),
-      fc.constant(blockSize),
-      fc.array(value, { minLength: rows * columns, maxLength: rows * columns }),
-      fc.array(value, { minLength: columns, maxLength: columns }),
-    ),
-  );
+const weight = blockedWeight(value, { rows: 5, columns: 11, blockSize: 6 });
 
 describe('scaleWeightColumns', () => {
   it('scales each column and takes the block amax of the result, as two passes do', () => {
