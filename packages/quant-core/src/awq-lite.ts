@@ -15,7 +15,7 @@ const SCALE_MAX = Math.fround(1e4);
  * AWQ's statistics come from sessions with unpacked weights, as the block sessions of block-by-block
  * calibration on the CPU (which take their weights as inputs): both executions sum alike.
  */
-export const AWQ_SESSIONS = { unpackedWeights: true } as const;
+const AWQ_SESSIONS = { unpackedWeights: true } as const;
 
 export interface AwqLayerResult {
   readonly alpha: number;

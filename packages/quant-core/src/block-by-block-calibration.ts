@@ -137,7 +137,7 @@ export async function calibrateBlockByBlock(
   // For AWQ on the CPU a block session takes its weights as inputs, the linears' own [out, in]
   // arrays: a session holding a block's weights copies and packs them into fresh memory, which costs
   // more than the block's run itself (GPT-2-large int4, 2 × 32 tokens: 10 of 62 s). Unpacked, as the
-  // whole-model AWQ sessions are (`AWQ_SESSIONS`). Input amax keeps prepacked sessions: an fp8 input
+  // whole-model AWQ sessions are (`awqLite`). Input amax keeps prepacked sessions: an fp8 input
   // a float32 ulp from a rounding boundary must round as the model's forwards (prepacked) will see it.
   const weightsAsInputs = device === 'cpu' && awqPaths.length > 0 && options.inputCalibrators.size === 0;
   const source = {

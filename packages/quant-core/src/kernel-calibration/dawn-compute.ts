@@ -117,6 +117,7 @@ export class DawnCompute {
     this.#recorded.push({
       pipeline,
       encode: (pass, resolved, uniforms) => {
+        if (x === 0 || y === 0 || z === 0) return;
         const entries: GPUBindGroupEntry[] = bindings.map((buffer, index) => ({
           binding: first + index,
           resource: { buffer },
@@ -124,7 +125,6 @@ export class DawnCompute {
         if (uniformAt !== undefined) {
           entries.unshift({ binding: 0, resource: { buffer: uniforms!, ...uniformAt } });
         }
-        if (x === 0 || y === 0 || z === 0) return;
         pass.setPipeline(resolved);
         pass.setBindGroup(
           0,
@@ -191,17 +191,22 @@ export class DawnCompute {
   async #encode(): Promise<void> {
     const recorded = this.#recorded;
     this.#recorded = [];
-    const staged = this.#uniformBytes.slice(0, this.#uniformLength);
-    this.#uniformLength = 0;
-    if (recorded.length === 0) return;
-    const pipelines = await Promise.all(recorded.map((entry) => entry.pipeline));
+    // Written into the device's buffer before anything awaits: dispatches recorded meanwhile stage
+    // their uniforms for the next submission in the same host bytes.
     let uniforms: GPUBuffer | undefined;
-    if (staged.length > 0) {
-      uniforms = this.#device.createBuffer({ size: staged.length, usage: UNIFORM, mappedAtCreation: true });
-      new Uint8Array(uniforms.getMappedRange()).set(staged);
+    if (this.#uniformLength > 0) {
+      uniforms = this.#device.createBuffer({
+        size: this.#uniformLength,
+        usage: UNIFORM,
+        mappedAtCreation: true,
+      });
+      new Uint8Array(uniforms.getMappedRange()).set(this.#uniformBytes.subarray(0, this.#uniformLength));
       uniforms.unmap();
       this.#uniforms.push(uniforms);
+      this.#uniformLength = 0;
     }
+    if (recorded.length === 0) return;
+    const pipelines = await Promise.all(recorded.map((entry) => entry.pipeline));
     const encoder = this.#device.createCommandEncoder();
     let pass: GPUComputePassEncoder | undefined;
     for (const [index, entry] of recorded.entries()) {
