@@ -291,7 +291,20 @@ export function absMaxWorkgroups(values: number): number {
  * max that propagates NaN). Bindings: 0 `{first, count, slot}`, 1 values, 2 result (u32, zeroed
  * first). Dispatch `absMaxWorkgroups(count)`.
  */
-export const ABS_MAX_SHADER = /* wgsl */ `
+export const ABS_MAX_SHADER = absMaxShader();
+
+/**
+ * ABS_MAX_SHADER over the rows of a `[rows, columns]` matrix whose `mask` word is not 0: the real
+ * tokens of a run that holds padding, without gathering them first. Bindings: 0 `{first, count,
+ * slot}`, 1 values, 2 result, 3 mask (u32 per row, counted from `first / columns`).
+ */
+export function maskedAbsMaxShader(columns: number): string {
+  return absMaxShader(columns);
+}
+
+function absMaxShader(maskedColumns?: number): string {
+  const masked = maskedColumns !== undefined;
+  return /* wgsl */ `
 struct Range {
   first: u32,
   count: u32,
@@ -300,6 +313,7 @@ struct Range {
 @group(0) @binding(0) var<uniform> range: Range;
 @group(0) @binding(1) var<storage, read> values: array<f32>;
 @group(0) @binding(2) var<storage, read_write> result: array<atomic<u32>>;
+${masked ? '@group(0) @binding(3) var<storage, read> mask: array<u32>;' : ''}
 
 var<workgroup> partial: array<u32, ${THREADS}>;
 
@@ -309,7 +323,13 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let end = min(range.count, start + ${ABS_MAX_PER_WORKGROUP}u);
   var highest = 0u;
   for (var i = start + tid; i < end; i += ${THREADS}u) {
-    highest = max(highest, bitcast<u32>(abs(values[range.first + i])));
+    ${
+      masked
+        ? `if (mask[(range.first + i) / ${maskedColumns}u] != 0u) {
+      highest = max(highest, bitcast<u32>(abs(values[range.first + i])));
+    }`
+        : 'highest = max(highest, bitcast<u32>(abs(values[range.first + i])));'
+    }
   }
   partial[tid] = highest;
   workgroupBarrier();
@@ -324,6 +344,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   }
 }
 `;
+}
 
 /** Rows one thread of `columnPartialSumsShader` sums: partial sums of many chunks run in parallel. */
 export const COLUMN_CHUNK_ROWS = 64;

@@ -41,8 +41,9 @@ function ids(rows: number[][], mask?: number[][]) {
 }
 
 /**
- * Batches of three lengths (the two of length 40 run together on the kernels), one with a row padded
- * on the left and one with a row padded on the right.
+ * Batches of three lengths, one with a row padded on the left and one with a row padded on the right.
+ * For float8's maxima the kernels run them all together, longest first, each padded to 70 tokens; for
+ * AWQ only the two of length 40 run together.
  */
 function textBatches() {
   const sequence = (seed: number, length: number) =>

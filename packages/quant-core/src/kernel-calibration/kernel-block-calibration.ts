@@ -33,6 +33,7 @@ import {
   columnPartialSumsWorkgroups,
   gatherRowsShader,
   layerNormShader,
+  maskedAbsMaxShader,
   rowDotShader,
   rowWorkgroups,
 } from './calibration-shaders';
@@ -114,6 +115,8 @@ interface Run {
   readonly residual: GPUBuffer;
   /** 1 for a real token, 0 for padding, per row (u32). */
   readonly mask: GPUBuffer;
+  /** Whether any row is padding. */
+  readonly padded: boolean;
 }
 
 interface UploadedLinear {
@@ -183,7 +186,16 @@ async function calibrate(
   const maxima = compute.buffer(4 * Math.max(1, maxSlots.size * batches.length), 'the input maxima');
 
   const candidateBytes = Math.min(CANDIDATE_BYTES, bindingLimit(compute));
-  const runs = planRuns(compute, model, batches, maxRunRows(compute, model));
+  // Statistics that are all maxima do not care which tokens run together: batches of any length may
+  // then share a run, padded to its longest.
+  const maximaOnly =
+    awqPaths.length === 0 &&
+    [...options.inputCalibrators.values()].every((calibrator) => calibrator.mergesBatches === true);
+  const runs = planRuns(compute, model, batches, {
+    maxRows: maxRunRows(compute, model),
+    padToMerge: maximaOnly,
+    gathersRealRows: !maximaOnly,
+  });
   const largestRun = Math.max(...runs.map((run) => run.rows));
   const inner = model.linear('transformer.h.0.mlp.c_fc').outFeatures;
   const normalized = compute.buffer(4 * largestRun * width, 'the LayerNorm outputs');
@@ -317,12 +329,24 @@ async function calibrate(
       );
     const tap = (path: string, tapped: GPUBuffer, columns: number, run: Run) => {
       let slot = maxSlots.get(path);
-      if (slot === undefined && !means.has(path)) return;
-      if (slot !== undefined && wholeRun(run, options.inputCalibrators.get(path)!)) {
-        // One max over the run, kept in the slot of its first batch.
-        absMax(tapped, 0, run.rows * columns, slot + run.batches[0]!.index);
+      const mean = means.get(path);
+      if (slot !== undefined && options.inputCalibrators.get(path)!.mergesBatches === true) {
+        // One max over the run's real tokens, kept in the slot of its first batch.
+        const target = slot + run.batches[0]!.index;
+        const count = run.rows * columns;
+        if (run.padded) {
+          compute.dispatch(
+            maskedAbsMaxShader(columns),
+            words([0, count, target]),
+            [tapped, maxima, run.mask],
+            [absMaxWorkgroups(count)],
+          );
+        } else {
+          absMax(tapped, 0, count, target);
+        }
         slot = undefined;
       }
+      if (slot === undefined && mean === undefined) return;
       for (const batch of run.batches) {
         const { index, realRows: rows } = batch;
         // A padded batch's real rows are gathered first: statistics cover real tokens only.
@@ -339,7 +363,6 @@ async function calibrate(
           firstRow = 0;
         }
         if (slot !== undefined) absMax(values, firstRow * columns, rows * columns, slot + index);
-        const mean = means.get(path);
         if (mean === undefined) continue;
         columnMean(values, { kind: 'abs' }, columns, firstRow, rows, mean, index * columns);
         const offset = firstRow * columns;
@@ -488,7 +511,7 @@ async function calibrate(
   for (const [path, calibrator] of options.inputCalibrators) {
     const slot = maxSlots.get(path)!;
     for (const run of runs) {
-      if (wholeRun(run, calibrator)) {
+      if (calibrator.mergesBatches === true) {
         const tokenCount = run.batches.reduce((sum, batch) => sum + batch.realRows, 0);
         calibrator.observe({ tokenCount, absMax: asFloat[slot + run.batches[0]!.index]! });
         continue;
@@ -506,16 +529,6 @@ async function calibrate(
 }
 
 /**
- * Whether a calibrator observes a run's batches as one: it `mergesBatches` (the max does), and no
- * batch of the run has padding to leave out.
- */
-function wholeRun(run: Run, calibrator: InputCalibrator): boolean {
-  return (
-    calibrator.mergesBatches === true && run.batches.every((batch) => batch.realRowIndices === undefined)
-  );
-}
-
-/**
  * Rows a run may take: MAX_RUN_ROWS, or fewer where the largest activation of a run (the MLP's
  * `[rows, inner]`) would not fit one of the adapter's storage bindings.
  */
@@ -528,16 +541,29 @@ function bindingLimit(compute: DawnCompute): number {
   return Math.min(compute.limits.maxBufferSize, compute.limits.maxStorageBufferBindingSize);
 }
 
+interface RunPlan {
+  /** Rows a run may take. */
+  readonly maxRows: number;
+  /**
+   * Whether batches of any length may share a run, sorted longest first and padded at the end of
+   * each sequence to the run's longest (causal attention never reads a later position, so a token's
+   * activations are those of its batch alone). Only for statistics that ignore how tokens group.
+   */
+  readonly padToMerge: boolean;
+  /** Whether a padded batch's real rows are gathered for statistics of the batch alone. */
+  readonly gathersRealRows: boolean;
+}
+
 /**
- * Consecutive batches of one sequence length, up to `maxRows` rows, embedded into a residual buffer
- * each. A batch larger than `maxRows` on its own is refused (`DeviceUnavailableError`) before anything
- * runs.
+ * Batches grouped into runs of at most `maxRows` rows — consecutive batches of one sequence length,
+ * or with `padToMerge` batches of any length — each run embedded into a residual buffer. A batch
+ * larger than `maxRows` on its own is refused (`DeviceUnavailableError`) before anything runs.
  */
 function planRuns(
   compute: DawnCompute,
   model: GPT2LMHeadModel,
   batches: readonly RecordedBatch[],
-  maxRows: number,
+  { maxRows, padToMerge, gathersRealRows }: RunPlan,
 ): Run[] {
   for (const [index, batch] of batches.entries()) {
     if (batch.attentionMask.data.length > maxRows) {
@@ -548,49 +574,72 @@ function planRuns(
     }
   }
   const width = model.config.n_embd;
-  const groups: { indices: number[]; sequenceLength: number; rows: number }[] = [];
-  batches.forEach((batch, index) => {
-    const [sequences = 0, sequenceLength = 0] = batch.inputIds.shape;
-    const rows = sequences * sequenceLength;
+  const shapeOf = (index: number) => {
+    const [sequences = 0, sequenceLength = 0] = batches[index]!.inputIds.shape;
+    return { sequences, sequenceLength };
+  };
+  const order = batches.map((_, index) => index);
+  if (padToMerge) order.sort((a, b) => shapeOf(b).sequenceLength - shapeOf(a).sequenceLength || a - b);
+  const groups: { indices: number[]; sequenceLength: number; sequences: number }[] = [];
+  for (const index of order) {
+    const { sequences, sequenceLength } = shapeOf(index);
     const last = groups.at(-1);
-    if (last !== undefined && last.sequenceLength === sequenceLength && last.rows + rows <= maxRows) {
+    const fits =
+      last !== undefined &&
+      (last.sequenceLength === sequenceLength || (padToMerge && sequenceLength < last.sequenceLength)) &&
+      (last.sequences + sequences) * last.sequenceLength <= maxRows;
+    if (fits) {
       last.indices.push(index);
-      last.rows += rows;
+      last.sequences += sequences;
     } else {
-      groups.push({ indices: [index], sequenceLength, rows });
+      groups.push({ indices: [index], sequenceLength, sequences });
     }
-  });
-  return groups.map(({ indices, sequenceLength, rows }) => {
+  }
+  return groups.map(({ indices, sequenceLength, sequences }) => {
+    const rows = sequences * sequenceLength;
     const residual = compute.buffer(4 * rows * width, 'the hidden states');
     const mask = new Uint32Array(rows);
     const runBatches: RunBatch[] = [];
     let firstRow = 0;
     for (const index of indices) {
       const batch = batches[index]!;
+      const { sequences: batchSequences, sequenceLength: length } = shapeOf(index);
       const embedded = embedBatch(model.transformer, batch.inputIds, batch.attentionMask);
       // The first block's input, as the graph forms it: token plus position embedding, in float32.
       const sum = embedded.residual.data;
       const delta = embedded.delta.data;
       for (let at = 0; at < sum.length; at++) sum[at] = Math.fround(sum[at]! + delta[at]!);
-      compute.write(residual, 4 * firstRow * width, sum);
-      const real = Uint32Array.from(batch.realTokenIndices, (at) => firstRow + at);
+      // Sequence s of the batch starts at run row firstRow + s·sequenceLength.
+      const rowOf = (at: number) => firstRow + Math.floor(at / length) * sequenceLength + (at % length);
+      if (length === sequenceLength) {
+        compute.write(residual, 4 * firstRow * width, sum);
+      } else {
+        for (let sequence = 0; sequence < batchSequences; sequence++) {
+          const values = sum.subarray(sequence * length * width, (sequence + 1) * length * width);
+          compute.write(residual, 4 * rowOf(sequence * length) * width, values);
+        }
+      }
+      const real = Uint32Array.from(batch.realTokenIndices, rowOf);
       for (const row of real) mask[row] = 1;
-      const padded = real.length !== batch.attentionMask.data.length;
+      const padded = real.length !== batchSequences * sequenceLength;
       runBatches.push({
         index,
         firstRow,
         realRows: real.length,
-        ...(padded ? { realRowIndices: compute.upload(real, 'the real tokens of a padded batch') } : {}),
+        ...(padded && gathersRealRows
+          ? { realRowIndices: compute.upload(real, 'the real tokens of a padded batch') }
+          : {}),
       });
-      firstRow += batch.attentionMask.data.length;
+      firstRow += batchSequences * sequenceLength;
     }
     return {
       batches: runBatches,
       sequenceLength,
-      sequences: rows / sequenceLength,
+      sequences,
       rows,
       residual,
       mask: compute.upload(mask, 'the attention mask'),
+      padded: mask.includes(0),
     };
   });
 }
