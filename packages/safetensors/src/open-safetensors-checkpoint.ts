@@ -41,7 +41,8 @@ export interface SafetensorsCheckpoint extends AsyncDisposable {
   /** Every tensor of every shard. */
   readonly tensors: ReadonlyMap<string, CheckpointTensorInfo>;
   readTensor(name: string): Promise<Tensor>;
-  readTensorBytes(name: string): Promise<Uint8Array>;
+  /** As `SafetensorsFile.readTensorBytes`, from the shard that holds the tensor. */
+  readTensorBytes(name: string, target?: Uint8Array): Promise<Uint8Array>;
   /** Closes every shard. */
   close(): Promise<void>;
 }
@@ -267,8 +268,8 @@ class OpenCheckpoint implements SafetensorsCheckpoint {
     return this.#fileOf(name).readTensor(name);
   }
 
-  async readTensorBytes(name: string): Promise<Uint8Array> {
-    return this.#fileOf(name).readTensorBytes(name);
+  async readTensorBytes(name: string, target?: Uint8Array): Promise<Uint8Array> {
+    return this.#fileOf(name).readTensorBytes(name, target);
   }
 
   async close(): Promise<void> {

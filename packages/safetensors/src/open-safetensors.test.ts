@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PtqError } from '@ptq/errors';
+import { InvalidArgumentError, PtqError } from '@ptq/errors';
 import { NotARegularFileError } from '@ptq/files';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSafetensors } from './open-safetensors';
@@ -242,6 +242,28 @@ describe('openSafetensors on a file built byte by byte', () => {
         tensorName: 'f64',
       });
       expect((error as Error).message).toMatch(/"f64" is F64.*readTensorBytes/);
+    } finally {
+      await file.close();
+    }
+  });
+
+  it('reads raw bytes into a view of a shared buffer, leaving the rest of it alone, and refuses a target of the wrong length', async () => {
+    const file = await openSafetensors(await writeBytes(bytes));
+    try {
+      const shared = new Uint8Array(16).fill(0xaa);
+      const read = await file.readTensorBytes('i32', shared.subarray(4, 12));
+      expect(read.buffer).toBe(shared.buffer);
+      expect([...shared]).toEqual([
+        ...[0xaa, 0xaa, 0xaa, 0xaa],
+        ...[2, 1, 0, 0, 255, 255, 255, 255],
+        ...[0xaa, 0xaa, 0xaa, 0xaa],
+      ]);
+      const error = await file
+        .readTensorBytes('i32', shared.subarray(0, 12))
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toMatch(/"i32" .* is 8 bytes; the target holds 12/);
+      expect(shared[0]).toBe(0xaa);
     } finally {
       await file.close();
     }

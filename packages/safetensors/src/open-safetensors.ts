@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { closestNames } from '@ptq/errors';
+import { closestNames, InvalidArgumentError } from '@ptq/errors';
 import { openRegularFile } from '@ptq/files';
 import { createTensor, type DType, type Tensor, type TensorData } from '@ptq/tensor';
 
@@ -28,8 +28,12 @@ export interface SafetensorsFile extends AsyncDisposable {
   readonly tensors: ReadonlyMap<string, TensorInfo>;
   /** Reads one tensor into a fresh, aligned typed array. */
   readTensor(name: string): Promise<Tensor>;
-  /** Reads one tensor's raw little-endian bytes, whatever its dtype. */
-  readTensorBytes(name: string): Promise<Uint8Array>;
+  /**
+   * Reads one tensor's raw little-endian bytes, whatever its dtype: into `target` when given (it must
+   * be exactly the tensor's length; a view into a larger buffer lets many tensors share one
+   * allocation), else into a fresh array.
+   */
+  readTensorBytes(name: string, target?: Uint8Array): Promise<Uint8Array>;
   /** Releases the file handle; later reads throw. Calling it again does nothing. */
   close(): Promise<void>;
 }
@@ -94,9 +98,15 @@ class OpenSafetensorsFile implements SafetensorsFile {
     return createTensor(dtype, info.shape, viewAs(dtype, buffer));
   }
 
-  async readTensorBytes(name: string): Promise<Uint8Array> {
+  async readTensorBytes(name: string, target?: Uint8Array): Promise<Uint8Array> {
     const info = this.#info(name);
-    const bytes = new Uint8Array(info.byteLength);
+    if (target !== undefined && target.byteLength !== info.byteLength) {
+      throw new InvalidArgumentError(
+        'target',
+        `tensor ${JSON.stringify(name)} of ${this.path} is ${info.byteLength} bytes; the target holds ${target.byteLength}`,
+      );
+    }
+    const bytes = target ?? new Uint8Array(info.byteLength);
     await this.#read(info, bytes);
     return bytes;
   }

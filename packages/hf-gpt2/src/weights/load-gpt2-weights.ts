@@ -171,10 +171,21 @@ async function readWeights(
     .map(({ name }) => name)
     .filter((name) => !(tied && name === 'lm_head.weight'));
   const position = new Map(order.map((name, index) => [name, index]));
+  const slab = float32Slab(
+    checkpoint,
+    order.map((name) => keys.get(name)!),
+  );
   const reading = new Map<string, Promise<Tensor>>();
+  const readTensor = async (key: string): Promise<Tensor> => {
+    const view = slab.get(key);
+    if (view === undefined) return checkpoint.readTensor(key);
+    await checkpoint.readTensorBytes(key, view);
+    const data = new Float32Array(view.buffer, view.byteOffset, view.byteLength / 4);
+    return createTensor('float32', checkpoint.tensors.get(key)!.shape, data);
+  };
   const startReading = (name: string) => {
     if (reading.has(name)) return;
-    const started = checkpoint.readTensor(keys.get(name)!);
+    const started = readTensor(keys.get(name)!);
     // A read nobody awaits (an earlier tensor failed) must not surface as an unhandled rejection.
     started.catch(() => undefined);
     reading.set(name, started);
@@ -219,6 +230,26 @@ async function readWeights(
     tied,
     checkpointPath: checkpoint.path,
   };
+}
+
+/**
+ * One allocation for every float32 tensor of `keys`, a byte view into it per tensor. V8 runs a full
+ * garbage collection for about every 64 MB of new memory outside its heap, so reading GPT-2-large's
+ * tensors into allocations of their own ran about fifty of them; the model holds every weight until
+ * it is dropped, so one allocation costs no memory.
+ */
+function float32Slab(checkpoint: SafetensorsCheckpoint, keys: readonly string[]): Map<string, Uint8Array> {
+  const float32 = keys.filter((key) => checkpoint.tensors.get(key)!.dtype === 'F32');
+  const bytes = float32.reduce((sum, key) => sum + checkpoint.tensors.get(key)!.byteLength, 0);
+  const buffer = new ArrayBuffer(bytes);
+  const views = new Map<string, Uint8Array>();
+  let offset = 0;
+  for (const key of float32) {
+    const { byteLength } = checkpoint.tensors.get(key)!;
+    views.set(key, new Uint8Array(buffer, offset, byteLength));
+    offset += byteLength;
+  }
+  return views;
 }
 
 function sameShape(found: readonly number[], expected: readonly number[]): boolean {
