@@ -9,6 +9,13 @@ const COPY_DST = 0x08;
 const UNIFORM = 0x40;
 const STORAGE = 0x80;
 
+/** Float32 values of a buffer to read back: `floats` of them from `offset` bytes (default 0). */
+export interface ReadRegion {
+  readonly buffer: GPUBuffer;
+  readonly floats: number;
+  readonly offset?: number;
+}
+
 /**
  * Buffers, cached pipelines and batched dispatches on one Dawn device: kernel calibration records
  * many dispatches and submits them together, so a block's work costs one submission instead of one
@@ -161,15 +168,35 @@ export class DawnCompute {
 
   /** Submits what was recorded, then reads `floats` float32 values of `buffer` from `offset` bytes. */
   async read(buffer: GPUBuffer, floats: number, offset = 0): Promise<Float32Array> {
-    const bytes = 4 * floats;
+    const [values] = await this.readMany([{ buffer, floats, offset }]);
+    return values!;
+  }
+
+  /**
+   * Submits what was recorded, then reads every region through one staging buffer: one wait for
+   * the device however many regions, where a read each would wait once each.
+   */
+  async readMany(regions: readonly ReadRegion[]): Promise<Float32Array[]> {
+    const starts: number[] = [];
+    let bytes = 0;
+    for (const { floats } of regions) {
+      starts.push(bytes);
+      bytes += 4 * floats;
+    }
     const staging = this.#device.createBuffer({ size: Math.max(16, bytes), usage: MAP_READ | COPY_DST });
     try {
-      this.#recorded.push({
-        encode: (encoder) => encoder.copyBufferToBuffer(buffer, offset, staging, 0, bytes),
-      });
+      for (const [index, { buffer, floats, offset = 0 }] of regions.entries()) {
+        this.#recorded.push({
+          encode: (encoder) =>
+            encoder.copyBufferToBuffer(buffer, offset, staging, starts[index]!, 4 * floats),
+        });
+      }
       await this.submit();
-      await staging.mapAsync(MAP_READ, 0, bytes);
-      return new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+      await staging.mapAsync(MAP_READ, 0, Math.max(16, bytes));
+      const mapped = staging.getMappedRange(0, Math.max(16, bytes));
+      return regions.map(
+        ({ floats }, index) => new Float32Array(mapped.slice(starts[index]!, starts[index]! + 4 * floats)),
+      );
     } finally {
       staging.destroy();
     }

@@ -433,7 +433,16 @@ async function calibrate(
         tap('lm_head', normalized, width, run);
       }
     }
-    await compute.submit();
+    // The block's runs, then every AWQ linear's batch means and weight statistic: one wait for all.
+    const statistics = await compute.readMany(
+      blockAwq.flatMap((path) => {
+        const { inFeatures } = linears.get(path)!;
+        return [
+          { buffer: means.get(path)!, floats: batches.length * inFeatures },
+          { buffer: weightScales.get(path)!, floats: inFeatures },
+        ];
+      }),
+    );
     for (let batch = 0; batch < batches.length; batch++) {
       options.onProgress?.({
         phase: 'calibrate-block',
@@ -462,11 +471,10 @@ async function calibrate(
       difference: zeros(candidateFloats, 'the AWQ candidate differences'),
       product: zeros(candidateFloats, 'the AWQ candidate products'),
     };
-    for (const path of blockAwq) {
+    for (const [index, path] of blockAwq.entries()) {
       const quantLinear = linears.get(path)!;
-      const mean = await compute.read(means.get(path)!, batches.length * quantLinear.inFeatures);
-      const actScale = averageOfBatches(mean, batches.length, quantLinear.inFeatures);
-      const weightScale = await compute.read(weightScales.get(path)!, quantLinear.inFeatures);
+      const actScale = averageOfBatches(statistics[2 * index]!, batches.length, quantLinear.inFeatures);
+      const weightScale = statistics[2 * index + 1]!;
       const scales = alphas.map((alpha) => awqScale(actScale, weightScale, alpha));
       const sums = searchLosses(compute, threads, {
         weight: rowsWeights.get(path)!,
@@ -481,8 +489,11 @@ async function calibrate(
       });
       searches.push({ path, scales, sums, rows: scales.length * quantLinear.outFeatures });
     }
-    for (const { path, scales, sums, rows } of searches) {
-      const rowSums = await compute.read(sums, rows);
+    const allRowSums = await compute.readMany(
+      searches.map(({ sums, rows }) => ({ buffer: sums, floats: rows })),
+    );
+    for (const [index, { path, scales }] of searches.entries()) {
+      const rowSums = allRowSums[index]!;
       const out = linears.get(path)!.outFeatures;
       const losses = scales.map((_, candidate) => {
         let sum = 0;
