@@ -1,11 +1,18 @@
 // Throughput of the kernels engine's tiled float32 matrix product on the shapes calibration runs on
 // GPT-2-124M with the seed's int4 data (16 × 512 tokens): the block forward's linears, the Gram
-// matrix of a linear's inputs, and the AWQ search's product of candidate differences with it.
+// matrix of a linear's inputs, and the AWQ search's product of candidate differences with it; and
+// of the block's other kernels on the same tokens (causal attention, LayerNorm).
 // Each shape runs `--repeats` times in one submission after a warm-up; seconds are wall time
 // around the submission, so per-dispatch overheads count.
 // Run: node kernel-product-throughput.js [--repeats 10] [--software] [--out r.json]
 import { requestKernelDevice } from '@ptq/nanogpt';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
+import {
+  attentionShader,
+  attentionWorkgroups,
+  layerNormShader,
+  rowWorkgroups,
+} from '../src/kernel-calibration/calibration-shaders';
 import { DawnCompute } from '../src/kernel-calibration/dawn-compute';
 import {
   type MatrixProductEpilogue,
@@ -52,6 +59,50 @@ const SHAPES: Shape[] = [
   },
 ];
 
+/** A kernel other than the product, on the block's tokens: its buffers and one dispatch. */
+interface Kernel {
+  readonly name: string;
+  readonly shape: string;
+  readonly flops: number;
+  /** Float32 lengths of its bindings (the uniform aside). */
+  readonly floats: readonly number[];
+  readonly code: string;
+  readonly uniform: ArrayBuffer;
+  readonly workgroups: readonly [number, number?, number?];
+  /** Bindings holding u32 words (an attention mask): filled with ones. */
+  readonly ones?: readonly number[];
+}
+
+const SEQUENCE = 512;
+const WIDTH = 768;
+const HEADS = 12;
+const sequences = TOKENS / SEQUENCE;
+const layerNormUniform = new ArrayBuffer(8);
+new Uint32Array(layerNormUniform, 0, 1)[0] = TOKENS;
+new Float32Array(layerNormUniform, 4, 1)[0] = 1e-5;
+const KERNELS: Kernel[] = [
+  {
+    name: 'causal attention',
+    shape: `${sequences} × ${SEQUENCE} tokens, ${HEADS} heads of ${WIDTH / HEADS}`,
+    // q·kᵀ and the weights times v over the causal half.
+    flops: 2 * SEQUENCE * SEQUENCE * WIDTH * sequences,
+    floats: [TOKENS * 3 * WIDTH, TOKENS * WIDTH, TOKENS],
+    code: attentionShader({ heads: HEADS, headSize: WIDTH / HEADS }),
+    uniform: Uint32Array.of(SEQUENCE).buffer,
+    workgroups: attentionWorkgroups({ heads: HEADS, headSize: WIDTH / HEADS }, SEQUENCE, sequences),
+    ones: [2],
+  },
+  {
+    name: 'LayerNorm',
+    shape: `${TOKENS} × ${WIDTH}`,
+    flops: 8 * TOKENS * WIDTH,
+    floats: [TOKENS * WIDTH, TOKENS * WIDTH, WIDTH, WIDTH],
+    code: layerNormShader(WIDTH),
+    uniform: layerNormUniform,
+    workgroups: rowWorkgroups(TOKENS),
+  },
+];
+
 const repeats = Number(flag('repeats', '10'));
 const rounds = Number(flag('rounds', '3'));
 const out = flag('out', 'bench-results/kernel-product-throughput.json');
@@ -61,6 +112,23 @@ const threads = device.limits.maxComputeInvocationsPerWorkgroup >= 256 ? 256 : 1
 const compute = new DawnCompute(device);
 const rows: (string | number)[][] = [];
 const results = [];
+
+/** Median seconds of one dispatch: `dispatch` recorded `repeats` times a submission, after a warm-up. */
+async function time(dispatch: () => void): Promise<number[]> {
+  const run = async (times: number) => {
+    for (let index = 0; index < times; index++) dispatch();
+    await compute.submit();
+  };
+  await run(2);
+  const seconds: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const started = performance.now();
+    await run(repeats);
+    seconds.push((performance.now() - started) / 1000 / repeats);
+  }
+  return seconds;
+}
+
 try {
   for (const shape of SHAPES) {
     const { m, n, k } = shape;
@@ -69,28 +137,39 @@ try {
     const c = compute.buffer(4 * m * n, 'C');
     const bindings = [a, b, c];
     if (shape.epilogue.startsWith('bias')) bindings.push(compute.buffer(4 * n, 'bias'));
-    const run = async (times: number) => {
-      for (let index = 0; index < times; index++) {
-        compute.dispatch(
-          matrixProductShader({ a: shape.a, b: shape.b, epilogue: shape.epilogue, threads }),
-          matrixProductSizes({ m, n, k, divisor: 2 }),
-          bindings,
-          matrixProductWorkgroups(threads, m, n),
-        );
-      }
-      await compute.submit();
-    };
-    await run(2);
-    const seconds: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const started = performance.now();
-      await run(repeats);
-      seconds.push((performance.now() - started) / 1000 / repeats);
-    }
+    const seconds = await time(() =>
+      compute.dispatch(
+        matrixProductShader({ a: shape.a, b: shape.b, epilogue: shape.epilogue, threads }),
+        matrixProductSizes({ m, n, k, divisor: 2 }),
+        bindings,
+        matrixProductWorkgroups(threads, m, n),
+      ),
+    );
     const each = median(seconds);
     const teraflops = (2 * m * n * k) / each / 1e12;
     rows.push([shape.name, `${m}×${k} · ${k}×${n}`, (each * 1000).toFixed(3), teraflops.toPrecision(3)]);
     results.push({ ...shape, threads, secondsPerProduct: seconds, teraflops });
+    for (const buffer of bindings) compute.release(buffer);
+  }
+  for (const kernel of KERNELS) {
+    const bindings = kernel.floats.map((floats, index) =>
+      kernel.ones?.includes(index)
+        ? compute.upload(new Uint32Array(floats).fill(1), kernel.name)
+        : compute.buffer(4 * floats, kernel.name),
+    );
+    const seconds = await time(() =>
+      compute.dispatch(kernel.code, kernel.uniform, bindings, kernel.workgroups),
+    );
+    const each = median(seconds);
+    const teraflops = kernel.flops / each / 1e12;
+    rows.push([kernel.name, kernel.shape, (each * 1000).toFixed(3), teraflops.toPrecision(3)]);
+    results.push({
+      name: kernel.name,
+      shape: kernel.shape,
+      flops: kernel.flops,
+      secondsPerDispatch: seconds,
+      teraflops,
+    });
     for (const buffer of bindings) compute.release(buffer);
   }
 } finally {
@@ -100,7 +179,7 @@ try {
 const host = machine();
 printTable(
   `kernels engine matrix product, ${threads} threads a workgroup (${found.adapterName}; ${host.cpu}, median of ${rounds} rounds of ${repeats})`,
-  ['product', 'shape', 'ms each', 'TFLOPS'],
+  ['kernel', 'shape', 'ms each', 'TFLOPS'],
   rows,
 );
 writeJson(out, { benchmark: 'kernel product throughput', machine: host, repeats, rounds, results });
