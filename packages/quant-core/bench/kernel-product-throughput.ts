@@ -30,6 +30,8 @@ interface Shape {
   readonly a: OperandLayout;
   readonly b: OperandLayout;
   readonly epilogue: MatrixProductEpilogue;
+  /** Threads a workgroup, where not the adapter's most (256 or 128). */
+  readonly threads?: 128 | 256;
 }
 
 const TOKENS = Number(flag('tokens', '8192'));
@@ -46,6 +48,16 @@ const SHAPES: Shape[] = [
     epilogue: 'bias-residual',
   },
   { name: 'Gram 768', m: 768, n: 768, k: TOKENS, a: 'columns', b: 'rows', epilogue: 'accumulate-divided' },
+  {
+    name: 'Gram 768, 128 threads',
+    m: 768,
+    n: 768,
+    k: TOKENS,
+    a: 'columns',
+    b: 'rows',
+    epilogue: 'accumulate-divided',
+    threads: 128,
+  },
   { name: 'Gram 3072', m: 3072, n: 3072, k: TOKENS, a: 'columns', b: 'rows', epilogue: 'accumulate-divided' },
   { name: 'search D·H c_fc (4 cand.)', m: 4 * 3072, n: 768, k: 768, a: 'rows', b: 'rows', epilogue: 'store' },
   {
@@ -137,18 +149,19 @@ try {
     const c = compute.buffer(4 * m * n, 'C');
     const bindings = [a, b, c];
     if (shape.epilogue.startsWith('bias')) bindings.push(compute.buffer(4 * n, 'bias'));
+    const used = shape.threads ?? threads;
     const seconds = await time(() =>
       compute.dispatch(
-        matrixProductShader({ a: shape.a, b: shape.b, epilogue: shape.epilogue, threads }),
+        matrixProductShader({ a: shape.a, b: shape.b, epilogue: shape.epilogue, threads: used }),
         matrixProductSizes({ m, n, k, divisor: 2 }),
         bindings,
-        matrixProductWorkgroups(threads, m, n),
+        matrixProductWorkgroups(used, m, n),
       ),
     );
     const each = median(seconds);
     const teraflops = (2 * m * n * k) / each / 1e12;
     rows.push([shape.name, `${m}×${k} · ${k}×${n}`, (each * 1000).toFixed(3), teraflops.toPrecision(3)]);
-    results.push({ ...shape, threads, secondsPerProduct: seconds, teraflops });
+    results.push({ ...shape, threads: used, secondsPerProduct: seconds, teraflops });
     for (const buffer of bindings) compute.release(buffer);
   }
   for (const kernel of KERNELS) {
