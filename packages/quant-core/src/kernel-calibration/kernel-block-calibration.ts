@@ -52,8 +52,6 @@ const BLOCK_LINEARS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] a
 
 /** Rows (tokens) one run of a block takes at most: consecutive batches of one length run together. */
 const MAX_RUN_ROWS = 32768;
-/** Workgroups of 256 threads below which a product takes 128-thread workgroups instead. */
-const FEW_TILES = 64;
 /** Bytes of candidate differences (and as many of their products with H) on the device at once. */
 const CANDIDATE_BYTES = 256 * 1024 * 1024;
 
@@ -768,16 +766,11 @@ function product(
   sizes: { m: number; n: number; k: number; aOffset?: number; bOffset?: number; divisor?: number },
 ): void {
   const bound = epilogue.startsWith('bias') ? buffers : buffers.slice(0, 3);
-  // A product of few 128 × 128 tiles (a 768-wide Gram matrix has 36) leaves most of a large GPU
-  // idle: 128 threads a workgroup make 64 × 128 tiles, twice the workgroups. Each sum still adds
-  // its terms in the same order.
-  const [columns, rows] = matrixProductWorkgroups(threads, sizes.m, sizes.n);
-  const used = threads === 256 && columns * rows < FEW_TILES ? 128 : threads;
   compute.dispatch(
-    matrixProductShader({ a, b, epilogue, threads: used }),
+    matrixProductShader({ a, b, epilogue, threads }),
     matrixProductSizes(sizes),
     bound,
-    matrixProductWorkgroups(used, sizes.m, sizes.n),
+    matrixProductWorkgroups(threads, sizes.m, sizes.n),
   );
 }
 
