@@ -3,7 +3,8 @@
 // matrix of a linear's inputs, and the AWQ search's product of candidate differences with it; and
 // of the block's other kernels on the same tokens (causal attention, LayerNorm).
 // Each shape runs `--repeats` times in one submission after a warm-up; seconds are wall time
-// around the submission, so per-dispatch overheads count.
+// around the submission, so per-dispatch overheads count. A symmetric Gram matrix's TFLOPS count the
+// whole product's operations, as if it ran them all.
 // Run: node kernel-product-throughput.js [--repeats 10] [--software] [--out r.json]
 import { requestKernelDevice } from '@ptq/nanogpt';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
@@ -32,6 +33,8 @@ interface Shape {
   readonly epilogue: MatrixProductEpilogue;
   /** Threads a workgroup, where not the adapter's most (256 or 128). */
   readonly threads?: 128 | 256;
+  /** Only the tiles on and above the diagonal, mirrored (a Gram matrix, as calibration runs it). */
+  readonly symmetric?: boolean;
 }
 
 const TOKENS = Number(flag('tokens', '8192'));
@@ -57,6 +60,26 @@ const SHAPES: Shape[] = [
     b: 'rows',
     epilogue: 'accumulate-divided',
     threads: 128,
+  },
+  {
+    name: 'Gram 768, symmetric',
+    m: 768,
+    n: 768,
+    k: TOKENS,
+    a: 'columns',
+    b: 'rows',
+    epilogue: 'accumulate-divided',
+    symmetric: true,
+  },
+  {
+    name: 'Gram 3072, symmetric',
+    m: 3072,
+    n: 3072,
+    k: TOKENS,
+    a: 'columns',
+    b: 'rows',
+    epilogue: 'accumulate-divided',
+    symmetric: true,
   },
   { name: 'Gram 3072', m: 3072, n: 3072, k: TOKENS, a: 'columns', b: 'rows', epilogue: 'accumulate-divided' },
   { name: 'search D·H c_fc (4 cand.)', m: 4 * 3072, n: 768, k: 768, a: 'rows', b: 'rows', epilogue: 'store' },
@@ -152,7 +175,13 @@ try {
     const used = shape.threads ?? threads;
     const seconds = await time(() =>
       compute.dispatch(
-        matrixProductShader({ a: shape.a, b: shape.b, epilogue: shape.epilogue, threads: used }),
+        matrixProductShader({
+          a: shape.a,
+          b: shape.b,
+          epilogue: shape.epilogue,
+          threads: used,
+          symmetric: shape.symmetric === true,
+        }),
         matrixProductSizes({ m, n, k, divisor: 2 }),
         bindings,
         matrixProductWorkgroups(used, m, n),

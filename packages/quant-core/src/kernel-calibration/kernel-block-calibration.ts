@@ -381,6 +381,8 @@ async function calibrate(
             bOffset: offset,
             divisor: rows,
           },
+          // Xᵀ·X is symmetric: the tiles above the diagonal, mirrored.
+          true,
         );
       }
     };
@@ -764,10 +766,11 @@ function product(
   epilogue: MatrixProductEpilogue,
   buffers: readonly GPUBuffer[],
   sizes: { m: number; n: number; k: number; aOffset?: number; bOffset?: number; divisor?: number },
+  symmetric = false,
 ): void {
   const bound = epilogue.startsWith('bias') ? buffers : buffers.slice(0, 3);
   compute.dispatch(
-    matrixProductShader({ a, b, epilogue, threads }),
+    matrixProductShader({ a, b, epilogue, threads, symmetric }),
     matrixProductSizes(sizes),
     bound,
     matrixProductWorkgroups(threads, sizes.m, sizes.n),

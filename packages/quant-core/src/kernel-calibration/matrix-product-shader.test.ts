@@ -96,4 +96,59 @@ describe.skipIf(problem !== undefined)('the tiled matrix product', () => {
       );
     }
   }
+
+  for (const threads of [128, 256] as const) {
+    for (const epilogue of ['accumulate-divided', 'store'] as const) {
+      it.skipIf(threads > maxThreads)(
+        `${threads} threads: a symmetric Xᵀ·X (${epilogue}) equals the whole product to the bit, below the diagonal too`,
+        async () => {
+          const compute = new DawnCompute(found!.device);
+          try {
+            // Wider than two tiles each way, no multiple of a tile, read from an offset.
+            const [size, depth, offset] = [301, 45, 7];
+            const x = values(offset + depth * size);
+            const before = values(size * size);
+            const sizes = matrixProductSizes({
+              m: size,
+              n: size,
+              k: depth,
+              aOffset: offset,
+              bOffset: offset,
+              divisor: 3,
+            });
+            const product = async (symmetric: boolean) => {
+              const output = compute.upload(before, 'C');
+              const input = compute.upload(x, 'X');
+              compute.dispatch(
+                matrixProductShader({ a: 'columns', b: 'rows', epilogue, threads, symmetric }),
+                sizes,
+                [input, input, output],
+                matrixProductWorkgroups(threads, size, size),
+              );
+              return compute.read(output, size * size);
+            };
+            const whole = await product(false);
+            const symmetric = await product(true);
+            expect(symmetric).toEqual(whole);
+            if (epilogue === 'store') {
+              // The whole product is symmetric to the bit as well: the same products, the same order.
+              for (let row = 0; row < size; row++) {
+                for (let column = 0; column < row; column++) {
+                  expect(whole[row * size + column]).toBe(whole[column * size + row]);
+                }
+              }
+            }
+          } finally {
+            compute.destroy();
+          }
+        },
+      );
+    }
+  }
+
+  it('refuses a symmetric product with a bias', () => {
+    expect(() =>
+      matrixProductShader({ a: 'columns', b: 'rows', epilogue: 'bias', threads: 128, symmetric: true }),
+    ).toThrow(RangeError);
+  });
 });

@@ -37,6 +37,13 @@ export interface MatrixProductShaderOptions {
   readonly epilogue: MatrixProductEpilogue;
   /** Threads per workgroup: 128 (WebGPU compatibility mode's most) or 256. */
   readonly threads: 128 | 256;
+  /**
+   * C is symmetric (a Gram matrix `Xᵀ·X`, m = n): only workgroups whose tile reaches the diagonal or
+   * above it run, and each element above the diagonal is also stored at its mirror. Element (c, r)
+   * would add the same products in the same order as (r, c), so C is the same to the bit, at about
+   * half the work.
+   */
+  readonly symmetric?: boolean;
 }
 
 export interface MatrixProductTile {
@@ -178,6 +185,10 @@ export function matrixProductShader(options: MatrixProductShaderOptions): string
   // Every index into `sums` is a constant: an index computed at run time would make the compiler keep
   // the 64 sums in memory instead of registers.
   const stores: string[] = [];
+  const symmetric = options.symmetric === true;
+  if (symmetric && hasBias)
+    throw new RangeError('a symmetric product takes no bias (its epilogue adds one per column)');
+  const mirrored = store(options.epilogue).replace(/c\[index\]/g, 'c[mirror]');
   for (let i = 0; i < PER_THREAD; i++) {
     stores.push(`if (first_row + thread_row + ${i * threadRows}u < sizes.m) {
     let row = first_row + thread_row + ${i * threadRows}u;`);
@@ -186,7 +197,17 @@ export function matrixProductShader(options: MatrixProductShaderOptions): string
       let column = first_column + thread_column + ${j * THREAD_COLUMNS}u;
       let sum = sums[${i * PER_THREAD + j}];
       let index = sizes.c_offset + row * sizes.n + column;
-      ${store(options.epilogue)}
+      ${
+        symmetric
+          ? `if (row <= column) {
+        ${store(options.epilogue)}
+        if (row < column) {
+          let mirror = sizes.c_offset + column * sizes.n + row;
+          ${mirrored}
+        }
+      }`
+          : store(options.epilogue)
+      }
     }`);
     }
     stores.push('}');
@@ -218,6 +239,14 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let thread_row = tid / ${THREAD_COLUMNS}u;
   let first_row = group.y * ${tile.rows}u;
   let first_column = group.x * ${tile.columns}u;
+  ${
+    symmetric
+      ? `// A tile wholly below the diagonal: its elements are the mirrors of tiles above it.
+  if (first_row >= first_column + ${tile.columns}u) {
+    return;
+  }`
+      : ''
+  }
   var sums: array<f32, ${PER_THREAD * PER_THREAD}>;
   for (var k0 = 0u; k0 < sizes.k; k0 += ${TILE_DEPTH}u) {
     for (var e = tid; e < ${TILE_DEPTH * tile.rows}u; e += ${threads}u) {
