@@ -38,6 +38,24 @@ interface Shape {
 }
 
 const TOKENS = Number(flag('tokens', '8192'));
+
+/** The Gram matrix `Xᵀ·X` of a linear's `width` inputs over the block's tokens, as calibration adds it. */
+function gram(width: number, variant: Pick<Shape, 'threads' | 'symmetric'> = {}): Shape {
+  const how = [
+    ...(variant.threads === undefined ? [] : [`${variant.threads} threads`]),
+    ...(variant.symmetric ? ['symmetric'] : []),
+  ];
+  return {
+    name: [`Gram ${width}`, ...how].join(', '),
+    m: width,
+    n: width,
+    k: TOKENS,
+    a: 'columns',
+    b: 'rows',
+    epilogue: 'accumulate-divided',
+    ...variant,
+  };
+}
 const SHAPES: Shape[] = [
   { name: 'forward attn.c_attn', m: TOKENS, n: 2304, k: 768, a: 'rows', b: 'columns', epilogue: 'bias' },
   { name: 'forward mlp.c_fc', m: TOKENS, n: 3072, k: 768, a: 'rows', b: 'columns', epilogue: 'bias-gelu' },
@@ -50,38 +68,11 @@ const SHAPES: Shape[] = [
     b: 'columns',
     epilogue: 'bias-residual',
   },
-  { name: 'Gram 768', m: 768, n: 768, k: TOKENS, a: 'columns', b: 'rows', epilogue: 'accumulate-divided' },
-  {
-    name: 'Gram 768, 128 threads',
-    m: 768,
-    n: 768,
-    k: TOKENS,
-    a: 'columns',
-    b: 'rows',
-    epilogue: 'accumulate-divided',
-    threads: 128,
-  },
-  {
-    name: 'Gram 768, symmetric',
-    m: 768,
-    n: 768,
-    k: TOKENS,
-    a: 'columns',
-    b: 'rows',
-    epilogue: 'accumulate-divided',
-    symmetric: true,
-  },
-  {
-    name: 'Gram 3072, symmetric',
-    m: 3072,
-    n: 3072,
-    k: TOKENS,
-    a: 'columns',
-    b: 'rows',
-    epilogue: 'accumulate-divided',
-    symmetric: true,
-  },
-  { name: 'Gram 3072', m: 3072, n: 3072, k: TOKENS, a: 'columns', b: 'rows', epilogue: 'accumulate-divided' },
+  gram(768),
+  gram(768, { threads: 128 }),
+  gram(768, { symmetric: true }),
+  gram(3072),
+  gram(3072, { symmetric: true }),
   { name: 'search D·H c_fc (4 cand.)', m: 4 * 3072, n: 768, k: 768, a: 'rows', b: 'rows', epilogue: 'store' },
   {
     name: 'search D·H c_proj (4 cand.)',
