@@ -5,7 +5,8 @@
 // Each shape runs `--repeats` times in one submission after a warm-up; seconds are wall time
 // around the submission, so per-dispatch overheads count. A symmetric Gram matrix's TFLOPS count the
 // whole product's operations, as if it ran them all.
-// Run: node kernel-product-throughput.js [--repeats 10] [--software] [--out r.json]
+// Run: node kernel-product-throughput.js [--repeats 10] [--rounds 3] [--tokens 8192] [--only Gram]
+// [--software] [--out r.json]   (--only: the kernels whose name contains it)
 import { requestKernelDevice } from '@ptq/nanogpt';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
 import {
@@ -130,6 +131,7 @@ const KERNELS: Kernel[] = [
 ];
 
 const repeats = Number(flag('repeats', '10'));
+const only = flag('only', '');
 const rounds = Number(flag('rounds', '3'));
 const out = flag('out', 'bench-results/kernel-product-throughput.json');
 const found = await requestKernelDevice({ allowSoftwareAdapter: process.argv.includes('--software') });
@@ -156,7 +158,7 @@ async function time(dispatch: () => void): Promise<number[]> {
 }
 
 try {
-  for (const shape of SHAPES) {
+  for (const shape of SHAPES.filter((entry) => entry.name.includes(only))) {
     const { m, n, k } = shape;
     const a = compute.buffer(4 * m * k, 'A');
     const b = compute.buffer(4 * k * n, 'B');
@@ -184,7 +186,7 @@ try {
     results.push({ ...shape, threads: used, secondsPerProduct: seconds, teraflops });
     for (const buffer of bindings) compute.release(buffer);
   }
-  for (const kernel of KERNELS) {
+  for (const kernel of KERNELS.filter((entry) => entry.name.includes(only))) {
     const bindings = kernel.floats.map((floats, index) =>
       kernel.ones?.includes(index)
         ? compute.upload(new Uint32Array(floats).fill(1), kernel.name)
