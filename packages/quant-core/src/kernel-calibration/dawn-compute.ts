@@ -183,7 +183,8 @@ export class DawnCompute {
       starts.push(bytes);
       bytes += 4 * floats;
     }
-    const staging = this.#device.createBuffer({ size: Math.max(16, bytes), usage: MAP_READ | COPY_DST });
+    const size = Math.max(16, bytes);
+    const staging = this.#device.createBuffer({ size, usage: MAP_READ | COPY_DST });
     try {
       for (const [index, { buffer, floats, offset = 0 }] of regions.entries()) {
         this.#recorded.push({
@@ -192,8 +193,8 @@ export class DawnCompute {
         });
       }
       await this.submit();
-      await staging.mapAsync(MAP_READ, 0, Math.max(16, bytes));
-      const mapped = staging.getMappedRange(0, Math.max(16, bytes));
+      await staging.mapAsync(MAP_READ, 0, size);
+      const mapped = staging.getMappedRange(0, size);
       return regions.map(
         ({ floats }, index) => new Float32Array(mapped.slice(starts[index]!, starts[index]! + 4 * floats)),
       );

@@ -191,11 +191,7 @@ async function calibrate(
   const maximaOnly =
     awqPaths.length === 0 &&
     [...options.inputCalibrators.values()].every((calibrator) => calibrator.mergesBatches === true);
-  const runs = planRuns(compute, model, batches, {
-    maxRows: maxRunRows(compute, model),
-    padToMerge: maximaOnly,
-    gathersRealRows: !maximaOnly,
-  });
+  const runs = planRuns(compute, model, batches, { maxRows: maxRunRows(compute, model), maximaOnly });
   const largestRun = Math.max(...runs.map((run) => run.rows));
   const inner = model.linear('transformer.h.0.mlp.c_fc').outFeatures;
   const normalized = compute.buffer(4 * largestRun * width, 'the LayerNorm outputs');
@@ -320,11 +316,18 @@ async function calibrate(
         return [path, scale];
       }),
     );
-    const absMax = (values: GPUBuffer, first: number, count: number, slot: number) =>
+    // With `masked`, only the rows of `[*, columns]` values whose mask word is not 0 count.
+    const absMax = (
+      values: GPUBuffer,
+      first: number,
+      count: number,
+      slot: number,
+      masked?: { readonly columns: number; readonly mask: GPUBuffer },
+    ) =>
       compute.dispatch(
-        ABS_MAX_SHADER,
+        masked === undefined ? ABS_MAX_SHADER : maskedAbsMaxShader(masked.columns),
         words([first, count, slot]),
-        [values, maxima],
+        masked === undefined ? [values, maxima] : [values, maxima, masked.mask],
         [absMaxWorkgroups(count)],
       );
     const tap = (path: string, tapped: GPUBuffer, columns: number, run: Run) => {
@@ -332,18 +335,8 @@ async function calibrate(
       const mean = means.get(path);
       if (slot !== undefined && options.inputCalibrators.get(path)!.mergesBatches === true) {
         // One max over the run's real tokens, kept in the slot of its first batch.
-        const target = slot + run.batches[0]!.index;
-        const count = run.rows * columns;
-        if (run.padded) {
-          compute.dispatch(
-            maskedAbsMaxShader(columns),
-            words([0, count, target]),
-            [tapped, maxima, run.mask],
-            [absMaxWorkgroups(count)],
-          );
-        } else {
-          absMax(tapped, 0, count, target);
-        }
+        const masked = run.padded ? { columns, mask: run.mask } : undefined;
+        absMax(tapped, 0, run.rows * columns, slot + run.batches[0]!.index, masked);
         slot = undefined;
       }
       if (slot === undefined && mean === undefined) return;
@@ -558,25 +551,24 @@ interface RunPlan {
   /** Rows a run may take. */
   readonly maxRows: number;
   /**
-   * Whether batches of any length may share a run, sorted longest first and padded at the end of
-   * each sequence to the run's longest (causal attention never reads a later position, so a token's
-   * activations are those of its batch alone). Only for statistics that ignore how tokens group.
+   * Whether every statistic is a max, which ignores how tokens group: batches of any length then
+   * share a run, sorted longest first and padded at the end of each sequence to the run's longest
+   * (causal attention never reads a later position, so a token's activations are those of its batch
+   * alone), and no batch's real rows are gathered for statistics of the batch alone.
    */
-  readonly padToMerge: boolean;
-  /** Whether a padded batch's real rows are gathered for statistics of the batch alone. */
-  readonly gathersRealRows: boolean;
+  readonly maximaOnly: boolean;
 }
 
 /**
  * Batches grouped into runs of at most `maxRows` rows — consecutive batches of one sequence length,
- * or with `padToMerge` batches of any length — each run embedded into a residual buffer. A batch
+ * or with `maximaOnly` batches of any length — each run embedded into a residual buffer. A batch
  * larger than `maxRows` on its own is refused (`DeviceUnavailableError`) before anything runs.
  */
 function planRuns(
   compute: DawnCompute,
   model: GPT2LMHeadModel,
   batches: readonly RecordedBatch[],
-  { maxRows, padToMerge, gathersRealRows }: RunPlan,
+  { maxRows, maximaOnly }: RunPlan,
 ): Run[] {
   for (const [index, batch] of batches.entries()) {
     if (batch.attentionMask.data.length > maxRows) {
@@ -592,14 +584,14 @@ function planRuns(
     return { sequences, sequenceLength };
   };
   const order = batches.map((_, index) => index);
-  if (padToMerge) order.sort((a, b) => shapeOf(b).sequenceLength - shapeOf(a).sequenceLength || a - b);
+  if (maximaOnly) order.sort((a, b) => shapeOf(b).sequenceLength - shapeOf(a).sequenceLength || a - b);
   const groups: { indices: number[]; sequenceLength: number; sequences: number }[] = [];
   for (const index of order) {
     const { sequences, sequenceLength } = shapeOf(index);
     const last = groups.at(-1);
     const fits =
       last !== undefined &&
-      (last.sequenceLength === sequenceLength || (padToMerge && sequenceLength < last.sequenceLength)) &&
+      (last.sequenceLength === sequenceLength || (maximaOnly && sequenceLength < last.sequenceLength)) &&
       (last.sequences + sequences) * last.sequenceLength <= maxRows;
     if (fits) {
       last.indices.push(index);
@@ -639,7 +631,7 @@ function planRuns(
         index,
         firstRow,
         realRows: real.length,
-        ...(padded && gathersRealRows
+        ...(padded && !maximaOnly
           ? { realRowIndices: compute.upload(real, 'the real tokens of a padded batch') }
           : {}),
       });
