@@ -1,5 +1,6 @@
 import type { GraphLinear, InputQuantizer } from '@ptq/hf-gpt2';
 import { Module } from '@ptq/module-path';
+import { modelOptScale } from '@ptq/scale-math';
 import { type Tensor, transposeTensor } from '@ptq/tensor';
 import { fakeQuantizeWeight } from './fake-quantize-weight';
 import { TensorQuantizer } from './tensor-quantizer';
@@ -84,9 +85,9 @@ export class QuantLinear extends Module implements GraphLinear {
     const format = quantizer.format;
     if (format === 'int4') return undefined;
     const amax = quantizer.amax.data[0] ?? 0;
-    // ModelOpt multiplies by m = maxbound / amax (PyTorch: reciprocal, then multiply) and dequantizes
-    // by 1/m; the graph multiplies by inverseScale and then by scale.
-    const multiplier = Math.fround(Math.fround(1 / Math.fround(amax)) * quantizer.maxbound);
+    // ModelOpt multiplies by m = maxbound / amax and dequantizes by 1/m; the graph multiplies by
+    // inverseScale and then by scale.
+    const multiplier = modelOptScale(Math.fround(amax), quantizer.maxbound);
     return { format, scale: Math.fround(1 / multiplier), inverseScale: multiplier };
   }
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { packInt4Rows } from '@ptq/tensor';
-import { fakeQuantModelOptCodes, ZERO_AMAX_THRESHOLD } from './fake-quant-modelopt';
+import { fakeQuantModelOptCodes, modelOptScale, ZERO_AMAX_THRESHOLD } from './fake-quant-modelopt';
 import { MAXBOUND } from './maxbound';
 import { planLayout } from './quant-layout';
 import { throwFirstNaN } from './quantize';
@@ -12,7 +12,7 @@ const maxbound = Math.fround(MAXBOUND.int4);
 /** `maxbound / amax` as `fakeQuantModelOptCodes` computes it; 0 for an amax it treats as zero. */
 function codeScale(amax: number): number {
   // x · 0 rounds to a (signed) zero, or NaN for an infinity: code 0 either way, as a zero amax gives.
-  return amax <= ZERO_AMAX_THRESHOLD ? 0 : Math.fround(Math.fround(1 / amax) * maxbound);
+  return amax <= ZERO_AMAX_THRESHOLD ? 0 : modelOptScale(amax, maxbound);
 }
 
 /**

@@ -10,6 +10,14 @@ import { ROUNDING_MAGIC } from './round-half-even';
 /** ModelOpt treats amax at or below 2^-24 (the smallest float16 subnormal) as zero. */
 export const ZERO_AMAX_THRESHOLD = 2 ** -24;
 
+/**
+ * `maxbound / amax` as ModelOpt's fake quantization computes it: PyTorch evaluates a Python number
+ * over a tensor as `amax.reciprocal() * max_bound`, two float32 roundings, not one.
+ */
+export function modelOptScale(amax: number, maxbound: number): number {
+  return Math.fround(Math.fround(1 / amax) * maxbound);
+}
+
 // Hot loops as in quantize.ts: module-local aliases (the rounding constant copied into each kernel),
 // nothing thrown inside the loops.
 const encodeFloat8 = float32BitsToFloat8E4M3FNBits;
@@ -99,9 +107,7 @@ export function fakeQuantModelOpt(
       zeroRun(x, output, start, end, integer);
       return;
     }
-    // PyTorch evaluates `max_bound / amax` (a Python number over a tensor) as
-    // `amax.reciprocal() * max_bound`: two float32 roundings, not one.
-    const scale = Math.fround(Math.fround(1 / amaxValue) * maxbound);
+    const scale = modelOptScale(amaxValue, maxbound);
     if (integer) {
       integerRun(x, output, start, end, scale, min, max);
     } else {
@@ -170,7 +176,7 @@ export function fakeQuantModelOptCodes(
       codes.fill(0, start, end);
       return;
     }
-    codesRun(x, codes, start, end, Math.fround(Math.fround(1 / amaxValue) * maxbound), min, max);
+    codesRun(x, codes, start, end, modelOptScale(amaxValue, maxbound), min, max);
   });
   return codes;
 }

@@ -4,6 +4,7 @@ export {
   CODES_AMAX_LIMIT,
   fakeQuantModelOpt,
   fakeQuantModelOptCodes,
+  modelOptScale,
   ZERO_AMAX_THRESHOLD,
 } from './fake-quant-modelopt';
 export { fakeQuantModelOptPackedInt4Rows } from './fake-quant-modelopt-packed-int4';
