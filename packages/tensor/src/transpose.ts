@@ -27,36 +27,35 @@ export function transposeMatrixInto<T extends MatrixStorage>(
       `must be another array of at least ${rows * columns} elements, got ${target === values ? 'the source' : target.length}`,
     );
   }
-  // Tiles keep both the reads and the writes within a few cache lines. One side walks the other's
-  // rows: a stride of many times 4 KiB maps a tile's lines to few cache sets, so that side is the one
-  // whose row length has fewer factors of two (GPT-2's [5120, 1280] transposes three times faster).
+  // Tiles keep both the reads and the writes within a few cache lines. Within a tile, four rows go
+  // at a time: four reads a row apart, then four consecutive writes, with the indices stepped instead
+  // of multiplied (a third to a half faster than one element a step, on GPT-2's shapes).
   const tile = 32;
-  const stridedWrites = trailingZeroBits(rows) <= trailingZeroBits(columns);
   for (let rowStart = 0; rowStart < rows; rowStart += tile) {
     const rowEnd = Math.min(rows, rowStart + tile);
     for (let columnStart = 0; columnStart < columns; columnStart += tile) {
       const columnEnd = Math.min(columns, columnStart + tile);
-      if (stridedWrites) {
-        for (let row = rowStart; row < rowEnd; row += 1) {
-          for (let column = columnStart; column < columnEnd; column += 1) {
-            target[column * rows + row] = values[row * columns + column]!;
-          }
+      let row = rowStart;
+      for (; row + 3 < rowEnd; row += 4) {
+        let from = row * columns + columnStart;
+        let to = columnStart * rows + row;
+        for (let column = columnStart; column < columnEnd; column += 1, from += 1, to += rows) {
+          target[to] = values[from]!;
+          target[to + 1] = values[from + columns]!;
+          target[to + 2] = values[from + 2 * columns]!;
+          target[to + 3] = values[from + 3 * columns]!;
         }
-      } else {
-        for (let column = columnStart; column < columnEnd; column += 1) {
-          for (let row = rowStart; row < rowEnd; row += 1) {
-            target[column * rows + row] = values[row * columns + column]!;
-          }
+      }
+      for (; row < rowEnd; row += 1) {
+        let from = row * columns + columnStart;
+        let to = columnStart * rows + row;
+        for (let column = columnStart; column < columnEnd; column += 1, from += 1, to += rows) {
+          target[to] = values[from]!;
         }
       }
     }
   }
   return target;
-}
-
-/** How many times 2 divides `value` (a positive integer below 2^31); 32 for 0. */
-function trailingZeroBits(value: number): number {
-  return 31 - Math.clz32(value & -value);
 }
 
 /**
