@@ -10,14 +10,21 @@ function throwNaN(index: number): never {
 function amaxOverRuns(x: Float32Array, plan: LayoutPlan): Float32Array {
   const amax = new Float32Array(plan.scaleCount);
   forEachRun(plan, (start, end, scaleIndex) => {
-    let maximum = amax[scaleIndex]!;
-    let sawNaN = false;
-    for (let index = start; index < end; index += 1) {
-      const magnitude = Math.abs(x[index]!);
-      sawNaN = sawNaN || Number.isNaN(magnitude);
-      maximum = Math.max(maximum, magnitude);
+    // Four independent max chains instead of one; Math.max keeps a NaN, so no test per element.
+    let first = amax[scaleIndex]!;
+    let second = 0;
+    let third = 0;
+    let fourth = 0;
+    let index = start;
+    for (; index + 3 < end; index += 4) {
+      first = Math.max(first, Math.abs(x[index]!));
+      second = Math.max(second, Math.abs(x[index + 1]!));
+      third = Math.max(third, Math.abs(x[index + 2]!));
+      fourth = Math.max(fourth, Math.abs(x[index + 3]!));
     }
-    if (sawNaN) {
+    for (; index < end; index += 1) first = Math.max(first, Math.abs(x[index]!));
+    const maximum = Math.max(Math.max(first, second), Math.max(third, fourth));
+    if (Number.isNaN(maximum)) {
       throwNaN(x.subarray(start, end).findIndex(Number.isNaN) + start);
     }
     amax[scaleIndex] = maximum;
