@@ -2,8 +2,10 @@
  * The tiled float32 matrix product every heavy step of kernel calibration runs: a block's linears,
  * the AWQ Gram matrices `Xᵀ·X` and the search's `D·H`. `C[M, N] = A[M, K] · B[K, N]`, then an
  * epilogue. Each workgroup computes a `tileRows × tileColumns` tile of C from workgroup-memory tiles
- * of A and B, `TILE_DEPTH` at a time; each thread keeps 8 × 8 sums in registers, rows and columns
- * strided over the tile so neighbouring threads read neighbouring words of workgroup memory.
+ * of A and B, `TILE_DEPTH` at a time, and loads the next tiles into registers while it multiplies.
+ * Each thread keeps 8 × 8 sums in registers — two runs of 4 rows by two runs of 4 columns — and reads
+ * each run from workgroup memory as one `vec4`: 4 reads of workgroup memory per 64 multiply-adds.
+ * Every sum adds its products in order of depth, one multiply-add at a time.
  */
 
 /** Input features per step of the product. */
@@ -57,19 +59,19 @@ export function matrixProductTile(threads: 128 | 256): MatrixProductTile {
 }
 
 /**
- * Row strides of the workgroup tiles (`[depth][row]` and `[depth][column]`), one word longer than a
- * tile: threads that store a column of a tile (an operand read along its depth) then hit different
- * memory banks instead of one.
+ * Row strides of the workgroup tiles (`[depth][row]` and `[depth][column]`), in `vec4`s, one longer
+ * than a tile: threads that store along a tile's depth (an operand stored along its depth) then hit
+ * two memory banks where they would hit one.
  */
 function tileStrides(threads: 128 | 256): { a: number; b: number } {
   const tile = matrixProductTile(threads);
-  return { a: tile.rows + 1, b: tile.columns + 1 };
+  return { a: tile.rows / 4 + 1, b: tile.columns / 4 + 1 };
 }
 
 /** Workgroup memory of the product: one tile of A and one of B. */
 export function matrixProductWorkgroupBytes(threads: 128 | 256): number {
   const strides = tileStrides(threads);
-  return 4 * TILE_DEPTH * (strides.a + strides.b);
+  return 16 * TILE_DEPTH * (strides.a + strides.b);
 }
 
 /**
@@ -126,6 +128,87 @@ function store(epilogue: MatrixProductEpilogue): string {
   }
 }
 
+const COMPONENTS = ['x', 'y', 'z', 'w'] as const;
+
+/** How one operand's tiles move from its buffer into workgroup memory, through registers. */
+interface TileLoad {
+  /** `vec4` registers each thread holds one tile in. */
+  readonly registers: number;
+  /** WGSL that loads register `register` from the buffer for the step starting at depth `k0`. */
+  load(register: number, k0: string): string;
+  /** WGSL that stores register `register` into the workgroup tile. */
+  store(register: number): string;
+}
+
+/**
+ * The load of A's or B's tiles: `extent` rows of A or columns of B by `TILE_DEPTH`. A thread takes 4
+ * consecutive elements of the buffer at a time: along the tile's rows or columns when the buffer
+ * runs that way (one `vec4` store), along depth otherwise (four stores of one word).
+ */
+function tileLoad(options: {
+  readonly operand: 'a' | 'b';
+  readonly extent: number;
+  readonly alongDepth: boolean;
+  readonly threads: number;
+  readonly stride: number;
+}): TileLoad {
+  const { operand, extent, alongDepth, threads, stride } = options;
+  const size = operand === 'a' ? 'sizes.m' : 'sizes.n';
+  const first = operand === 'a' ? 'first_row' : 'first_column';
+  const offset = `sizes.${operand}_offset`;
+  const register = (index: number) => `p${operand}${index}`;
+  const vectors = (TILE_DEPTH * extent) / 4;
+  if (!alongDepth) {
+    // Vector q of a depth row: elements first + 4q … 4q + 3 at depth k, stored at `k·size + x`.
+    const perRow = extent / 4;
+    return {
+      registers: vectors / threads,
+      load: (index, k0) => {
+        const element = (j: number) => `if (k < sizes.k && x + ${j}u < ${size}) {
+        ${register(index)}.${COMPONENTS[j]} = ${operand}[${offset} + k * ${size} + x + ${j}u];
+      }`;
+        return `{
+      let v = tid + ${index * threads}u;
+      let k = ${k0} + v / ${perRow}u;
+      let x = ${first} + 4u * (v % ${perRow}u);
+      ${register(index)} = vec4<f32>(0.0);
+      ${[0, 1, 2, 3].map(element).join('\n      ')}
+    }`;
+      },
+      store: (index) => `{
+      let v = tid + ${index * threads}u;
+      tile_${operand}[(v / ${perRow}u) * ${stride}u + v % ${perRow}u] = ${register(index)};
+    }`,
+    };
+  }
+  // Row (or column) x of the tile, depths k … k + 3, stored at `x·sizes.k + k`.
+  return {
+    registers: vectors / threads,
+    load: (index, k0) => {
+      const element = (j: number) => `if (x < ${size} && k + ${j}u < sizes.k) {
+        ${register(index)}.${COMPONENTS[j]} = ${operand}[${offset} + x * sizes.k + k + ${j}u];
+      }`;
+      return `{
+      let v = tid + ${index * threads}u;
+      let k = ${k0} + 4u * (v % 4u);
+      let x = ${first} + v / 4u;
+      ${register(index)} = vec4<f32>(0.0);
+      ${[0, 1, 2, 3].map(element).join('\n      ')}
+    }`;
+    },
+    store: (index) => {
+      const component = (j: number) =>
+        `tile_${operand}[(depth + ${j}u) * ${stride}u + within / 4u][within % 4u] = ${register(index)}.${COMPONENTS[j]};`;
+      return `{
+      let v = tid + ${index * threads}u;
+      let depth = 4u * (v % 4u);
+      let within = v / 4u;
+      ${[0, 1, 2, 3].map(component).join('\n      ')}
+    }`;
+    },
+  };
+}
+
 /**
  * Bindings: 0 the sizes (`matrixProductSizes`), 1 A, 2 B, 3 C, 4 the bias (bias epilogues only).
  * Dispatch `matrixProductWorkgroups`.
@@ -134,67 +217,64 @@ export function matrixProductShader(options: MatrixProductShaderOptions): string
   const { threads } = options;
   const tile = matrixProductTile(threads);
   const strides = tileStrides(threads);
-  const threadRows = threads / THREAD_COLUMNS;
   const hasBias = options.epilogue.startsWith('bias');
-  const loadA =
-    options.a === 'rows'
-      ? `let depth = e % ${TILE_DEPTH}u;
-      let row = e / ${TILE_DEPTH}u;
-      let m = first_row + row;
-      let k = k0 + depth;
-      var value = 0.0;
-      if (m < sizes.m && k < sizes.k) {
-        value = a[sizes.a_offset + m * sizes.k + k];
-      }`
-      : `let row = e % ${tile.rows}u;
-      let depth = e / ${tile.rows}u;
-      let m = first_row + row;
-      let k = k0 + depth;
-      var value = 0.0;
-      if (m < sizes.m && k < sizes.k) {
-        value = a[sizes.a_offset + k * sizes.m + m];
-      }`;
-  const loadB =
-    options.b === 'rows'
-      ? `let column = e % ${tile.columns}u;
-      let depth = e / ${tile.columns}u;
-      let n = first_column + column;
-      let k = k0 + depth;
-      var value = 0.0;
-      if (n < sizes.n && k < sizes.k) {
-        value = b[sizes.b_offset + k * sizes.n + n];
-      }`
-      : `let depth = e % ${TILE_DEPTH}u;
-      let column = e / ${TILE_DEPTH}u;
-      let n = first_column + column;
-      let k = k0 + depth;
-      var value = 0.0;
-      if (n < sizes.n && k < sizes.k) {
-        value = b[sizes.b_offset + n * sizes.k + k];
-      }`;
-  const step: string[] = [];
+  const symmetric = options.symmetric === true;
+  if (symmetric && hasBias)
+    throw new RangeError('a symmetric product takes no bias (its epilogue adds one per column)');
+  const loads = [
+    tileLoad({
+      operand: 'a',
+      extent: tile.rows,
+      alongDepth: options.a === 'rows',
+      threads,
+      stride: strides.a,
+    }),
+    tileLoad({
+      operand: 'b',
+      extent: tile.columns,
+      alongDepth: options.b === 'columns',
+      threads,
+      stride: strides.b,
+    }),
+  ];
+  const registers = loads.flatMap((load, operand) =>
+    Array.from({ length: load.registers }, (_, index) => `var p${'ab'[operand]}${index}: vec4<f32>;`),
+  );
+  const loadAll = (k0: string) =>
+    loads.flatMap((load) => Array.from({ length: load.registers }, (_, index) => load.load(index, k0)));
+  const storeAll = loads.flatMap((load) =>
+    Array.from({ length: load.registers }, (_, index) => load.store(index)),
+  );
+  // Each thread's rows: 4 from 4·thread_row, 4 more half a tile below; its columns likewise.
+  const halfA = tile.rows / 8;
+  const halfB = tile.columns / 8;
+  const rowOf = (i: number) =>
+    i < 4 ? `4u * thread_row + ${i}u` : `${tile.rows / 2 + i - 4}u + 4u * thread_row`;
+  const columnOf = (j: number) =>
+    j < 4 ? `4u * thread_column + ${j}u` : `${tile.columns / 2 + j - 4}u + 4u * thread_column`;
+  const operandOf = (name: string, index: number) =>
+    `${name}_${index < 4 ? 'low' : 'high'}.${COMPONENTS[index % 4]}`;
+  const step: string[] = [
+    `let a_low = tile_a[depth * ${strides.a}u + thread_row];`,
+    `let a_high = tile_a[depth * ${strides.a}u + thread_row + ${halfA}u];`,
+    `let b_low = tile_b[depth * ${strides.b}u + thread_column];`,
+    `let b_high = tile_b[depth * ${strides.b}u + thread_column + ${halfB}u];`,
+  ];
   for (let i = 0; i < PER_THREAD; i++) {
-    step.push(`let a${i} = tile_a[depth * ${strides.a}u + thread_row + ${i * threadRows}u];`);
-  }
-  for (let j = 0; j < PER_THREAD; j++) {
-    step.push(`let b${j} = tile_b[depth * ${strides.b}u + thread_column + ${j * THREAD_COLUMNS}u];`);
-  }
-  for (let i = 0; i < PER_THREAD; i++) {
-    for (let j = 0; j < PER_THREAD; j++) step.push(`sums[${i * PER_THREAD + j}] += a${i} * b${j};`);
+    for (let j = 0; j < PER_THREAD; j++) {
+      step.push(`sums[${i * PER_THREAD + j}] += ${operandOf('a', i)} * ${operandOf('b', j)};`);
+    }
   }
   // Every index into `sums` is a constant: an index computed at run time would make the compiler keep
   // the 64 sums in memory instead of registers.
   const stores: string[] = [];
-  const symmetric = options.symmetric === true;
-  if (symmetric && hasBias)
-    throw new RangeError('a symmetric product takes no bias (its epilogue adds one per column)');
   const mirrored = store(options.epilogue).replace(/c\[index\]/g, 'c[mirror]');
   for (let i = 0; i < PER_THREAD; i++) {
-    stores.push(`if (first_row + thread_row + ${i * threadRows}u < sizes.m) {
-    let row = first_row + thread_row + ${i * threadRows}u;`);
+    stores.push(`if (first_row + ${rowOf(i)} < sizes.m) {
+    let row = first_row + ${rowOf(i)};`);
     for (let j = 0; j < PER_THREAD; j++) {
-      stores.push(`  if (first_column + thread_column + ${j * THREAD_COLUMNS}u < sizes.n) {
-      let column = first_column + thread_column + ${j * THREAD_COLUMNS}u;
+      stores.push(`  if (first_column + ${columnOf(j)} < sizes.n) {
+      let column = first_column + ${columnOf(j)};
       let sum = sums[${i * PER_THREAD + j}];
       let index = sizes.c_offset + row * sizes.n + column;
       ${
@@ -230,8 +310,8 @@ struct Sizes {
 ${hasBias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${options.epilogue === 'bias-gelu' ? GELU_NEW_WGSL : ''}
 
-var<workgroup> tile_a: array<f32, ${TILE_DEPTH * strides.a}>;
-var<workgroup> tile_b: array<f32, ${TILE_DEPTH * strides.b}>;
+var<workgroup> tile_a: array<vec4<f32>, ${TILE_DEPTH * strides.a}>;
+var<workgroup> tile_b: array<vec4<f32>, ${TILE_DEPTH * strides.b}>;
 
 @compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
@@ -248,16 +328,15 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       : ''
   }
   var sums: array<f32, ${PER_THREAD * PER_THREAD}>;
+  ${registers.join('\n  ')}
+  ${loadAll('0u').join('\n    ')}
   for (var k0 = 0u; k0 < sizes.k; k0 += ${TILE_DEPTH}u) {
-    for (var e = tid; e < ${TILE_DEPTH * tile.rows}u; e += ${threads}u) {
-      ${loadA}
-      tile_a[depth * ${strides.a}u + row] = value;
-    }
-    for (var e = tid; e < ${TILE_DEPTH * tile.columns}u; e += ${threads}u) {
-      ${loadB}
-      tile_b[depth * ${strides.b}u + column] = value;
-    }
+    ${storeAll.join('\n    ')}
     workgroupBarrier();
+    // The next step's tiles load while this one multiplies.
+    if (k0 + ${TILE_DEPTH}u < sizes.k) {
+      ${loadAll(`k0 + ${TILE_DEPTH}u`).join('\n      ')}
+    }
     for (var depth = 0u; depth < ${TILE_DEPTH}u; depth++) {
       ${step.join('\n      ')}
     }
