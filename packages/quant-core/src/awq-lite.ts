@@ -284,28 +284,43 @@ export async function searchAwqScale(
 }
 
 /**
+ * The weight `[out, in]` already scaled by AWQ's chosen scale, and its amax per block of the weight
+ * quantizer's block size, `[out · blocks]` in (row, block) order: what the kernels engine computes on
+ * the device and reads back, instead of the host's pass over the weight.
+ */
+export interface ScaledWeight {
+  readonly weight: Float32Array;
+  readonly blockSize: number;
+  readonly blockAmax: Float32Array;
+}
+
+/**
  * ModelOpt's postprocess: scale the weight's input channels by s, store 1/s, recalibrate the weight.
  * A weight the linear owns is scaled in place (no fresh weight-sized array to page in); block amax
- * comes out of the same pass over the weight.
+ * comes out of the same pass over the weight. With `scaled`, the weight and its block amax are taken
+ * as computed elsewhere.
  */
-export function applyAwqScale(linear: QuantLinear, scale: Float32Array): void {
+export function applyAwqScale(linear: QuantLinear, scale: Float32Array, scaled?: ScaledWeight): void {
   const [out = 0, inFeatures = 0] = linear.weight.shape;
   const source = linear.weight.data;
-  const scaled = linear.ownsWeight ? source : new Float32Array(source.length);
   const quantizer = linear.weight_quantizer;
   const blockSize = quantizer.blockSize;
+  let target = linear.ownsWeight ? source : new Float32Array(source.length);
   let blockAmax: Float32Array | undefined;
-  if (blockSize !== undefined && Number.isSafeInteger(blockSize) && blockSize >= 1) {
-    blockAmax = scaleWeightColumns(source, scaled, out, inFeatures, scale, blockSize);
+  if (scaled !== undefined) {
+    target = scaled.weight;
+    if (scaled.blockSize === blockSize) blockAmax = scaled.blockAmax;
+  } else if (blockSize !== undefined && Number.isSafeInteger(blockSize) && blockSize >= 1) {
+    blockAmax = scaleWeightColumns(source, target, out, inFeatures, scale, blockSize);
   } else {
     for (let row = 0; row < out; row++) {
       const offset = row * inFeatures;
       for (let column = 0; column < inFeatures; column++) {
-        scaled[offset + column] = Math.fround(source[offset + column]! * scale[column]!);
+        target[offset + column] = Math.fround(source[offset + column]! * scale[column]!);
       }
     }
   }
-  if (scaled !== source) linear.weight = createTensor('float32', [out, inFeatures], scaled);
+  if (target !== source) linear.weight = createTensor('float32', [out, inFeatures], target);
   linear.input_quantizer.preQuantScale = createTensor('float32', [inFeatures], reciprocal(scale));
   // Without a block amax (other layouts, or a NaN that weightAmax reports), weightAmax computes it.
   quantizer.amax =

@@ -18,6 +18,7 @@ import {
   actScaleOf,
   addBatchMean,
   awqAlphas,
+  type ScaledWeight,
   searchAwqScale,
 } from './awq-lite';
 import { type AwqLossForm, awqLossFormFor } from './awq-loss-form';
@@ -68,6 +69,12 @@ export interface BlockByBlockOptions {
   readonly mergeBatches?: boolean;
   /** What runs the blocks on the GPU (see `CalibrationEngine`; default `auto`). */
   readonly engine?: CalibrationEngine;
+  /**
+   * Called with a linear's chosen AWQ scale as soon as it is final, for the caller to apply while
+   * calibration goes on (the kernels engine: while the device runs the next block). Scales it was not
+   * called with are in the result's `awqScales` only.
+   */
+  readonly onAwqScale?: (path: string, scale: Float32Array, scaled?: ScaledWeight) => void;
 }
 
 /**
@@ -342,16 +349,27 @@ async function calibrateOnKernelsIfChosen(
   } catch (error) {
     return fallBack((error as Error).message);
   }
+  let scaled = false;
+  const { onAwqScale } = options;
   try {
     return await calibrateOnKernels(model, linears, batches, {
       device: kernelDevice.device,
       inputCalibrators: options.inputCalibrators,
       ...(options.awqAlphaStep === undefined ? {} : { awqAlphaStep: options.awqAlphaStep }),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(onAwqScale
+        ? {
+            onAwqScale: (path: string, scale: Float32Array, weight?: ScaledWeight) => {
+              scaled = true;
+              onAwqScale(path, scale, weight);
+            },
+          }
+        : {}),
     });
   } catch (error) {
-    // Calibrators observe nothing until the kernels are done: onnxruntime can start over.
-    if (error instanceof DeviceUnavailableError) return fallBack(error.message);
+    // Calibrators observe nothing until the kernels are done, and no weight has changed before the
+    // first search ends: onnxruntime can start over until then.
+    if (error instanceof DeviceUnavailableError && !scaled) return fallBack(error.message);
     throw error;
   } finally {
     kernelDevice.device.destroy();

@@ -2,7 +2,7 @@ import { createForwardLoop, type TextEncoding, type TextSplit } from '@ptq/calib
 import { InvalidArgumentError } from '@ptq/errors';
 import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
-import { type AwqLayerResult, type AwqProgress, applyAwqScale, awqLite } from './awq-lite';
+import { type AwqLayerResult, type AwqProgress, applyAwqScale, awqLite, type ScaledWeight } from './awq-lite';
 import { AWQ_LOSS_FORMS, type AwqLossForm } from './awq-loss-form';
 import {
   type BlockProgress,
@@ -231,9 +231,15 @@ export async function modelOptQuantize(
       options.onProgress?.({ phase: 'calibrate', batch }),
     );
     batchesSeen = batches.length;
+    // The kernels engine hands over each AWQ scale while it runs the next block, to apply meanwhile.
+    const scaled = new Set<string>();
+    const onAwqScale = (path: string, scale: Float32Array, weight?: ScaledWeight) => {
+      applyAwqScale(linears.get(path)!, scale, weight);
+      scaled.add(path);
+    };
     const calibrated = await calibrateBlockByBlock(model, linears, batches, {
       inputCalibrators,
-      ...(algorithm.method === 'awq_lite' ? { awqAlphaStep: algorithm.alphaStep } : {}),
+      ...(algorithm.method === 'awq_lite' ? { awqAlphaStep: algorithm.alphaStep, onAwqScale } : {}),
       device: options.device ?? model.device ?? model.requestedDevice,
       memoryBudgetBytes,
       awqLossForm,
@@ -244,7 +250,9 @@ export async function modelOptQuantize(
     for (const [path, amax] of calibrated.inputAmax) linears.get(path)!.input_quantizer.amax = amax;
     if (algorithm.method === 'awq_lite') {
       awq = calibrated.awq;
-      for (const [path, scale] of calibrated.awqScales) applyAwqScale(linears.get(path)!, scale);
+      for (const [path, scale] of calibrated.awqScales) {
+        if (!scaled.has(path)) applyAwqScale(linears.get(path)!, scale);
+      }
     }
   } else if (forwardLoop !== undefined) {
     awq = await calibrateWholeModel(model, linears, forwardLoop, inputCalibrators, algorithm, {

@@ -506,6 +506,37 @@ export function blockMaxWorkgroups({ outFeatures, inFeatures, blockSize }: Candi
 }
 
 /**
+ * `weight[o, i] ·= scale[i]` in place for a weight `[out, in]`: AWQ's chosen scale applied where the
+ * weight already is. A float32 product is correctly rounded, as the host's `Math.fround(w · s)`.
+ * One thread per element. Bindings: 0 weight, 1 scale.
+ */
+export function scaleColumnsShader({ outFeatures, inFeatures }: Omit<CandidateShape, 'blockSize'>): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> weight: array<f32>;
+@group(0) @binding(1) var<storage, read> scale: array<f32>;
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(global_invocation_id) global: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let index = global.y * groups.x * ${THREADS}u + global.x;
+  if (index >= ${outFeatures * inFeatures}u) {
+    return;
+  }
+  weight[index] = weight[index] * scale[index % ${inFeatures}u];
+}
+`;
+}
+
+/** Workgroups `[x, y]` of `scaleColumnsShader`: one thread per element, within the per-dimension limit. */
+export function scaleColumnsWorkgroups(
+  { outFeatures, inFeatures }: Omit<CandidateShape, 'blockSize'>,
+  limit: number,
+): [number, number] {
+  const groups = Math.ceil((outFeatures * inFeatures) / THREADS);
+  const rows = Math.ceil(groups / limit);
+  return [Math.ceil(groups / rows), rows];
+}
+
+/**
  * max |w| of every block of `blockSize` along `in` of a weight `[out, in]`, into `[out, blocks]`: the
  * first step of AWQ-lite's weight statistic. One thread per (row, block). Bindings: 0 weight, 1 maxima.
  */

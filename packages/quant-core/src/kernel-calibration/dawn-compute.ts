@@ -14,6 +14,8 @@ export interface ReadRegion {
   readonly buffer: GPUBuffer;
   readonly floats: number;
   readonly offset?: number;
+  /** Where the values go (at least `floats` long): one copy instead of two for a large read. */
+  readonly into?: Float32Array;
 }
 
 /**
@@ -160,10 +162,22 @@ export class DawnCompute {
 
   /** Submits what was recorded and waits for the device to finish it. */
   async submit(): Promise<void> {
-    await this.#encode();
+    await this.flush();
     await this.#device.queue.onSubmittedWorkDone();
-    for (const buffer of this.#uniforms) buffer.destroy();
-    this.#uniforms = [];
+    this.#releaseUniforms(this.#uniforms.length);
+  }
+
+  /**
+   * Submits what was recorded without waiting for the device: work recorded next (a later block) can
+   * be submitted behind it while the host does something else.
+   */
+  async flush(): Promise<void> {
+    await this.#encode();
+  }
+
+  /** Records a clear of `buffer` to zeros, in order with the recorded dispatches. */
+  clear(buffer: GPUBuffer): void {
+    this.#recorded.push({ encode: (encoder) => encoder.clearBuffer(buffer) });
   }
 
   /** Submits what was recorded, then reads `floats` float32 values of `buffer` from `offset` bytes. */
@@ -174,9 +188,11 @@ export class DawnCompute {
 
   /**
    * Submits what was recorded, then reads every region through one staging buffer: one wait for
-   * the device however many regions, where a read each would wait once each.
+   * the device however many regions, where a read each would wait once each. `afterSubmit` runs
+   * once the reads are submitted and before they are waited for: what it records and flushes runs
+   * on the device behind them, while the host waits.
    */
-  async readMany(regions: readonly ReadRegion[]): Promise<Float32Array[]> {
+  async readMany(regions: readonly ReadRegion[], afterSubmit?: () => void): Promise<Float32Array[]> {
     const starts: number[] = [];
     let bytes = 0;
     for (const { floats } of regions) {
@@ -192,15 +208,30 @@ export class DawnCompute {
             encoder.copyBufferToBuffer(buffer, offset, staging, starts[index]!, 4 * floats),
         });
       }
-      await this.submit();
-      await staging.mapAsync(MAP_READ, 0, size);
+      await this.flush();
+      const submitted = this.#uniforms.length;
+      // Asked for before `afterSubmit` submits more: both wait for what is submitted now, not for that.
+      const done =
+        regions.length === 0 ? this.#device.queue.onSubmittedWorkDone() : staging.mapAsync(MAP_READ, 0, size);
+      afterSubmit?.();
+      await done;
+      this.#releaseUniforms(submitted);
+      if (regions.length === 0) return [];
       const mapped = staging.getMappedRange(0, size);
-      return regions.map(
-        ({ floats }, index) => new Float32Array(mapped.slice(starts[index]!, starts[index]! + 4 * floats)),
-      );
+      return regions.map(({ floats, into }, index) => {
+        const values = new Float32Array(mapped, starts[index]!, floats);
+        if (into === undefined) return values.slice();
+        into.set(values);
+        return into;
+      });
     } finally {
       staging.destroy();
     }
+  }
+
+  /** Destroys the first `count` uniform buffers: those of submissions the device has finished. */
+  #releaseUniforms(count: number): void {
+    for (const buffer of this.#uniforms.splice(0, count)) buffer.destroy();
   }
 
   destroy(): void {

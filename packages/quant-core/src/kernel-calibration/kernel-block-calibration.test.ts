@@ -8,6 +8,10 @@ import { describe, expect, it } from 'vitest';
 import type { ForwardLoop } from '../calibration-model';
 import { percentileCalibrator } from '../calibrator';
 import { type ModelOptQuantizeOptions, modelOptQuantize, type QuantizeProgress } from '../modelopt-quantize';
+import { quantConfigForMode } from '../quant-config';
+import { quantizeLinears } from '../quantize-linears';
+import { recordBatches } from '../record-batches';
+import { calibrateOnKernels } from './kernel-block-calibration';
 
 const quiet = { log: () => {}, onNotice: () => {} };
 
@@ -59,6 +63,12 @@ function textBatches() {
       [padded(70, 0, 0), padded(70, 0, 25), padded(70, 0, 0)],
     ),
   ];
+}
+
+/** The first index where two arrays differ (by `Object.is`, lengths included), or -1. */
+function firstDifference(actual: Float32Array, expected: Float32Array): number {
+  if (actual.length !== expected.length) return Math.min(actual.length, expected.length);
+  return expected.findIndex((value, index) => !Object.is(actual[index], value));
 }
 
 function loopOver(batches: ReturnType<typeof ids>[]): ForwardLoop {
@@ -122,7 +132,7 @@ describe.skipIf(problem !== undefined)('calibration on the kernels engine', () =
           if (event.phase === 'awq-search') forms.push(event.lossForm!);
         },
       });
-      return { awq: quantized.awq!, forms };
+      return { awq: quantized.awq!, forms, state: quantized.stateDict() };
     };
     const reference = await calibrate('onnxruntime');
     const kernels = await calibrate('kernels');
@@ -143,7 +153,64 @@ describe.skipIf(problem !== undefined)('calibration on the kernels engine', () =
     differences.sort((left, right) => left - right);
     expect(differences[Math.floor(differences.length / 2)]).toBeLessThan(1e-5);
     expect(differences.at(-1)).toBeLessThan(1e-2);
+    // The kernels hand each scale over while the next block runs, and it is applied then: the
+    // scaled weights, their block amax and the pre-quant scales match the host's up to the scales'
+    // last bits (a scale applied twice, or not at all, would be off by the scale itself).
+    const scaled = [...reference.state.keys()].filter((key) =>
+      /\.(weight|weight_quantizer\._amax|input_quantizer\._pre_quant_scale)$/.test(key),
+    );
+    expect(scaled.filter((key) => key.endsWith('_pre_quant_scale'))).toHaveLength(16);
+    for (const key of scaled) {
+      const expected = reference.state.get(key)!.data as Float32Array;
+      const actual = kernels.state.get(key)!.data as Float32Array;
+      let worst = 0;
+      let largest = 0;
+      for (let index = 0; index < expected.length; index++) {
+        worst = Math.max(worst, Math.abs(actual[index]! - expected[index]!));
+        largest = Math.max(largest, Math.abs(expected[index]!));
+      }
+      expect(worst / largest, key).toBeLessThan(1e-4);
+    }
   }, 600_000);
+
+  it('int4: each chosen scale comes back applied on the device, W·diag(s) and its block amax equal to what the host computes, to the bit', async () => {
+    const model = await load();
+    const linears = quantizeLinears(model, quantConfigForMode('int4-weight-only'));
+    const original = new Map([...linears].map(([path, linear]) => [path, linear.weight.data.slice()]));
+    const batches = await recordBatches(model, loopOver(textBatches().slice(0, 2)));
+    const found = await requestKernelDevice({ allowSoftwareAdapter: true });
+    const handed: string[] = [];
+    try {
+      const result = await calibrateOnKernels(model, linears, batches, {
+        device: found.device,
+        inputCalibrators: new Map(),
+        awqAlphaStep: 0.1,
+        onAwqScale: (path, scale, scaled) => {
+          handed.push(path);
+          const linear = linears.get(path)!;
+          const [out = 0, inFeatures = 0] = linear.weight.shape;
+          const weight = original.get(path)!;
+          const expected = Float32Array.from(weight, (value, index) =>
+            Math.fround(value * scale[index % inFeatures]!),
+          );
+          expect(scaled!.blockSize).toBe(128);
+          expect(firstDifference(scaled!.weight, expected), path).toBe(-1);
+          const blocks = Math.ceil(inFeatures / 128);
+          const amax = new Float32Array(out * blocks);
+          expected.forEach((value, index) => {
+            const at = Math.floor(index / inFeatures) * blocks + Math.floor((index % inFeatures) / 128);
+            amax[at] = Math.max(amax[at]!, Math.abs(value));
+          });
+          expect(firstDifference(scaled!.blockAmax, amax), path).toBe(-1);
+        },
+      });
+      // Every linear once, in order, with the scale the result reports.
+      expect(handed).toEqual([...result.awqScales.keys()]);
+      expect(handed).toHaveLength(16);
+    } finally {
+      found.device.destroy();
+    }
+  }, 300_000);
 
   it('refuses, by name, what the kernels do not run when they are asked for outright', async () => {
     const percentile = modelOptQuantize(await load(), 'float8', {

@@ -10,6 +10,7 @@ import {
   awqAlphas,
   awqScale,
   leastLossIndex,
+  type ScaledWeight,
 } from '../awq-lite';
 import type { BlockProgress } from '../block-by-block-calibration';
 import { type InputCalibrator, inputAmaxTensor } from '../calibrator';
@@ -36,8 +37,10 @@ import {
   maskedAbsMaxShader,
   rowDotShader,
   rowWorkgroups,
+  scaleColumnsShader,
+  scaleColumnsWorkgroups,
 } from './calibration-shaders';
-import { DawnCompute } from './dawn-compute';
+import { DawnCompute, type ReadRegion } from './dawn-compute';
 import {
   type MatrixProductEpilogue,
   matrixProductShader,
@@ -62,6 +65,11 @@ export interface KernelCalibrationOptions {
   /** AWQ-lite's alpha step, when AWQ-lite calibrates every linear of `linears`. */
   readonly awqAlphaStep?: number;
   readonly onProgress?: (event: BlockProgress | AwqProgress) => void;
+  /**
+   * Called with a linear's chosen AWQ scale as soon as its block's search is done, while the device
+   * runs the next block: its weights on the host are no longer read, so the scale may be applied.
+   */
+  readonly onAwqScale?: (path: string, scale: Float32Array, scaled?: ScaledWeight) => void;
 }
 
 export interface KernelCalibrationResult {
@@ -126,6 +134,18 @@ interface UploadedLinear {
   readonly bias: GPUBuffer;
   readonly inFeatures: number;
   readonly outFeatures: number;
+}
+
+/** A block whose runs are recorded: the buffers its AWQ searches read. */
+interface RecordedBlock {
+  readonly layer: number;
+  /** Its linears that AWQ-lite calibrates. */
+  readonly blockAwq: readonly string[];
+  readonly means: ReadonlyMap<string, GPUBuffer>;
+  readonly grams: ReadonlyMap<string, GPUBuffer>;
+  /** W as `[out, in]`. */
+  readonly rowsWeights: ReadonlyMap<string, GPUBuffer>;
+  readonly weightScales: ReadonlyMap<string, GPUBuffer>;
 }
 
 /**
@@ -207,25 +227,103 @@ async function calibrate(
       ? undefined
       : compute.buffer(4 * Math.max(...paddedRows) * Math.max(width, inner), 'the real tokens');
   let searched = 0;
+  // Every block has the same shapes: its buffers are made for the first block and kept for the next.
+  const kept = new Map<string, GPUBuffer>();
+  const keep = (key: string, floats: number, what: string): GPUBuffer => {
+    let buffer = kept.get(key);
+    if (buffer === undefined || buffer.size < 4 * floats) {
+      compute.release(buffer);
+      buffer = compute.buffer(4 * floats, what);
+      kept.set(key, buffer);
+    }
+    return buffer;
+  };
+  const keepWith = (key: string, data: Float32Array, what: string): GPUBuffer => {
+    const buffer = keep(key, data.length, what);
+    compute.write(buffer, 0, data);
+    return buffer;
+  };
+  // Column means go through chunks' partial sums (many threads a column instead of one).
+  const partialFloats = Math.max(
+    0,
+    ...awqPaths.map((path) => {
+      const { inFeatures, outFeatures } = linears.get(path)!;
+      return inFeatures * columnChunks(Math.max(outFeatures, largestBatchRows));
+    }),
+  );
+  const partial =
+    awqPaths.length === 0 ? undefined : compute.buffer(4 * partialFloats, 'column partial sums');
+  // One pair of candidate buffers serves every search: dispatches run in order.
+  const candidateFloats = Math.max(
+    0,
+    ...awqPaths.map((path) => {
+      const { inFeatures, outFeatures } = linears.get(path)!;
+      return (
+        candidatesPerRun(inFeatures, outFeatures, alphas.length, candidateBytes) * inFeatures * outFeatures
+      );
+    }),
+  );
+  const workspace =
+    awqPaths.length === 0
+      ? undefined
+      : {
+          difference: compute.buffer(4 * candidateFloats, 'the AWQ candidate differences'),
+          product: compute.buffer(4 * candidateFloats, 'the AWQ candidate products'),
+        };
+  const columnMean = (
+    values: GPUBuffer,
+    term: ColumnTerm,
+    columns: number,
+    firstRow: number,
+    rows: number,
+    result: GPUBuffer,
+    resultOffset: number,
+    maxima?: GPUBuffer,
+  ) => {
+    compute.dispatch(
+      columnPartialSumsShader(columns, term),
+      words([firstRow, rows]),
+      [values, partial!, ...(maxima ? [maxima] : [])],
+      columnPartialSumsWorkgroups(columns, rows),
+    );
+    compute.dispatch(
+      columnMeanShader(columns),
+      chunksUniform(columnChunks(rows), resultOffset, rows),
+      [partial!, result],
+      [columnMeanWorkgroups(columns)],
+    );
+  };
+  // With `masked`, only the rows of `[*, columns]` values whose mask word is not 0 count.
+  const absMax = (
+    values: GPUBuffer,
+    first: number,
+    count: number,
+    slot: number,
+    masked?: { readonly columns: number; readonly mask: GPUBuffer },
+  ) =>
+    compute.dispatch(
+      masked === undefined ? ABS_MAX_SHADER : maskedAbsMaxShader(masked.columns),
+      words([first, count, slot]),
+      masked === undefined ? [values, maxima] : [values, maxima, masked.mask],
+      [absMaxWorkgroups(count)],
+    );
 
-  for (let layer = 0; layer <= lastLayer; layer++) {
+  /**
+   * Uploads a block's weights into the kept buffers and records its runs — the forward, the input
+   * maxima, every AWQ linear's batch means, Gram matrix and weight statistic — without submitting.
+   */
+  const recordBlock = (layer: number): RecordedBlock => {
     const prefix = `transformer.h.${layer}`;
+    // What a block's searches and scaling read — its weights and Gram matrices — comes in two sets,
+    // one for even blocks and one for odd: the next block's runs go ahead of this block's searches.
+    const parity = layer % 2;
     const block = model.transformer.h[layer]!;
-    const uploads: GPUBuffer[] = [];
-    const upload = (data: Float32Array, what: string) => {
-      const buffer = compute.upload(data, what);
-      uploads.push(buffer);
-      return buffer;
-    };
-    const zeros = (floats: number, what: string) => {
-      const buffer = compute.buffer(4 * floats, what);
-      uploads.push(buffer);
-      return buffer;
-    };
     const uploaded = new Map(
       BLOCK_LINEARS.map((name) => {
         const path = `${prefix}.${name}`;
-        return [path, uploadLinear(upload, path, model.linear(path))];
+        const upload = (data: Float32Array, what: string) =>
+          keepWith(`${name} ${what} ${parity}`, data, `${path} ${what}`);
+        return [path, uploadLinear(upload, model.linear(path))];
       }),
     );
     const [attention, projection, expand, contract] = BLOCK_LINEARS.map(
@@ -233,62 +331,47 @@ async function calibrate(
     ) as [UploadedLinear, UploadedLinear, UploadedLinear, UploadedLinear];
     // lm_head's input, ln_f's output, follows the last block.
     const final = layer === config.n_layer - 1 && tapped.has('lm_head');
-    const norms = [block.ln_1, block.ln_2, ...(final ? [model.transformer.ln_f] : [])].map((norm, index) => ({
-      gamma: upload(norm.weight.data, `LayerNorm ${index + 1} of block ${layer}: weight`),
-      beta: upload(norm.bias.data, `LayerNorm ${index + 1} of block ${layer}: bias`),
-      epsilon: norm.epsilon,
-    }));
+    const norms = [block.ln_1, block.ln_2, ...(final ? [model.transformer.ln_f] : [])].map((norm, index) => {
+      const what = `LayerNorm ${index + 1} of block ${layer}`;
+      return {
+        gamma: keepWith(`LayerNorm ${index + 1} weight`, norm.weight.data, `${what}: weight`),
+        beta: keepWith(`LayerNorm ${index + 1} bias`, norm.bias.data, `${what}: bias`),
+        epsilon: norm.epsilon,
+      };
+    });
     const blockAwq = awqPaths.filter((path) => layerOf(path) === layer);
+    const nameOf = (path: string) => path.slice(prefix.length + 1);
     // Per AWQ linear: each batch's per-channel mean |x| [batches, in] and the Gram matrix [in, in].
     const means = new Map(
-      blockAwq.map((path) => [path, zeros(batches.length * linears.get(path)!.inFeatures, `${path} means`)]),
+      blockAwq.map((path) => [
+        path,
+        keep(`${nameOf(path)} means`, batches.length * linears.get(path)!.inFeatures, `${path} means`),
+      ]),
     );
     const grams = new Map(
       blockAwq.map((path) => {
         const { inFeatures } = linears.get(path)!;
-        return [path, zeros(inFeatures * inFeatures, `${path} Gram matrix`)];
+        const gram = keep(
+          `${nameOf(path)} Gram matrix ${parity}`,
+          inFeatures * inFeatures,
+          `${path} Gram matrix`,
+        );
+        // The one buffer a block adds into: the sums of the block two before go first.
+        compute.clear(gram);
+        return [path, gram];
       }),
     );
-    // Column means go through chunks' partial sums (many threads a column instead of one).
-    const partialFloats = Math.max(
-      0,
-      ...blockAwq.map((path) => {
-        const { inFeatures, outFeatures } = linears.get(path)!;
-        return inFeatures * columnChunks(Math.max(outFeatures, largestBatchRows));
-      }),
-    );
-    const partial = blockAwq.length === 0 ? undefined : zeros(partialFloats, 'column partial sums');
-    const columnMean = (
-      values: GPUBuffer,
-      term: ColumnTerm,
-      columns: number,
-      firstRow: number,
-      rows: number,
-      result: GPUBuffer,
-      resultOffset: number,
-      maxima?: GPUBuffer,
-    ) => {
-      compute.dispatch(
-        columnPartialSumsShader(columns, term),
-        words([firstRow, rows]),
-        [values, partial!, ...(maxima ? [maxima] : [])],
-        columnPartialSumsWorkgroups(columns, rows),
-      );
-      compute.dispatch(
-        columnMeanShader(columns),
-        chunksUniform(columnChunks(rows), resultOffset, rows),
-        [partial!, result],
-        [columnMeanWorkgroups(columns)],
-      );
-    };
     // AWQ's weight statistic, from W as [out, in] (which the search reads too), ahead of the runs.
     const rowsWeights = new Map(
       blockAwq.map((path) => {
         const { layout, weight } = uploaded.get(path)!;
-        return [
-          path,
-          layout === 'columns' ? weight : upload(linears.get(path)!.weight.data, `${path} [out, in]`),
-        ];
+        const rows = () =>
+          keepWith(
+            `${nameOf(path)} [out, in] ${parity}`,
+            linears.get(path)!.weight.data,
+            `${path} [out, in]`,
+          );
+        return [path, layout === 'columns' ? weight : rows()];
       }),
     );
     const weightScales = new Map(
@@ -299,8 +382,9 @@ async function calibrate(
           inFeatures: linear.inFeatures,
           blockSize: blockSizeOf(linear),
         };
-        const maxima = zeros(blockMaxWorkgroups(shape) * 128, `${path} block maxima`);
-        const scale = zeros(linear.inFeatures, `${path} weight scale`);
+        const name = nameOf(path);
+        const maxima = keep(`${name} block maxima`, blockMaxWorkgroups(shape) * 128, `${path} block maxima`);
+        const scale = keep(`${name} weight scale`, linear.inFeatures, `${path} weight scale`);
         const weight = rowsWeights.get(path)!;
         compute.dispatch(blockMaxShader(shape), undefined, [weight, maxima], [blockMaxWorkgroups(shape)]);
         columnMean(
@@ -316,20 +400,6 @@ async function calibrate(
         return [path, scale];
       }),
     );
-    // With `masked`, only the rows of `[*, columns]` values whose mask word is not 0 count.
-    const absMax = (
-      values: GPUBuffer,
-      first: number,
-      count: number,
-      slot: number,
-      masked?: { readonly columns: number; readonly mask: GPUBuffer },
-    ) =>
-      compute.dispatch(
-        masked === undefined ? ABS_MAX_SHADER : maskedAbsMaxShader(masked.columns),
-        words([first, count, slot]),
-        masked === undefined ? [values, maxima] : [values, maxima, masked.mask],
-        [absMaxWorkgroups(count)],
-      );
     const tap = (path: string, tapped: GPUBuffer, columns: number, run: Run) => {
       let slot = maxSlots.get(path);
       const mean = means.get(path);
@@ -428,16 +498,52 @@ async function calibrate(
         tap('lm_head', normalized, width, run);
       }
     }
-    // The block's runs, then every AWQ linear's batch means and weight statistic: one wait for all.
-    const statistics = await compute.readMany(
-      blockAwq.flatMap((path) => {
-        const { inFeatures } = linears.get(path)!;
-        return [
-          { buffer: means.get(path)!, floats: batches.length * inFeatures },
-          { buffer: weightScales.get(path)!, floats: inFeatures },
-        ];
-      }),
-    );
+    return { layer, blockAwq, means, grams, rowsWeights, weightScales };
+  };
+
+  /** A block's chosen scales applied on the device, their weights and block amax to read back. */
+  interface Scaling {
+    readonly path: string;
+    readonly scale: Float32Array;
+    readonly blockSize: number;
+    readonly regions: readonly [ReadRegion, ReadRegion];
+  }
+  let scalings: Scaling[] = [];
+  /** Hands each scaled weight of the block before over, from the values its regions read. */
+  const handOver = (values: readonly Float32Array[]) => {
+    for (const [index, { path, scale, blockSize }] of scalings.entries()) {
+      const weight = values[2 * index]!;
+      options.onAwqScale?.(path, scale, { weight, blockSize, blockAmax: values[2 * index + 1]! });
+    }
+    scalings = [];
+  };
+  const scalingRegions = () => scalings.flatMap((scaling) => scaling.regions);
+
+  let recorded = recordBlock(0);
+  for (let layer = 0; layer <= lastLayer; layer++) {
+    const { blockAwq, means, grams, rowsWeights, weightScales } = recorded;
+    const parity = layer % 2;
+    const nameOf = (path: string) => path.slice(`transformer.h.${layer}.`.length);
+    // The next block's runs queue behind this block's, so the device works on while the host takes
+    // this block's statistics and scores its candidates; its weights and Gram matrices are the other set.
+    let flushed: Promise<void> = Promise.resolve();
+    const startNext = () => {
+      if (layer === lastLayer) return;
+      recorded = recordBlock(layer + 1);
+      flushed = compute.flush();
+    };
+    // The block's runs, every AWQ linear's batch means and weight statistic, and the block before's
+    // scaled weights: one wait for all.
+    const statisticRegions: ReadRegion[] = blockAwq.flatMap((path) => {
+      const { inFeatures } = linears.get(path)!;
+      return [
+        { buffer: means.get(path)!, floats: batches.length * inFeatures },
+        { buffer: weightScales.get(path)!, floats: inFeatures },
+      ];
+    });
+    const read = await compute.readMany([...statisticRegions, ...scalingRegions()], startNext);
+    handOver(read.slice(statisticRegions.length));
+    const statistics = read.slice(0, statisticRegions.length);
     for (let batch = 0; batch < batches.length; batch++) {
       options.onProgress?.({
         phase: 'calibrate-block',
@@ -449,47 +555,40 @@ async function calibrate(
         total: (lastLayer + 1) * batches.length,
       });
     }
+    if (blockAwq.length === 0) {
+      await flushed;
+      continue;
+    }
 
     // The block's AWQ searches, every candidate's losses from its Gram matrix, in one submission.
     const searches: { path: string; scales: Float32Array[]; sums: GPUBuffer; rows: number }[] = [];
-    // One pair of candidate buffers serves every linear of the block: dispatches run in order.
-    const candidateFloats = Math.max(
-      0,
-      ...blockAwq.map((path) => {
-        const { inFeatures, outFeatures } = linears.get(path)!;
-        return (
-          candidatesPerRun(inFeatures, outFeatures, alphas.length, candidateBytes) * inFeatures * outFeatures
-        );
-      }),
-    );
-    const workspace = {
-      difference: zeros(candidateFloats, 'the AWQ candidate differences'),
-      product: zeros(candidateFloats, 'the AWQ candidate products'),
-    };
     for (const [index, path] of blockAwq.entries()) {
       const quantLinear = linears.get(path)!;
       const actScale = averageOfBatches(statistics[2 * index]!, batches.length, quantLinear.inFeatures);
       const weightScale = statistics[2 * index + 1]!;
       const scales = alphas.map((alpha) => awqScale(actScale, weightScale, alpha));
+      const name = nameOf(path);
       const sums = searchLosses(compute, threads, {
         weight: rowsWeights.get(path)!,
         linear: quantLinear,
         gram: grams.get(path)!,
         scales,
         blockSize: blockSizeOf(quantLinear),
-        workspace,
+        workspace: workspace!,
         candidateBytes,
-        upload,
-        zeros,
+        upload: (key, data, what) => keepWith(`${name} ${key}`, data, `${path}: ${what}`),
+        keep: (key, floats, what) => keep(`${name} ${key}`, floats, `${path}: ${what}`),
       });
       searches.push({ path, scales, sums, rows: scales.length * quantLinear.outFeatures });
     }
+    await flushed;
     const allRowSums = await compute.readMany(
       searches.map(({ sums, rows }) => ({ buffer: sums, floats: rows })),
     );
     for (const [index, { path, scales }] of searches.entries()) {
       const rowSums = allRowSums[index]!;
-      const out = linears.get(path)!.outFeatures;
+      const linear = linears.get(path)!;
+      const out = linear.outFeatures;
       const losses = scales.map((_, candidate) => {
         let sum = 0;
         for (let row = 0; row < out; row++) sum += rowSums[candidate * out + row]!;
@@ -506,13 +605,50 @@ async function calibrate(
         alpha: alphas[best]!,
         lossForm: 'gram',
       });
+      if (options.onAwqScale === undefined) continue;
+      // The chosen scale applied where the weight is, W ← W·diag(s), and its block amax: read back
+      // with the next block's statistics instead of a pass over the weight on the host.
+      const name = nameOf(path);
+      const shape = { outFeatures: out, inFeatures: linear.inFeatures, blockSize: blockSizeOf(linear) };
+      const weight = rowsWeights.get(path)!;
+      const scale = keepWith(
+        `${name} chosen scale ${parity}`,
+        scales[best]!,
+        `${path}: the chosen AWQ scale`,
+      );
+      const blockAmax = keep(
+        `${name} scaled block maxima ${parity}`,
+        out * Math.ceil(shape.inFeatures / shape.blockSize),
+        `${path}: the scaled weight's block maxima`,
+      );
+      compute.dispatch(
+        scaleColumnsShader(shape),
+        undefined,
+        [weight, scale],
+        scaleColumnsWorkgroups(shape, compute.limits.maxComputeWorkgroupsPerDimension),
+      );
+      compute.dispatch(blockMaxShader(shape), undefined, [weight, blockAmax], [blockMaxWorkgroups(shape)]);
+      const floats = out * shape.inFeatures;
+      scalings.push({
+        path,
+        scale: scales[best]!,
+        blockSize: shape.blockSize,
+        regions: [
+          {
+            buffer: weight,
+            floats,
+            into: linear.ownsWeight ? linear.weight.data : new Float32Array(floats),
+          },
+          { buffer: blockAmax, floats: out * Math.ceil(shape.inFeatures / shape.blockSize) },
+        ],
+      });
     }
-    for (const buffer of uploads) compute.release(buffer);
   }
 
-  const maxBits = new Uint32Array(
-    (await compute.read(maxima, Math.max(1, maxSlots.size * batches.length))).buffer,
-  );
+  const maxRegion = { buffer: maxima, floats: Math.max(1, maxSlots.size * batches.length) };
+  const [maximaRead, ...lastScaled] = await compute.readMany([maxRegion, ...scalingRegions()]);
+  handOver(lastScaled);
+  const maxBits = new Uint32Array(maximaRead!.buffer);
   const asFloat = new Float32Array(maxBits.buffer);
   for (const [path, calibrator] of options.inputCalibrators) {
     const slot = maxSlots.get(path)!;
@@ -651,12 +787,11 @@ function planRuns(
 
 function uploadLinear(
   upload: (data: Float32Array, what: string) => GPUBuffer,
-  path: string,
   linear: GraphLinear,
 ): UploadedLinear {
   const rows = linear.graphWeightRows?.();
-  const weight = upload((rows ?? linear.graphWeight()).data, `${path}.weight`);
-  const bias = upload(linear.bias?.data ?? new Float32Array(linear.outFeatures), `${path}.bias`);
+  const weight = upload((rows ?? linear.graphWeight()).data, 'weight');
+  const bias = upload(linear.bias?.data ?? new Float32Array(linear.outFeatures), 'bias');
   return {
     weight,
     layout: rows === undefined ? 'rows' : 'columns',
@@ -691,8 +826,10 @@ interface SearchBuffers {
   readonly workspace: { readonly difference: GPUBuffer; readonly product: GPUBuffer };
   /** Bytes of one run of candidates' differences. */
   readonly candidateBytes: number;
-  readonly upload: (data: Float32Array, what: string) => GPUBuffer;
-  readonly zeros: (floats: number, what: string) => GPUBuffer;
+  /** `data` in a buffer kept under `key` for the same linear of the next block. */
+  readonly upload: (key: string, data: Float32Array, what: string) => GPUBuffer;
+  /** A buffer of `floats` kept under `key` likewise. */
+  readonly keep: (key: string, floats: number, what: string) => GPUBuffer;
 }
 
 /**
@@ -702,7 +839,7 @@ interface SearchBuffers {
 function searchLosses(compute: DawnCompute, threads: 128 | 256, buffers: SearchBuffers): GPUBuffer {
   const { weight, linear, scales, workspace } = buffers;
   const { inFeatures, outFeatures } = linear;
-  const sums = buffers.zeros(scales.length * outFeatures, 'the AWQ loss row sums');
+  const sums = buffers.keep('loss row sums', scales.length * outFeatures, 'the AWQ loss row sums');
   const perRun = candidatesPerRun(inFeatures, outFeatures, scales.length, buffers.candidateBytes);
   const shape = { outFeatures, inFeatures, blockSize: buffers.blockSize };
   for (let first = 0; first < scales.length; first += perRun) {
@@ -721,8 +858,8 @@ function searchLosses(compute: DawnCompute, threads: 128 | 256, buffers: SearchB
       words([count]),
       [
         weight,
-        buffers.upload(s, 'the AWQ scales'),
-        buffers.upload(inverse, 'the AWQ inverse scales'),
+        buffers.upload(`scales ${first}`, s, 'the AWQ scales'),
+        buffers.upload(`inverse scales ${first}`, inverse, 'the AWQ inverse scales'),
         workspace.difference,
       ],
       [candidateDifferenceWorkgroups(shape, count)],
