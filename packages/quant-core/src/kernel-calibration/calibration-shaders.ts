@@ -507,7 +507,8 @@ export function blockMaxWorkgroups({ outFeatures, inFeatures, blockSize }: Candi
 
 /**
  * `weight[o, i] ·= scale[i]` in place for a weight `[out, in]`: AWQ's chosen scale applied where the
- * weight already is. A float32 product is correctly rounded, as the host's `Math.fround(w · s)`.
+ * weight already is. A float32 product is correctly rounded, as the host's `Math.fround(w · s)` (a
+ * device may flush a subnormal product to zero; a weight times its scale is far from that range).
  * One thread per element. Bindings: 0 weight, 1 scale.
  */
 export function scaleColumnsShader({ outFeatures, inFeatures }: Omit<CandidateShape, 'blockSize'>): string {
