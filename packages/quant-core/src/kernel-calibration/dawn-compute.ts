@@ -4,10 +4,25 @@ import type {} from 'webgpu';
 
 // GPUBufferUsage / GPUMapMode flags, usable before Dawn has put its globals in place.
 const MAP_READ = 0x01;
+const MAP_WRITE = 0x02;
 const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
 const UNIFORM = 0x40;
 const STORAGE = 0x80;
+
+/**
+ * Bytes of a staging buffer for writes, at least: writes share one until it is full. Staging buffers
+ * are kept and mapped again once their copies are done, because fresh mapped memory is what costs:
+ * on an H100's host `queue.writeBuffer` moved 16 MB in about 17 ms, a reused staging buffer in 2.
+ */
+const UPLOAD_STAGING_BYTES = 32 * 1024 * 1024;
+
+/** A mapped staging buffer for writes, filled from `used` bytes on. */
+interface UploadStaging {
+  readonly buffer: GPUBuffer;
+  readonly mapped: ArrayBuffer;
+  used: number;
+}
 
 /** Float32 values of a buffer to read back: `floats` of them from `offset` bytes (default 0). */
 export interface ReadRegion {
@@ -54,6 +69,16 @@ export class DawnCompute {
     | { readonly pipeline?: undefined; readonly encode: (encoder: GPUCommandEncoder) => void }
   )[] = [];
 
+  /** Every staging buffer for writes, to destroy. */
+  readonly #staging = new Set<GPUBuffer>();
+  /** Staging buffers mapped again after their copies, ready to be filled. */
+  #readyStaging: GPUBuffer[] = [];
+  /** The staging buffer being filled, and those filled before it, for the next submission. */
+  #filling: UploadStaging | undefined;
+  #filled: UploadStaging[] = [];
+  /** Staging buffers for reads, unmapped, kept for the next read. */
+  #readStaging: GPUBuffer[] = [];
+
   constructor(device: GPUDevice) {
     this.#device = device;
   }
@@ -82,7 +107,7 @@ export class DawnCompute {
     return buffer;
   }
 
-  /** A storage buffer holding `data` (written at once, before anything submitted later runs). */
+  /** A storage buffer holding `data` (a write recorded in order with the dispatches). */
   upload(data: Float32Array | Uint32Array, what: string): GPUBuffer {
     const buffer = this.buffer(data.byteLength, what);
     this.write(buffer, 0, data);
@@ -90,11 +115,37 @@ export class DawnCompute {
   }
 
   /**
-   * Writes `data` into `buffer` at `offset` bytes at once: ahead of every dispatch submitted later,
-   * including ones recorded before this call, so only into buffers no recorded dispatch uses.
+   * Records a write of `data` into `buffer` at `offset` bytes, in order with the recorded dispatches:
+   * the data are copied into a staging buffer now, and from there into `buffer` when the device gets
+   * to it.
    */
   write(buffer: GPUBuffer, offset: number, data: Float32Array | Uint32Array): void {
-    this.#device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+    const bytes = data.byteLength;
+    if (bytes === 0) return;
+    const staging = this.#stagingFor(bytes);
+    const at = staging.used;
+    new Uint8Array(staging.mapped, at, bytes).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+    staging.used += Math.ceil(bytes / 4) * 4;
+    this.#recorded.push({
+      encode: (encoder) => encoder.copyBufferToBuffer(staging.buffer, at, buffer, offset, bytes),
+    });
+  }
+
+  /** The staging buffer being filled, or another mapped one, with room for `bytes`. */
+  #stagingFor(bytes: number): UploadStaging {
+    const filling = this.#filling;
+    if (filling !== undefined && filling.used + bytes <= filling.buffer.size) return filling;
+    if (filling !== undefined) this.#filled.push(filling);
+    const buffer =
+      takeSmallest(this.#readyStaging, bytes) ??
+      this.#device.createBuffer({
+        size: Math.max(UPLOAD_STAGING_BYTES, Math.ceil(bytes / 4) * 4),
+        usage: MAP_WRITE | COPY_SRC,
+        mappedAtCreation: true,
+      });
+    this.#staging.add(buffer);
+    this.#filling = { buffer, mapped: buffer.getMappedRange(), used: 0 };
+    return this.#filling;
   }
 
   release(buffer: GPUBuffer | undefined): void {
@@ -200,7 +251,11 @@ export class DawnCompute {
       bytes += 4 * floats;
     }
     const size = Math.max(16, bytes);
-    const staging = this.#device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+    // A staging buffer of an earlier read when one is large enough: its memory is mapped already.
+    const staging =
+      takeSmallest(this.#readStaging, size) ??
+      this.#device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+    let reusable = false;
     try {
       for (const [index, { buffer, floats, offset = 0 }] of regions.entries()) {
         this.#recorded.push({
@@ -218,14 +273,18 @@ export class DawnCompute {
       this.#releaseUniforms(submitted);
       if (regions.length === 0) return [];
       const mapped = staging.getMappedRange(0, size);
-      return regions.map(({ floats, into }, index) => {
-        const values = new Float32Array(mapped, starts[index]!, floats);
-        if (into === undefined) return values.slice();
-        into.set(values);
+      const values = regions.map(({ floats, into }, index) => {
+        const read = new Float32Array(mapped, starts[index]!, floats);
+        if (into === undefined) return read.slice();
+        into.set(read);
         return into;
       });
+      staging.unmap();
+      reusable = true;
+      return values;
     } finally {
-      staging.destroy();
+      if (reusable) this.#readStaging.push(staging);
+      else staging.destroy();
     }
   }
 
@@ -235,9 +294,16 @@ export class DawnCompute {
   }
 
   destroy(): void {
-    for (const buffer of [...this.#buffers, ...this.#uniforms]) buffer.destroy();
+    for (const buffer of [...this.#buffers, ...this.#uniforms, ...this.#staging, ...this.#readStaging]) {
+      buffer.destroy();
+    }
     this.#buffers.clear();
     this.#uniforms = [];
+    this.#staging.clear();
+    this.#readyStaging = [];
+    this.#filling = undefined;
+    this.#filled = [];
+    this.#readStaging = [];
     this.#recorded = [];
     this.#uniformLength = 0;
   }
@@ -264,6 +330,11 @@ export class DawnCompute {
       this.#uniforms.push(uniforms);
       this.#uniformLength = 0;
     }
+    // The staging buffers this submission copies from: unmapped for it, mapped again once it is done.
+    const staged = [...this.#filled, ...(this.#filling ? [this.#filling] : [])].map(({ buffer }) => buffer);
+    this.#filled = [];
+    this.#filling = undefined;
+    for (const buffer of staged) buffer.unmap();
     if (recorded.length === 0) return;
     const pipelines = await Promise.all(recorded.map((entry) => entry.pipeline));
     const encoder = this.#device.createCommandEncoder();
@@ -280,6 +351,13 @@ export class DawnCompute {
     }
     pass?.end();
     this.#device.queue.submit([encoder.finish()]);
+    for (const buffer of staged) {
+      buffer.mapAsync(MAP_WRITE).then(
+        () => this.#readyStaging.push(buffer),
+        // Destroyed meanwhile (`destroy`), or the device lost: nothing to reuse.
+        () => this.#staging.delete(buffer),
+      );
+    }
   }
 
   #pipeline(code: string): Promise<GPUComputePipeline> {
@@ -293,4 +371,13 @@ export class DawnCompute {
     }
     return pipeline;
   }
+}
+
+/** Removes and returns the smallest buffer of `buffers` that holds `bytes`, if there is one. */
+function takeSmallest(buffers: GPUBuffer[], bytes: number): GPUBuffer | undefined {
+  let best = -1;
+  for (const [index, buffer] of buffers.entries()) {
+    if (buffer.size >= bytes && (best < 0 || buffer.size < buffers[best]!.size)) best = index;
+  }
+  return best < 0 ? undefined : buffers.splice(best, 1)[0];
 }
