@@ -34,7 +34,7 @@ export {
   type Gpt2GraphSource,
   type TapOutputNames,
 } from './graph/build-gpt2-graph';
-export { type EmbeddedBatch, embedBatch } from './graph/embed-batch';
+export { type EmbeddedBatch, embedBatch, embedRowSumInto } from './graph/embed-batch';
 export { fakeQuantize, type InputQuantizer } from './graph/fake-quant';
 export {
   type BlockHiddenState,

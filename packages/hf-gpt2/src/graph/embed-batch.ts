@@ -38,3 +38,34 @@ export function embedBatch(
   const shape = [batch, sequence, width];
   return { residual: createTensor('float32', shape, residual), delta: createTensor('float32', shape, delta) };
 }
+
+/**
+ * Row `row` of a batch as the first block takes it, straight into `target` (`[sequence, n_embd]`):
+ * its token embedding plus its position embedding (positions as `embedBatch` takes them), added in
+ * float32 as the graph adds them. One pass and no batch-sized arrays: what a caller uploading the
+ * sum needs instead of `embedBatch`'s two gathers.
+ */
+export function embedRowSumInto(
+  transformer: Pick<GPT2Model, 'wte' | 'wpe'>,
+  inputIds: Tensor<'int64'>,
+  attentionMask: Tensor<'int64'>,
+  row: number,
+  target: Float32Array,
+): void {
+  const [, sequence = 0] = inputIds.shape;
+  const tokens = transformer.wte.weight.data;
+  const positions = transformer.wpe.weight.data;
+  const width = transformer.wte.weight.shape[1] ?? 0;
+  let realTokens = 0;
+  for (let position = 0; position < sequence; position++) {
+    const index = row * sequence + position;
+    if (attentionMask.data[index] === 1n) realTokens++;
+    const token = Number(inputIds.data[index]!) * width;
+    const at = Math.max(realTokens - 1, 0) * width;
+    const out = position * width;
+    // Two float32 values added in float64 and stored as float32: the float32 sum, correctly rounded.
+    for (let column = 0; column < width; column++) {
+      target[out + column] = tokens[token + column]! + positions[at + column]!;
+    }
+  }
+}

@@ -10,7 +10,7 @@ import { loadHfGpt2 } from '../load-hf-gpt2';
 import type { Conv1D } from '../modules/conv1d';
 import { Linear } from '../modules/linear';
 import { buildGpt2BlockGraph } from './build-gpt2-block-graph';
-import { embedBatch } from './embed-batch';
+import { embedBatch, embedRowSumInto } from './embed-batch';
 import { type BlockHiddenState, Gpt2BlockSession } from './gpt2-block-session';
 import type { Gpt2GraphSource } from './gpt2-graph-parts';
 import type { TapRequest } from './taps';
@@ -204,6 +204,19 @@ describe('embedBatch', () => {
       expect([...delta.data.subarray(index * width, (index + 1) * width)]).toEqual([
         ...model.transformer.wpe.weight.data.subarray(position * width, (position + 1) * width),
       ]);
+    }
+  });
+  it("embedRowSumInto writes each row as the float32 sum of embedBatch's two gathers, to the bit", async () => {
+    const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+    const width = model.config.n_embd;
+    const { residual, delta } = embedBatch(model.transformer, ids, mask);
+    for (const row of [0, 1]) {
+      const target = new Float32Array(8 * width).fill(Number.NaN);
+      embedRowSumInto(model.transformer, ids, mask, row, target);
+      const expected = Float32Array.from({ length: 8 * width }, (_, at) =>
+        Math.fround(residual.data[row * 8 * width + at]! + delta.data[row * 8 * width + at]!),
+      );
+      expect(target).toEqual(expected);
     }
   });
   it('takes session options of its caller: a profile enabled there is written when the session is released', async () => {
