@@ -75,6 +75,8 @@ export interface BlockByBlockOptions {
    * called with are in the result's `awqScales` only.
    */
   readonly onAwqScale?: (path: string, scale: Float32Array, scaled?: ScaledWeight) => void;
+  /** Linears whose weight's max |w| the kernels take while the weight is on the device. */
+  readonly weightMaxima?: ReadonlySet<string>;
 }
 
 /**
@@ -93,6 +95,8 @@ export interface BlockByBlockResult {
   readonly awq: Map<string, AwqLayerResult>;
   /** The scale AWQ chose per linear, to apply once calibration is over. */
   readonly awqScales: Map<string, Float32Array>;
+  /** max |w| of the weights of `weightMaxima` the kernels took (none on onnxruntime). */
+  readonly weightMaxima?: Map<string, number>;
 }
 
 /**
@@ -358,6 +362,7 @@ async function calibrateOnKernelsIfChosen(
       inputCalibrators: options.inputCalibrators,
       ...(options.awqAlphaStep === undefined ? {} : { awqAlphaStep: options.awqAlphaStep }),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.weightMaxima ? { weightMaxima: options.weightMaxima } : {}),
       ...(onAwqScale
         ? {
             onAwqScale: (path: string, scale: Float32Array, weight?: ScaledWeight) => {

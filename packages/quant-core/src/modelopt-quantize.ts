@@ -2,6 +2,7 @@ import { createForwardLoop, type TextEncoding, type TextSplit } from '@ptq/calib
 import { InvalidArgumentError } from '@ptq/errors';
 import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
+import { createTensor } from '@ptq/tensor';
 import { type AwqLayerResult, type AwqProgress, applyAwqScale, awqLite, type ScaledWeight } from './awq-lite';
 import { AWQ_LOSS_FORMS, type AwqLossForm } from './awq-loss-form';
 import {
@@ -226,6 +227,7 @@ export async function modelOptQuantize(
     log(`ptq: ${quantMode} quantizes weights only: no calibration data needed`);
   }
   let awq: Map<string, AwqLayerResult> | undefined;
+  let deviceWeightMaxima: ReadonlyMap<string, number> | undefined;
   if (forwardLoop !== undefined && execution === 'block-by-block') {
     const batches = await recordBatches(model, forwardLoop, (batch) =>
       options.onProgress?.({ phase: 'calibrate', batch }),
@@ -237,8 +239,25 @@ export async function modelOptQuantize(
       applyAwqScale(linears.get(path)!, scale, weight);
       scaled.add(path);
     };
+    // Per-tensor max weight amax of the block linears: the kernels take it while a weight is there.
+    const weightMaxima = new Set(
+      [...linears]
+        .filter(([path, linear]) => {
+          const quantizer = linear.weight_quantizer;
+          return (
+            weightCalibrator === maxWeightCalibrator &&
+            quantizer.enabled &&
+            quantizer.axis === null &&
+            quantizer.blockSize === undefined &&
+            algorithm.method !== 'awq_lite' &&
+            path !== 'lm_head'
+          );
+        })
+        .map(([path]) => path),
+    );
     const calibrated = await calibrateBlockByBlock(model, linears, batches, {
       inputCalibrators,
+      ...(weightMaxima.size > 0 ? { weightMaxima } : {}),
       ...(algorithm.method === 'awq_lite' ? { awqAlphaStep: algorithm.alphaStep, onAwqScale } : {}),
       device: options.device ?? model.device ?? model.requestedDevice,
       memoryBudgetBytes,
@@ -248,6 +267,7 @@ export async function modelOptQuantize(
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     for (const [path, amax] of calibrated.inputAmax) linears.get(path)!.input_quantizer.amax = amax;
+    deviceWeightMaxima = calibrated.weightMaxima;
     if (algorithm.method === 'awq_lite') {
       awq = calibrated.awq;
       for (const [path, scale] of calibrated.awqScales) {
@@ -268,7 +288,11 @@ export async function modelOptQuantize(
     log(`ptq: AWQ-lite alphas per linear: ${alphas.join(' ')}`);
   }
   for (const [path, linear] of linears) {
-    if (linear.weight_quantizer.enabled && !awq?.has(path)) {
+    const deviceMax = deviceWeightMaxima?.get(path);
+    // A NaN weight gives the device's max no meaning: the host's pass then names it.
+    if (deviceMax !== undefined && !Number.isNaN(deviceMax)) {
+      linear.weight_quantizer.amax = createTensor('float32', [], Float32Array.of(deviceMax));
+    } else if (linear.weight_quantizer.enabled && !awq?.has(path)) {
       linear.weight_quantizer.amax = calibratedWeightAmax(
         weightCalibrator,
         path,

@@ -131,6 +131,22 @@ export class DawnCompute {
     });
   }
 
+  /**
+   * Records a write of `floats` float32 values into `buffer` at `offset` bytes, as `write` does, that
+   * `fill` computes straight into the staging memory: no array of the values on the host.
+   */
+  writeWith(buffer: GPUBuffer, offset: number, floats: number, fill: (target: Float32Array) => void): void {
+    const bytes = 4 * floats;
+    if (bytes === 0) return;
+    const staging = this.#stagingFor(bytes);
+    const at = staging.used;
+    fill(new Float32Array(staging.mapped, at, floats));
+    staging.used += bytes;
+    this.#recorded.push({
+      encode: (encoder) => encoder.copyBufferToBuffer(staging.buffer, at, buffer, offset, bytes),
+    });
+  }
+
   /** The staging buffer being filled, or another mapped one, with room for `bytes`. */
   #stagingFor(bytes: number): UploadStaging {
     const filling = this.#filling;

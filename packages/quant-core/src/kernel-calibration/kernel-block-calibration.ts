@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@ptq/errors';
-import { embedBatch, type GPT2LMHeadModel, type GraphLinear, gpt2BlockOfLinear } from '@ptq/hf-gpt2';
+import { embedRowSumInto, type GPT2LMHeadModel, type GraphLinear, gpt2BlockOfLinear } from '@ptq/hf-gpt2';
 import { DeviceUnavailableError } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import {
@@ -70,10 +70,17 @@ export interface KernelCalibrationOptions {
    * runs the next block: its weights on the host are no longer read, so the scale may be applied.
    */
   readonly onAwqScale?: (path: string, scale: Float32Array, scaled?: ScaledWeight) => void;
+  /**
+   * Linears whose weight's max |w| is also taken, on the device while the weight is there for its
+   * block: a per-tensor max weight amax without a pass over the weight on the host.
+   */
+  readonly weightMaxima?: ReadonlySet<string>;
 }
 
 export interface KernelCalibrationResult {
   readonly inputAmax: Map<string, Tensor<'float32'>>;
+  /** max |w| of each weight of `weightMaxima` that a block holds (lm_head's is not taken here). */
+  readonly weightMaxima: Map<string, number>;
   readonly awq: Map<string, AwqLayerResult>;
   readonly awqScales: Map<string, Float32Array>;
 }
@@ -199,11 +206,17 @@ async function calibrate(
   const lastLayer = Math.max(-1, ...[...tapped].map(layerOf));
   const awq = new Map<string, AwqLayerResult>();
   const awqScales = new Map<string, Float32Array>();
-  // One max slot per (calibrated linear, batch).
+  // One max slot per (calibrated linear, batch), then one per weight whose max is taken here.
   const maxSlots = new Map(
     [...options.inputCalibrators.keys()].map((path, index) => [path, index * batches.length]),
   );
-  const maxima = compute.buffer(4 * Math.max(1, maxSlots.size * batches.length), 'the input maxima');
+  const weightSlots = new Map(
+    [...(options.weightMaxima ?? [])]
+      .filter((path) => path !== 'lm_head' && layerOf(path) <= lastLayer)
+      .map((path, index) => [path, maxSlots.size * batches.length + index]),
+  );
+  const maximaFloats = Math.max(1, maxSlots.size * batches.length + weightSlots.size);
+  const maxima = compute.buffer(4 * maximaFloats, 'the input maxima');
 
   const candidateBytes = Math.min(CANDIDATE_BYTES, bindingLimit(compute));
   // Statistics that are all maxima do not care which tokens run together: batches of any length may
@@ -326,6 +339,10 @@ async function calibrate(
         return [path, uploadLinear(upload, model.linear(path))];
       }),
     );
+    for (const [path, { weight, inFeatures, outFeatures }] of uploaded) {
+      const slot = weightSlots.get(path);
+      if (slot !== undefined) absMax(weight, 0, inFeatures * outFeatures, slot);
+    }
     const [attention, projection, expand, contract] = BLOCK_LINEARS.map(
       (name) => uploaded.get(`${prefix}.${name}`)!,
     ) as [UploadedLinear, UploadedLinear, UploadedLinear, UploadedLinear];
@@ -645,7 +662,7 @@ async function calibrate(
     }
   }
 
-  const maxRegion = { buffer: maxima, floats: Math.max(1, maxSlots.size * batches.length) };
+  const maxRegion = { buffer: maxima, floats: maximaFloats };
   const [maximaRead, ...lastScaled] = await compute.readMany([maxRegion, ...scalingRegions()]);
   handOver(lastScaled);
   const maxBits = new Uint32Array(maximaRead!.buffer);
@@ -667,7 +684,8 @@ async function calibrate(
     [...options.inputCalibrators].map(([path, calibrator]) => [path, inputAmaxTensor(path, calibrator)]),
   );
   const ordered = new Map(awqPaths.filter((path) => awq.has(path)).map((path) => [path, awq.get(path)!]));
-  return { inputAmax, awq: ordered, awqScales };
+  const weightMaxima = new Map([...weightSlots].map(([path, slot]) => [path, asFloat[slot]!]));
+  return { inputAmax, awq: ordered, awqScales, weightMaxima };
 }
 
 /**
@@ -745,20 +763,14 @@ function planRuns(
     for (const index of indices) {
       const batch = batches[index]!;
       const { sequences: batchSequences, sequenceLength: length } = shapeOf(index);
-      const embedded = embedBatch(model.transformer, batch.inputIds, batch.attentionMask);
-      // The first block's input, as the graph forms it: token plus position embedding, in float32.
-      const sum = embedded.residual.data;
-      const delta = embedded.delta.data;
-      for (let at = 0; at < sum.length; at++) sum[at] = Math.fround(sum[at]! + delta[at]!);
       // Sequence s of the batch starts at run row firstRow + s·sequenceLength.
       const rowOf = (at: number) => firstRow + Math.floor(at / length) * sequenceLength + (at % length);
-      if (length === sequenceLength) {
-        compute.write(residual, 4 * firstRow * width, sum);
-      } else {
-        for (let sequence = 0; sequence < batchSequences; sequence++) {
-          const values = sum.subarray(sequence * length * width, (sequence + 1) * length * width);
-          compute.write(residual, 4 * rowOf(sequence * length) * width, values);
-        }
+      // The first block's input, as the graph forms it: token plus position embedding, in float32,
+      // computed straight into the staging memory of the upload.
+      for (let sequence = 0; sequence < batchSequences; sequence++) {
+        compute.writeWith(residual, 4 * rowOf(sequence * length) * width, length * width, (target) =>
+          embedRowSumInto(model.transformer, batch.inputIds, batch.attentionMask, sequence, target),
+        );
       }
       const real = Uint32Array.from(batch.realTokenIndices, rowOf);
       for (const row of real) mask[row] = 1;
