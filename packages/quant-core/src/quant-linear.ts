@@ -1,7 +1,7 @@
 import type { GraphLinear, InputQuantizer } from '@ptq/hf-gpt2';
 import { Module } from '@ptq/module-path';
 import { modelOptScale } from '@ptq/scale-math';
-import { type Tensor, transposeTensor } from '@ptq/tensor';
+import { type Tensor, transposeMatrixInPlace, transposeTensor } from '@ptq/tensor';
 import { fakeQuantizeWeight } from './fake-quantize-weight';
 import { TensorQuantizer } from './tensor-quantizer';
 
@@ -11,8 +11,19 @@ import { TensorQuantizer } from './tensor-quantizer';
  * The HF graph sees it through `GraphLinear`: its fake-quantized weight, AWQ's pre-quant scale and
  * the input's fake quantization.
  */
+/** One array the lazily transposed weights of a model share, grown to the largest. */
+export interface TransposeScratch {
+  array: Float32Array;
+}
+
 export class QuantLinear extends Module implements GraphLinear {
-  weight: Tensor<'float32'>;
+  #weight: Tensor<'float32'>;
+  /**
+   * Set while the weight's array still holds GPT-2's Conv1D layout `[in, out]` (its shape already
+   * says `[out, in]`): the array is transposed in place on the first read of `weight`, so a weight
+   * that calibration's kernels transpose on the device and read back is never transposed on the host.
+   */
+  #conv1d: TransposeScratch | undefined;
   bias: Tensor<'float32'> | undefined;
   readonly weight_quantizer = new TensorQuantizer();
   readonly input_quantizer = new TensorQuantizer();
@@ -27,24 +38,59 @@ export class QuantLinear extends Module implements GraphLinear {
    */
   readonly ownsWeight: boolean;
 
+  /**
+   * `conv1d`: the weight's array holds `[in, out]` under a `[out, in]` shape, to be transposed in
+   * place (through the shared scratch) when `weight` is first read; the linear then owns it.
+   */
   constructor(
     weight: Tensor<'float32'>,
     bias: Tensor<'float32'> | undefined,
-    options: { readonly ownsWeight?: boolean } = {},
+    options: { readonly ownsWeight?: boolean; readonly conv1d?: TransposeScratch } = {},
   ) {
     super();
-    this.weight = weight;
+    this.#weight = weight;
+    this.#conv1d = options.conv1d;
     this.bias = bias;
-    this.ownsWeight = options.ownsWeight === true;
+    this.ownsWeight = options.ownsWeight === true || options.conv1d !== undefined;
     this.output_quantizer.enabled = false;
   }
 
+  /** The weight `[out, in]`. */
+  get weight(): Tensor<'float32'> {
+    const scratch = this.#conv1d;
+    if (scratch !== undefined) {
+      this.#conv1d = undefined;
+      const size = this.#weight.data.length;
+      if (scratch.array.length < size) scratch.array = new Float32Array(size);
+      transposeMatrixInPlace(this.#weight.data, this.inFeatures, this.outFeatures, scratch.array);
+    }
+    return this.#weight;
+  }
+
+  set weight(weight: Tensor<'float32'>) {
+    this.#conv1d = undefined;
+    this.#weight = weight;
+  }
+
+  /**
+   * The weight's array while it still holds the Conv1D layout `[in, out]` (nothing has read `weight`
+   * yet), else undefined. Whoever writes the `[out, in]` weight into it calls `markTransposed`.
+   */
+  conv1dWeight(): Float32Array | undefined {
+    return this.#conv1d === undefined ? undefined : this.#weight.data;
+  }
+
+  /** Says the weight's array now holds `[out, in]`, written there from elsewhere (a device). */
+  markTransposed(): void {
+    this.#conv1d = undefined;
+  }
+
   get inFeatures(): number {
-    return this.weight.shape[1] ?? 0;
+    return this.#weight.shape[1] ?? 0;
   }
 
   get outFeatures(): number {
-    return this.weight.shape[0] ?? 0;
+    return this.#weight.shape[0] ?? 0;
   }
 
   /** Call after changing `weight` or the weight quantizer's state in place. */

@@ -1,8 +1,8 @@
 import { Conv1D, type GPT2LMHeadModel, isGraphLinear } from '@ptq/hf-gpt2';
 import { getSubmodule, setSubmodule } from '@ptq/module-path';
-import { createTensor, type Tensor, transposeMatrixInPlace } from '@ptq/tensor';
+import { createTensor, type Tensor } from '@ptq/tensor';
 import type { QuantConfig } from './quant-config';
-import { QuantLinear } from './quant-linear';
+import { QuantLinear, type TransposeScratch } from './quant-linear';
 import { TensorQuantizer } from './tensor-quantizer';
 import { matchesWildcard } from './wildcard';
 
@@ -24,14 +24,15 @@ export function configureQuantizer(quantizer: TensorQuantizer, name: string, con
 
 /**
  * Replaces every linear of the model that the config quantizes by a `QuantLinear` (ModelOpt's
- * convert step). GPT-2's Conv1D weights `[in, out]` are transposed to `[out, in]`, as ModelOpt's
- * `_QuantConv1D` does: in place (the model is modified in place, as ModelOpt's is), through one
- * scratch array, since paging in a fresh array per weight costs more than the transpose itself. Linears
- * whose quantizers are all disabled stay as they are.
+ * convert step). GPT-2's Conv1D weights `[in, out]` become `[out, in]`, as ModelOpt's
+ * `_QuantConv1D` does: in place (the model is modified in place, as ModelOpt's is) when a weight is
+ * first read, through one scratch array the linears share (paging in a fresh array per weight costs
+ * more than the transpose itself), unless calibration's kernels transpose it on the device first.
+ * Linears whose quantizers are all disabled stay as they are.
  */
 export function quantizeLinears(model: GPT2LMHeadModel, config: QuantConfig): Map<string, QuantLinear> {
   const converted = new Map<string, QuantLinear>();
-  let scratch = new Float32Array(0);
+  const scratch: TransposeScratch = { array: new Float32Array(0) };
   for (const path of model.linearPaths) {
     const module = getSubmodule<unknown>(model, path);
     if (module instanceof QuantLinear) {
@@ -48,11 +49,11 @@ export function quantizeLinears(model: GPT2LMHeadModel, config: QuantConfig): Ma
     let linear: QuantLinear;
     if (module instanceof Conv1D) {
       const [inFeatures = 0, outFeatures = 0] = module.weight.shape;
-      if (scratch.length < module.weight.data.length) scratch = new Float32Array(module.weight.data.length);
-      const rows = transposeMatrixInPlace(module.weight.data, inFeatures, outFeatures, scratch);
-      linear = new QuantLinear(createTensor('float32', [outFeatures, inFeatures], rows), module.bias, {
-        ownsWeight: true,
-      });
+      linear = new QuantLinear(
+        createTensor('float32', [outFeatures, inFeatures], module.weight.data),
+        module.bias,
+        { conv1d: scratch },
+      );
     } else {
       linear = new QuantLinear((module as unknown as { weight: Tensor<'float32'> }).weight, module.bias);
     }

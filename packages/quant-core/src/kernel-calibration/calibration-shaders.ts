@@ -527,12 +527,34 @@ fn main(@builtin(global_invocation_id) global: vec3<u32>, @builtin(num_workgroup
 `;
 }
 
-/** Workgroups `[x, y]` of `scaleColumnsShader`: one thread per element, within the per-dimension limit. */
-export function scaleColumnsWorkgroups(
-  { outFeatures, inFeatures }: Omit<CandidateShape, 'blockSize'>,
-  limit: number,
-): [number, number] {
-  const groups = Math.ceil((outFeatures * inFeatures) / THREADS);
+/**
+ * `output[c, r] = input[r, c]` of a `[rows, columns]` matrix: a Conv1D weight `[in, out]` as
+ * `[out, in]`. One thread per element. Bindings: 0 input, 1 output.
+ */
+export function transposeShader({ rows, columns }: { rows: number; columns: number }): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> input: array<f32>;
+@group(0) @binding(1) var<storage, read_write> output: array<f32>;
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(global_invocation_id) global: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let index = global.y * groups.x * ${THREADS}u + global.x;
+  if (index >= ${rows * columns}u) {
+    return;
+  }
+  let row = index % ${rows}u;
+  let column = index / ${rows}u;
+  output[index] = input[row * ${columns}u + column];
+}
+`;
+}
+
+/**
+ * Workgroups `[x, y]` of a one-thread-per-element kernel over `count` elements
+ * (`scaleColumnsShader`, `transposeShader`), within the adapter's `limit` per dimension.
+ */
+export function elementWorkgroups(count: number, limit: number): [number, number] {
+  const groups = Math.ceil(count / THREADS);
   const rows = Math.ceil(groups / limit);
   return [Math.ceil(groups / rows), rows];
 }

@@ -103,6 +103,12 @@ describe.skipIf(problem !== undefined)('calibration on the kernels engine', () =
       expect([...kernels.linears.get(path)!.weight_quantizer.amax!.data], path).toEqual([
         ...reference.linears.get(path)!.weight_quantizer.amax!.data,
       ]);
+      // The block linears' weights came back transposed from the device, as the host transposes them.
+      if (path !== 'lm_head') expect(kernels.linears.get(path)!.conv1dWeight(), path).toBeUndefined();
+      expect(
+        firstDifference(kernels.linears.get(path)!.weight.data, reference.linears.get(path)!.weight.data),
+        path,
+      ).toBe(-1);
     }
     const blockEvents = events.filter((event) => event.phase === 'calibrate-block');
     expect(blockEvents).toHaveLength(4 * 4);
@@ -176,7 +182,19 @@ describe.skipIf(problem !== undefined)('calibration on the kernels engine', () =
   it('int4: each chosen scale comes back applied on the device, W·diag(s) and its block amax equal to what the host computes, to the bit', async () => {
     const model = await load();
     const linears = quantizeLinears(model, quantConfigForMode('int4-weight-only'));
-    const original = new Map([...linears].map(([path, linear]) => [path, linear.weight.data.slice()]));
+    // The Conv1D weights as loaded, [in, out], transposed here without reading `weight` (which would
+    // transpose them on the host): the kernels take them as they are and transpose them on the device.
+    const original = new Map(
+      [...linears].map(([path, linear]) => {
+        const conv1d = linear.conv1dWeight()!;
+        const { inFeatures, outFeatures } = linear;
+        const rows = Float32Array.from(
+          { length: conv1d.length },
+          (_, index) => conv1d[(index % inFeatures) * outFeatures + Math.floor(index / inFeatures)]!,
+        );
+        return [path, rows];
+      }),
+    );
     const batches = await recordBatches(model, loopOver(textBatches().slice(0, 2)));
     const found = await requestKernelDevice({ allowSoftwareAdapter: true });
     const handed: string[] = [];
@@ -188,6 +206,8 @@ describe.skipIf(problem !== undefined)('calibration on the kernels engine', () =
         onAwqScale: (path, scale, scaled) => {
           handed.push(path);
           const linear = linears.get(path)!;
+          // Transposed on the device: the host's array holds [out, in] already.
+          expect(linear.conv1dWeight(), path).toBeUndefined();
           const [out = 0, inFeatures = 0] = linear.weight.shape;
           const weight = original.get(path)!;
           const expected = Float32Array.from(weight, (value, index) =>

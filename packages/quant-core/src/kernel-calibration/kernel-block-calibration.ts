@@ -14,7 +14,7 @@ import {
 } from '../awq-lite';
 import type { BlockProgress } from '../block-by-block-calibration';
 import { type InputCalibrator, inputAmaxTensor } from '../calibrator';
-import type { QuantLinear } from '../quant-linear';
+import { QuantLinear } from '../quant-linear';
 import type { RecordedBatch } from '../record-batches';
 import {
   ABS_MAX_SHADER,
@@ -32,13 +32,14 @@ import {
   columnMeanWorkgroups,
   columnPartialSumsShader,
   columnPartialSumsWorkgroups,
+  elementWorkgroups,
   gatherRowsShader,
   layerNormShader,
   maskedAbsMaxShader,
   rowDotShader,
   rowWorkgroups,
   scaleColumnsShader,
-  scaleColumnsWorkgroups,
+  transposeShader,
 } from './calibration-shaders';
 import { DawnCompute, type ReadRegion } from './dawn-compute';
 import {
@@ -138,6 +139,8 @@ interface UploadedLinear {
   readonly weight: GPUBuffer;
   /** How the weight buffer holds `[in, out]` as the product's B. */
   readonly layout: OperandLayout;
+  /** The linear's Conv1D weight `[in, out]`, not yet transposed on the host, as uploaded. */
+  readonly conv1d?: Float32Array;
   readonly bias: GPUBuffer;
   readonly inFeatures: number;
   readonly outFeatures: number;
@@ -322,6 +325,29 @@ async function calibrate(
     );
 
   /**
+   * Weights coming back from the device — a block's scaled weights, or Conv1D weights transposed
+   * there — with the next read: each with what to do once its values have arrived.
+   */
+  interface Returning {
+    readonly regions: readonly ReadRegion[];
+    readonly arrived: (values: readonly Float32Array[]) => void;
+  }
+  let returning: Returning[] = [];
+  /** What is to come back so far, taken for one read: more may be added while it runs. */
+  const takeReturning = () => {
+    const taken = returning;
+    returning = [];
+    return { taken, regions: taken.flatMap((entry) => entry.regions) };
+  };
+  const arrive = (taken: readonly Returning[], values: readonly Float32Array[]) => {
+    let at = 0;
+    for (const entry of taken) {
+      entry.arrived(values.slice(at, at + entry.regions.length));
+      at += entry.regions.length;
+    }
+  };
+
+  /**
    * Uploads a block's weights into the kept buffers and records its runs — the forward, the input
    * maxima, every AWQ linear's batch means, Gram matrix and weight statistic — without submitting.
    */
@@ -379,10 +405,40 @@ async function calibrate(
       }),
     );
     // AWQ's weight statistic, from W as [out, in] (which the search reads too), ahead of the runs.
+    // W as [out, in]: the uploaded weight itself, or a Conv1D weight transposed on the device (and
+    // read back, so the host never transposes it), or the host's [out, in] uploaded as well.
+    const transposed = new Map(
+      [...uploaded]
+        .filter(([, { conv1d }]) => conv1d !== undefined)
+        .map(([path, { weight, inFeatures, outFeatures, conv1d }]) => {
+          const rows = keep(
+            `${nameOf(path)} [out, in] ${parity}`,
+            inFeatures * outFeatures,
+            `${path} [out, in]`,
+          );
+          const shape = { rows: inFeatures, columns: outFeatures };
+          compute.dispatch(
+            transposeShader(shape),
+            undefined,
+            [weight, rows],
+            elementWorkgroups(inFeatures * outFeatures, compute.limits.maxComputeWorkgroupsPerDimension),
+          );
+          const linear = linears.get(path);
+          // Read back as it is unless AWQ's scale is applied to it first (and read back then).
+          if (linear !== undefined && !(blockAwq.includes(path) && options.onAwqScale)) {
+            returning.push({
+              regions: [{ buffer: rows, floats: inFeatures * outFeatures, into: conv1d! }],
+              arrived: () => linear.markTransposed(),
+            });
+          }
+          return [path, rows];
+        }),
+    );
     const rowsWeights = new Map(
       blockAwq.map((path) => {
         const { layout, weight } = uploaded.get(path)!;
         const rows = () =>
+          transposed.get(path) ??
           keepWith(
             `${nameOf(path)} [out, in] ${parity}`,
             linears.get(path)!.weight.data,
@@ -518,24 +574,6 @@ async function calibrate(
     return { layer, blockAwq, means, grams, rowsWeights, weightScales };
   };
 
-  /** A block's chosen scales applied on the device, their weights and block amax to read back. */
-  interface Scaling {
-    readonly path: string;
-    readonly scale: Float32Array;
-    readonly blockSize: number;
-    readonly regions: readonly [ReadRegion, ReadRegion];
-  }
-  let scalings: Scaling[] = [];
-  /** Hands each scaled weight of the block before over, from the values its regions read. */
-  const handOver = (values: readonly Float32Array[]) => {
-    for (const [index, { path, scale, blockSize }] of scalings.entries()) {
-      const weight = values[2 * index]!;
-      options.onAwqScale?.(path, scale, { weight, blockSize, blockAmax: values[2 * index + 1]! });
-    }
-    scalings = [];
-  };
-  const scalingRegions = () => scalings.flatMap((scaling) => scaling.regions);
-
   let recorded = recordBlock(0);
   for (let layer = 0; layer <= lastLayer; layer++) {
     const { blockAwq, means, grams, rowsWeights, weightScales } = recorded;
@@ -558,8 +596,9 @@ async function calibrate(
         { buffer: weightScales.get(path)!, floats: inFeatures },
       ];
     });
-    const read = await compute.readMany([...statisticRegions, ...scalingRegions()], startNext);
-    handOver(read.slice(statisticRegions.length));
+    const coming = takeReturning();
+    const read = await compute.readMany([...statisticRegions, ...coming.regions], startNext);
+    arrive(coming.taken, read.slice(statisticRegions.length));
     const statistics = read.slice(0, statisticRegions.length);
     for (let batch = 0; batch < batches.length; batch++) {
       options.onProgress?.({
@@ -642,29 +681,35 @@ async function calibrate(
         scaleColumnsShader(shape),
         undefined,
         [weight, scale],
-        scaleColumnsWorkgroups(shape, compute.limits.maxComputeWorkgroupsPerDimension),
+        elementWorkgroups(out * shape.inFeatures, compute.limits.maxComputeWorkgroupsPerDimension),
       );
       compute.dispatch(blockMaxShader(shape), undefined, [weight, blockAmax], [blockMaxWorkgroups(shape)]);
       const floats = out * shape.inFeatures;
-      scalings.push({
-        path,
-        scale: scales[best]!,
-        blockSize: shape.blockSize,
+      const chosen = scales[best]!;
+      // A Conv1D weight not yet transposed on the host takes its [out, in] back in its own array.
+      const into =
+        linear.conv1dWeight() ?? (linear.ownsWeight ? linear.weight.data : new Float32Array(floats));
+      returning.push({
         regions: [
-          {
-            buffer: weight,
-            floats,
-            into: linear.ownsWeight ? linear.weight.data : new Float32Array(floats),
-          },
+          { buffer: weight, floats, into },
           { buffer: blockAmax, floats: out * Math.ceil(shape.inFeatures / shape.blockSize) },
         ],
+        arrived: ([scaled, amax]) => {
+          linear.markTransposed();
+          options.onAwqScale?.(path, chosen, {
+            weight: scaled!,
+            blockSize: shape.blockSize,
+            blockAmax: amax!,
+          });
+        },
       });
     }
   }
 
   const maxRegion = { buffer: maxima, floats: maximaFloats };
-  const [maximaRead, ...lastScaled] = await compute.readMany([maxRegion, ...scalingRegions()]);
-  handOver(lastScaled);
+  const last = takeReturning();
+  const [maximaRead, ...lastWeights] = await compute.readMany([maxRegion, ...last.regions]);
+  arrive(last.taken, lastWeights);
   const maxBits = new Uint32Array(maximaRead!.buffer);
   const asFloat = new Float32Array(maxBits.buffer);
   for (const [path, calibrator] of options.inputCalibrators) {
@@ -801,6 +846,21 @@ function uploadLinear(
   upload: (data: Float32Array, what: string) => GPUBuffer,
   linear: GraphLinear,
 ): UploadedLinear {
+  // A Conv1D weight still in its own layout goes up as it is, `[in, out]`: the product's B as rows.
+  const conv1d =
+    linear instanceof QuantLinear && linear.weight_quantizer.amax === undefined
+      ? linear.conv1dWeight()
+      : undefined;
+  if (conv1d !== undefined) {
+    return {
+      weight: upload(conv1d, 'weight'),
+      layout: 'rows',
+      conv1d,
+      bias: upload(linear.bias?.data ?? new Float32Array(linear.outFeatures), 'bias'),
+      inFeatures: linear.inFeatures,
+      outFeatures: linear.outFeatures,
+    };
+  }
   const rows = linear.graphWeightRows?.();
   const weight = upload((rows ?? linear.graphWeight()).data, 'weight');
   const bias = upload(linear.bias?.data ?? new Float32Array(linear.outFeatures), 'bias');
