@@ -333,7 +333,7 @@ async function calibrateOnKernelsIfChosen(
   const engine = options.engine ?? 'auto';
   if (engine === 'onnxruntime') return undefined;
   // On WebGPU the kernels are ahead for AWQ-lite and max calibration alike: on an H100, GPT-2-124M
-  // int4 1.5 s (onnxruntime 4.4–6.4 s in earlier calls), float8 1.4–1.6 s against 6.4 s (README,
+  // int4 1.0–1.1 s (onnxruntime 4.4–6.4 s in earlier calls), float8 1.1–1.2 s against 6.4 s (README,
   // Speed).
   if (engine === 'auto' && device !== 'webgpu') return undefined;
   const fallBack = (reason: string): undefined => {
