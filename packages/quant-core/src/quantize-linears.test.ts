@@ -8,7 +8,51 @@ import { quantConfigForMode } from './quant-config';
 import { QuantLinear } from './quant-linear';
 import { quantizeLinears } from './quantize-linears';
 
+/** Whether two arrays hold the same values (a plain loop: deep equality of 262,144 floats is slow). */
+function same(left: Float32Array, right: Float32Array): boolean {
+  return left.length === right.length && left.every((value, index) => Object.is(value, right[index]));
+}
+
 describe('quantizeLinears', () => {
+  it('keeps a Conv1D weight as it is until its weight is first read, then transposes it in place', async () => {
+    const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+    const conv1d = getSubmodule<Conv1D>(model, 'transformer.h.0.mlp.c_fc');
+    const [inFeatures = 0, outFeatures = 0] = conv1d.weight.shape;
+    const copy = conv1d.weight.data.slice();
+    const linears = quantizeLinears(model, quantConfigForMode('int8-weight-only'));
+    const linear = linears.get('transformer.h.0.mlp.c_fc')!;
+    // Its sizes come from the shape, [out, in], without transposing anything.
+    expect([linear.outFeatures, linear.inFeatures]).toEqual([outFeatures, inFeatures]);
+    const pending = linear.conv1dWeight()!;
+    expect(pending).toBe(conv1d.weight.data);
+    expect(same(pending, copy)).toBe(true);
+    const weight = linear.weight;
+    expect(weight.data).toBe(pending);
+    expect(weight.data[1]).toBe(copy[outFeatures]);
+    expect(weight.data[inFeatures]).toBe(copy[1]);
+    expect(linear.conv1dWeight()).toBeUndefined();
+    // Read again: not transposed back.
+    expect(linear.weight.data[1]).toBe(copy[outFeatures]);
+
+    // Whoever writes [out, in] into the array says so, and nothing is transposed on reading.
+    const other = quantizeLinears(
+      await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} }),
+      quantConfigForMode('int8-weight-only'),
+    ).get('transformer.h.0.mlp.c_fc')!;
+    const array = other.conv1dWeight()!;
+    array.set(weight.data);
+    other.markTransposed();
+    expect(same(other.weight.data, weight.data)).toBe(true);
+    // A weight set outright replaces the pending one.
+    const third = quantizeLinears(
+      await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} }),
+      quantConfigForMode('int8-weight-only'),
+    ).get('transformer.h.0.mlp.c_fc')!;
+    third.weight = createTensor('float32', [outFeatures, inFeatures], weight.data.slice());
+    expect(third.conv1dWeight()).toBeUndefined();
+    expect(same(third.weight.data, weight.data)).toBe(true);
+  });
+
   it('transposes every Conv1D weight to [out, in] in its own array, which the linear owns', async () => {
     const model = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
     const originals = new Map(

@@ -148,7 +148,6 @@ interface UploadedLinear {
 
 /** A block whose runs are recorded: the buffers its AWQ searches read. */
 interface RecordedBlock {
-  readonly layer: number;
   /** Its linears that AWQ-lite calibrates. */
   readonly blockAwq: readonly string[];
   readonly means: ReadonlyMap<string, GPUBuffer>;
@@ -162,8 +161,9 @@ interface RecordedBlock {
  * Max and AWQ-lite calibration on ptq's own WGSL kernels (Dawn): the same statistics as
  * `calibrateBlockByBlock` — of the unquantized model, block by block, the hidden states kept on the
  * device from block to block — with the block's forward, the input statistics, the Gram matrices and
- * the AWQ search's losses all on the GPU, one submission per block. Check
- * `kernelCalibrationProblem` first.
+ * the AWQ search's losses all on the GPU, the next block's runs queued behind the current block's.
+ * GPT-2's Conv1D weights that no one has read yet go up as they are and come back transposed (and
+ * AWQ-scaled) for the host. Check `kernelCalibrationProblem` first.
  */
 export async function calibrateOnKernels(
   model: GPT2LMHeadModel,
@@ -571,7 +571,7 @@ async function calibrate(
         tap('lm_head', normalized, width, run);
       }
     }
-    return { layer, blockAwq, means, grams, rowsWeights, weightScales };
+    return { blockAwq, means, grams, rowsWeights, weightScales };
   };
 
   let recorded = recordBlock(0);
@@ -851,23 +851,13 @@ function uploadLinear(
     linear instanceof QuantLinear && linear.weight_quantizer.amax === undefined
       ? linear.conv1dWeight()
       : undefined;
-  if (conv1d !== undefined) {
-    return {
-      weight: upload(conv1d, 'weight'),
-      layout: 'rows',
-      conv1d,
-      bias: upload(linear.bias?.data ?? new Float32Array(linear.outFeatures), 'bias'),
-      inFeatures: linear.inFeatures,
-      outFeatures: linear.outFeatures,
-    };
-  }
-  const rows = linear.graphWeightRows?.();
-  const weight = upload((rows ?? linear.graphWeight()).data, 'weight');
-  const bias = upload(linear.bias?.data ?? new Float32Array(linear.outFeatures), 'bias');
+  const rows = conv1d === undefined ? linear.graphWeightRows?.() : undefined;
+  const weight = upload(conv1d ?? (rows ?? linear.graphWeight()).data, 'weight');
   return {
     weight,
     layout: rows === undefined ? 'rows' : 'columns',
-    bias,
+    ...(conv1d === undefined ? {} : { conv1d }),
+    bias: upload(linear.bias?.data ?? new Float32Array(linear.outFeatures), 'bias'),
     inFeatures: linear.inFeatures,
     outFeatures: linear.outFeatures,
   };
