@@ -587,8 +587,8 @@ async function calibrate(
       recorded = recordBlock(layer + 1);
       flushed = compute.flush();
     };
-    // The block's runs, every AWQ linear's batch means and weight statistic, and the block before's
-    // scaled weights: one wait for all.
+    // The block's runs, every AWQ linear's batch means and weight statistic, and the weights coming
+    // back (the block before's scaled weights, Conv1D weights transposed): one wait for all.
     const statisticRegions: ReadRegion[] = blockAwq.flatMap((path) => {
       const { inFeatures } = linears.get(path)!;
       return [
