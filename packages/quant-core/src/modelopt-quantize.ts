@@ -240,18 +240,12 @@ export async function modelOptQuantize(
       scaled.add(path);
     };
     // Per-tensor max weight amax of the block linears: the kernels take it while a weight is there.
+    const maxWeightAmax = weightCalibrator === maxWeightCalibrator && algorithm.method !== 'awq_lite';
     const weightMaxima = new Set(
       [...linears]
-        .filter(([path, linear]) => {
-          const quantizer = linear.weight_quantizer;
-          return (
-            weightCalibrator === maxWeightCalibrator &&
-            quantizer.enabled &&
-            quantizer.axis === null &&
-            quantizer.blockSize === undefined &&
-            algorithm.method !== 'awq_lite' &&
-            path !== 'lm_head'
-          );
+        .filter(([path, { weight_quantizer: quantizer }]) => {
+          const perTensor = quantizer.enabled && quantizer.axis === null && quantizer.blockSize === undefined;
+          return maxWeightAmax && perTensor && path !== 'lm_head';
         })
         .map(([path]) => path),
     );

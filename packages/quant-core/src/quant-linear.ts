@@ -5,17 +5,17 @@ import { type Tensor, transposeMatrixInPlace, transposeTensor } from '@ptq/tenso
 import { fakeQuantizeWeight } from './fake-quantize-weight';
 import { TensorQuantizer } from './tensor-quantizer';
 
+/** One array the lazily transposed weights of a model share, grown to the largest. */
+export interface TransposeScratch {
+  array: Float32Array;
+}
+
 /**
  * A quantized linear as ModelOpt makes it: weight `[out, in]` (GPT-2's Conv1D weights transposed,
  * as `_QuantConv1D` does), bias, and `weight_quantizer` / `input_quantizer` / `output_quantizer`.
  * The HF graph sees it through `GraphLinear`: its fake-quantized weight, AWQ's pre-quant scale and
  * the input's fake quantization.
  */
-/** One array the lazily transposed weights of a model share, grown to the largest. */
-export interface TransposeScratch {
-  array: Float32Array;
-}
-
 export class QuantLinear extends Module implements GraphLinear {
   #weight: Tensor<'float32'>;
   /**

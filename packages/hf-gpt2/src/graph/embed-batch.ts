@@ -25,12 +25,11 @@ export function embedBatch(
   const residual = new Float32Array(batch * sequence * width);
   const delta = new Float32Array(batch * sequence * width);
   for (let row = 0; row < batch; row++) {
-    let realTokens = 0;
+    const positionIds = positionIdsOfRow(attentionMask, row);
     for (let position = 0; position < sequence; position++) {
       const index = row * sequence + position;
-      if (attentionMask.data[index] === 1n) realTokens++;
       const token = Number(inputIds.data[index]!);
-      const at = Math.max(realTokens - 1, 0);
+      const at = positionIds[position]!;
       residual.set(tokenTable.data.subarray(token * width, (token + 1) * width), index * width);
       delta.set(positionTable.data.subarray(at * width, (at + 1) * width), index * width);
     }
@@ -56,16 +55,26 @@ export function embedRowSumInto(
   const tokens = transformer.wte.weight.data;
   const positions = transformer.wpe.weight.data;
   const width = transformer.wte.weight.shape[1] ?? 0;
-  let realTokens = 0;
+  const positionIds = positionIdsOfRow(attentionMask, row);
   for (let position = 0; position < sequence; position++) {
-    const index = row * sequence + position;
-    if (attentionMask.data[index] === 1n) realTokens++;
-    const token = Number(inputIds.data[index]!) * width;
-    const at = Math.max(realTokens - 1, 0) * width;
+    const token = Number(inputIds.data[row * sequence + position]!) * width;
+    const at = positionIds[position]! * width;
     const out = position * width;
     // Two float32 values added in float64 and stored as float32: the float32 sum, correctly rounded.
     for (let column = 0; column < width; column++) {
       target[out + column] = tokens[token + column]! + positions[at + column]!;
     }
   }
+}
+
+/** The position ids of a batch row as the graph takes them: max(cumsum(mask) − 1, 0). */
+function positionIdsOfRow(attentionMask: Tensor<'int64'>, row: number): Int32Array {
+  const [, sequence = 0] = attentionMask.shape;
+  const positions = new Int32Array(sequence);
+  let realTokens = 0;
+  for (let position = 0; position < sequence; position++) {
+    if (attentionMask.data[row * sequence + position] === 1n) realTokens++;
+    positions[position] = Math.max(realTokens - 1, 0);
+  }
+  return positions;
 }

@@ -516,14 +516,7 @@ export function scaleColumnsShader({ outFeatures, inFeatures }: Omit<CandidateSh
 @group(0) @binding(0) var<storage, read_write> weight: array<f32>;
 @group(0) @binding(1) var<storage, read> scale: array<f32>;
 
-@compute @workgroup_size(${THREADS})
-fn main(@builtin(global_invocation_id) global: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = global.y * groups.x * ${THREADS}u + global.x;
-  if (index >= ${outFeatures * inFeatures}u) {
-    return;
-  }
-  weight[index] = weight[index] * scale[index % ${inFeatures}u];
-}
+${elementMain(outFeatures * inFeatures, `weight[index] = weight[index] * scale[index % ${inFeatures}u];`)}
 `;
 }
 
@@ -536,17 +529,28 @@ export function transposeShader({ rows, columns }: { rows: number; columns: numb
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 
-@compute @workgroup_size(${THREADS})
+${elementMain(
+  rows * columns,
+  `let row = index % ${rows}u;
+  let column = index / ${rows}u;
+  output[index] = input[row * ${columns}u + column];`,
+)}
+`;
+}
+
+/**
+ * The entry point of a one-thread-per-element kernel over `count` elements: `body` runs with the
+ * element's `index` (workgroups along y as well past the per-dimension limit; see `elementWorkgroups`).
+ */
+function elementMain(count: number, body: string): string {
+  return `@compute @workgroup_size(${THREADS})
 fn main(@builtin(global_invocation_id) global: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let index = global.y * groups.x * ${THREADS}u + global.x;
-  if (index >= ${rows * columns}u) {
+  if (index >= ${count}u) {
     return;
   }
-  let row = index % ${rows}u;
-  let column = index / ${rows}u;
-  output[index] = input[row * ${columns}u + column];
-}
-`;
+  ${body}
+}`;
 }
 
 /**

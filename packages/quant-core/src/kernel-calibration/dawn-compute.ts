@@ -121,14 +121,9 @@ export class DawnCompute {
    */
   write(buffer: GPUBuffer, offset: number, data: Float32Array | Uint32Array): void {
     const bytes = data.byteLength;
-    if (bytes === 0) return;
-    const staging = this.#stagingFor(bytes);
-    const at = staging.used;
-    new Uint8Array(staging.mapped, at, bytes).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
-    staging.used += Math.ceil(bytes / 4) * 4;
-    this.#recorded.push({
-      encode: (encoder) => encoder.copyBufferToBuffer(staging.buffer, at, buffer, offset, bytes),
-    });
+    this.#recordStagedWrite(buffer, offset, bytes, (mapped, at) =>
+      new Uint8Array(mapped, at, bytes).set(new Uint8Array(data.buffer, data.byteOffset, bytes)),
+    );
   }
 
   /**
@@ -136,12 +131,23 @@ export class DawnCompute {
    * `fill` computes straight into the staging memory: no array of the values on the host.
    */
   writeWith(buffer: GPUBuffer, offset: number, floats: number, fill: (target: Float32Array) => void): void {
-    const bytes = 4 * floats;
+    this.#recordStagedWrite(buffer, offset, 4 * floats, (mapped, at) =>
+      fill(new Float32Array(mapped, at, floats)),
+    );
+  }
+
+  /** Reserves `bytes` of staging, lets `fill` write them, and records their copy into `buffer`. */
+  #recordStagedWrite(
+    buffer: GPUBuffer,
+    offset: number,
+    bytes: number,
+    fill: (mapped: ArrayBuffer, at: number) => void,
+  ): void {
     if (bytes === 0) return;
     const staging = this.#stagingFor(bytes);
     const at = staging.used;
-    fill(new Float32Array(staging.mapped, at, floats));
-    staging.used += bytes;
+    fill(staging.mapped, at);
+    staging.used += Math.ceil(bytes / 4) * 4;
     this.#recorded.push({
       encode: (encoder) => encoder.copyBufferToBuffer(staging.buffer, at, buffer, offset, bytes),
     });

@@ -404,7 +404,6 @@ async function calibrate(
         return [path, gram];
       }),
     );
-    // AWQ's weight statistic, from W as [out, in] (which the search reads too), ahead of the runs.
     // W as [out, in]: the uploaded weight itself, or a Conv1D weight transposed on the device (and
     // read back, so the host never transposes it), or the host's [out, in] uploaded as well.
     const transposed = new Map(
@@ -437,16 +436,18 @@ async function calibrate(
     const rowsWeights = new Map(
       blockAwq.map((path) => {
         const { layout, weight } = uploaded.get(path)!;
-        const rows = () =>
+        if (layout === 'columns') return [path, weight];
+        const rows =
           transposed.get(path) ??
           keepWith(
             `${nameOf(path)} [out, in] ${parity}`,
             linears.get(path)!.weight.data,
             `${path} [out, in]`,
           );
-        return [path, layout === 'columns' ? weight : rows()];
+        return [path, rows];
       }),
     );
+    // AWQ's weight statistic, from W as [out, in] (which the search reads too), ahead of the runs.
     const weightScales = new Map(
       blockAwq.map((path) => {
         const linear = linears.get(path)!;
