@@ -47,6 +47,7 @@ export { KernelCache, KernelGPT, MAX_KERNEL_BATCH } from './kernels/kernel-gpt';
 export { Block, CausalSelfAttention, MLP } from './modules/block';
 export { Embedding } from './modules/embedding';
 export { GPT, type GPTTransformer } from './modules/gpt';
+export { type LayerRange, loadGptSegment, segmentKey } from './modules/gpt-segment';
 export { LayerNorm } from './modules/layer-norm';
 export {
   INT4_BLOCK_SIZE,
@@ -66,6 +67,16 @@ export {
 } from './runtime/compiled-gpt';
 export { KeyValueCache } from './runtime/key-value-cache';
 export type { DecodeCache, RuntimeGPT } from './runtime/runtime-gpt';
+export {
+  DEFAULT_SEGMENT_BYTES,
+  type GPTSegments,
+  type ScoredWindow,
+  type SegmentedScoringOptions,
+  scoreWindowsBySegments,
+  segmentedWindowScorer,
+  segmentRanges,
+  segmentsOf,
+} from './runtime/segmented-scorer';
 export { type RuntimeWindowScorer, windowScorer } from './runtime/window-scorer';
 export { collectStateDict } from './state-dict/collect-state-dict';
 export {

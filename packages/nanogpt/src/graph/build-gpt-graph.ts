@@ -80,14 +80,8 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
   const { config } = model;
   const { numHeads, embeddingSize, vocabSize, dtype } = config;
   const headSize = embeddingSize / numHeads;
-  const builder = new GraphBuilder({
-    name: 'nanogpt',
-    metadata: {
-      'ptq.quant_mode': config.quantMode ?? 'none',
-      'ptq.weight_format': options.weightFormat ?? 'none',
-    },
-  });
-  const context = new GraphContext(builder, dtype);
+  const context = newGraphContext('nanogpt', model, options.weightFormat);
+  const { builder } = context;
 
   const operators = options.operators ?? 'standard';
   const singleRow = options.singleRow ?? false;
@@ -111,25 +105,8 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
     builder.input(pastValueName(layer), dtype, cacheShape),
   );
 
-  const head = model.lm_head;
-  const tiedAndPlain =
-    model.weightsTied &&
-    head.quantDtype === undefined &&
-    head.bias === undefined &&
-    head.pre_quant_scale === undefined;
-  // Fused graphs keep a tied embedding as [embedding, vocab], the layout the head's one-row MatMul
-  // reads fastest (measured: `bench/linear-kernels.ts`), and gather its columns; standard graphs
-  // (the exports) keep the checkpoint's [vocab, embedding].
-  const transposedEmbedding = operators === 'fused' && tiedAndPlain;
-  const wte = transposedEmbedding
-    ? builder.initializer(
-        'transformer.wte.weight_transposed',
-        transposeTensor(model.transformer.wte.weight as Tensor<ModelDType>),
-      )
-    : builder.initializer('transformer.wte.weight', model.transformer.wte.weight);
-  const embedded = transposedEmbedding
-    ? builder.node('Transpose', [builder.node('Gather', [wte, inputIds], { axis: 1 })], { perm: [1, 2, 0] })
-    : builder.node('Gather', [wte, inputIds], { axis: 0 });
+  const table = appendEmbeddingTable(context, model, operators);
+  const embedded = appendEmbeddingLookup(context, table, inputIds);
   const wpe = builder.initializer('transformer.wpe.weight', model.transformer.wpe.weight);
   const blocksInputs: BlocksInputs = {
     embedded,
@@ -147,15 +124,7 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
     foldPreQuantScale: options.foldPreQuantScale ?? true,
     splitLongProducts: options.splitLongProducts ?? false,
   };
-  const linear: LinearAppender = (path, module, x, linearOptions = {}) =>
-    appendLinear(context, path, module, x, {
-      weightFormat: options.weightFormat,
-      applyPreQuantScale: !(linearOptions.preScaleFolded ?? false),
-      bias: linearOptions.bias,
-      outputScale: linearOptions.outputScale,
-      splitInner: linearOptions.splitInner,
-      foldInputScale: operators === 'fused',
-    });
+  const linear = linearAppender(context, options.weightFormat, operators === 'fused');
   // A standard graph always has its mask (single-row graphs are fused only, checked above).
   const { normalized, presents, unflatten } =
     operators === 'standard' && blocksInputs.masking !== undefined
@@ -166,17 +135,10 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
   // a prompt run for generation computes one row of logits rather than one per prompt token.
   const headInput =
     logitsToKeep === undefined ? normalized : appendKeptRows(context, normalized, logitsToKeep);
-  let logits = transposedEmbedding
-    ? builder.node('MatMul', [headInput, wte])
-    : appendLinear(context, 'lm_head', head, headInput, {
-        weightFormat: options.weightFormat,
-        applyPreQuantScale: true,
-        sharedWeight: tiedAndPlain ? wte : undefined,
-        foldInputScale: operators === 'fused',
-      });
-  if (dtype === 'float16') {
-    logits = builder.node('Cast', [logits], { to: ONNX_FLOAT });
-  }
+  let logits = appendHead(context, model, table, headInput, {
+    weightFormat: options.weightFormat,
+    foldInputScale: operators === 'fused',
+  });
   // Single-row graphs: the greedy token after each kept position, chosen on the device; with one
   // kept, it is fed straight back as the next step's input_ids, so a greedy decode loop never copies
   // logits to the host.
@@ -208,4 +170,101 @@ function appendKeptRows(context: GraphContext, rows: Value, keep: Value): Value 
   const keepVector = builder.node('Reshape', [keep, context.int64s([1])], {}, hostNode('logits_to_keep'));
   const start = builder.node('Neg', [keepVector], {}, hostNode('kept_start'));
   return builder.node('Slice', [rows, start, context.int64s([2 ** 53]), context.int64s([0])]);
+}
+
+/** A graph builder for `model`, its quant mode and weight format in the metadata, in a context of its dtype. */
+export function newGraphContext(
+  name: string,
+  model: GPT,
+  weightFormat: WeightFormat | undefined,
+): GraphContext {
+  const builder = new GraphBuilder({
+    name,
+    metadata: {
+      'ptq.quant_mode': model.config.quantMode ?? 'none',
+      'ptq.weight_format': weightFormat ?? 'none',
+    },
+  });
+  return new GraphContext(builder, model.config.dtype);
+}
+
+/** The blocks' linears through `appendLinear`, in `weightFormat`. */
+export function linearAppender(
+  context: GraphContext,
+  weightFormat: WeightFormat | undefined,
+  foldInputScale: boolean,
+): LinearAppender {
+  return (path, module, x, options = {}) =>
+    appendLinear(context, path, module, x, {
+      weightFormat,
+      applyPreQuantScale: !(options.preScaleFolded ?? false),
+      bias: options.bias,
+      outputScale: options.outputScale,
+      splitInner: options.splitInner,
+      foldInputScale,
+    });
+}
+
+/** The token embedding table as a graph holds it, shared by the lookup and a tied head. */
+export interface EmbeddingTable {
+  readonly value: Value;
+  /** `[embedding, vocab]` rather than the checkpoint's `[vocab, embedding]`. */
+  readonly transposed: boolean;
+  /** The head is the embedding itself: tied, unquantized, no bias, no pre-quant scale. */
+  readonly tiedAndPlain: boolean;
+}
+
+export function appendEmbeddingTable(
+  context: GraphContext,
+  model: GPT,
+  operators: GraphOperators,
+): EmbeddingTable {
+  const head = model.lm_head;
+  const tiedAndPlain =
+    model.weightsTied &&
+    head.quantDtype === undefined &&
+    head.bias === undefined &&
+    head.pre_quant_scale === undefined;
+  // Fused graphs keep a tied embedding as [embedding, vocab], the layout the head's one-row MatMul
+  // reads fastest (measured: `bench/linear-kernels.ts`), and gather its columns; standard graphs
+  // (the exports) keep the checkpoint's [vocab, embedding].
+  const transposed = operators === 'fused' && tiedAndPlain;
+  const value = transposed
+    ? context.builder.initializer(
+        'transformer.wte.weight_transposed',
+        transposeTensor(model.transformer.wte.weight as Tensor<ModelDType>),
+      )
+    : context.builder.initializer('transformer.wte.weight', model.transformer.wte.weight);
+  return { value, transposed, tiedAndPlain };
+}
+
+/** The token embeddings of `inputIds`, `[batch, sequence, embedding]`. */
+export function appendEmbeddingLookup(context: GraphContext, table: EmbeddingTable, inputIds: Value): Value {
+  const { builder } = context;
+  return table.transposed
+    ? builder.node('Transpose', [builder.node('Gather', [table.value, inputIds], { axis: 1 })], {
+        perm: [1, 2, 0],
+      })
+    : builder.node('Gather', [table.value, inputIds], { axis: 0 });
+}
+
+/** The head's logits of `input` rows, always float32. */
+export function appendHead(
+  context: GraphContext,
+  model: GPT,
+  table: EmbeddingTable,
+  input: Value,
+  options: { weightFormat: WeightFormat | undefined; foldInputScale: boolean },
+): Value {
+  const logits = table.transposed
+    ? context.builder.node('MatMul', [input, table.value])
+    : appendLinear(context, 'lm_head', model.lm_head, input, {
+        weightFormat: options.weightFormat,
+        applyPreQuantScale: true,
+        sharedWeight: table.tiedAndPlain ? table.value : undefined,
+        foldInputScale: options.foldInputScale,
+      });
+  return model.config.dtype === 'float16'
+    ? context.builder.node('Cast', [logits], { to: ONNX_FLOAT })
+    : logits;
 }

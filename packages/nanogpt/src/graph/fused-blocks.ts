@@ -16,7 +16,7 @@ function valueRowsScale(scale: Float32Array, embeddingSize: number): Float32Arra
 }
 
 /** Attention of one layer: `qkv [tokens, 3 · embedding]` in, `[tokens, embedding]` and the presents out. */
-type AttentionAppender = (
+export type AttentionAppender = (
   qkv: Value,
   layer: number,
 ) => { attended: Value; presentKey: Value; presentValue: Value };
@@ -44,26 +44,52 @@ export function appendFusedBlocks(
   linear: LinearAppender,
 ): BlocksOutput {
   const { builder } = context;
-  const rowsShape = context.int64s([-1, model.config.embeddingSize]);
   // Every shape is read from `embedded`, which the device made, never from input_ids: onnxruntime
   // may put a node reading a graph input on the CPU, and when input_ids is a device tensor (a token
   // fed back from the last step) that would copy it off the device.
   const { embedded } = inputs;
-  const tokens = builder.node('Reshape', [embedded, rowsShape]);
+  const tokens = builder.node('Reshape', [embedded, context.int64s([-1, model.config.embeddingSize])]);
   const unflatten = (width: number) => tokensShape(context, embedded, width);
   const { positions, attention } =
     inputs.masking === undefined
       ? singleRowAttention(context, model, inputs, embedded, unflatten)
       : maskedAttention(context, model, inputs, inputs.masking, unflatten);
+  const { stream, presents } = appendFusedLayers(context, model, inputs, linear, attention, {
+    branch: { input: tokens, bias: undefined },
+    residual: positions!,
+  });
+  const { normalized } = appendFinalLayerNorm(context, model, stream);
+  return { normalized, presents, unflatten };
+}
+
+/**
+ * The residual stream between two blocks, `[tokens, embedding]` rows: the stream itself and the
+ * branch waiting to join it (the last product and its bias, added by the next
+ * `SkipLayerNormalization`).
+ */
+export interface FusedStream {
+  readonly branch: { readonly input: Value; readonly bias: Value | undefined };
+  readonly residual: Value;
+}
+
+/** The blocks of `model` (every one of `model.transformer.h`), from `stream` in to the stream out. */
+export function appendFusedLayers(
+  context: GraphContext,
+  model: GPT,
+  inputs: Pick<BlocksInputs, 'foldPreQuantScale' | 'splitLongProducts'>,
+  linear: LinearAppender,
+  attention: AttentionAppender,
+  stream: FusedStream,
+): { stream: FusedStream; presents: Array<[Value, Value]> } {
+  const { builder } = context;
+  const rowsShape = context.int64s([-1, model.config.embeddingSize]);
   // Long inner dimensions (GPT-2's mlp.c_proj) as split products; c_attn's fused bias rules it out.
   const splitFor = (module: Linear) =>
     inputs.splitLongProducts ? innerSplitParts(module.inFeatures, module.outFeatures) : 1;
   const biasOf = (path: string, bias: Tensor | undefined) =>
     bias === undefined ? undefined : builder.initializer(`${path}.bias`, bias);
 
-  // The branch waiting to join the residual stream: its product and bias.
-  let branch: { input: Value; bias: Value | undefined } = { input: tokens, bias: undefined };
-  let residual = positions;
+  let { branch, residual } = stream;
   const presents: Array<[Value, Value]> = [];
   model.transformer.h.forEach((block, layer) => {
     const prefix = `transformer.h.${layer}`;
@@ -125,15 +151,23 @@ export function appendFusedBlocks(
       bias: biasOf(`${prefix}.mlp.c_proj`, down.bias),
     };
   });
+  return { stream: { branch, residual }, presents };
+}
 
-  const { normalized } = appendSkipLayerNorm(
+/** `transformer.ln_f` of the stream, the branch joined first. */
+export function appendFinalLayerNorm(
+  context: GraphContext,
+  model: GPT,
+  stream: FusedStream,
+): { normalized: Value } {
+  const { branch, residual } = stream;
+  return appendSkipLayerNorm(
     context,
     'transformer.ln_f',
     model.transformer.ln_f,
     { input: branch.input, skip: residual, bias: branch.bias },
     { wantSum: false },
   );
-  return { normalized, presents, unflatten };
 }
 
 /** Padded batches: positions from `position_ids`, `MultiHeadAttention` with an additive mask. */
@@ -191,13 +225,13 @@ function maskedAttention(
  * is uploaded per step. The one length the attention op wants on the device, `seqlens_k`, is made
  * there by `Range` from host scalars.
  */
-function singleRowAttention(
+export function singleRowAttention(
   context: GraphContext,
   model: GPT,
-  inputs: BlocksInputs,
+  inputs: Pick<BlocksInputs, 'pastKeys' | 'pastValues'> & { readonly wpe?: Value | undefined },
   embedded: Value,
   unflatten: (width: number) => Value,
-): { positions: Value; attention: AttentionAppender } {
+): { positions: Value | undefined; attention: AttentionAppender } {
   const { builder } = context;
   const { numHeads, embeddingSize } = model.config;
   // Shape nodes stay on the device's provider, which reads shapes without copying data; pinning
@@ -215,7 +249,11 @@ function singleRowAttention(
     hostNode('sequence_length'),
   );
   const total = builder.node('Add', [past, sequence], {}, hostNode('total_length'));
-  const positions = builder.node('Slice', [inputs.wpe, past, total, context.int64s([0])]);
+  // A segment after the first (`buildSegmentGraph`) takes the stream as it is: no positions.
+  const positions =
+    inputs.wpe === undefined
+      ? undefined
+      : builder.node('Slice', [inputs.wpe, past, total, context.int64s([0])]);
   // GroupQueryAttention's lengths, both int32: total_sequence_length, a host scalar, and
   // seqlens_k = total - 1 per row [batch], which it reads on the device.
   const int32Scalar = (value: Value, name: string) =>

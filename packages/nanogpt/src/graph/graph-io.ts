@@ -22,12 +22,15 @@ export function pastValueName(layer: number): string {
   return `past_key_values.${layer}.value`;
 }
 
+/** Every present key and value output's name starts with this. */
+export const PRESENT_PREFIX = 'present.';
+
 export function presentKeyName(layer: number): string {
-  return `present.${layer}.key`;
+  return `${PRESENT_PREFIX}${layer}.key`;
 }
 
 export function presentValueName(layer: number): string {
-  return `present.${layer}.value`;
+  return `${PRESENT_PREFIX}${layer}.value`;
 }
 
 /** Symbolic dimension names. */

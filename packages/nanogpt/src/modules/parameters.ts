@@ -41,8 +41,16 @@ export abstract class ParameterModule extends Module {
 /** A tensor of `dtype` and `shape` with every element equal to `value`. */
 export function filledTensor(dtype: ModelDType, shape: readonly number[], value: number): Tensor {
   const count = numElements(shape);
+  // A new array is zeros already; filling it anyway would touch every page of a weight that a
+  // state dict replaces next (a model's worth of memory, for nothing).
   if (dtype === 'float16') {
-    return createTensor('float16', shape, new Uint16Array(count).fill(float32ToFloat16Bits(value)));
+    const bits = new Uint16Array(count);
+    return createTensor(
+      'float16',
+      shape,
+      Object.is(value, 0) ? bits : bits.fill(float32ToFloat16Bits(value)),
+    );
   }
-  return createTensor('float32', shape, new Float32Array(count).fill(value));
+  const values = new Float32Array(count);
+  return createTensor('float32', shape, Object.is(value, 0) ? values : values.fill(value));
 }

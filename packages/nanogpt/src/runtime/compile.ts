@@ -13,7 +13,7 @@ import { ENGINES, type Engine } from '@ptq/types';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { GraphOperators } from '../graph/blocks';
 import { buildGptGraph } from '../graph/build-gpt-graph';
-import { HOST_NODE_PREFIX, LOGITS, NEXT_TOKEN, presentKeyName, presentValueName } from '../graph/graph-io';
+import { HOST_NODE_PREFIX, LOGITS, NEXT_TOKEN, PRESENT_PREFIX } from '../graph/graph-io';
 import { resolveWeightFormat, type WeightFormat } from '../graph/weight-format';
 import { type KernelDevice, requestKernelDevice } from '../kernels/dawn-device';
 import { KernelGPT, MAX_KERNEL_BATCH } from '../kernels/kernel-gpt';
@@ -81,7 +81,7 @@ function mergeEntries(
   return merged;
 }
 
-function mergeSessionOptions(
+export function mergeSessionOptions(
   ours: InferenceSession.SessionOptions,
   theirs: InferenceSession.SessionOptions | undefined,
 ): InferenceSession.SessionOptions {
@@ -90,15 +90,20 @@ function mergeSessionOptions(
   return { ...ours, ...theirs, extra };
 }
 
-/** The session options a graph needs on a device. */
-function sessionOptionsFor(
-  gpt: GPT,
+/**
+ * The session options a graph needs on a device. On WebGPU, `logitsOnDevice` keeps `logits` in a
+ * GPU buffer (default: when the graph chooses its tokens itself); other outputs but the cache
+ * come to the host.
+ */
+export function sessionOptionsFor(
+  quantMode: GPT['config']['quantMode'],
   device: ResolvedDevice,
   weightFormat: WeightFormat | undefined,
   definition: ModelDefinition,
+  options: { logitsOnDevice?: boolean } = {},
 ): InferenceSession.SessionOptions {
   const extra: Record<string, unknown> = {};
-  if (weightFormat === 'dequantize-linear' && gpt.config.quantMode !== 'float8') {
+  if (weightFormat === 'dequantize-linear' && quantMode !== 'float8') {
     // onnxruntime fuses DequantizeLinear → MatMul into MatMulNBits and by default lets that kernel
     // quantize activations to int8 (accuracy level 4); level 0 keeps float activations, as the
     // weight-only modes mean.
@@ -109,7 +114,7 @@ function sessionOptionsFor(
     // the size of the codes; the point of the lookup is to keep the codes compact on the device.
     extra.optimization = { disable_specified_optimizers: 'ConstantFolding' };
   }
-  const options: InferenceSession.SessionOptions = { extra };
+  const sessionOptions: InferenceSession.SessionOptions = { extra };
   if (device === 'webgpu') {
     const hostNodes = definition.graph.nodes
       .map((node) => node.name)
@@ -121,17 +126,17 @@ function sessionOptionsFor(
     // itself, and a greedy loop feeds it back without reading anything, so its logits and token
     // stay on the device too (`CompiledGPT` reads logits back when a caller asks for them); other
     // graphs send logits to the host.
-    const choosesTokens = definition.graph.outputs.some((output) => output.name === NEXT_TOKEN);
-    const locations: Record<string, 'gpu-buffer' | 'cpu'> = choosesTokens
-      ? { [LOGITS]: 'gpu-buffer', [NEXT_TOKEN]: 'gpu-buffer' }
-      : { [LOGITS]: 'cpu' };
-    for (let layer = 0; layer < gpt.config.numLayers; layer += 1) {
-      locations[presentKeyName(layer)] = 'gpu-buffer';
-      locations[presentValueName(layer)] = 'gpu-buffer';
+    const outputs = definition.graph.outputs.map((output) => output.name);
+    const logitsOnDevice = options.logitsOnDevice ?? outputs.includes(NEXT_TOKEN);
+    const locations: Record<string, 'gpu-buffer' | 'cpu'> = {};
+    for (const name of outputs) {
+      const kept =
+        name === NEXT_TOKEN || name.startsWith(PRESENT_PREFIX) || (name === LOGITS && logitsOnDevice);
+      locations[name] = kept ? 'gpu-buffer' : 'cpu';
     }
-    options.preferredOutputLocation = locations;
+    sessionOptions.preferredOutputLocation = locations;
   }
-  return options;
+  return sessionOptions;
 }
 
 function checkPositiveInteger(name: string, value: number, maximum?: number): void {
@@ -166,17 +171,28 @@ async function createOn(
   options: CompileOptions,
 ): Promise<{ handle: SessionHandle; weightFormat: WeightFormat | undefined }> {
   const { definition, weightFormat } = buildCompiledGraph(gpt, device, options);
+  const handle = await openGraphSession(definition, device, {
+    onNotice: options.onNotice,
+    sessionOptions: mergeSessionOptions(
+      sessionOptionsFor(gpt.config.quantMode, device, weightFormat, definition),
+      options.sessionOptions,
+    ),
+  });
+  return { handle, weightFormat };
+}
+
+/** A session of `definition` on `device` (in the form onnxruntime loads: `toSessionModel`). */
+export async function openGraphSession(
+  definition: ModelDefinition,
+  device: ResolvedDevice,
+  options: {
+    onNotice?: ((message: string) => void) | undefined;
+    sessionOptions: InferenceSession.SessionOptions;
+  },
+): Promise<SessionHandle> {
   const sessionModel = await toSessionModel(definition);
   try {
-    const handle = await createSession(sessionModel.model, {
-      device,
-      onNotice: options.onNotice,
-      sessionOptions: mergeSessionOptions(
-        sessionOptionsFor(gpt, device, weightFormat, definition),
-        options.sessionOptions,
-      ),
-    });
-    return { handle, weightFormat };
+    return await createSession(sessionModel.model, { device, ...options });
   } finally {
     await sessionModel.cleanup();
   }

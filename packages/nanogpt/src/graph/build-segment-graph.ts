@@ -1,0 +1,168 @@
+import type { ModelDefinition, Value } from '@ptq/onnx-format';
+import type { Tensor } from '@ptq/tensor';
+import type { GPT } from '../modules/gpt';
+import {
+  appendEmbeddingLookup,
+  appendEmbeddingTable,
+  appendHead,
+  linearAppender,
+  newGraphContext,
+} from './build-gpt-graph';
+import { checkWeightValues } from './check-weight-values';
+import {
+  appendFinalLayerNorm,
+  appendFusedLayers,
+  type FusedStream,
+  singleRowAttention,
+} from './fused-blocks';
+import { tokensShape } from './graph-context';
+import {
+  INPUT_IDS,
+  LOGITS,
+  PAST_SEQUENCE_DIMENSION,
+  pastKeyName,
+  pastValueName,
+  SEQUENCE_DIMENSION,
+} from './graph-io';
+import type { WeightFormat } from './weight-format';
+
+/** A segment's stream inputs (every segment after the first) and outputs (every one before the last). */
+export const SEGMENT_BRANCH = 'stream_branch';
+export const SEGMENT_RESIDUAL = 'stream_residual';
+export const SEGMENT_BRANCH_OUT = 'stream_branch_out';
+export const SEGMENT_RESIDUAL_OUT = 'stream_residual_out';
+
+export interface SegmentGraphOptions {
+  /** The segment holds the model's first block: it takes `input_ids` and embeds them. */
+  readonly first: boolean;
+  /** The segment holds the model's last block: it ends in `ln_f` and the head and gives `logits`. */
+  readonly last: boolean;
+  /** A segment after the first: the bias of the last `mlp.c_proj` before it, which joins its stream. */
+  readonly incomingBias?: Tensor | undefined;
+  readonly weightFormat?: WeightFormat | undefined;
+  /** As `BuildGraphOptions.foldPreQuantScale` (default true). */
+  readonly foldPreQuantScale?: boolean;
+  /** As `BuildGraphOptions.splitLongProducts` (default false). */
+  readonly splitLongProducts?: boolean;
+}
+
+/**
+ * One segment of consecutive blocks of the single-row fused graph `compile` runs (`buildGptGraph`
+ * with `operators: 'fused'`, `singleRow`), for a model too large to hold in one session: `model`
+ * holds the segment's blocks as its layers (`segmentOf`), plus the embeddings when `first` and
+ * `ln_f` and the head when `last`.
+ *
+ * The cut is where the whole graph passes the residual stream from one block to the next: the stream
+ * `[1, sequence, embedding]` and the last product, whose bias the next block's
+ * `SkipLayerNormalization` adds. Every node is the whole graph's, so a segment chain gives the whole
+ * graph's logits bit for bit. The first segment takes `input_ids`, the others `stream_branch` and
+ * `stream_residual`; every segment takes an empty cache per layer (the chain runs full windows
+ * only); the last gives `logits [1, sequence, vocab]` for every position, the others the stream
+ * (`stream_branch_out`, `stream_residual_out`; the branch's bias is the caller's to pass on).
+ */
+export function buildSegmentGraph(model: GPT, options: SegmentGraphOptions): ModelDefinition {
+  const { config } = model;
+  const { numHeads, embeddingSize, vocabSize, dtype } = config;
+  checkWeightValues(segmentParameters(model, options));
+  const context = newGraphContext('nanogpt-segment', model, options.weightFormat);
+  const { builder } = context;
+  const cacheShape = [1, numHeads, PAST_SEQUENCE_DIMENSION, embeddingSize / numHeads];
+  const pastKeys = model.transformer.h.map((_, layer) =>
+    builder.input(pastKeyName(layer), dtype, cacheShape),
+  );
+  const pastValues = model.transformer.h.map((_, layer) =>
+    builder.input(pastValueName(layer), dtype, cacheShape),
+  );
+  const streamShape = [1, SEQUENCE_DIMENSION, embeddingSize];
+  const rowsShape = context.int64s([-1, embeddingSize]);
+
+  const table = options.first || options.last ? appendEmbeddingTable(context, model, 'fused') : undefined;
+  // `shaped` is a [1, sequence, …] tensor the lengths are read from, as the whole graph reads them
+  // from its embeddings.
+  let shaped: Value;
+  let branchInput: Value;
+  let residualInput: Value | undefined;
+  let wpe: Value | undefined;
+  if (options.first) {
+    const inputIds = builder.input(INPUT_IDS, 'int64', [1, SEQUENCE_DIMENSION]);
+    shaped = appendEmbeddingLookup(context, table!, inputIds);
+    branchInput = builder.node('Reshape', [shaped, rowsShape]);
+    wpe = builder.initializer('transformer.wpe.weight', model.transformer.wpe.weight);
+  } else {
+    shaped = builder.input(SEGMENT_BRANCH, dtype, streamShape);
+    branchInput = builder.node('Reshape', [shaped, rowsShape]);
+    residualInput = builder.node('Reshape', [builder.input(SEGMENT_RESIDUAL, dtype, streamShape), rowsShape]);
+  }
+  const unflatten = (width: number) => tokensShape(context, shaped, width);
+  const { positions, attention } = singleRowAttention(
+    context,
+    model,
+    { pastKeys, pastValues, wpe },
+    shaped,
+    unflatten,
+  );
+  const incoming: FusedStream = {
+    branch: {
+      input: branchInput,
+      bias:
+        options.incomingBias === undefined
+          ? undefined
+          : builder.initializer('incoming.mlp.c_proj.bias', options.incomingBias),
+    },
+    residual: (positions ?? residualInput)!,
+  };
+  const linear = linearAppender(context, options.weightFormat, true);
+  const { stream } = appendFusedLayers(
+    context,
+    model,
+    {
+      foldPreQuantScale: options.foldPreQuantScale ?? true,
+      splitLongProducts: options.splitLongProducts ?? false,
+    },
+    linear,
+    attention,
+    incoming,
+  );
+
+  if (options.last) {
+    const { normalized } = appendFinalLayerNorm(context, model, stream);
+    const logits = appendHead(context, model, table!, normalized, {
+      weightFormat: options.weightFormat,
+      foldInputScale: true,
+    });
+    const shaped3d = builder.node(
+      'Reshape',
+      [logits, context.int64s([1, -1, vocabSize])],
+      {},
+      {
+        outputNames: [LOGITS],
+      },
+    );
+    builder.output(shaped3d, LOGITS, 'float32', [1, SEQUENCE_DIMENSION, vocabSize]);
+  } else {
+    const streamOut = (value: Value, name: string) => {
+      const reshaped = builder.node(
+        'Reshape',
+        [value, unflatten(embeddingSize)],
+        {},
+        { outputNames: [name] },
+      );
+      builder.output(reshaped, name, dtype, streamShape);
+    };
+    streamOut(stream.branch.input, SEGMENT_BRANCH_OUT);
+    streamOut(stream.residual, SEGMENT_RESIDUAL_OUT);
+  }
+  return builder.build();
+}
+
+/** The parameters a segment's graph reads, for the value checks (a middle segment's embeddings are never filled). */
+function segmentParameters(model: GPT, options: SegmentGraphOptions): object {
+  return {
+    transformer: {
+      ...(options.first ? { wte: model.transformer.wte, wpe: model.transformer.wpe } : {}),
+      h: model.transformer.h,
+      ...(options.last ? { ln_f: model.transformer.ln_f } : {}),
+    },
+    ...(options.last ? { lm_head: model.lm_head } : {}),
+  };
+}
