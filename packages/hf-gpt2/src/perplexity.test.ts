@@ -13,7 +13,7 @@ import {
 } from './__fixtures__/tiny-gpt2';
 import { GPT2LMHeadModel } from './gpt2-lm-head-model';
 import { loadHfGpt2 } from './load-hf-gpt2';
-import { logitsScorer, type PerplexityProgress, perplexity } from './perplexity';
+import { logitsScorer, type PerplexityProgress, perplexity, type WindowScorer } from './perplexity';
 
 const weights = tinyWeights(11);
 const reference = referenceWeights(weights);
@@ -49,6 +49,14 @@ function referenceNll(tokens: readonly number[], contextStart: number, target: n
   return logSum - row[tokens[target]!]!;
 }
 
+/** The model's logits scored on the host (`logitsScorer`). */
+function hostScorer(): WindowScorer {
+  return logitsScorer(
+    async (inputIds, attentionMask) => ({ logits: (await model.forward(inputIds, attentionMask)).logits! }),
+    model.config.n_positions,
+  );
+}
+
 describe('perplexity', () => {
   it('follows the sliding-window definition on a hand-worked case (n 12, window 8, stride 5)', async () => {
     const tokens = randomTokens(12, 5);
@@ -78,14 +86,37 @@ describe('perplexity', () => {
   it('scores any logits model the same way through logitsScorer (log-softmax on the host)', async () => {
     const tokens = randomTokens(12, 5);
     const expected = await perplexity(model, ids(tokens), { window: 8, stride: 5 });
-    const scorer = logitsScorer(
-      async (inputIds, attentionMask) => ({ logits: (await model.forward(inputIds, attentionMask)).logits! }),
-      model.config.n_positions,
-    );
+    const scorer = hostScorer();
     const result = await perplexity(scorer, ids(tokens), { window: 8, stride: 5 });
     expect(result.tokenCount).toBe(expected.tokenCount);
     expect(Math.abs(result.negativeLogLikelihood / expected.negativeLogLikelihood - 1)).toBeLessThan(1e-5);
     await expect(perplexity(scorer, 'text')).rejects.toThrow('text needs a model with a tokenizer');
+  });
+
+  it('gives a scorer that takes every window at once all of them in one call, the same result', async () => {
+    const tokens = randomTokens(20, 6);
+    const expected = await perplexity(model, ids(tokens), { window: 8, stride: 5 });
+    const single = hostScorer();
+    const calls: number[][] = [];
+    const atOnce = {
+      contextSize: single.contextSize,
+      logProbabilities: () => Promise.reject(new Error('scored one window at a time')),
+      async logProbabilitiesOfWindows(windows: ReadonlyArray<{ ids: BigInt64Array; next: BigInt64Array }>) {
+        calls.push(windows.map(({ ids }) => Number(ids[0])));
+        return Promise.all(windows.map(({ ids, next }) => single.logProbabilities(ids, next)));
+      },
+    };
+    const progress: PerplexityProgress[] = [];
+    const result = await perplexity(atOnce, ids(tokens), {
+      window: 8,
+      stride: 5,
+      onProgress: (step) => progress.push(step),
+    });
+    // Windows [0, 8), [5, 13), [10, 18), [15, 20), each starting at its own first token.
+    expect(calls).toEqual([[tokens[0], tokens[5], tokens[10], tokens[15]]]);
+    expect(result.tokenCount).toBe(expected.tokenCount);
+    expect(Math.abs(result.negativeLogLikelihood / expected.negativeLogLikelihood - 1)).toBeLessThan(1e-5);
+    expect(progress.map((step) => step.windowsDone)).toEqual([1, 2, 3, 4]);
   });
 
   it('defaults to non-overlapping windows of n_positions', async () => {

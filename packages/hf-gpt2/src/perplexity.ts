@@ -59,27 +59,31 @@ export async function perplexity(
     throw new InvalidArgumentError('input', `needs at least 2 tokens to predict one, got ${total}`);
   }
   const windowCount = countWindows(total, window, stride);
-  let negativeLogLikelihood = 0;
-  let tokenCount = 0;
+  // Each window's tokens, and how many of its last positions are targets (the rest are context only).
+  const windows: Array<{ ids: BigInt64Array; next: BigInt64Array; targets: number }> = [];
   let previousEnd = 0;
-  let windowsDone = 0;
   for (let begin = 0; ; begin += stride) {
     const end = Math.min(begin + window, total);
-    const targets = end - previousEnd;
-    const length = end - begin;
     const ids = tokens.slice(begin, end);
-    // targets[p] = the token after p; the last position's target is a placeholder nobody reads.
-    const next = new BigInt64Array(length);
+    // next[p] = the token after p; the last position's target is a placeholder nobody reads.
+    const next = new BigInt64Array(ids.length);
     next.set(ids.subarray(1));
-    const logProbabilities = await scorer.logProbabilities(ids, next);
+    windows.push({ ids, next, targets: end - previousEnd });
+    previousEnd = end;
+    if (end === total) break;
+  }
+  // A scorer that takes every window at once (one segment of a large model at a time) gets them so.
+  const scoredAtOnce = await scorer.logProbabilitiesOfWindows?.(windows);
+  let negativeLogLikelihood = 0;
+  let tokenCount = 0;
+  for (const [index, { ids, next, targets }] of windows.entries()) {
+    const logProbabilities = scoredAtOnce?.[index] ?? (await scorer.logProbabilities(ids, next));
+    const length = ids.length;
     for (let position = Math.max(1, length - targets); position < length; position++) {
       negativeLogLikelihood -= logProbabilities[position - 1]!;
       tokenCount++;
     }
-    previousEnd = end;
-    windowsDone++;
-    options.onProgress?.({ windowsDone, windowCount, tokenCount });
-    if (end === total) break;
+    options.onProgress?.({ windowsDone: index + 1, windowCount, tokenCount });
   }
   return { perplexity: Math.exp(negativeLogLikelihood / tokenCount), negativeLogLikelihood, tokenCount };
 }
@@ -94,6 +98,10 @@ export interface WindowScorer {
   readonly tokenizer?: { encode(text: string): number[] } | undefined;
   /** log p(next[p] | ids[0..p]) for each position p of the window (the last entry is not read). */
   logProbabilities(ids: BigInt64Array, next: BigInt64Array): Promise<ArrayLike<number>>;
+  /** Optional: `logProbabilities` of every window in one call, for a scorer that runs them together. */
+  logProbabilitiesOfWindows?(
+    windows: ReadonlyArray<{ readonly ids: BigInt64Array; readonly next: BigInt64Array }>,
+  ): Promise<ReadonlyArray<ArrayLike<number>>>;
 }
 
 function hfScorer(model: GPT2LMHeadModel): WindowScorer {
