@@ -11,3 +11,4 @@ export {
 } from './load-quant-weights-from-hf';
 export { hfStateToRuntime, type LoadWeightsOptions, loadWeightsFromHf } from './load-weights-from-hf';
 export { isAttentionBuffer, renameQuantizerKey } from './rename-quantizer-key';
+export { hfRuntimeSegments, quantizedRuntimeSegments } from './runtime-segments';

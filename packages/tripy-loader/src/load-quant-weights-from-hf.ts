@@ -115,8 +115,15 @@ function checkModelDType(model: GPT, dtype: ModelDType): void {
   }
 }
 
-/** The runtime model's state dict from a quantized HF model (see `loadQuantWeights`). */
-export function quantizedStateToRuntime(quantized: QuantizedModel, dtype: ModelDType): Map<string, Tensor> {
+/**
+ * The runtime model's state dict from a quantized HF model (see `loadQuantWeights`). With `include`,
+ * only the runtime keys it accepts are made (a segment of the model, say: `quantizedRuntimeSegments`).
+ */
+export function quantizedStateToRuntime(
+  quantized: QuantizedModel,
+  dtype: ModelDType,
+  include: (key: string) => boolean = () => true,
+): Map<string, Tensor> {
   const source = quantized.stateDict();
   const target = new Map<string, Tensor>();
   const cast = castOnce(dtype);
@@ -127,9 +134,10 @@ export function quantizedStateToRuntime(quantized: QuantizedModel, dtype: ModelD
       if (key.includes('_quantizer.')) {
         throw new WeightMappingError(`"${key}" is a quantizer buffer the runtime model has no parameter for`);
       }
-      target.set(key, cast(runtimeWeight(quantized, key, value)));
+      if (include(key)) target.set(key, cast(runtimeWeight(quantized, key, value)));
       continue;
     }
+    if (!include(renamed.target)) continue;
     if (key.endsWith('._pre_quant_scale')) {
       target.set(renamed.target, cast(value));
       continue;
@@ -149,6 +157,7 @@ export function quantizedStateToRuntime(quantized: QuantizedModel, dtype: ModelD
     }
     target.set(renamed.target, cast(scale));
   }
+  if (!include('transformer.wte.weight')) return target;
   const embedding = target.get('transformer.wte.weight');
   if (embedding === undefined)
     throw new WeightMappingError('the quantized state dict has no "transformer.wte.weight"');

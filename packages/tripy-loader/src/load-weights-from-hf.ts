@@ -27,18 +27,26 @@ export async function loadWeightsFromHf(
   return model;
 }
 
-export function hfStateToRuntime(hf: GPT2LMHeadModel, dtype: ModelDType): Map<string, Tensor> {
+/**
+ * The unquantized runtime model's state dict from an HF model (see `loadWeightsFromHf`). With
+ * `include`, only the keys it accepts are made (a segment of the model: `hfRuntimeSegments`).
+ */
+export function hfStateToRuntime(
+  hf: GPT2LMHeadModel,
+  dtype: ModelDType,
+  include: (key: string) => boolean = () => true,
+): Map<string, Tensor> {
   const cast = castOnce(dtype);
   const state = new Map<string, Tensor>();
   for (const [path, module] of namedModules(hf, { includeRoot: false })) {
     const holder = module as unknown as { weight?: Tensor<'float32'>; bias?: Tensor<'float32'> };
-    if (holder.weight !== undefined) {
+    if (holder.weight !== undefined && include(`${path}.weight`)) {
       state.set(
         `${path}.weight`,
         cast(module instanceof Conv1D ? transposeTensor(holder.weight) : holder.weight),
       );
     }
-    if (holder.bias !== undefined) state.set(`${path}.bias`, cast(holder.bias));
+    if (holder.bias !== undefined && include(`${path}.bias`)) state.set(`${path}.bias`, cast(holder.bias));
   }
   return state;
 }

@@ -1,0 +1,84 @@
+import { DEFAULT_MODEL_DIR, readHeldOutText } from '@ptq/default-model';
+import { type Conv1D, loadHfGpt2 } from '@ptq/hf-gpt2';
+import { compile, GPT, type ScoredWindow, scoreWindowsBySegments } from '@ptq/nanogpt';
+import { modelOptQuantize } from '@ptq/quant-core';
+import { createTensor, transposeTensor } from '@ptq/tensor';
+import { describe, expect, it } from 'vitest';
+import { gptConfigFromHf } from './gpt-config-from-hf';
+import { quantizedStateToRuntime } from './load-quant-weights-from-hf';
+import { hfStateToRuntime } from './load-weights-from-hf';
+import { hfRuntimeSegments, quantizedRuntimeSegments } from './runtime-segments';
+
+const load = () => loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+
+async function heldOutWindow(): Promise<ScoredWindow> {
+  const hf = await load();
+  const encoded = hf.tokenizer!.encode(await readHeldOutText()).slice(0, 128);
+  const ids = BigInt64Array.from(encoded, BigInt);
+  const next = new BigInt64Array(ids.length);
+  next.set(ids.subarray(1));
+  return { ids, next };
+}
+
+/** The whole compiled graph's log-probabilities of one window. */
+async function wholeGraph(model: GPT, { ids, next }: ScoredWindow): Promise<Float32Array> {
+  const compiled = await compile(model, { device: 'cpu' });
+  try {
+    const shape = [1, ids.length];
+    return (
+      await compiled.targetLogProbabilities(
+        createTensor('int64', shape, ids),
+        createTensor('int64', shape, next),
+      )
+    ).data;
+  } finally {
+    await compiled.release();
+  }
+}
+
+describe('runtime segments', () => {
+  it('of the HF model: one block at a time, the whole runtime model’s scores bit for bit', async () => {
+    const hf = await load();
+    const window = await heldOutWindow();
+    const whole = new GPT(gptConfigFromHf(hf.config));
+    whole.loadStateDict(hfStateToRuntime(hf, 'float32'), { strict: true });
+    const segments = hfRuntimeSegments(hf, 'float32');
+    expect(segments.config).toEqual(whole.config);
+    const [scored] = await scoreWindowsBySegments(segments, [window], { device: 'cpu', segmentBytes: 1 });
+    expect(scored).toEqual(await wholeGraph(whole, window));
+
+    // A middle segment makes its own block's weights only: the embeddings stay untouched zeros.
+    const middle = await segments.segment({ start: 1, end: 2 });
+    expect(middle.config.numLayers).toBe(1);
+    expect(middle.transformer.h[0]!.attn.c_attn.weight.data).toEqual(
+      transposeTensor((hf.transformer.h[1]!.attn.c_attn as Conv1D).weight).data,
+    );
+    expect(middle.transformer.wte.weight.data.every((value) => value === 0)).toBe(true);
+  });
+
+  it.each(['int4-weight-only', 'float8'] as const)(
+    'of the %s model: the whole quantized runtime model’s scores bit for bit',
+    async (mode) => {
+      const quantized = await modelOptQuantize(await load(), mode, {
+        numSamples: 4,
+        batchSize: 2,
+        maxSampleLength: 64,
+        log: () => {},
+        onNotice: () => {},
+      });
+      const window = await heldOutWindow();
+      const whole = new GPT(gptConfigFromHf(quantized.model.config, { quantMode: quantized.mode }));
+      whole.loadStateDict(quantizedStateToRuntime(quantized, 'float32'), { strict: true });
+      const [scored] = await scoreWindowsBySegments(
+        quantizedRuntimeSegments(quantized, 'float32'),
+        [window],
+        {
+          device: 'cpu',
+          segmentBytes: 1,
+        },
+      );
+      expect(scored).toEqual(await wholeGraph(whole, window));
+    },
+    300_000,
+  );
+});

@@ -1,0 +1,52 @@
+import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
+import {
+  type GPTConfigInput,
+  type GPTSegments,
+  loadGptSegment,
+  type ModelDType,
+  resolveGPTConfig,
+  segmentKey,
+} from '@ptq/nanogpt';
+import type { QuantizedModel } from '@ptq/quant-core';
+import type { Tensor } from '@ptq/tensor';
+import { gptConfigFromHf } from './gpt-config-from-hf';
+import { quantizedStateToRuntime } from './load-quant-weights-from-hf';
+import { hfStateToRuntime } from './load-weights-from-hf';
+
+/**
+ * The unquantized runtime model of `hf` a segment at a time (`@ptq/nanogpt`'s `GPTSegments`): each
+ * segment's weights are transposed and cast when it is asked for, so the runtime copy never holds
+ * more than one segment beside the HF model (`loadWeightsFromHf` makes the whole copy at once).
+ */
+export function hfRuntimeSegments(hf: GPT2LMHeadModel, dtype: ModelDType): GPTSegments {
+  return segmentsOfState(gptConfigFromHf(hf.config, { dtype }), (include) =>
+    hfStateToRuntime(hf, dtype, include),
+  );
+}
+
+/**
+ * The quantized runtime model a segment at a time: each segment's fake-quantized weights and scales
+ * are made when it is asked for (`quantizedStateToRuntime` of its keys only), never the whole model's.
+ */
+export function quantizedRuntimeSegments(quantized: QuantizedModel, dtype: ModelDType): GPTSegments {
+  return segmentsOfState(
+    gptConfigFromHf(quantized.model.config, { dtype, quantMode: quantized.mode }),
+    (include) => quantizedStateToRuntime(quantized, dtype, include),
+  );
+}
+
+/** Segments whose state is made by `state` for the keys each segment reads. */
+function segmentsOfState(
+  config: GPTConfigInput,
+  state: (include: (key: string) => boolean) => Map<string, Tensor>,
+): GPTSegments {
+  return {
+    config: resolveGPTConfig(config),
+    segment: (layers) =>
+      loadGptSegment(
+        config,
+        layers,
+        state((key) => segmentKey(key, layers, config.numLayers) !== undefined),
+      ),
+  };
+}
