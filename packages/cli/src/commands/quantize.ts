@@ -236,12 +236,9 @@ export const quantizeCommand = defineCommand({
           cacheDir === undefined ? undefined : await cache.readCachedPerplexity(cacheDir, cacheKey);
         unquantizedFromCache = unquantized !== undefined;
         if (unquantized === undefined) {
-          const { GPT } = await import('@ptq/nanogpt');
-          const { gptConfigFromHf, loadWeightsFromHf } = await import('@ptq/tripy-loader');
-          const gpt = new GPT(gptConfigFromHf(hf.config, { dtype: checkDtype }));
-          await loadWeightsFromHf(gpt, folder, checkDtype, { hfModel: hf });
+          const { hfRuntimeSegments } = await import('@ptq/tripy-loader');
           unquantized = await quality.checkPerplexity(
-            gpt,
+            hfRuntimeSegments(hf, checkDtype),
             device,
             check,
             'check unquantized',
@@ -301,14 +298,9 @@ export const quantizeCommand = defineCommand({
       const candidate: Candidate = { algorithm, quantized };
       if (check !== undefined && unquantized !== undefined) {
         phaseStart = performance.now();
-        const { GPT } = await import('@ptq/nanogpt');
-        const { gptConfigFromHf, quantizedStateToRuntime } = await import('@ptq/tripy-loader');
-        const gpt = new GPT(
-          gptConfigFromHf(quantized.model.config, { dtype: checkDtype, quantMode: quantized.mode }),
-        );
-        gpt.loadStateDict(quantizedStateToRuntime(quantized, checkDtype), { strict: true });
+        const { quantizedRuntimeSegments } = await import('@ptq/tripy-loader');
         candidate.perplexity = await quality.checkPerplexity(
-          gpt,
+          quantizedRuntimeSegments(quantized, checkDtype),
           device,
           check,
           `check ${algorithm ?? 'quantized'}`,

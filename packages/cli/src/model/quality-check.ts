@@ -1,10 +1,10 @@
-import type { PerplexityResult } from '@ptq/hf-gpt2';
-import { compile, type GPT } from '@ptq/nanogpt';
+import { countWindows, type PerplexityResult, perplexity } from '@ptq/hf-gpt2';
+import { type GPTSegments, segmentedWindowScorer, segmentRanges } from '@ptq/nanogpt';
 import type { ResolvedDevice } from '@ptq/onnx';
+import { createTensor } from '@ptq/tensor';
 import type { Progress } from '../output/progress';
 import type { CheckLevel } from './check-levels';
 import { FAST_CHECK_TOKENS } from './check-levels';
-import { measurePerplexity } from './measure-perplexity';
 
 /** The token ids a check measures, and how they are measured. */
 export interface CheckTokens {
@@ -43,25 +43,35 @@ export function checkTokens(
   };
 }
 
-/** Compiles a runtime model as `eval` runs it, measures its perplexity on the check's tokens, releases it. */
+/**
+ * The perplexity of a runtime model on the check's tokens, from the graph `eval` compiles, built and
+ * run a segment of blocks at a time (`@ptq/nanogpt`'s `scoreWindowsBySegments`; the same numbers bit
+ * for bit): beside the model being quantized the check holds one segment's runtime weights, never a
+ * second copy of the model. The progress task counts segments × windows.
+ */
 export async function checkPerplexity(
-  gpt: GPT,
+  source: GPTSegments,
   device: ResolvedDevice,
   check: CheckTokens,
   label: string,
   progress: Progress,
   onNotice: (message: string) => void,
 ): Promise<PerplexityResult> {
-  const compiled = await compile(gpt, { device, maxSequence: check.window, onNotice });
+  const { tokens, window } = check;
+  const steps = segmentRanges(source.config).length * countWindows(tokens.length, window, window);
+  const task = progress.task(label, steps);
+  const scorer = segmentedWindowScorer(source, {
+    device,
+    onNotice,
+    onStep: (done, total) => task.update(done, total),
+  });
   try {
-    return await measurePerplexity(compiled, check.tokens, {
-      window: check.window,
-      stride: check.window,
-      label,
-      progress,
+    return await perplexity(scorer, createTensor('int64', [tokens.length], tokens), {
+      window,
+      stride: window,
     });
   } finally {
-    await compiled.release();
+    task.finish();
   }
 }
 
