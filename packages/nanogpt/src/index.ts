@@ -69,6 +69,7 @@ export { KeyValueCache } from './runtime/key-value-cache';
 export type { DecodeCache, RuntimeGPT } from './runtime/runtime-gpt';
 export {
   DEFAULT_SEGMENT_BYTES,
+  DEFAULT_SEGMENT_EXTERNAL_DATA_ABOVE,
   type GPTSegments,
   type ScoredWindow,
   type SegmentedScoringOptions,

@@ -1,4 +1,4 @@
-import type { ModelDefinition, Value } from '@ptq/onnx-format';
+import { appendTargetLogProbabilities, type ModelDefinition, type Value } from '@ptq/onnx-format';
 import type { Tensor } from '@ptq/tensor';
 import type { GPT } from '../modules/gpt';
 import {
@@ -31,6 +31,10 @@ export const SEGMENT_BRANCH = 'stream_branch';
 export const SEGMENT_RESIDUAL = 'stream_residual';
 export const SEGMENT_BRANCH_OUT = 'stream_branch_out';
 export const SEGMENT_RESIDUAL_OUT = 'stream_residual_out';
+/** The last segment's input: the token after each position. */
+export const SEGMENT_TARGETS = 'targets';
+/** The last segment's output: `log p(targets[p] | ids[0..p])` per position. */
+export const SEGMENT_LOG_PROBABILITIES = 'target_log_probabilities';
 
 export interface SegmentGraphOptions {
   /** The segment holds the model's first block: it takes `input_ids` and embeds them. */
@@ -57,8 +61,10 @@ export interface SegmentGraphOptions {
  * `SkipLayerNormalization` adds. Every node is the whole graph's, so a segment chain gives the whole
  * graph's logits bit for bit. The first segment takes `input_ids`, the others `stream_branch` and
  * `stream_residual`; every segment takes an empty cache per layer (the chain runs full windows
- * only); the last gives `logits [1, sequence, vocab]` for every position, the others the stream
- * (`stream_branch_out`, `stream_residual_out`; the branch's bias is the caller's to pass on).
+ * only); the last takes `targets` and gives `target_log_probabilities [1, sequence]` (the log
+ * softmax of each position's logits at its target, as `TargetScorer` scores a compiled graph), the
+ * others the stream (`stream_branch_out`, `stream_residual_out`; the branch's bias is the caller's
+ * to pass on).
  */
 export function buildSegmentGraph(model: GPT, options: SegmentGraphOptions): ModelDefinition {
   const { config } = model;
@@ -126,19 +132,27 @@ export function buildSegmentGraph(model: GPT, options: SegmentGraphOptions): Mod
 
   if (options.last) {
     const { normalized } = appendFinalLayerNorm(context, model, stream);
-    const logits = appendHead(context, model, table!, normalized, {
-      weightFormat: options.weightFormat,
-      foldInputScale: true,
-    });
-    const shaped3d = builder.node(
+    const logits = builder.node(
       'Reshape',
-      [logits, context.int64s([1, -1, vocabSize])],
+      [
+        appendHead(context, model, table!, normalized, {
+          weightFormat: options.weightFormat,
+          foldInputScale: true,
+        }),
+        context.int64s([1, -1, vocabSize]),
+      ],
       {},
-      {
-        outputNames: [LOGITS],
-      },
+      { outputNames: [LOGITS] },
     );
-    builder.output(shaped3d, LOGITS, 'float32', [1, SEQUENCE_DIMENSION, vocabSize]);
+    // The targets are scored here, as `TargetScorer` scores a compiled graph's logits (the same
+    // nodes): the logits never leave the session.
+    const targets = builder.input(SEGMENT_TARGETS, 'int64', [1, SEQUENCE_DIMENSION]);
+    builder.output(
+      appendTargetLogProbabilities(builder, logits, targets),
+      SEGMENT_LOG_PROBABILITIES,
+      'float32',
+      [1, SEQUENCE_DIMENSION],
+    );
   } else {
     const streamOut = (value: Value, name: string) => {
       const reshaped = builder.node(

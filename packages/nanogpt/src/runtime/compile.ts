@@ -90,17 +90,12 @@ export function mergeSessionOptions(
   return { ...ours, ...theirs, extra };
 }
 
-/**
- * The session options a graph needs on a device. On WebGPU, `logitsOnDevice` keeps `logits` in a
- * GPU buffer (default: when the graph chooses its tokens itself); other outputs but the cache
- * come to the host.
- */
+/** The session options a graph needs on a device. */
 export function sessionOptionsFor(
   quantMode: GPT['config']['quantMode'],
   device: ResolvedDevice,
   weightFormat: WeightFormat | undefined,
   definition: ModelDefinition,
-  options: { logitsOnDevice?: boolean } = {},
 ): InferenceSession.SessionOptions {
   const extra: Record<string, unknown> = {};
   if (weightFormat === 'dequantize-linear' && quantMode !== 'float8') {
@@ -125,9 +120,9 @@ export function sessionOptionsFor(
     // The KV cache stays in GPU buffers between steps. A single-row graph chooses its greedy token
     // itself, and a greedy loop feeds it back without reading anything, so its logits and token
     // stay on the device too (`CompiledGPT` reads logits back when a caller asks for them); other
-    // graphs send logits to the host.
+    // graphs send logits (and any other output) to the host.
     const outputs = definition.graph.outputs.map((output) => output.name);
-    const logitsOnDevice = options.logitsOnDevice ?? outputs.includes(NEXT_TOKEN);
+    const logitsOnDevice = outputs.includes(NEXT_TOKEN);
     const locations: Record<string, 'gpu-buffer' | 'cpu'> = {};
     for (const name of outputs) {
       const kept =
@@ -188,11 +183,14 @@ export async function openGraphSession(
   options: {
     onNotice?: ((message: string) => void) | undefined;
     sessionOptions: InferenceSession.SessionOptions;
+    /** See `SessionModelOptions.externalDataAbove`. */
+    externalDataAbove?: number | undefined;
   },
 ): Promise<SessionHandle> {
-  const sessionModel = await toSessionModel(definition);
+  const { externalDataAbove, ...sessionOptions } = options;
+  const sessionModel = await toSessionModel(definition, { externalDataAbove });
   try {
-    return await createSession(sessionModel.model, { device, ...options });
+    return await createSession(sessionModel.model, { device, ...sessionOptions });
   } finally {
     await sessionModel.cleanup();
   }

@@ -54,6 +54,13 @@ describe('scoreWindowsBySegments', () => {
       // The default budget holds this model whole: one segment, the same numbers.
       expect(segmentRanges(model.config)).toEqual([{ start: 0, end: model.config.numLayers }]);
       expect(await scoreWindowsBySegments(segmentsOf(model), windows, { device: 'cpu' })).toEqual(whole);
+      // Sessions made from files with external data rather than serialized bytes: the same numbers.
+      const fromFiles = await scoreWindowsBySegments(segmentsOf(model), windows, {
+        device: 'cpu',
+        segmentBytes: 1,
+        externalDataAbove: 0,
+      });
+      expect(fromFiles).toEqual(whole);
     },
   );
 

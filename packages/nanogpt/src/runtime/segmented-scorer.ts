@@ -7,16 +7,17 @@ import {
   buildSegmentGraph,
   SEGMENT_BRANCH,
   SEGMENT_BRANCH_OUT,
+  SEGMENT_LOG_PROBABILITIES,
   SEGMENT_RESIDUAL,
   SEGMENT_RESIDUAL_OUT,
+  SEGMENT_TARGETS,
 } from '../graph/build-segment-graph';
-import { INPUT_IDS, LOGITS } from '../graph/graph-io';
+import { INPUT_IDS } from '../graph/graph-io';
 import { resolveWeightFormat, type WeightFormat } from '../graph/weight-format';
 import type { GPT } from '../modules/gpt';
 import { type LayerRange, loadGptSegment } from '../modules/gpt-segment';
 import { mergeSessionOptions, openGraphSession, sessionOptionsFor } from './compile';
 import { emptyLayers, withPasts } from './session-tensors';
-import { TargetScorer } from './target-scorer';
 import type { RuntimeWindowScorer } from './window-scorer';
 
 /** A model handed out a few blocks at a time, so that no more than one segment's weights are held. */
@@ -51,6 +52,12 @@ export interface SegmentedScoringOptions {
    * a segment holds one block at least). A model that fits runs as one segment, the whole graph.
    */
   readonly segmentBytes?: number;
+  /**
+   * Initializer bytes over which a segment reaches onnxruntime through a temporary file with
+   * external data rather than serialized bytes, so its weights are not held twice while its session
+   * is made (default 32 MiB; see `toSessionModel`). A small model's one segment stays in memory.
+   */
+  readonly externalDataAbove?: number;
   /** Storage of quantized weights; the default depends on the mode and device (see `defaultWeightFormat`). */
   readonly weightFormat?: WeightFormat;
   /** As `CompileOptions.foldPreQuantScale` (default true). */
@@ -63,6 +70,8 @@ export interface SegmentedScoringOptions {
 }
 
 export const DEFAULT_SEGMENT_BYTES = 128 * 2 ** 20;
+
+export const DEFAULT_SEGMENT_EXTERNAL_DATA_ABOVE = 32 * 2 ** 20;
 
 /** The segments `scoreWindowsBySegments` runs: as many whole blocks as `segmentBytes` holds, in order. */
 export function segmentRanges(config: GPTConfig, segmentBytes = DEFAULT_SEGMENT_BYTES): LayerRange[] {
@@ -86,8 +95,8 @@ export function segmentRanges(config: GPTConfig, segmentBytes = DEFAULT_SEGMENT_
  * segment of blocks at a time (`buildSegmentGraph`): each segment's session runs every window, its
  * stream kept on the host for the next, and is released before the next segment is asked for. At
  * most one segment's weights (and their session) are held at once, where `compile` holds the whole
- * model's; the results are the whole graph's bit for bit. The log softmax runs on the device the
- * logits are on (`TargetScorer`).
+ * model's; the results are the whole graph's bit for bit. The last segment scores the targets
+ * itself, so no logits leave its session.
  */
 export async function scoreWindowsBySegments(
   source: GPTSegments,
@@ -105,51 +114,48 @@ export async function scoreWindowsBySegments(
   let incomingBias: Tensor | undefined;
   const total = ranges.length * windows.length;
   let done = 0;
-  const scorers = new Map<ResolvedDevice, TargetScorer>();
-  try {
-    for (const layers of ranges) {
-      const first = layers.start === 0;
-      const last = layers.end === config.numLayers;
-      const segment = await source.segment(layers);
-      const definition = buildSegmentGraph(segment, {
-        first,
-        last,
-        incomingBias,
-        weightFormat,
-        foldPreQuantScale: options.foldPreQuantScale,
-        splitLongProducts: device === 'webgpu',
-      });
-      incomingBias = segment.transformer.h.at(-1)!.mlp.c_proj.bias;
-      const session = await openSegment(segment, device, weightFormat, definition, options);
-      const blocks = segment.config;
-      try {
-        const next: typeof streams = [];
-        for (const [index, window] of windows.entries()) {
-          const feeds: Record<string, OrtTensor> = first
-            ? { [INPUT_IDS]: new OrtTensor('int64', window.ids, [1, window.ids.length]) }
-            : { [SEGMENT_BRANCH]: streams[index]!.branch, [SEGMENT_RESIDUAL]: streams[index]!.residual };
-          const outputs = await session.run(
-            withPasts(feeds, emptyLayers(blocks, 1), emptyLayers(blocks, 1), blocks.numLayers),
-          );
-          if (last) {
-            results.push(await score(scorers, device, outputs[LOGITS] as OrtTensor, window));
-          } else {
-            next.push({
-              branch: outputs[SEGMENT_BRANCH_OUT] as OrtTensor,
-              residual: outputs[SEGMENT_RESIDUAL_OUT] as OrtTensor,
-            });
-          }
-          streams[index] = undefined;
-          done += 1;
-          options.onStep?.(done, total);
+  for (const layers of ranges) {
+    const first = layers.start === 0;
+    const last = layers.end === config.numLayers;
+    const segment = await source.segment(layers);
+    const definition = buildSegmentGraph(segment, {
+      first,
+      last,
+      incomingBias,
+      weightFormat,
+      foldPreQuantScale: options.foldPreQuantScale,
+      splitLongProducts: device === 'webgpu',
+    });
+    incomingBias = segment.transformer.h.at(-1)!.mlp.c_proj.bias;
+    const session = await openSegment(segment, device, weightFormat, definition, options);
+    const blocks = segment.config;
+    try {
+      const next: typeof streams = [];
+      for (const [index, window] of windows.entries()) {
+        const feeds: Record<string, OrtTensor> = first
+          ? { [INPUT_IDS]: new OrtTensor('int64', window.ids, [1, window.ids.length]) }
+          : { [SEGMENT_BRANCH]: streams[index]!.branch, [SEGMENT_RESIDUAL]: streams[index]!.residual };
+        if (last) feeds[SEGMENT_TARGETS] = new OrtTensor('int64', window.next, [1, window.next.length]);
+        const outputs = await session.run(
+          withPasts(feeds, emptyLayers(blocks, 1), emptyLayers(blocks, 1), blocks.numLayers),
+        );
+        if (last) {
+          const scored = fromOrtTensor(outputs[SEGMENT_LOG_PROBABILITIES] as OrtTensor) as Tensor<'float32'>;
+          results.push(scored.data);
+        } else {
+          next.push({
+            branch: outputs[SEGMENT_BRANCH_OUT] as OrtTensor,
+            residual: outputs[SEGMENT_RESIDUAL_OUT] as OrtTensor,
+          });
         }
-        streams = next;
-      } finally {
-        await session.release();
+        streams[index] = undefined;
+        done += 1;
+        options.onStep?.(done, total);
       }
+      streams = next;
+    } finally {
+      await session.release();
     }
-  } finally {
-    for (const scorer of scorers.values()) await scorer.release();
   }
   return results;
 }
@@ -184,33 +190,13 @@ async function openSegment(
 ): Promise<InferenceSession> {
   const handle = await openGraphSession(definition, device, {
     onNotice: options.onNotice,
+    externalDataAbove: options.externalDataAbove ?? DEFAULT_SEGMENT_EXTERNAL_DATA_ABOVE,
     sessionOptions: mergeSessionOptions(
-      // The last segment's logits stay where they are made, for the scorer there.
-      sessionOptionsFor(segment.config.quantMode, device, weightFormat, definition, { logitsOnDevice: true }),
+      sessionOptionsFor(segment.config.quantMode, device, weightFormat, definition),
       options.sessionOptions,
     ),
   });
   return handle.session;
-}
-
-async function score(
-  scorers: Map<ResolvedDevice, TargetScorer>,
-  device: ResolvedDevice,
-  logits: OrtTensor,
-  window: ScoredWindow,
-): Promise<Float32Array> {
-  const location = logits.location === 'gpu-buffer' ? device : 'cpu';
-  let scorer = scorers.get(location);
-  if (scorer === undefined) {
-    scorer = new TargetScorer(location);
-    scorers.set(location, scorer);
-  }
-  try {
-    const scored = await scorer.score(logits, new OrtTensor('int64', window.next, [1, window.next.length]));
-    return (fromOrtTensor(scored) as Tensor<'float32'>).data;
-  } finally {
-    logits.dispose();
-  }
 }
 
 function checkWindow(window: ScoredWindow, index: number, config: GPTConfig): void {
