@@ -293,6 +293,8 @@ function runCommand(
     const started = performance.now();
     const task = spawn(process.execPath, ['--import', preload, cli, ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      // Every run measures both checks: a cached unquantized perplexity would skip one.
+      env: { ...process.env, PTQ_CACHE_DIR: 'off' },
     });
     const sampledPeakRssBytes: Record<string, number> = {};
     const status: string[] = [];
@@ -314,6 +316,14 @@ function runCommand(
       const lines = stderr.split('\n');
       stderr = lines.pop() ?? '';
       for (const line of lines) {
+        // A check's progress (`check unquantized 3/36`): its own phase until its last step, then
+        // calibration (after the unquantized check) or the export (after a quantized one).
+        const check = /^check (\S+) (\d+)\/(\d+)$/.exec(line);
+        if (check !== null) {
+          sample();
+          phase = check[2] === check[3] ? (check[1] === 'unquantized' ? 'calibrate' : 'export') : 'check';
+          continue;
+        }
         if (!line.startsWith('ptq: ')) continue;
         status.push(line);
         sample();
@@ -409,6 +419,7 @@ async function wholeCommand(): Promise<void> {
         'peak RSS GB',
         '× checkpoint',
         'load GB',
+        'checks GB',
         'calibrate GB',
         'export GB',
         'wall s',
@@ -419,6 +430,7 @@ async function wholeCommand(): Promise<void> {
         gigabytes(report.maxRssBytes),
         report.maxRssBytes / checkpointBytes,
         phasePeak(report, 'load'),
+        phasePeak(report, 'check'),
         phasePeak(report, 'calibrate'),
         phasePeak(report, 'export'),
         report.wallSeconds,
