@@ -18,6 +18,7 @@ export {
 export { argmax, type SampleOptions, sampleToken, topKIndices } from './generate/sampling';
 export type { GraphOperators } from './graph/blocks';
 export { type BuildGraphOptions, buildGptGraph } from './graph/build-gpt-graph';
+export { buildSegmentGraph, type SegmentGraphOptions } from './graph/build-segment-graph';
 export { GraphContext } from './graph/graph-context';
 export {
   ATTENTION_MASK,
