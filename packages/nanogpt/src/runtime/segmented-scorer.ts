@@ -11,6 +11,7 @@ import {
   SEGMENT_RESIDUAL,
   SEGMENT_RESIDUAL_OUT,
   SEGMENT_TARGETS,
+  type SegmentGraphOptions,
 } from '../graph/build-segment-graph';
 import { INPUT_IDS } from '../graph/graph-io';
 import { resolveWeightFormat, type WeightFormat } from '../graph/weight-format';
@@ -117,18 +118,9 @@ export async function scoreWindowsBySegments(
   for (const layers of ranges) {
     const first = layers.start === 0;
     const last = layers.end === config.numLayers;
-    const segment = await source.segment(layers);
-    const definition = buildSegmentGraph(segment, {
-      first,
-      last,
-      incomingBias,
-      weightFormat,
-      foldPreQuantScale: options.foldPreQuantScale,
-      splitLongProducts: device === 'webgpu',
-    });
-    incomingBias = segment.transformer.h.at(-1)!.mlp.c_proj.bias;
-    const session = await openSegment(segment, device, weightFormat, definition, options);
-    const blocks = segment.config;
+    const opened = await openSegment(source, layers, { first, last, incomingBias, weightFormat }, options);
+    const { session, blocks } = opened;
+    incomingBias = opened.outgoingBias;
     try {
       const next: typeof streams = [];
       for (const [index, window] of windows.entries()) {
@@ -181,22 +173,36 @@ export function segmentedWindowScorer(
   };
 }
 
+/**
+ * The session of one segment, and what the next needs from it. The segment's model and graph are
+ * dropped when this returns, so their weights can go while the session runs.
+ */
 async function openSegment(
-  segment: GPT,
-  device: ResolvedDevice,
-  weightFormat: WeightFormat | undefined,
-  definition: ReturnType<typeof buildSegmentGraph>,
+  source: GPTSegments,
+  layers: LayerRange,
+  graph: Pick<SegmentGraphOptions, 'first' | 'last' | 'incomingBias' | 'weightFormat'>,
   options: SegmentedScoringOptions,
-): Promise<InferenceSession> {
+): Promise<{ session: InferenceSession; blocks: GPTConfig; outgoingBias: Tensor | undefined }> {
+  const { device } = options;
+  const segment = await source.segment(layers);
+  const definition = buildSegmentGraph(segment, {
+    ...graph,
+    foldPreQuantScale: options.foldPreQuantScale,
+    splitLongProducts: device === 'webgpu',
+  });
   const handle = await openGraphSession(definition, device, {
     onNotice: options.onNotice,
     externalDataAbove: options.externalDataAbove ?? DEFAULT_SEGMENT_EXTERNAL_DATA_ABOVE,
     sessionOptions: mergeSessionOptions(
-      sessionOptionsFor(segment.config.quantMode, device, weightFormat, definition),
+      sessionOptionsFor(segment.config.quantMode, device, graph.weightFormat, definition),
       options.sessionOptions,
     ),
   });
-  return handle.session;
+  return {
+    session: handle.session,
+    blocks: segment.config,
+    outgoingBias: segment.transformer.h.at(-1)!.mlp.c_proj.bias,
+  };
 }
 
 function checkWindow(window: ScoredWindow, index: number, config: GPTConfig): void {
@@ -213,9 +219,10 @@ function checkWindow(window: ScoredWindow, index: number, config: GPTConfig): vo
       `must hold 1 to blockSize ${config.blockSize} tokens, got ${ids.length}`,
     );
   }
+  const vocabulary = BigInt(config.vocabSize);
   for (const values of [ids, next]) {
     for (const value of values) {
-      if (value < 0n || value >= BigInt(config.vocabSize)) {
+      if (value < 0n || value >= vocabulary) {
         throw new InvalidArgumentError(
           `windows[${index}]`,
           `token ${value} is outside the vocabulary [0, ${config.vocabSize})`,
