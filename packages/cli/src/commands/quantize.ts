@@ -139,6 +139,11 @@ export const quantizeCommand = defineCommand({
     }
     const { chooseDevice } = await import('../model/device-choice');
     const device = await chooseDevice(options.device, context);
+    // From here on a signal also removes what the quality check writes to the temporary folder (its
+    // large sessions' external data), not only the export's half-written folder.
+    const { setSignalCleanup } = await import('../signals/exit-on-signal');
+    const { removeTemporaryOutputs } = await import('@ptq/files');
+    setSignalCleanup(removeTemporaryOutputs);
 
     const { loadHfGpt2, readGpt2Config, resolveModelFolder } = await import('@ptq/hf-gpt2');
     let phaseStart = performance.now();

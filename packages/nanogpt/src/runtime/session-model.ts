@@ -1,6 +1,8 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onTemporaryCleanup } from '@ptq/files';
 import { type ModelDefinition, OnnxModelTooLargeError, serializeModel, writeModel } from '@ptq/onnx-format';
 
 /** What `createSession` loads: bytes, or a path with external data beside it, removed by `cleanup`. */
@@ -30,23 +32,52 @@ export async function toSessionModel(
   options: SessionModelOptions = {},
 ): Promise<SessionModel> {
   const limit = options.externalDataAbove;
-  if (limit === undefined || initializerBytes(definition) <= limit) {
+  const optional = limit !== undefined && initializerBytes(definition) > limit;
+  if (!optional) {
     try {
-      const bytes = serializeModel(definition);
-      return { model: bytes, cleanup: async () => {} };
+      return inMemory(definition);
     } catch (error) {
       if (!(error instanceof OnnxModelTooLargeError)) throw error;
     }
   }
+  try {
+    return await withExternalData(definition);
+  } catch (error) {
+    // A file asked for only to save memory: where it cannot be written (a full or read-only
+    // temporary folder), the model goes to onnxruntime as bytes, as a smaller one would.
+    if (!optional) throw error;
+    try {
+      return inMemory(definition);
+    } catch (bytesError) {
+      if (bytesError instanceof OnnxModelTooLargeError) throw error;
+      throw bytesError;
+    }
+  }
+}
+
+function inMemory(definition: ModelDefinition): SessionModel {
+  return { model: serializeModel(definition), cleanup: async () => {} };
+}
+
+/**
+ * The model written with external data to a fresh temporary folder, which a SIGINT or SIGTERM
+ * handler running `@ptq/files`' `removeTemporaryOutputs` removes too.
+ */
+async function withExternalData(definition: ModelDefinition): Promise<SessionModel> {
   const folder = await mkdtemp(join(tmpdir(), 'ptq-nanogpt-'));
+  const unregister = onTemporaryCleanup(() => rmSync(folder, { recursive: true, force: true }));
+  const remove = async () => {
+    unregister();
+    await rm(folder, { recursive: true, force: true });
+  };
   const path = join(folder, 'model.onnx');
   try {
     await writeModel(definition, path, { externalData: true });
   } catch (error) {
-    await rm(folder, { recursive: true, force: true });
+    await remove();
     throw error;
   }
-  return { model: path, cleanup: () => rm(folder, { recursive: true, force: true }) };
+  return { model: path, cleanup: remove };
 }
 
 function initializerBytes(definition: ModelDefinition): number {
