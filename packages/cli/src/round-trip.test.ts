@@ -276,6 +276,23 @@ describe('quantize → inspect → generate → eval on the bundled model (int8 
     expect(report).toContain(` on ${tokens} tokens of 1 text of `);
   }, 120_000);
 
+  test('the unquantized model is checked before calibration, the quantized one after the export is written', async () => {
+    const own = await temporaryFolder();
+    const argv = ['quantize', '--mode', 'int8-weight-only', '--device', 'cpu'];
+    const result = await run([...argv, '--out', path.join(own, 'q8')]);
+    expect(result.exitCode).toBe(0);
+    const lines = result.stderr.split('\n');
+    const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+    const order = [
+      /^check unquantized 1\/1$/,
+      /^ptq: calibrate /,
+      /^ptq: export /,
+      /^check quantized 1\/1$/,
+    ].map(at);
+    expect(order.every((index) => index !== -1)).toBe(true);
+    expect(order).toEqual([...order].sort((left, right) => left - right));
+  }, 120_000);
+
   test('--force replaces the folder whole, and never a file the user added', async () => {
     const before = (await readdir(out)).sort();
     await runJson(['quantize', '--mode', 'int8-weight-only', '--device', 'cpu', '--out', out, '--force']);

@@ -273,6 +273,20 @@ export const quantizeCommand = defineCommand({
       perplexity?: Awaited<ReturnType<typeof quality.checkPerplexity>>;
     };
     const candidates: Candidate[] = [];
+    const measureQuantized = async (candidate: Candidate): Promise<void> => {
+      if (check === undefined || unquantized === undefined) return;
+      const checkStart = performance.now();
+      const { quantizedRuntimeSegments } = await import('@ptq/tripy-loader');
+      candidate.perplexity = await quality.checkPerplexity(
+        quantizedRuntimeSegments(candidate.quantized, checkDtype),
+        device,
+        check,
+        `check ${candidate.algorithm ?? 'quantized'}`,
+        context.progress,
+        context.status,
+      );
+      checkSeconds += secondsSince(checkStart);
+    };
     for (const [index, algorithm] of algorithms.entries()) {
       phaseStart = performance.now();
       // Quantization changes the model in place: each algorithm gets a fresh copy.
@@ -301,19 +315,8 @@ export const quantizeCommand = defineCommand({
         `ptq: calibrate ${formatSeconds(seconds)} (${options.mode}${algorithm === undefined ? '' : ` ${algorithm}`}, ${calibration.description})`,
       );
       const candidate: Candidate = { algorithm, quantized };
-      if (check !== undefined && unquantized !== undefined) {
-        phaseStart = performance.now();
-        const { quantizedRuntimeSegments } = await import('@ptq/tripy-loader');
-        candidate.perplexity = await quality.checkPerplexity(
-          quantizedRuntimeSegments(quantized, checkDtype),
-          device,
-          check,
-          `check ${algorithm ?? 'quantized'}`,
-          context.progress,
-          context.status,
-        );
-        checkSeconds += secondsSince(phaseStart);
-      }
+      // `auto` chooses by the check, so it measures each candidate before anything is written.
+      if (algorithms.length > 1) await measureQuantized(candidate);
       candidates.push(candidate);
     }
     // The better on the held-out text; AWQ-lite, ModelOpt's own choice, on a tie.
@@ -346,6 +349,17 @@ export const quantizeCommand = defineCommand({
     const { files, bytes } = readsDataset ? await folderFiles(written.directory) : written;
     const exportSeconds = secondsSince(phaseStart);
     context.status(`ptq: export ${formatSeconds(exportSeconds)} (${options.format})`);
+    // One algorithm: the model is written first, so a check that fails (or is stopped) after a long
+    // calibration leaves the output in place.
+    if (algorithms.length === 1) {
+      setSignalCleanup(removeTemporaryOutputs, `${options.out} was written`);
+      try {
+        await measureQuantized(chosen);
+      } catch (error) {
+        context.status(`ptq: wrote ${options.out}; measuring its perplexity failed`);
+        throw error;
+      }
+    }
 
     const report =
       check !== undefined && unquantized !== undefined && chosen.perplexity !== undefined

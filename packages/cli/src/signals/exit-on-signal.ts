@@ -4,13 +4,16 @@ export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 type HandledSignal = keyof typeof SIGNAL_EXIT_CODES;
 
 let cleanup: (() => void) | undefined;
+let outcome = 'nothing written';
 
 /**
  * What to run before exiting on a signal: set by the code that writes output (the export's
- * temporary folders), so that commands which load no writer load nothing here.
+ * temporary folders), so that commands which load no writer load nothing here. `written` says what
+ * is already in place (default: nothing), for the line printed on the way out.
  */
-export function setSignalCleanup(action: () => void): void {
+export function setSignalCleanup(action: () => void, written = 'nothing written'): void {
   cleanup = action;
+  outcome = written;
 }
 
 /**
@@ -25,7 +28,7 @@ export function exitOnSignals(stderr: { write(text: string): unknown } = process
         cleanup?.();
       } finally {
         stderr.write(
-          `\nptq: stopped by ${signal}${removed ? '; temporary files removed, nothing written' : ''}\n`,
+          `\nptq: stopped by ${signal}${removed ? `; temporary files removed, ${outcome}` : ''}\n`,
         );
         process.exit(SIGNAL_EXIT_CODES[signal]);
       }
