@@ -96,14 +96,8 @@ export function buildGptGraph(model: GPT, options: BuildGraphOptions = {}): Mode
     ? undefined
     : builder.input(POSITION_IDS, 'int64', [BATCH_DIMENSION, SEQUENCE_DIMENSION]);
   const logitsToKeep = singleRow ? builder.input(NUM_LOGITS_TO_KEEP, 'int64', []) : undefined;
-  const cacheShape = [BATCH_DIMENSION, numHeads, PAST_SEQUENCE_DIMENSION, headSize];
   const presentShape = [BATCH_DIMENSION, numHeads, TOTAL_SEQUENCE_DIMENSION, headSize];
-  const pastKeys = model.transformer.h.map((_, layer) =>
-    builder.input(pastKeyName(layer), dtype, cacheShape),
-  );
-  const pastValues = model.transformer.h.map((_, layer) =>
-    builder.input(pastValueName(layer), dtype, cacheShape),
-  );
+  const { pastKeys, pastValues } = appendCacheInputs(context, model, BATCH_DIMENSION);
 
   const table = appendEmbeddingTable(context, model, operators);
   const embedded = appendEmbeddingLookup(context, table, inputIds);
@@ -170,6 +164,19 @@ function appendKeptRows(context: GraphContext, rows: Value, keep: Value): Value 
   const keepVector = builder.node('Reshape', [keep, context.int64s([1])], {}, hostNode('logits_to_keep'));
   const start = builder.node('Neg', [keepVector], {}, hostNode('kept_start'));
   return builder.node('Slice', [rows, start, context.int64s([2 ** 53]), context.int64s([0])]);
+}
+
+/** Each layer's `past_key_values.*.key` inputs, then its `.value` inputs, `[batch, heads, past, head_size]`. */
+export function appendCacheInputs(
+  context: GraphContext,
+  model: GPT,
+  batch: string | number,
+): { pastKeys: Value[]; pastValues: Value[] } {
+  const { numHeads, embeddingSize } = model.config;
+  const shape = [batch, numHeads, PAST_SEQUENCE_DIMENSION, embeddingSize / numHeads];
+  const inputs = (name: (layer: number) => string) =>
+    model.transformer.h.map((_, layer) => context.builder.input(name(layer), context.dtype, shape));
+  return { pastKeys: inputs(pastKeyName), pastValues: inputs(pastValueName) };
 }
 
 /** A graph builder for `model`, its quant mode and weight format in the metadata, in a context of its dtype. */

@@ -2,6 +2,7 @@ import { appendTargetLogProbabilities, type ModelDefinition, type Value } from '
 import type { Tensor } from '@ptq/tensor';
 import type { GPT } from '../modules/gpt';
 import {
+  appendCacheInputs,
   appendEmbeddingLookup,
   appendEmbeddingTable,
   appendHead,
@@ -16,14 +17,7 @@ import {
   singleRowAttention,
 } from './fused-blocks';
 import { tokensShape } from './graph-context';
-import {
-  INPUT_IDS,
-  LOGITS,
-  PAST_SEQUENCE_DIMENSION,
-  pastKeyName,
-  pastValueName,
-  SEQUENCE_DIMENSION,
-} from './graph-io';
+import { INPUT_IDS, LOGITS, SEQUENCE_DIMENSION } from './graph-io';
 import type { WeightFormat } from './weight-format';
 
 /** A segment's stream inputs (every segment after the first) and outputs (every one before the last). */
@@ -53,7 +47,7 @@ export interface SegmentGraphOptions {
 /**
  * One segment of consecutive blocks of the single-row fused graph `compile` runs (`buildGptGraph`
  * with `operators: 'fused'`, `singleRow`), for a model too large to hold in one session: `model`
- * holds the segment's blocks as its layers (`segmentOf`), plus the embeddings when `first` and
+ * holds the segment's blocks as its layers (`loadGptSegment`), plus the embeddings when `first` and
  * `ln_f` and the head when `last`.
  *
  * The cut is where the whole graph passes the residual stream from one block to the next: the stream
@@ -68,17 +62,11 @@ export interface SegmentGraphOptions {
  */
 export function buildSegmentGraph(model: GPT, options: SegmentGraphOptions): ModelDefinition {
   const { config } = model;
-  const { numHeads, embeddingSize, vocabSize, dtype } = config;
+  const { embeddingSize, vocabSize, dtype } = config;
   checkWeightValues(segmentParameters(model, options));
   const context = newGraphContext('nanogpt-segment', model, options.weightFormat);
   const { builder } = context;
-  const cacheShape = [1, numHeads, PAST_SEQUENCE_DIMENSION, embeddingSize / numHeads];
-  const pastKeys = model.transformer.h.map((_, layer) =>
-    builder.input(pastKeyName(layer), dtype, cacheShape),
-  );
-  const pastValues = model.transformer.h.map((_, layer) =>
-    builder.input(pastValueName(layer), dtype, cacheShape),
-  );
+  const { pastKeys, pastValues } = appendCacheInputs(context, model, 1);
   const streamShape = [1, SEQUENCE_DIMENSION, embeddingSize];
   const rowsShape = context.int64s([-1, embeddingSize]);
 
@@ -86,19 +74,17 @@ export function buildSegmentGraph(model: GPT, options: SegmentGraphOptions): Mod
   // `shaped` is a [1, sequence, …] tensor the lengths are read from, as the whole graph reads them
   // from its embeddings.
   let shaped: Value;
-  let branchInput: Value;
   let residualInput: Value | undefined;
   let wpe: Value | undefined;
   if (options.first) {
     const inputIds = builder.input(INPUT_IDS, 'int64', [1, SEQUENCE_DIMENSION]);
     shaped = appendEmbeddingLookup(context, table!, inputIds);
-    branchInput = builder.node('Reshape', [shaped, rowsShape]);
     wpe = builder.initializer('transformer.wpe.weight', model.transformer.wpe.weight);
   } else {
     shaped = builder.input(SEGMENT_BRANCH, dtype, streamShape);
-    branchInput = builder.node('Reshape', [shaped, rowsShape]);
     residualInput = builder.node('Reshape', [builder.input(SEGMENT_RESIDUAL, dtype, streamShape), rowsShape]);
   }
+  const branchInput = builder.node('Reshape', [shaped, rowsShape]);
   const unflatten = (width: number) => tokensShape(context, shaped, width);
   const { positions, attention } = singleRowAttention(
     context,

@@ -48,9 +48,10 @@ export function checkTargets(
 
 /** Throws, naming `name` and the `[row, column]`, unless every id of a `sequence`-wide matrix is in `[0, vocabSize)`. */
 export function checkVocabulary(name: string, ids: BigInt64Array, sequence: number, vocabSize: number): void {
+  const vocabulary = BigInt(vocabSize);
   for (let index = 0; index < ids.length; index += 1) {
     const id = ids[index]!;
-    if (id < 0n || id >= BigInt(vocabSize)) {
+    if (id < 0n || id >= vocabulary) {
       throw new InvalidArgumentError(
         name,
         `token id ${id} at [${Math.floor(index / sequence)}, ${index % sequence}] is outside the vocabulary [0, ${vocabSize - 1}]`,

@@ -99,7 +99,7 @@ describe('scoreWindowsBySegments', () => {
     );
     const outside = windowsOf([1, 2, 96], [3]);
     await expect(scoreWindowsBySegments(source, outside, { device: 'cpu' })).rejects.toThrow(
-      /windows\[0\].*token 96 is outside the vocabulary \[0, 96\)/,
+      /windows\[0\]\.ids.*token id 96 at \[0, 2\] is outside the vocabulary \[0, 95\]/,
     );
     expect(() => segmentRanges(model.config, 0)).toThrow(/segmentBytes.*positive/);
   });

@@ -17,6 +17,7 @@ import { INPUT_IDS } from '../graph/graph-io';
 import { resolveWeightFormat, type WeightFormat } from '../graph/weight-format';
 import type { GPT } from '../modules/gpt';
 import { type LayerRange, loadGptSegment } from '../modules/gpt-segment';
+import { checkVocabulary } from './batch-inputs';
 import { mergeSessionOptions, openGraphSession, sessionOptionsFor } from './compile';
 import { emptyLayers, withPasts } from './session-tensors';
 import type { RuntimeWindowScorer } from './window-scorer';
@@ -219,15 +220,6 @@ function checkWindow(window: ScoredWindow, index: number, config: GPTConfig): vo
       `must hold 1 to blockSize ${config.blockSize} tokens, got ${ids.length}`,
     );
   }
-  const vocabulary = BigInt(config.vocabSize);
-  for (const values of [ids, next]) {
-    for (const value of values) {
-      if (value < 0n || value >= vocabulary) {
-        throw new InvalidArgumentError(
-          `windows[${index}]`,
-          `token ${value} is outside the vocabulary [0, ${config.vocabSize})`,
-        );
-      }
-    }
-  }
+  checkVocabulary(`windows[${index}].ids`, ids, ids.length, config.vocabSize);
+  checkVocabulary(`windows[${index}].next`, next, next.length, config.vocabSize);
 }
