@@ -299,6 +299,7 @@ function runCommand(
     const sampledPeakRssBytes: Record<string, number> = {};
     const status: string[] = [];
     let phase = 'load';
+    let interrupted = phase;
     let stderr = '';
     const sample = () => {
       try {
@@ -316,12 +317,14 @@ function runCommand(
       const lines = stderr.split('\n');
       stderr = lines.pop() ?? '';
       for (const line of lines) {
-        // A check's progress (`check unquantized 3/36`): its own phase until its last step, then
-        // calibration (after the unquantized check) or the export (after a quantized one).
+        // A check's progress (`check unquantized 3/36`): its own phase until its last step, then the
+        // phase it interrupted, wherever the command runs it (a quantized check comes after the
+        // export now, before it in earlier builds).
         const check = /^check (\S+) (\d+)\/(\d+)$/.exec(line);
         if (check !== null) {
           sample();
-          phase = check[2] === check[3] ? (check[1] === 'unquantized' ? 'calibrate' : 'export') : 'check';
+          if (phase !== 'check') interrupted = phase;
+          phase = check[2] === check[3] ? interrupted : 'check';
           continue;
         }
         if (!line.startsWith('ptq: ')) continue;
