@@ -21,6 +21,7 @@ export {
   type TensorInfo,
 } from './parse-safetensors-header';
 export type { TensorEntries } from './prepare-tensors';
+export { type OnDemandTensorReader, onDemandTensorReader } from './read-tensors-on-demand';
 export {
   isSafetensorsDType,
   SAFETENSORS_DTYPE_BYTES,
@@ -31,6 +32,7 @@ export {
 } from './safetensors-dtype';
 export {
   MissingTensorError,
+  SafetensorsChangedError,
   SafetensorsClosedError,
   SafetensorsFormatError,
   SafetensorsIoError,

@@ -64,3 +64,17 @@ export function wrapIoError(file: string, action: string, cause: unknown): PtqEr
   if (PtqError.isInstance(cause)) return cause;
   return new SafetensorsIoError(file, `${action}${systemErrorSuffix(cause)}`, { cause });
 }
+
+/**
+ * A checkpoint file changed after it was opened (another size, modification time or file): ptq
+ * reads weights from it again while it works, and would mix two checkpoints.
+ */
+export class SafetensorsChangedError extends FileFormatError {
+  constructor(file: string, what: string) {
+    super(
+      'PTQ_SAFETENSORS_CHANGED',
+      file,
+      `changed while ptq was reading weights from it (${what}); leave the checkpoint as it is until the command ends, then run it again`,
+    );
+  }
+}
