@@ -55,7 +55,7 @@ export { type NormalizedTap, normalizeTaps, type TapRequest, type TapResult } fr
 export { type ValidatedBatch, validateBatch } from './graph/validate-batch';
 export { type GraphLinear, isGraphLinear, type LinearModule } from './graph-linear';
 export { gpt2BlockOfLinear, gpt2LinearPaths } from './linear-paths';
-export { type LoadHfGpt2Options, loadHfGpt2 } from './load-hf-gpt2';
+export { type LoadHfGpt2Options, loadHfGpt2, type WeightResidence } from './load-hf-gpt2';
 export { Conv1D } from './modules/conv1d';
 export { Embedding } from './modules/embedding';
 export { GPT2Attention, GPT2Block, GPT2MLP } from './modules/gpt2-block';
@@ -72,6 +72,7 @@ export {
   perplexity,
   type WindowScorer,
 } from './perplexity';
+export { type ReleasesWeights, releaseWeights } from './release-weights';
 export {
   looksLikePath,
   type ResolvedModelFolder,

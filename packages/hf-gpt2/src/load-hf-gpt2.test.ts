@@ -14,7 +14,8 @@ import {
   TokenizerMismatchError,
 } from './errors';
 import type { GPT2LMHeadModel } from './gpt2-lm-head-model';
-import { loadHfGpt2 } from './load-hf-gpt2';
+import { loadHfGpt2, type WeightResidence } from './load-hf-gpt2';
+import { releaseWeights } from './release-weights';
 
 const weights = tinyWeights(21);
 let root: string;
@@ -72,6 +73,19 @@ describe('loadHfGpt2 from a folder', () => {
     const b = await logitsOf(sharded);
     expect(a.shape).toEqual([2, 6, 50]);
     expect(b.data).toEqual(a.data);
+  });
+
+  it('gives the same logits with weights read on demand, which a release drops and a forward reads again', async () => {
+    const folder = await folderWith({ layout: 'prefixed', dtype: 'bfloat16' });
+    const inMemory = await logitsOf(await load(folder));
+    const onDemand = await loadHfGpt2(folder, { device: 'cpu', onNotice: () => {}, weights: 'on-demand' });
+    expect((await logitsOf(onDemand)).data).toEqual(inMemory.data);
+    releaseWeights(onDemand);
+    await onDemand.invalidate();
+    expect((await logitsOf(onDemand)).data).toEqual(inMemory.data);
+    await expect(loadHfGpt2(folder, { weights: 'lazy' as unknown as WeightResidence })).rejects.toThrow(
+      /Invalid argument "weights": must be "in-memory" or "on-demand", got "lazy"/,
+    );
   });
 
   it('exposes config, a module tree and the tokenizer set up for left padding with EOS', async () => {

@@ -1,4 +1,5 @@
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
+import { InvalidArgumentError } from '@ptq/errors';
 import type { Device } from '@ptq/onnx';
 import { readGpt2Config } from './config';
 import { checkGenerationConfig } from './generation-config';
@@ -7,7 +8,19 @@ import { resolveModelFolder } from './resolve-model-folder';
 import { loadGpt2Tokenizer } from './tokenizer';
 import { type Gpt2Weights, openGpt2Weights } from './weights/load-gpt2-weights';
 
+/**
+ * Where the weights live once loaded. `'in-memory'` reads every tensor into memory at load.
+ * `'on-demand'` checks every tensor at load (one at a time) and then reads each from the checkpoint
+ * when a step uses it (`ReloadableTensor`): steps that work a block at a time (block-by-block
+ * calibration, the export, segmented perplexity) release what they used, so the model never holds
+ * the whole checkpoint. The checkpoint must stay unchanged while the model is used
+ * (`SafetensorsChangedError` otherwise).
+ */
+export type WeightResidence = 'in-memory' | 'on-demand';
+
 export interface LoadHfGpt2Options {
+  /** Where the weights live (default `'in-memory'`). */
+  readonly weights?: WeightResidence;
   /** Execution provider for forwards: 'auto' tries cuda → webgpu → cpu (default 'auto'). */
   readonly device?: Device;
   /** Branch, tag or commit of a hub repo (default 'main'). */
@@ -38,6 +51,13 @@ export async function loadHfGpt2(
   pathOrHubId: string,
   options: LoadHfGpt2Options = {},
 ): Promise<GPT2LMHeadModel> {
+  const residence = options.weights ?? 'in-memory';
+  if (residence !== 'in-memory' && residence !== 'on-demand') {
+    throw new InvalidArgumentError(
+      'weights',
+      `must be "in-memory" or "on-demand", got ${JSON.stringify(residence)}`,
+    );
+  }
   const { folder } = await resolveModelFolder(pathOrHubId, options);
   const config = await readGpt2Config(folder);
   // The checkpoint's index is checked against the config (headers only) before the tokenizer or
@@ -48,7 +68,7 @@ export async function loadHfGpt2(
   try {
     tokenizer = await loadGpt2Tokenizer(folder, config);
     await checkGenerationConfig(folder, config);
-    weights = await opened.read();
+    weights = options.weights === 'on-demand' ? await opened.readOnDemand() : await opened.read();
   } finally {
     await opened.close();
   }

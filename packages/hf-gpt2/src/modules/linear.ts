@@ -1,5 +1,5 @@
 import { Module } from '@ptq/module-path';
-import { type Tensor, transposeTensor } from '@ptq/tensor';
+import { releaseTensor, type Tensor, transposeTensor } from '@ptq/tensor';
 import type { GraphLinear } from '../graph-linear';
 
 /** nn.Linear: weight [out, in], optional bias [out]. GPT-2 uses it for `lm_head` (no bias). */
@@ -24,6 +24,13 @@ export class Linear extends Module implements GraphLinear {
   /** As it is stored, [out, in]. */
   graphWeightRows(): Tensor<'float32'> {
     return this.weight;
+  }
+
+  /** Releases a weight and bias that can be read again, and the transposed copy made from them. */
+  releaseWeights(): void {
+    this.#transposed = undefined;
+    releaseTensor(this.weight);
+    releaseTensor(this.bias);
   }
 
   /**

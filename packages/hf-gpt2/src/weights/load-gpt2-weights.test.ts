@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { getSubmodule, namedModules } from '@ptq/module-path';
-import { openSafetensors } from '@ptq/safetensors';
-import { createTensor } from '@ptq/tensor';
+import { openSafetensors, SafetensorsChangedError } from '@ptq/safetensors';
+import { createTensor, ReloadableTensor } from '@ptq/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_CONFIG, tinyWeights, writeTinyCheckpoint } from '../__fixtures__/tiny-gpt2';
 import { parseGpt2Config } from '../config';
@@ -15,7 +15,7 @@ import {
   WeightDtypeError,
 } from '../errors';
 import { Conv1D } from '../modules/conv1d';
-import { loadGpt2Weights } from './load-gpt2-weights';
+import { loadGpt2Weights, openGpt2Weights } from './load-gpt2-weights';
 
 const weights = tinyWeights(7);
 const config = parseGpt2Config(TINY_CONFIG);
@@ -35,12 +35,32 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** The checkpoint's weights as `openGpt2Weights(...).readOnDemand()` gives them. */
+async function loadOnDemand(folder: string, loadConfig = config) {
+  const opened = await openGpt2Weights(folder, loadConfig);
+  try {
+    return await opened.readOnDemand();
+  } finally {
+    await opened.close();
+  }
+}
+
 async function expectSameWeights(
   folder: string,
   configOverrides: Record<string, unknown> = {},
 ): Promise<void> {
-  const loaded = await loadGpt2Weights(folder, parseGpt2Config({ ...TINY_CONFIG, ...configOverrides }));
+  const loadConfig = parseGpt2Config({ ...TINY_CONFIG, ...configOverrides });
+  const loaded = await loadGpt2Weights(folder, loadConfig);
+  const onDemand = await loadOnDemand(folder, loadConfig);
   for (const [name, expected] of weights) {
+    const reloadable = getSubmodule<ReloadableTensor<'float32'>>({ transformer: onDemand.transformer }, name);
+    expect(reloadable).toBeInstanceOf(ReloadableTensor);
+    expect(reloadable.resident, name).toBe(false);
+    expect(reloadable.shape, name).toEqual(expected.shape);
+    expect(reloadable.data, name).toEqual(expected.data);
+    reloadable.release();
+    expect(reloadable.data, `${name} read again`).toEqual(expected.data);
+    reloadable.release();
     const tensor = getSubmodule<{ dtype: string; shape: number[]; data: Float32Array }>(
       { transformer: loaded.transformer },
       name,
@@ -84,6 +104,21 @@ describe('loadGpt2Weights', () => {
     expect(files).toContain('model.safetensors.index.json');
     await expectSameWeights(sharded);
     await expectSameWeights(await folderWith({ dtype: 'bfloat16', layout: 'unprefixed' }));
+  });
+
+  it('reads a weight on demand again after a release, and refuses a checkpoint changed meanwhile', async () => {
+    const folder = await folderWith();
+    const onDemand = await loadOnDemand(folder);
+    const conv = onDemand.transformer.h[0]!.mlp.c_fc as Conv1D;
+    expect(conv.weight.data).toEqual(weights.get('transformer.h.0.mlp.c_fc.weight')!.data);
+    // Held: the file may change under it without a read.
+    await writeFile(path.join(folder, 'model.safetensors'), new Uint8Array(1), { flag: 'a' });
+    expect(conv.weight.data).toEqual(weights.get('transformer.h.0.mlp.c_fc.weight')!.data);
+    (conv.weight as ReloadableTensor).release();
+    expect(() => conv.weight.data).toThrow(SafetensorsChangedError);
+    expect(() => conv.weight.data).toThrow(
+      /model\.safetensors: changed while ptq was reading weights from it/,
+    );
   });
 
   it('walks every module of the tree by path', async () => {
@@ -294,10 +329,12 @@ describe('loadGpt2Weights checks every tensor for NaN and infinities', () => {
   ): Promise<{ error: unknown; folder: string }> {
     const folder = path.join(root, `checkpoint-${counter++}`);
     await writeTinyCheckpoint(folder, pokedWeights, options);
-    const error = await loadGpt2Weights(
-      folder,
-      parseGpt2Config({ ...TINY_CONFIG, ...configOverrides }),
-    ).catch((caught: unknown) => caught);
+    const loadConfig = parseGpt2Config({ ...TINY_CONFIG, ...configOverrides });
+    const error = await loadGpt2Weights(folder, loadConfig).catch((caught: unknown) => caught);
+    // Read on demand, the weights are checked at load the same way, one tensor at a time.
+    const onDemandError = await loadOnDemand(folder, loadConfig).catch((caught: unknown) => caught);
+    expect(onDemandError).toEqual(error);
+    expect((onDemandError as Error).message).toBe((error as Error).message);
     return { error, folder };
   }
 

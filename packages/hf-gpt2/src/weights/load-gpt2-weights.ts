@@ -1,5 +1,16 @@
-import { openSafetensorsCheckpoint, type SafetensorsCheckpoint } from '@ptq/safetensors';
-import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import {
+  onDemandTensorReader,
+  openSafetensorsCheckpoint,
+  type SafetensorsCheckpoint,
+} from '@ptq/safetensors';
+import {
+  bfloat16ToFloat32Array,
+  createTensor,
+  float16ToFloat32Array,
+  ReloadableTensor,
+  type Tensor,
+  toFloat32,
+} from '@ptq/tensor';
 import type { Gpt2Config } from '../config';
 import { MissingWeightsError, ShapeMismatchError, UnexpectedWeightsError, WeightDtypeError } from '../errors';
 import { Conv1D } from '../modules/conv1d';
@@ -61,6 +72,11 @@ export async function loadGpt2Weights(
 export interface OpenedGpt2Weights {
   /** Reads every tensor (checking each for NaN and ±Inf) into the module tree. */
   read(): Promise<Gpt2Weights>;
+  /**
+   * Checks every tensor as `read` does, one at a time, and builds the module tree over tensors read
+   * from the file when they are used (see `WeightResidence`); works after `close`.
+   */
+  readOnDemand(): Promise<Gpt2Weights>;
   close(): Promise<void>;
 }
 
@@ -78,6 +94,7 @@ export async function openGpt2Weights(
     const plan = planWeights(checkpoint, config, options.strict ?? true);
     return {
       read: () => readWeights(checkpoint, config, plan),
+      readOnDemand: () => readWeightsOnDemand(checkpoint, config, plan),
       close: () => checkpoint.close(),
     };
   } catch (error) {
@@ -167,15 +184,11 @@ async function readWeights(
   const { keys, tied } = plan;
   // The parameters in the order they are read below: each read starts the next one's, so the file
   // is read (in the thread pool) while the previous tensor is converted and checked.
-  const order = gpt2Parameters(config)
-    .map(({ name }) => name)
-    .filter((name) => !(tied && name === 'lm_head.weight'));
-  const position = new Map(order.map((name, index) => [name, index]));
+  const order = neededParameters(config, tied);
   const slab = float32Slab(
     checkpoint,
     order.map((name) => keys.get(name)!),
   );
-  const reading = new Map<string, Promise<Tensor>>();
   const readTensor = async (key: string): Promise<Tensor> => {
     const view = slab.get(key);
     if (view === undefined) return checkpoint.readTensor(key);
@@ -183,53 +196,133 @@ async function readWeights(
     const data = new Float32Array(view.buffer, view.byteOffset, view.byteLength / 4);
     return createTensor('float32', checkpoint.tensors.get(key)!.shape, data);
   };
-  const startReading = (name: string) => {
-    if (reading.has(name)) return;
-    const started = readTensor(keys.get(name)!);
-    // A read nobody awaits (an earlier tensor failed) must not surface as an unhandled rejection.
-    started.catch(() => undefined);
-    reading.set(name, started);
-  };
-  const read = async (name: string): Promise<Tensor<'float32'>> => {
-    const key = keys.get(name)!;
-    startReading(name);
-    const pending = reading.get(name)!;
-    reading.delete(name);
-    const following = order[(position.get(name) ?? order.length) + 1];
-    if (following !== undefined) startReading(following);
-    const tensor = await pending;
-    const data = tensor.dtype === 'float32' ? (tensor.data as Float32Array) : toFloat32(tensor);
-    assertFiniteWeight(data, tensor.shape, key, checkpoint.tensors.get(key)!.file);
-    return createTensor('float32', tensor.shape, data);
-  };
-  const epsilon = config.layer_norm_epsilon;
-  const layerNorm = async (prefix: string) =>
-    new LayerNorm(await read(`${prefix}.weight`), await read(`${prefix}.bias`), epsilon);
-  const conv1d = async (prefix: string) =>
-    new Conv1D(await read(`${prefix}.weight`), await read(`${prefix}.bias`));
-
-  const wte = new Embedding(await read('transformer.wte.weight'));
-  const wpe = new Embedding(await read('transformer.wpe.weight'));
-  const blocks: GPT2Block[] = [];
-  for (let layer = 0; layer < config.n_layer; layer++) {
-    const prefix = `transformer.h.${layer}`;
-    const ln1 = await layerNorm(`${prefix}.ln_1`);
-    const attention = new GPT2Attention(
-      await conv1d(`${prefix}.attn.c_attn`),
-      await conv1d(`${prefix}.attn.c_proj`),
-    );
-    const ln2 = await layerNorm(`${prefix}.ln_2`);
-    const mlp = new GPT2MLP(await conv1d(`${prefix}.mlp.c_fc`), await conv1d(`${prefix}.mlp.c_proj`));
-    blocks.push(new GPT2Block(ln1, attention, ln2, mlp));
-  }
-  const lnF = await layerNorm('transformer.ln_f');
-  const lmHead = new Linear(tied ? wte.weight : await read('lm_head.weight'));
+  const tensors = new Map<string, Tensor<'float32'>>();
+  await readInOrder(
+    order,
+    (name) => readTensor(keys.get(name)!),
+    (name, tensor) => {
+      const key = keys.get(name)!;
+      const data = tensor.dtype === 'float32' ? (tensor.data as Float32Array) : toFloat32(tensor);
+      assertFiniteWeight(data, tensor.shape, key, checkpoint.tensors.get(key)!.file);
+      tensors.set(name, createTensor('float32', tensor.shape, data));
+    },
+  );
   return {
-    transformer: new GPT2Model(wte, wpe, blocks, lnF),
-    lm_head: lmHead,
+    ...moduleTree(config, tied, (name) => tensors.get(name)!),
     tied,
     checkpointPath: checkpoint.path,
   };
+}
+
+/**
+ * Checks every tensor (dtype, NaN and ±Inf) one at a time through one reused buffer, then builds the
+ * module tree over `ReloadableTensor`s that read their tensor from the file again whenever they are
+ * read after a release: the model holds only what its steps are using.
+ */
+async function readWeightsOnDemand(
+  checkpoint: SafetensorsCheckpoint,
+  config: Gpt2Config,
+  plan: WeightPlan,
+): Promise<Gpt2Weights> {
+  const { keys, tied } = plan;
+  const order = neededParameters(config, tied);
+  const infoOf = (name: string) => checkpoint.tensors.get(keys.get(name)!)!;
+  const largest = Math.max(0, ...order.map((name) => infoOf(name).byteLength));
+  // Two buffers, so one tensor is checked while the next is read.
+  const buffers = [new ArrayBuffer(largest), new ArrayBuffer(largest)];
+  let turn = 0;
+  await readInOrder(
+    order,
+    async (name) => {
+      const info = infoOf(name);
+      const bytes = new Uint8Array(buffers[turn++ % 2]!, 0, info.byteLength);
+      await checkpoint.readTensorBytes(keys.get(name)!, bytes);
+      return bytes;
+    },
+    (name, bytes) => {
+      const info = infoOf(name);
+      assertFiniteWeight(toFloat32Data(info.dtype, bytes), info.shape, keys.get(name)!, info.file);
+    },
+  );
+  const reader = onDemandTensorReader(checkpoint);
+  const reloadable = (name: string) => {
+    const key = keys.get(name)!;
+    const info = infoOf(name);
+    return new ReloadableTensor('float32', info.shape, () => {
+      const bytes = new Uint8Array(info.byteLength);
+      reader.readInto(info, bytes);
+      const data = toFloat32Data(info.dtype, bytes);
+      // The file was checked when it was opened; a read that differs from it is refused by the
+      // reader, and this pass costs little beside the read.
+      assertFiniteWeight(data, info.shape, key, info.file);
+      return data;
+    });
+  };
+  return {
+    ...moduleTree(config, tied, reloadable),
+    tied,
+    checkpointPath: checkpoint.path,
+  };
+}
+
+/** The parameters a model of `config` reads from its checkpoint, in module order. */
+function neededParameters(config: Gpt2Config, tied: boolean): string[] {
+  return gpt2Parameters(config)
+    .map(({ name }) => name)
+    .filter((name) => !(tied && name === 'lm_head.weight'));
+}
+
+/**
+ * Reads `order`'s tensors one after another, the next read started before the previous one is
+ * handled, so the file is read (in the thread pool) while a tensor is converted and checked.
+ */
+async function readInOrder<T>(
+  order: readonly string[],
+  read: (name: string) => Promise<T>,
+  handle: (name: string, value: T) => void,
+): Promise<void> {
+  let pending: Promise<T> | undefined;
+  for (const [index, name] of order.entries()) {
+    const current = pending ?? read(name);
+    const following = order[index + 1];
+    pending = following === undefined ? undefined : read(following);
+    // A read nobody awaits (this tensor failed) must not surface as an unhandled rejection.
+    pending?.catch(() => undefined);
+    handle(name, await current);
+  }
+}
+
+/** A float tensor's little-endian bytes as float32 (F32 viewed in place, F16 and BF16 widened). */
+function toFloat32Data(dtype: string, bytes: Uint8Array): Float32Array {
+  if (dtype === 'F32') return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const bits = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  return dtype === 'F16' ? float16ToFloat32Array(bits) : bfloat16ToFloat32Array(bits);
+}
+
+/** The module tree over the tensors `tensor` gives for each parameter name. */
+function moduleTree(
+  config: Gpt2Config,
+  tied: boolean,
+  tensor: (name: string) => Tensor<'float32'>,
+): { transformer: GPT2Model; lm_head: Linear } {
+  const epsilon = config.layer_norm_epsilon;
+  const layerNorm = (prefix: string) =>
+    new LayerNorm(tensor(`${prefix}.weight`), tensor(`${prefix}.bias`), epsilon);
+  const conv1d = (prefix: string) => new Conv1D(tensor(`${prefix}.weight`), tensor(`${prefix}.bias`));
+  const wte = new Embedding(tensor('transformer.wte.weight'));
+  const wpe = new Embedding(tensor('transformer.wpe.weight'));
+  const blocks: GPT2Block[] = [];
+  for (let layer = 0; layer < config.n_layer; layer++) {
+    const prefix = `transformer.h.${layer}`;
+    const ln1 = layerNorm(`${prefix}.ln_1`);
+    const attention = new GPT2Attention(conv1d(`${prefix}.attn.c_attn`), conv1d(`${prefix}.attn.c_proj`));
+    const ln2 = layerNorm(`${prefix}.ln_2`);
+    const mlp = new GPT2MLP(conv1d(`${prefix}.mlp.c_fc`), conv1d(`${prefix}.mlp.c_proj`));
+    blocks.push(new GPT2Block(ln1, attention, ln2, mlp));
+  }
+  const lnF = layerNorm('transformer.ln_f');
+  const lmHead = new Linear(tied ? wte.weight : tensor('lm_head.weight'));
+  return { transformer: new GPT2Model(wte, wpe, blocks, lnF), lm_head: lmHead };
 }
 
 /**
