@@ -5,7 +5,7 @@ import { AwqSearchGraphs, type SearchInput, searchInputRows } from './awq-search
 import { type GPT2ForwardLoop, tappedModel } from './calibration-model';
 import { weightAmax, weightAmaxShape } from './max-calibration';
 import type { QuantLinear } from './quant-linear';
-import { scaleWeightColumns } from './scale-weight-columns';
+import { scaleColumnsInto, scaleWeightColumns } from './scale-weight-columns';
 
 const FLOAT32_TINY = 1.1754943508222875e-38;
 const SCALE_MIN = Math.fround(1e-4);
@@ -313,14 +313,10 @@ export function applyAwqScale(linear: QuantLinear, scale: Float32Array, scaled?:
   } else if (blockSize !== undefined && Number.isSafeInteger(blockSize) && blockSize >= 1) {
     blockAmax = scaleWeightColumns(source, target, out, inFeatures, scale, blockSize);
   } else {
-    for (let row = 0; row < out; row++) {
-      const offset = row * inFeatures;
-      for (let column = 0; column < inFeatures; column++) {
-        target[offset + column] = Math.fround(source[offset + column]! * scale[column]!);
-      }
-    }
+    scaleColumnsInto(source, target, out, inFeatures, scale);
   }
   if (target !== source) linear.weight = createTensor('float32', [out, inFeatures], target);
+  linear.noteColumnScale(scale);
   linear.input_quantizer.preQuantScale = createTensor('float32', [inFeatures], reciprocal(scale));
   // Without a block amax (other layouts, or a NaN that weightAmax reports), weightAmax computes it.
   quantizer.amax =

@@ -6,6 +6,7 @@ import {
   type GPT2LMHeadModel,
   Gpt2BlockSession,
   gpt2BlockOfLinear,
+  releaseWeights,
   type TapRequest,
 } from '@ptq/hf-gpt2';
 import { type KernelDevice, requestKernelDevice } from '@ptq/nanogpt';
@@ -189,6 +190,10 @@ export async function calibrateBlockByBlock(
   let hidden: BlockHiddenState[] = runs.map(({ batch }) =>
     embedBatch(model.transformer, batch.inputIds, batch.attentionMask),
   );
+  // Weights read from the checkpoint on demand are dropped once used: the embeddings now, and each
+  // block once it is done (AWQ's scales are applied after the last block, reading them again).
+  releaseWeights(model.transformer.wte);
+  releaseWeights(model.transformer.wpe);
   // On the device, a block's session outlives its runs until the next block has run: the device
   // tensors it made (its hidden outputs, captured inputs) are read while it is open.
   let previous: Gpt2BlockSession | undefined;
@@ -302,6 +307,7 @@ export async function calibrateBlockByBlock(
           lossForm,
         });
       }
+      releaseWeights(model.transformer.h[layer]!);
     }
   } finally {
     disposeDeviceTensors([...onDevice], onDevice);
@@ -363,6 +369,8 @@ async function calibrateOnKernelsIfChosen(
       ...(options.awqAlphaStep === undefined ? {} : { awqAlphaStep: options.awqAlphaStep }),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.weightMaxima ? { weightMaxima: options.weightMaxima } : {}),
+      // A weight read from the checkpoint on demand is dropped once its block is done with it.
+      onWeightsDone: (path: string) => linears.get(path)?.releaseWeights(),
       ...(onAwqScale
         ? {
             onAwqScale: (path: string, scale: Float32Array, weight?: ScaledWeight) => {

@@ -1,6 +1,6 @@
 import { createForwardLoop, type TextEncoding, type TextSplit } from '@ptq/calibration';
 import { InvalidArgumentError } from '@ptq/errors';
-import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
+import { type GPT2LMHeadModel, releaseWeights } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
 import { createTensor } from '@ptq/tensor';
 import { type AwqLayerResult, type AwqProgress, applyAwqScale, awqLite, type ScaledWeight } from './awq-lite';
@@ -265,7 +265,10 @@ export async function modelOptQuantize(
     if (algorithm.method === 'awq_lite') {
       awq = calibrated.awq;
       for (const [path, scale] of calibrated.awqScales) {
-        if (!scaled.has(path)) applyAwqScale(linears.get(path)!, scale);
+        if (scaled.has(path)) continue;
+        const linear = linears.get(path)!;
+        applyAwqScale(linear, scale);
+        linear.releaseWeights();
       }
     }
   } else if (forwardLoop !== undefined) {
@@ -295,7 +298,10 @@ export async function modelOptQuantize(
       );
     }
     linear.invalidate();
+    // A weight read from the checkpoint on demand is read again by whatever uses it next (the export).
+    linear.releaseWeights();
   }
+  releaseWeights(model);
   const seconds = (performance.now() - started) / 1000;
   log(`ptq: quantization took ${seconds.toFixed(2)} s`);
   return new QuantizedModel({

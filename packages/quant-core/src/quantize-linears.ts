@@ -1,6 +1,6 @@
 import { Conv1D, type GPT2LMHeadModel, isGraphLinear } from '@ptq/hf-gpt2';
 import { getSubmodule, setSubmodule } from '@ptq/module-path';
-import { createTensor, type Tensor } from '@ptq/tensor';
+import { createTensor, isReloadableTensor, type ReloadableTensor, type Tensor } from '@ptq/tensor';
 import type { QuantConfig } from './quant-config';
 import { QuantLinear, type TransposeScratch } from './quant-linear';
 import { TensorQuantizer } from './tensor-quantizer';
@@ -47,7 +47,13 @@ export function quantizeLinears(model: GPT2LMHeadModel, config: QuantConfig): Ma
     });
     if (!quantizers.some((quantizer) => quantizer.enabled)) continue;
     let linear: QuantLinear;
-    if (module instanceof Conv1D) {
+    if (module instanceof Conv1D && isReloadableTensor(module.weight)) {
+      // Read from the checkpoint when needed: the linear makes its [out, in] weight from it each time.
+      linear = new QuantLinear(module.weight, module.bias, {
+        conv1d: scratch,
+        source: module.weight as ReloadableTensor<'float32'>,
+      });
+    } else if (module instanceof Conv1D) {
       const [inFeatures = 0, outFeatures = 0] = module.weight.shape;
       linear = new QuantLinear(
         createTensor('float32', [outFeatures, inFeatures], module.weight.data),

@@ -59,3 +59,19 @@ export function scaleWeightColumns(
   }
   return sawNaN ? undefined : amax;
 }
+
+/** `target[o, i] = fround(source[o, i] · scale[i])` for a row-major `[rows, columns]` weight (`target` may be `source`). */
+export function scaleColumnsInto(
+  source: Float32Array,
+  target: Float32Array,
+  rows: number,
+  columns: number,
+  scale: Float32Array,
+): void {
+  for (let row = 0; row < rows; row++) {
+    const offset = row * columns;
+    for (let column = 0; column < columns; column++) {
+      target[offset + column] = Math.fround(source[offset + column]! * scale[column]!);
+    }
+  }
+}

@@ -76,6 +76,11 @@ export interface KernelCalibrationOptions {
    * block: a per-tensor max weight amax without a pass over the weight on the host.
    */
   readonly weightMaxima?: ReadonlySet<string>;
+  /**
+   * Called once calibration reads a linear's weight no more: its final `[out, in]` (transposed, or
+   * scaled by AWQ, on the device) has come back to the host and `onAwqScale` has taken it.
+   */
+  readonly onWeightsDone?: (path: string) => void;
 }
 
 export interface KernelCalibrationResult {
@@ -427,7 +432,10 @@ async function calibrate(
           if (linear !== undefined && !(blockAwq.includes(path) && options.onAwqScale)) {
             returning.push({
               regions: [{ buffer: rows, floats: inFeatures * outFeatures, into: conv1d! }],
-              arrived: () => linear.markTransposed(),
+              arrived: () => {
+                linear.markTransposed();
+                options.onWeightsDone?.(path);
+              },
             });
           }
           return [path, rows];
@@ -702,6 +710,7 @@ async function calibrate(
             blockSize: shape.blockSize,
             blockAmax: amax!,
           });
+          options.onWeightsDone?.(path);
         },
       });
     }
