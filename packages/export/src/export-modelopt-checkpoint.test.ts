@@ -2,9 +2,10 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
 import { MissingTokenizerError } from '@ptq/hf-gpt2';
-import type { QuantMode } from '@ptq/quant-core';
+import { namedModules } from '@ptq/module-path';
+import type { QuantizedModel, QuantMode } from '@ptq/quant-core';
 import { openSafetensorsCheckpoint } from '@ptq/safetensors';
-import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import { createTensor, isReloadableTensor, type ReloadableTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { float8Value, roundHalfEvenReference, signedNibble } from './__fixtures__/independent-codecs';
 import { quantizedDefaultModel, temporaryFolder } from './__fixtures__/quantized-default-model';
@@ -101,6 +102,22 @@ const EXPORT_FILES = [
   'tokenizer_config.json',
 ];
 
+/** The weights read on demand that the quantized model holds now, by module path. */
+function heldWeights(quantized: QuantizedModel): string[] {
+  const held: string[] = [];
+  for (const [path, module] of namedModules(quantized.model)) {
+    // A quantized linear's weight is behind a getter.
+    for (const [name, value] of [
+      ...Object.entries(module),
+      ['weight', (module as { weight?: unknown }).weight],
+    ]) {
+      if (isReloadableTensor(value as Tensor) && (value as ReloadableTensor).resident)
+        held.push(`${path}.${name}`);
+    }
+  }
+  return [...new Set(held)];
+}
+
 describe.each([
   ['int8-weight-only', 'W8A16'],
   ['int4-weight-only', 'W4A16_AWQ'],
@@ -156,6 +173,19 @@ describe.each([
       expect((await readFile(join(folder, name))).equals(await readFile(join(DEFAULT_MODEL_DIR, name)))).toBe(
         true,
       );
+    }
+  });
+
+  it('writes the same bytes from a model whose weights are read on demand, holding none after', async () => {
+    const quantized = await quantizedDefaultModel(mode, 'on-demand');
+    const onDemand = join(await temporaryFolder(), 'checkpoint');
+    await exportModelOptCheckpoint(quantized, onDemand, { sourceDir: DEFAULT_MODEL_DIR });
+    expect(heldWeights(quantized)).toEqual([]);
+    for (const file of ['model.safetensors', 'config.json', 'hf_quant_config.json']) {
+      expect(
+        Buffer.compare(await readFile(join(onDemand, file)), await readFile(join(folder, file))),
+        file,
+      ).toBe(0);
     }
   });
 

@@ -2,7 +2,7 @@ import { isAttentionBuffer } from '@ptq/hf-gpt2';
 import type { QuantizedModel, QuantLinear } from '@ptq/quant-core';
 import type { PlannedTensor } from '@ptq/safetensors';
 import { CODES_AMAX_LIMIT, fakeQuantModelOptCodes, fakeQuantModelOptPackedInt4Rows } from '@ptq/scale-math';
-import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import { createTensor, releaseTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { runtimeWeight } from '@ptq/tripy-loader';
 import { UnsupportedExportError } from './errors';
 import {
@@ -121,7 +121,14 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
   const entries = new Map<string, { layout: TensorLayout; make: () => Tensor }>();
   const floatEntry = (value: Tensor) => ({
     layout: { dtype: 'float32' as const, shape: value.shape },
-    make: () => asFloat32(value),
+    make: () => {
+      // A weight read from the checkpoint on demand is dropped by the model once made here: the
+      // export holds it until it is written.
+      const made = asFloat32(value);
+      const held = createTensor('float32', made.shape, made.data as Float32Array);
+      releaseTensor(value);
+      return held;
+    },
   });
   for (const [key, value] of source) {
     if (isQuantizerBuffer(key) || isAttentionBuffer(key)) continue;
@@ -138,7 +145,7 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
   let fakeQuantized: Float32Array | undefined;
   const largestWeight = Math.max(
     0,
-    ...[...quantizedLinears.values()].map((linear) => linear.weight.data.length),
+    ...[...quantizedLinears.values()].map((linear) => linear.inFeatures * linear.outFeatures),
   );
   // Where packed int4 weights go when the iteration reuses arrays (see ModelOptTensorsOptions).
   let reusePackedWeights = false;
@@ -164,8 +171,11 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     const part = (name: keyof ReturnType<typeof modelOptLinearTensors>) => () => {
       made ??= linearTensors(path, linear);
       const tensor = made[name]!;
-      // The last of the linear's tensors drops the rest.
-      if (name === lastPart) made = undefined;
+      // The last of the linear's tensors drops the rest, and the weight when it can be read again.
+      if (name === lastPart) {
+        made = undefined;
+        linear.releaseWeights();
+      }
       return tensor;
     };
     const preQuantScale =

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import { loadHfGpt2 } from '@ptq/hf-gpt2';
+import { loadHfGpt2, type WeightResidence } from '@ptq/hf-gpt2';
 import { GPT, type ModelDType } from '@ptq/nanogpt';
 import { modelOptQuantize, type QuantizedModel, type QuantMode } from '@ptq/quant-core';
 import { gptConfigFromHf, hfStateToRuntime, quantizedStateToRuntime } from '@ptq/tripy-loader';
@@ -17,14 +17,18 @@ const CALIBRATION = {
   'int4-weight-only': { numSamples: 4, batchSize: 4 },
 } as const;
 
-const cache = new Map<QuantMode, Promise<QuantizedModel>>();
+const cache = new Map<string, Promise<QuantizedModel>>();
 
 /** The default model quantized in `mode`, once per test file (each mode loads its own HF model, as quantizing changes it). */
-export function quantizedDefaultModel(mode: QuantMode): Promise<QuantizedModel> {
-  let promise = cache.get(mode);
+export function quantizedDefaultModel(
+  mode: QuantMode,
+  weights: WeightResidence = 'in-memory',
+): Promise<QuantizedModel> {
+  const key = `${mode} ${weights}`;
+  let promise = cache.get(key);
   if (promise === undefined) {
     promise = (async () => {
-      const hf = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+      const hf = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {}, weights });
       return modelOptQuantize(hf, mode, {
         ...quiet,
         ...CALIBRATION[mode],
@@ -32,7 +36,7 @@ export function quantizedDefaultModel(mode: QuantMode): Promise<QuantizedModel> 
         device: 'cpu',
       });
     })();
-    cache.set(mode, promise);
+    cache.set(key, promise);
   }
   return promise;
 }
