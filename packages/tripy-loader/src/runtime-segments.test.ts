@@ -1,15 +1,33 @@
 import { DEFAULT_MODEL_DIR, readHeldOutText } from '@ptq/default-model';
-import { type Conv1D, loadHfGpt2 } from '@ptq/hf-gpt2';
+import { type Conv1D, type GPT2LMHeadModel, loadHfGpt2, type WeightResidence } from '@ptq/hf-gpt2';
+import { namedModules } from '@ptq/module-path';
 import { compile, GPT, type ScoredWindow, scoreWindowsBySegments } from '@ptq/nanogpt';
 import { modelOptQuantize } from '@ptq/quant-core';
-import { createTensor, transposeTensor } from '@ptq/tensor';
+import {
+  createTensor,
+  isReloadableTensor,
+  type ReloadableTensor,
+  type Tensor,
+  transposeTensor,
+} from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { gptConfigFromHf } from './gpt-config-from-hf';
 import { quantizedStateToRuntime } from './load-quant-weights-from-hf';
 import { hfStateToRuntime } from './load-weights-from-hf';
 import { hfRuntimeSegments, quantizedRuntimeSegments } from './runtime-segments';
 
-const load = () => loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+const load = (weights: WeightResidence = 'in-memory') =>
+  loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {}, weights });
+
+/** Whether any weight read from the checkpoint on demand is held now. */
+function holdsWeights(model: GPT2LMHeadModel): boolean {
+  // A quantized linear's weight is behind a getter.
+  return [...namedModules(model)].some(([, module]) =>
+    [...Object.values(module), (module as { weight?: unknown }).weight].some(
+      (value) => isReloadableTensor(value as Tensor) && (value as ReloadableTensor).resident,
+    ),
+  );
+}
 
 async function heldOutWindow(): Promise<ScoredWindow> {
   const hf = await load();
@@ -56,10 +74,35 @@ describe('runtime segments', () => {
     expect(middle.transformer.wte.weight.data.every((value) => value === 0)).toBe(true);
   });
 
+  it('of an HF model read on demand: the same scores, and each segment’s weights dropped after it', async () => {
+    const hf = await load('on-demand');
+    const window = await heldOutWindow();
+    // The whole model's state copied, so reading it later reads nothing of the HF model again.
+    const state = new Map(
+      [...hfStateToRuntime(hf, 'float32')].map(([key, tensor]) => [
+        key,
+        createTensor(tensor.dtype, tensor.shape, tensor.data.slice()),
+      ]),
+    );
+    const whole = new GPT(gptConfigFromHf(hf.config));
+    whole.loadStateDict(state, { strict: true });
+    const expected = await wholeGraph(whole, window);
+    expect(holdsWeights(hf)).toBe(true);
+    const segments = hfRuntimeSegments(hf, 'float32');
+    const first = await segments.segment({ start: 0, end: 1 });
+    expect(holdsWeights(hf)).toBe(false);
+    expect(first.transformer.h[0]!.attn.c_attn.weight.data).toEqual(
+      state.get('transformer.h.0.attn.c_attn.weight')!.data,
+    );
+    const [scored] = await scoreWindowsBySegments(segments, [window], { device: 'cpu', segmentBytes: 1 });
+    expect(holdsWeights(hf)).toBe(false);
+    expect(scored).toEqual(expected);
+  });
+
   it.each(['int4-weight-only', 'float8'] as const)(
-    'of the %s model: the whole quantized runtime model’s scores bit for bit',
+    'of the %s model read on demand: the whole quantized runtime model’s scores bit for bit',
     async (mode) => {
-      const quantized = await modelOptQuantize(await load(), mode, {
+      const quantized = await modelOptQuantize(await load('on-demand'), mode, {
         numSamples: 4,
         batchSize: 2,
         maxSampleLength: 64,
@@ -69,6 +112,7 @@ describe('runtime segments', () => {
       const window = await heldOutWindow();
       const whole = new GPT(gptConfigFromHf(quantized.model.config, { quantMode: quantized.mode }));
       whole.loadStateDict(quantizedStateToRuntime(quantized, 'float32'), { strict: true });
+      const expected = await wholeGraph(whole, window);
       const [scored] = await scoreWindowsBySegments(
         quantizedRuntimeSegments(quantized, 'float32'),
         [window],
@@ -77,7 +121,8 @@ describe('runtime segments', () => {
           segmentBytes: 1,
         },
       );
-      expect(scored).toEqual(await wholeGraph(whole, window));
+      expect(holdsWeights(quantized.model)).toBe(false);
+      expect(scored).toEqual(expected);
     },
     300_000,
   );

@@ -1,4 +1,4 @@
-import type { GPT2LMHeadModel } from '@ptq/hf-gpt2';
+import { type GPT2LMHeadModel, releaseWeights } from '@ptq/hf-gpt2';
 import {
   type GPTConfigInput,
   type GPTSegments,
@@ -8,7 +8,7 @@ import {
   segmentKey,
 } from '@ptq/nanogpt';
 import type { QuantizedModel } from '@ptq/quant-core';
-import type { Tensor } from '@ptq/tensor';
+import { createTensor, isReloadableTensor, type Tensor } from '@ptq/tensor';
 import { gptConfigFromHf } from './gpt-config-from-hf';
 import { quantizedStateToRuntime } from './load-quant-weights-from-hf';
 import { hfStateToRuntime } from './load-weights-from-hf';
@@ -19,8 +19,10 @@ import { hfStateToRuntime } from './load-weights-from-hf';
  * more than one segment beside the HF model (`loadWeightsFromHf` makes the whole copy at once).
  */
 export function hfRuntimeSegments(hf: GPT2LMHeadModel, dtype: ModelDType): GPTSegments {
-  return segmentsOfState(gptConfigFromHf(hf.config, { dtype }), (include) =>
-    hfStateToRuntime(hf, dtype, include),
+  return segmentsOfState(
+    gptConfigFromHf(hf.config, { dtype }),
+    (include) => hfStateToRuntime(hf, dtype, include),
+    () => releaseWeights(hf),
   );
 }
 
@@ -32,21 +34,30 @@ export function quantizedRuntimeSegments(quantized: QuantizedModel, dtype: Model
   return segmentsOfState(
     gptConfigFromHf(quantized.model.config, { dtype, quantMode: quantized.mode }),
     (include) => quantizedStateToRuntime(quantized, dtype, include),
+    () => releaseWeights(quantized.model),
   );
 }
 
-/** Segments whose state is made by `state` for the keys each segment reads. */
+/**
+ * Segments whose state is made by `state` for the keys each segment reads. Once a segment's state
+ * is made, `release` drops the source model's weights that a model loaded with
+ * `weights: 'on-demand'` reads again when the next segment needs them.
+ */
 function segmentsOfState(
   config: GPTConfigInput,
   state: (include: (key: string) => boolean) => Map<string, Tensor>,
+  release: () => void,
 ): GPTSegments {
   return {
     config: resolveGPTConfig(config),
-    segment: (layers) =>
-      loadGptSegment(
-        config,
-        layers,
-        state((key) => segmentKey(key, layers, config.numLayers) !== undefined),
-      ),
+    segment: (layers) => {
+      const made = state((key) => segmentKey(key, layers, config.numLayers) !== undefined);
+      // Tensors the source model would read again are held by the segment instead.
+      for (const [key, tensor] of made) {
+        if (isReloadableTensor(tensor)) made.set(key, createTensor(tensor.dtype, tensor.shape, tensor.data));
+      }
+      release();
+      return loadGptSegment(config, layers, made);
+    },
   };
 }
