@@ -170,7 +170,9 @@ export const quantizeCommand = defineCommand({
       split: options.datasetSplit,
       encoding: options.encoding,
     };
-    const loadHf = () => loadHfGpt2(folder, { device, onNotice: context.status });
+    // Weights are read from the checkpoint when a step needs them and dropped after: calibration,
+    // the check and the export each hold a block or a segment, never the whole model.
+    const loadHf = () => loadHfGpt2(folder, { device, onNotice: context.status, weights: 'on-demand' });
     const hf = await loadHf();
     if (hf.tokenizer === undefined) throw new UnsupportedModelError(source.label, 'has no tokenizer');
     const tokenizer = hf.tokenizer;
