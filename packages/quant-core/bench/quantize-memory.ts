@@ -1,13 +1,13 @@
 // Peak memory and CPU time of modelOptQuantize per mode, block-by-block calibration against the
 // whole-model execution in the same run, on a random fp32 GPT-2 checkpoint of a given shape made on
 // the fly. Each quantization runs in its own child process, which reports its peak RSS
-// (process.resourceUsage().maxRSS: loading included), CPU time and wall time.
+// (VmHWM, see ownPeakRssBytes: loading included), CPU time and wall time.
 // Run: pnpm --filter @ptq/quant-core bench:memory -- --shape gpt2-124m [--modes int8-weight-only,float8]
 //      [--executions whole-model,block-by-block] [--samples 2] [--length 32] [--out file.json]
 // With --whole-command, each mode runs the `ptq quantize` command a user runs instead (load,
 // calibration and the modelopt-hf export, `--check none` unless --check says otherwise), the bundle
-// built from this checkout or the one --cli names; its peak RSS comes from the command's own
-// process.resourceUsage() at exit, and the peak of each phase from /proc sampling (Linux).
+// built from this checkout or the one --cli names; its peak RSS comes from the command's own VmHWM
+// at exit, and the peak of each phase from /proc sampling (Linux).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -98,7 +98,7 @@ async function child(): Promise<void> {
   const report: ChildReport = {
     mode,
     execution,
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    maxRssBytes: ownPeakRssBytes(),
     rssAfterLoadBytes,
     loadSeconds,
     quantizeSeconds,
@@ -267,7 +267,7 @@ function gitCommit(): string | undefined {
 
 interface CommandReport {
   readonly mode: QuantMode;
-  /** Peak resident set of the command, bytes (its own process.resourceUsage().maxRSS at exit). */
+  /** Peak resident set of the command, bytes (its own VmHWM at exit, see ownPeakRssBytes). */
   readonly maxRssBytes: number;
   readonly wallSeconds: number;
   readonly userCpuSeconds: number;
@@ -279,6 +279,23 @@ interface CommandReport {
 }
 
 /** Runs one `ptq quantize` and reports its peak RSS, CPU and wall time. */
+/**
+ * This process's peak resident set since it started its program: Linux's VmHWM, which belongs to
+ * the address space exec made. `process.resourceUsage().maxRSS` is not that: Linux carries it over
+ * from the forked parent, so a child spawned while the bench held a checkpoint it had just written
+ * (3.1 GB for GPT-2-large) reported at least that much whatever it used. Elsewhere, maxRSS.
+ * The command's preload reads it the same way.
+ */
+function ownPeakRssBytes(): number {
+  try {
+    const kilobytes = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kilobytes !== undefined) return Number(kilobytes) * 1024;
+  } catch {
+    // Not Linux.
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 function runCommand(
   cli: string,
   args: readonly string[],
@@ -287,7 +304,15 @@ function runCommand(
 ): Promise<CommandReport> {
   // Loaded before the command: writes its resource usage when it exits.
   const preload = `data:text/javascript,${encodeURIComponent(
-    `import { writeFileSync } from 'node:fs'; process.on('exit', () => writeFileSync(${JSON.stringify(usageFile)}, JSON.stringify(process.resourceUsage())));`,
+    `import { readFileSync, writeFileSync } from 'node:fs';
+    const peak = () => {
+      try {
+        const kilobytes = /VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+        if (kilobytes !== undefined) return Number(kilobytes) * 1024;
+      } catch {}
+      return process.resourceUsage().maxRSS * 1024;
+    };
+    process.on('exit', () => writeFileSync(${JSON.stringify(usageFile)}, JSON.stringify({ ...process.resourceUsage(), peakRssBytes: peak() })));`,
   )}`;
   return new Promise((resolvePromise, reject) => {
     const started = performance.now();
@@ -348,10 +373,12 @@ function runCommand(
         );
         return;
       }
-      const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as NodeJS.ResourceUsage;
+      const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as NodeJS.ResourceUsage & {
+        peakRssBytes: number;
+      };
       resolvePromise({
         mode,
-        maxRssBytes: usage.maxRSS * 1024,
+        maxRssBytes: usage.peakRssBytes,
         wallSeconds,
         userCpuSeconds: usage.userCPUTime / 1e6,
         systemCpuSeconds: usage.systemCPUTime / 1e6,

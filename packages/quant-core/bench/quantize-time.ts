@@ -2,12 +2,13 @@
 // samples batch 1, int4 16 samples batch 16, cnn_dailymail), for the default model or a
 // GPT-2-124M-shaped checkpoint with random weights. Loading is not timed.
 // Run: pnpm bench  (bundled: node quantize-time.mjs --model gpt2-124m --device webgpu --out r.json
-// [--modes int4-weight-only] [--runs 3] [--awq-loss-form auto|outputs|gram] [--samples 2 --length 32]);
+// [--modes int4-weight-only] [--runs 3] [--awq-loss-form auto|outputs|gram] [--samples 2 --length 32]
+// [--weights in-memory|on-demand]);
 // --model also takes a checkpoint folder.
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import { loadHfGpt2 } from '@ptq/hf-gpt2';
+import { loadHfGpt2, type WeightResidence } from '@ptq/hf-gpt2';
 import type { Device } from '@ptq/onnx';
 import { writeRandomGpt2 } from '../../../tooling/bench/random-gpt2';
 import { flag, machine, median, printTable, writeJson } from '../../../tooling/bench/report';
@@ -61,6 +62,9 @@ const runs = Number(flag('runs', '1'));
 const modes = flag('modes', QUANT_MODES.join(',')).split(',') as QuantMode[];
 const awqLossForm = flag('awq-loss-form', 'auto') as AwqLossForm;
 const calibrationEngine = flag('calibration-engine', 'auto') as CalibrationEngine;
+// Where the weights live (`loadHfGpt2`'s `weights`): read on demand, calibration reads them from the
+// checkpoint (the OS's page cache after the load's check) and that time counts.
+const weights = flag('weights', 'in-memory') as WeightResidence;
 // Fewer or shorter calibration samples than the seed's, for a large checkpoint on a small machine.
 const samples = flag('samples', '');
 const length = flag('length', '');
@@ -86,7 +90,7 @@ for (const mode of modes) {
   let usedDevice: string | undefined;
   let calibrated: { awqAlphas: number[]; inputAmax: (string | number | undefined)[][] } | undefined;
   for (let run = 0; run < runs; run++) {
-    const model = await loadHfGpt2(folder, { device, onNotice: () => {} });
+    const model = await loadHfGpt2(folder, { device, onNotice: () => {}, weights });
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
     const clock = phaseClock(started);
@@ -147,6 +151,7 @@ for (const mode of modes) {
     phases,
     awqLossForm,
     calibrationEngine,
+    weights,
     awqLossForms: lossForms,
     ...calibrated,
   });
