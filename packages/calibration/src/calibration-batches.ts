@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { EmptySampleError } from './calibration-errors';
+import { encodeLeadingTokens, isGpt2ByteLevelTokenizer } from './prefix-tokenization';
 
 /**
  * The part of a tokenizer calibration needs. A transformers.js `PreTrainedTokenizer` (from
@@ -24,15 +25,22 @@ export interface CalibrationBatch {
   readonly tokenCount: number;
 }
 
-/** Tokenizes each text and keeps its first `maxSampleLength` tokens (right truncation, as ModelOpt). */
+/**
+ * Tokenizes each text and keeps its first `maxSampleLength` tokens (right truncation, as ModelOpt). A
+ * GPT-2 kind of tokenizer (`isGpt2ByteLevelTokenizer`) encodes only as much of each text as those
+ * tokens need, with the same ids; any other encodes whole texts.
+ */
 export function tokenizeTexts(
   texts: readonly string[],
   tokenizer: CalibrationTokenizer,
   maxSampleLength: number,
   description: string,
 ): number[][] {
+  // A length that is not a positive integer keeps whole texts, so that slicing decides as before.
+  const byPieces =
+    Number.isSafeInteger(maxSampleLength) && maxSampleLength > 0 && isGpt2ByteLevelTokenizer(tokenizer);
   return texts.map((text, index) => {
-    const ids = tokenizer.encode(text);
+    const ids = byPieces ? encodeLeadingTokens(tokenizer, text, maxSampleLength) : tokenizer.encode(text);
     if (ids.length === 0) throw new EmptySampleError(index, description);
     for (const id of ids) {
       if (!Number.isSafeInteger(id) || id < 0) {
