@@ -4,7 +4,7 @@
 // (VmHWM, see ownPeakRssBytes: loading included), CPU time and wall time.
 // Run: pnpm --filter @ptq/quant-core bench:memory -- --shape gpt2-124m [--modes int8-weight-only,float8]
 //      [--executions whole-model,block-by-block] [--samples 2] [--length 32] [--out file.json]
-// With --whole-command, each mode runs the `ptq quantize` command a user runs instead (load,
+// With --whole-command [--check fast] [--weights in-memory,on-demand], each mode runs the `ptq quantize` command a user runs instead (load,
 // calibration and the modelopt-hf export, `--check none` unless --check says otherwise), the bundle
 // built from this checkout or the one --cli names; its peak RSS comes from the command's own VmHWM
 // at exit, and the peak of each phase from /proc sampling (Linux).
@@ -267,6 +267,8 @@ function gitCommit(): string | undefined {
 
 interface CommandReport {
   readonly mode: QuantMode;
+  /** The `--weights` the command was given, or undefined for its default. */
+  weights?: string;
   /** Peak resident set of the command, bytes (its own VmHWM at exit, see ownPeakRssBytes). */
   readonly maxRssBytes: number;
   readonly wallSeconds: number;
@@ -276,6 +278,11 @@ interface CommandReport {
   readonly sampledPeakRssBytes: Record<string, number>;
   /** The command's `ptq: …` status lines. */
   readonly status: string[];
+}
+
+/** A report's row label: the mode, and the `--weights` it was given. */
+function labelOf(report: CommandReport): string {
+  return report.weights === undefined ? report.mode : `${report.mode}, --weights ${report.weights}`;
 }
 
 /** Runs one `ptq quantize` and reports its peak RSS, CPU and wall time. */
@@ -397,6 +404,8 @@ async function wholeCommand(): Promise<void> {
   const samples = flag('samples', '2');
   const length = flag('length', '32');
   const check = flag('check', 'none');
+  // `--weights in-memory,on-demand` runs each mode with each, alternated; none: the command's default.
+  const residences = flag('weights', '').split(',');
   const out = flag('out', `bench-results/quantize-command-memory-${shapeName}.json`);
   // The bench runs from `.bench/` at the repository root.
   const root = resolve(dirname(process.argv[1]!), '..');
@@ -416,27 +425,31 @@ async function wholeCommand(): Promise<void> {
     const machine = benchMachine();
     const reports: CommandReport[] = [];
     for (const mode of modes) {
-      const args = [
-        'quantize',
-        '--model',
-        modelFolder,
-        '--mode',
-        mode,
-        '--calib-size',
-        samples,
-        '--max-sample-length',
-        length,
-        '--check',
-        check,
-        '--out',
-        join(folder, `out-${mode}`),
-      ];
-      const report = await runCommand(cli, args, mode, join(folder, `usage-${mode}.json`));
-      rmSync(join(folder, `out-${mode}`), { recursive: true, force: true });
-      reports.push(report);
-      console.error(
-        `${mode}: peak ${(report.maxRssBytes / 1e9).toFixed(2)} GB; sampled peaks: ${sampledPeaks(report)}`,
-      );
+      for (const weights of residences) {
+        const args = [
+          'quantize',
+          ...(weights === '' ? [] : ['--weights', weights]),
+          '--model',
+          modelFolder,
+          '--mode',
+          mode,
+          '--calib-size',
+          samples,
+          '--max-sample-length',
+          length,
+          '--check',
+          check,
+          '--out',
+          join(folder, `out-${mode}`),
+        ];
+        const report = await runCommand(cli, args, mode, join(folder, `usage-${mode}.json`));
+        rmSync(join(folder, `out-${mode}`), { recursive: true, force: true });
+        if (weights !== '') report.weights = weights;
+        reports.push(report);
+        console.error(
+          `${labelOf(report)}: peak ${(report.maxRssBytes / 1e9).toFixed(2)} GB; sampled peaks: ${sampledPeaks(report)}`,
+        );
+      }
     }
     machine.loadAverageAtEnd = loadavg();
     const run: MemoryRun = { shapeName, shape, checkpointBytes, samples, length, machine };
@@ -456,7 +469,7 @@ async function wholeCommand(): Promise<void> {
         'CPU s (user + system)',
       ],
       reports.map((report) => [
-        report.mode,
+        labelOf(report),
         gigabytes(report.maxRssBytes),
         report.maxRssBytes / checkpointBytes,
         phasePeak(report, 'load'),

@@ -4,6 +4,7 @@ import { MODEL_DTYPES, QUANT_MODES } from '@ptq/types';
 import { UnsupportedModelError } from '../cli-errors';
 import { defineCommand } from '../command-definition';
 import { CHECK_LEVELS, type CheckLevel, DEFAULT_MAX_DEGRADATION_PERCENT } from '../model/check-levels';
+import { chooseWeightResidence, WEIGHT_CHOICES, type WeightChoice } from '../model/weight-residence';
 import {
   deviceOption,
   EXPORT_FORMATS,
@@ -63,6 +64,14 @@ export const QUANTIZE_OPTIONS = {
     DEFAULT_MAX_DEGRADATION_PERCENT,
   ),
   device: deviceOption,
+  weights: withDefault(
+    choiceOption(
+      '--weights <where>',
+      'in-memory, on-demand (read from the checkpoint a block at a time: never the whole model, but slower), or auto (on-demand when the float32 weights pass a quarter of this machine memory)',
+      WEIGHT_CHOICES,
+    ),
+    'auto' as WeightChoice,
+  ),
   out: requiredOption(valueOption('--out <dir>', 'folder to write (must not exist)', parseText)),
   format: withDefault(choiceOption('--format <format>', 'what to write', EXPORT_FORMATS), 'modelopt-hf'),
   dtype: withDefault(
@@ -170,14 +179,16 @@ export const quantizeCommand = defineCommand({
       split: options.datasetSplit,
       encoding: options.encoding,
     };
-    // Weights are read from the checkpoint when a step needs them and dropped after: calibration,
-    // the check and the export each hold a block or a segment, never the whole model.
-    const loadHf = () => loadHfGpt2(folder, { device, onNotice: context.status, weights: 'on-demand' });
+    // Read on demand, weights come from the checkpoint when a step needs them and go after:
+    // calibration, the checks and the export each hold a block or a segment, never the whole model.
+    const weights = chooseWeightResidence(options.weights, config);
+    const loadHf = () => loadHfGpt2(folder, { device, onNotice: context.status, weights });
     const hf = await loadHf();
     if (hf.tokenizer === undefined) throw new UnsupportedModelError(source.label, 'has no tokenizer');
     const tokenizer = hf.tokenizer;
     const loadSeconds = secondsSince(phaseStart);
-    context.status(`ptq: load ${formatSeconds(loadSeconds)} (${source.label}, ${device})`);
+    const residence = weights === 'on-demand' ? ', weights read on demand' : '';
+    context.status(`ptq: load ${formatSeconds(loadSeconds)} (${source.label}, ${device}${residence})`);
 
     // Calibration and the held-out slice come from one read of the dataset; a mode that calibrates
     // on nothing holds out every text.
