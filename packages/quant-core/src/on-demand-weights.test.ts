@@ -1,9 +1,9 @@
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
 import { type GPT2LMHeadModel, loadHfGpt2 } from '@ptq/hf-gpt2';
 import { namedModules } from '@ptq/module-path';
-import { requestKernelDevice } from '@ptq/nanogpt';
 import { createTensor, isReloadableTensor, type Tensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
+import { kernelAdapterProblem } from './__fixtures__/kernel-adapter-problem';
 import type { ForwardLoop } from './calibration-model';
 import { type ModelOptQuantizeOptions, modelOptQuantize } from './modelopt-quantize';
 import type { QuantizedModel } from './quantized-model';
@@ -17,16 +17,7 @@ function load(weights: 'in-memory' | 'on-demand'): Promise<GPT2LMHeadModel> {
   return loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {}, weights });
 }
 
-async function adapterProblem(): Promise<string | undefined> {
-  try {
-    const found = await requestKernelDevice({ allowSoftwareAdapter: true });
-    found.device.destroy();
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-const kernelProblem = await adapterProblem();
+const kernelProblem = await kernelAdapterProblem();
 
 function batch(rows: number[][], mask: number[][]) {
   const width = rows[0]!.length;

@@ -2,7 +2,6 @@ import type { GraphLinear, InputQuantizer } from '@ptq/hf-gpt2';
 import { Module } from '@ptq/module-path';
 import { modelOptScale } from '@ptq/scale-math';
 import {
-  createTensor,
   ReloadableTensor,
   releaseTensor,
   type Tensor,
@@ -137,7 +136,7 @@ export class QuantLinear extends Module implements GraphLinear {
   /** Says the weight's array now holds `[out, in]`, written there from elsewhere (a device). */
   markTransposed(): void {
     const source = this.#source;
-    if (source !== undefined && source.resident) {
+    if (source?.resident) {
       // The source's array became the weight (see `conv1dWeight`).
       (this.#weight as ReloadableTensor<'float32'>).hold(source.data);
       source.release();

@@ -5,6 +5,7 @@ import { requestKernelDevice } from '@ptq/nanogpt';
 import { createTensor } from '@ptq/tensor';
 import { FULL_TESTS } from '@ptq/vitest-config/full-tests';
 import { describe, expect, it } from 'vitest';
+import { kernelAdapterProblem } from '../__fixtures__/kernel-adapter-problem';
 import type { ForwardLoop } from '../calibration-model';
 import { percentileCalibrator } from '../calibrator';
 import { type ModelOptQuantizeOptions, modelOptQuantize, type QuantizeProgress } from '../modelopt-quantize';
@@ -19,17 +20,7 @@ function load() {
   return loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
 }
 
-/** Whether Dawn finds any adapter here (Mesa's llvmpipe included); the tests skip, saying why, if not. */
-async function adapterProblem(): Promise<string | undefined> {
-  try {
-    const found = await requestKernelDevice({ allowSoftwareAdapter: true });
-    found.device.destroy();
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-const problem = await adapterProblem();
+const problem = await kernelAdapterProblem();
 if (problem !== undefined) console.warn(`kernel calibration tests skipped: ${problem}`);
 
 function ids(rows: number[][], mask?: number[][]) {
