@@ -226,6 +226,9 @@ async function readWeightsOnDemand(
 ): Promise<Gpt2Weights> {
   const { keys, tied } = plan;
   const order = neededParameters(config, tied);
+  // The files' identity is taken before the check: a file changed from then on is refused when a
+  // weight is read from it, so what is read is what was checked.
+  const reader = onDemandTensorReader(checkpoint);
   const infoOf = (name: string) => checkpoint.tensors.get(keys.get(name)!)!;
   const largest = Math.max(0, ...order.map((name) => infoOf(name).byteLength));
   // Two buffers, so one tensor is checked while the next is read.
@@ -244,7 +247,6 @@ async function readWeightsOnDemand(
       assertFiniteWeight(toFloat32Data(info.dtype, bytes), info.shape, keys.get(name)!, info.file);
     },
   );
-  const reader = onDemandTensorReader(checkpoint);
   const reloadable = (name: string) => {
     const key = keys.get(name)!;
     const info = infoOf(name);
