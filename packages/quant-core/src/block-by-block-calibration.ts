@@ -191,7 +191,7 @@ export async function calibrateBlockByBlock(
     embedBatch(model.transformer, batch.inputIds, batch.attentionMask),
   );
   // Weights read from the checkpoint on demand are dropped once used: the embeddings now, and each
-  // block once it is done (AWQ's scales are applied after the last block, reading them again).
+  // block once it is done.
   releaseWeights(model.transformer.wte);
   releaseWeights(model.transformer.wpe);
   // On the device, a block's session outlives its runs until the next block has run: the device
@@ -298,6 +298,10 @@ export async function calibrateBlockByBlock(
         grams.delete(path);
         awq.set(path, { alpha: found.alpha, losses: found.losses });
         awqScales.set(path, found.scale);
+        // Applied now, while the block's weights are held: the blocks after it run on their own
+        // weights, so no later statistic sees the change, and weights read on demand are not read
+        // again for it after the last block.
+        options.onAwqScale?.(path, found.scale);
         options.onProgress?.({
           phase: 'awq-search',
           linear: path,
