@@ -233,7 +233,8 @@ export async function modelOptQuantize(
       options.onProgress?.({ phase: 'calibrate', batch }),
     );
     batchesSeen = batches.length;
-    // The kernels engine hands over each AWQ scale while it runs the next block, to apply meanwhile.
+    // Each AWQ scale comes as soon as its search ends (on the kernels engine, while the device runs
+    // the next block), to apply while the block's weights are held.
     const scaled = new Set<string>();
     const onAwqScale = (path: string, scale: Float32Array, weight?: ScaledWeight) => {
       applyAwqScale(linears.get(path)!, scale, weight);

@@ -7,10 +7,10 @@ export type WeightChoice = (typeof WEIGHT_CHOICES)[number];
 
 /**
  * The share of this machine's memory the float32 weights may take before `auto` reads them on
- * demand. Held in memory, the quantize command peaked at 1.41–1.45× the float32 checkpoint
+ * demand. Held in memory, the quantize command peaked at 1.40–1.45× the float32 checkpoint
  * (GPT-2-large's shape, its checks included); on demand, at 0.58–0.65×, but each step reads its part
- * of the checkpoint again and remakes its transposes: 0–23% more wall time on a 2-core CPU, 20–24%
- * on an H100 (`@ptq/quant-core`'s README).
+ * of the checkpoint again and remakes its transposes: 4–15% more wall time on a 2-core CPU, 20–24%
+ * on an H100 before two of those passes were cut (`@ptq/quant-core`'s README).
  */
 const IN_MEMORY_SHARE = 0.25;
 
