@@ -234,12 +234,9 @@ export async function modelOptQuantize(
     );
     batchesSeen = batches.length;
     // Each AWQ scale comes as soon as its search ends (on the kernels engine, while the device runs
-    // the next block), to apply while the block's weights are held.
-    const scaled = new Set<string>();
-    const onAwqScale = (path: string, scale: Float32Array, weight?: ScaledWeight) => {
+    // the next block), to apply while the block's weights are held: both engines hand over every one.
+    const onAwqScale = (path: string, scale: Float32Array, weight?: ScaledWeight) =>
       applyAwqScale(linears.get(path)!, scale, weight);
-      scaled.add(path);
-    };
     // Per-tensor max weight amax of the block linears: the kernels take it while a weight is there.
     const maxWeightAmax = weightCalibrator === maxWeightCalibrator && algorithm.method !== 'awq_lite';
     const weightMaxima = new Set(
@@ -263,15 +260,7 @@ export async function modelOptQuantize(
     });
     for (const [path, amax] of calibrated.inputAmax) linears.get(path)!.input_quantizer.amax = amax;
     deviceWeightMaxima = calibrated.weightMaxima;
-    if (algorithm.method === 'awq_lite') {
-      awq = calibrated.awq;
-      for (const [path, scale] of calibrated.awqScales) {
-        if (scaled.has(path)) continue;
-        const linear = linears.get(path)!;
-        applyAwqScale(linear, scale);
-        linear.releaseWeights();
-      }
-    }
+    if (algorithm.method === 'awq_lite') awq = calibrated.awq;
   } else if (forwardLoop !== undefined) {
     awq = await calibrateWholeModel(model, linears, forwardLoop, inputCalibrators, algorithm, {
       device,

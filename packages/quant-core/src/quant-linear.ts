@@ -91,9 +91,7 @@ export class QuantLinear extends Module implements GraphLinear {
     const scratch = this.#conv1d;
     if (scratch !== undefined) {
       this.#conv1d = undefined;
-      const size = this.#weight.data.length;
-      if (scratch.array.length < size) scratch.array = new Float32Array(size);
-      transposeMatrixInPlace(this.#weight.data, this.inFeatures, this.outFeatures, scratch.array);
+      this.#transposeConv1d(this.#weight.data, scratch);
     }
     return this.#weight;
   }
@@ -105,14 +103,19 @@ export class QuantLinear extends Module implements GraphLinear {
     this.#weight = weight;
   }
 
+  /** Transposes a Conv1D weight `[in, out]` to `[out, in]` in place, through the shared scratch. */
+  #transposeConv1d(data: Float32Array, scratch: TransposeScratch): void {
+    if (scratch.array.length < data.length) scratch.array = new Float32Array(data.length);
+    transposeMatrixInPlace(data, this.inFeatures, this.outFeatures, scratch.array);
+  }
+
   /** The `[out, in]` weight made from the source: its array taken over, transposed, scaled. */
   #weightFromSource(scratch: TransposeScratch): Float32Array {
     const source = this.#source!;
     const data = source.data;
     // The array is transposed in place: the source must not hand it out again.
     source.release();
-    if (scratch.array.length < data.length) scratch.array = new Float32Array(data.length);
-    transposeMatrixInPlace(data, this.inFeatures, this.outFeatures, scratch.array);
+    this.#transposeConv1d(data, scratch);
     const scale = this.#columnScale;
     if (scale !== undefined) scaleColumnsInto(data, data, this.outFeatures, this.inFeatures, scale);
     return data;
