@@ -2,7 +2,7 @@ import { isAttentionBuffer } from '@ptq/hf-gpt2';
 import type { QuantizedModel, QuantLinear } from '@ptq/quant-core';
 import type { PlannedTensor } from '@ptq/safetensors';
 import { CODES_AMAX_LIMIT, fakeQuantModelOptCodes, fakeQuantModelOptPackedInt4Rows } from '@ptq/scale-math';
-import { createTensor, releaseTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import { createTensor, heldTensor, releaseTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { runtimeWeight } from '@ptq/tripy-loader';
 import { UnsupportedExportError } from './errors';
 import {
@@ -124,8 +124,7 @@ export function planModelOptState(quantized: QuantizedModel, algo: ModelOptQuant
     make: () => {
       // A weight read from the checkpoint on demand is dropped by the model once made here: the
       // export holds it until it is written.
-      const made = asFloat32(value);
-      const held = createTensor('float32', made.shape, made.data as Float32Array);
+      const held = heldTensor(asFloat32(value));
       releaseTensor(value);
       return held;
     },

@@ -34,7 +34,7 @@ export {
 } from './float16';
 export { bitsToFloat32, float32BitsView, float32ToBits } from './float32-bits';
 export { INT4_MAX, INT4_MIN, packInt4, packInt4Rows, unpackInt4, unpackInt4Rows } from './int4';
-export { isReloadableTensor, ReloadableTensor, releaseTensor } from './reloadable-tensor';
+export { heldTensor, isReloadableTensor, ReloadableTensor, releaseTensor } from './reloadable-tensor';
 export {
   allocateStorage,
   byteLengthOf,

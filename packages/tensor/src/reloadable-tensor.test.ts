@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isReloadableTensor, ReloadableTensor, releaseTensor } from './reloadable-tensor';
+import { heldTensor, isReloadableTensor, ReloadableTensor, releaseTensor } from './reloadable-tensor';
 import { createTensor } from './tensor';
 
 describe('ReloadableTensor', () => {
@@ -64,5 +64,23 @@ describe('ReloadableTensor.hold', () => {
     expect([...tensor.data]).toEqual([1, 2]);
     expect(loads).toBe(1);
     expect(() => tensor.hold(new Float32Array(3))).toThrow(/Float32Array of 3 elements/);
+  });
+});
+
+describe('heldTensor', () => {
+  it('keeps a reloadable tensor’s data past its release, and returns other tensors as they are', () => {
+    let loads = 0;
+    const reloadable = new ReloadableTensor('float32', [2], () => {
+      loads++;
+      return Float32Array.of(3, 4);
+    });
+    const held = heldTensor(reloadable);
+    expect(held).not.toBeInstanceOf(ReloadableTensor);
+    expect(held.data).toBe(reloadable.data);
+    reloadable.release();
+    expect([...held.data]).toEqual([3, 4]);
+    expect(loads).toBe(1);
+    const plain = createTensor('int8', [1]);
+    expect(heldTensor(plain)).toBe(plain);
   });
 });

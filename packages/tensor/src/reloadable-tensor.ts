@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import {
   allocateStorage,
+  createTensor,
   type DType,
   type DTypeStorage,
   numElements,
@@ -73,4 +74,12 @@ export function releaseTensor(tensor: Tensor | undefined): void {
 /** Whether the tensor's data can be dropped and made again. */
 export function isReloadableTensor(tensor: Tensor | undefined): tensor is ReloadableTensor {
   return tensor instanceof ReloadableTensor;
+}
+
+/**
+ * A plain tensor over what a `ReloadableTensor` holds now, so the caller keeps that data whatever a
+ * release does and nothing reads it again; any other tensor is returned as it is.
+ */
+export function heldTensor<D extends DType>(tensor: Tensor<D>): Tensor<D> {
+  return tensor instanceof ReloadableTensor ? createTensor(tensor.dtype, tensor.shape, tensor.data) : tensor;
 }

@@ -8,7 +8,7 @@ import {
   segmentKey,
 } from '@ptq/nanogpt';
 import type { QuantizedModel } from '@ptq/quant-core';
-import { createTensor, isReloadableTensor, type Tensor } from '@ptq/tensor';
+import { heldTensor, type Tensor } from '@ptq/tensor';
 import { gptConfigFromHf } from './gpt-config-from-hf';
 import { quantizedStateToRuntime } from './load-quant-weights-from-hf';
 import { hfStateToRuntime } from './load-weights-from-hf';
@@ -53,9 +53,7 @@ function segmentsOfState(
     segment: (layers) => {
       const made = state((key) => segmentKey(key, layers, config.numLayers) !== undefined);
       // Tensors the source model would read again are held by the segment instead.
-      for (const [key, tensor] of made) {
-        if (isReloadableTensor(tensor)) made.set(key, createTensor(tensor.dtype, tensor.shape, tensor.data));
-      }
+      for (const [key, tensor] of made) made.set(key, heldTensor(tensor));
       release();
       return loadGptSegment(config, layers, made);
     },
