@@ -215,7 +215,7 @@ async function readWeights(
 }
 
 /**
- * Checks every tensor (dtype, NaN and ±Inf) one at a time through one reused buffer, then builds the
+ * Checks every tensor (dtype, NaN and ±Inf) one at a time through two reused buffers, then builds the
  * module tree over `ReloadableTensor`s that read their tensor from the file again whenever they are
  * read after a release: the model holds only what its steps are using.
  */
