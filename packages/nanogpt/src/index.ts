@@ -43,6 +43,7 @@ export {
   type KernelDevice,
   type RequestKernelDeviceOptions,
   requestKernelDevice,
+  sharedKernelDevice,
 } from './kernels/dawn-device';
 export { KernelCache, KernelGPT, MAX_KERNEL_BATCH } from './kernels/kernel-gpt';
 export { Block, CausalSelfAttention, MLP } from './modules/block';

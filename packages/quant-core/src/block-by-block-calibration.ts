@@ -9,7 +9,7 @@ import {
   releaseWeights,
   type TapRequest,
 } from '@ptq/hf-gpt2';
-import { type KernelDevice, requestKernelDevice } from '@ptq/nanogpt';
+import { type KernelDevice, sharedKernelDevice } from '@ptq/nanogpt';
 import { type Device, DeviceUnavailableError, isOrtTensor, resolveDevice } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
@@ -360,7 +360,8 @@ async function calibrateOnKernelsIfChosen(
   if (problem !== undefined) return fallBack(problem);
   let kernelDevice: KernelDevice;
   try {
-    kernelDevice = await requestKernelDevice({ allowSoftwareAdapter: engine === 'kernels' });
+    // Kept for the process: a second calibration opens no device and compiles no shader again.
+    kernelDevice = await sharedKernelDevice({ allowSoftwareAdapter: engine === 'kernels' });
   } catch (error) {
     return fallBack((error as Error).message);
   }
@@ -389,8 +390,6 @@ async function calibrateOnKernelsIfChosen(
     // first search ends: onnxruntime can start over until then.
     if (error instanceof DeviceUnavailableError && !scaled) return fallBack(error.message);
     throw error;
-  } finally {
-    kernelDevice.device.destroy();
   }
 }
 

@@ -140,3 +140,28 @@ export async function requestKernelDevice(options: RequestKernelDeviceOptions = 
       : 'Dawn found no WebGPU adapter';
   throw new DeviceUnavailableError('kernels', reason);
 }
+
+/** Devices `sharedKernelDevice` keeps, by whether a software adapter was accepted. */
+const sharedDevices = new Map<boolean, Promise<KernelDevice>>();
+
+/**
+ * A kernel device kept for the life of the process, as a CUDA context is: work after the first —
+ * another calibration in the same process — opens no device (about 0.2 s on an H100's host) and,
+ * where pipelines are cached per device, compiles no shader again. Its users destroy their buffers,
+ * never the device. A lost device (or a failed request) is forgotten: the next call opens another.
+ */
+export function sharedKernelDevice(
+  options: Pick<RequestKernelDeviceOptions, 'allowSoftwareAdapter'> = {},
+): Promise<KernelDevice> {
+  const key = options.allowSoftwareAdapter ?? false;
+  let shared = sharedDevices.get(key);
+  if (shared === undefined) {
+    shared = requestKernelDevice({ allowSoftwareAdapter: key });
+    sharedDevices.set(key, shared);
+    const forget = () => {
+      if (sharedDevices.get(key) === shared) sharedDevices.delete(key);
+    };
+    shared.then(({ device }) => device.lost.then(forget), forget);
+  }
+  return shared;
+}

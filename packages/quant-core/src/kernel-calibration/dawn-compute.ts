@@ -24,6 +24,12 @@ interface UploadStaging {
   used: number;
 }
 
+/**
+ * Compiled pipelines by device and shader code, for every `DawnCompute` on that device: a device kept
+ * for the process (`sharedKernelDevice`) compiles each shader once, not once per calibration.
+ */
+const devicePipelines = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
 /** Float32 values of a buffer to read back: `floats` of them from `offset` bytes (default 0). */
 export interface ReadRegion {
   readonly buffer: GPUBuffer;
@@ -38,11 +44,11 @@ export interface ReadRegion {
  * many dispatches and submits them together, so a block's work costs one submission instead of one
  * per kernel. Pipelines are created asynchronously as dispatches first name them and encoding waits
  * for them at submission, so the first block's shaders compile side by side instead of one after
- * another. Every buffer it makes is destroyed by `destroy`.
+ * another, once per device. Every buffer it makes is destroyed by `destroy`; the device is not.
  */
 export class DawnCompute {
   readonly #device: GPUDevice;
-  readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  readonly #pipelines: Map<string, Promise<GPUComputePipeline>>;
   readonly #buffers = new Set<GPUBuffer>();
   /** Uniform buffers of submitted dispatches, freed once their submission is done. */
   #uniforms: GPUBuffer[] = [];
@@ -81,6 +87,12 @@ export class DawnCompute {
 
   constructor(device: GPUDevice) {
     this.#device = device;
+    let pipelines = devicePipelines.get(device);
+    if (pipelines === undefined) {
+      pipelines = new Map();
+      devicePipelines.set(device, pipelines);
+    }
+    this.#pipelines = pipelines;
   }
 
   get limits(): GPUSupportedLimits {
