@@ -6,7 +6,6 @@ import { loadHfGpt2, type WeightResidence } from '@ptq/hf-gpt2';
 import { GPT, type ModelDType } from '@ptq/nanogpt';
 import { modelOptQuantize, type QuantizedModel, type QuantMode } from '@ptq/quant-core';
 import { gptConfigFromHf, hfStateToRuntime, quantizedStateToRuntime } from '@ptq/tripy-loader';
-import { afterAll } from 'vitest';
 
 export const quiet = { log: () => {}, onNotice: () => {} };
 
@@ -42,16 +41,21 @@ export function quantizedDefaultModel(
 }
 
 const folders: string[] = [];
-// Registered when a test file imports this module, so it runs after that file's tests.
-afterAll(async () => {
-  await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
-});
 
-/** A fresh temporary folder, removed after the test file. */
+/** A fresh temporary folder, removed after the test file (see `remove-temporary-folders.ts`). */
 export async function temporaryFolder(): Promise<string> {
   const folder = await mkdtemp(join(tmpdir(), 'ptq-export-test-'));
   folders.push(folder);
   return folder;
+}
+
+/**
+ * Removes the folders `temporaryFolder` made. Called after every test file by the package's setup
+ * file: the test files share their workers' modules (`isolate: false`), so an `afterAll` registered
+ * here would run after the first file that imports this module only.
+ */
+export async function removeTemporaryFolders(): Promise<void> {
+  await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
 }
 
 /** The runtime GPT loaded straight from the quantized HF model (tripy-loader's path), or unquantized. */
