@@ -39,6 +39,18 @@ export interface ReadRegion {
   readonly into?: Float32Array;
 }
 
+/** A dispatch (encoded in a compute pass once its pipeline exists) or a copy between passes. */
+type RecordedWork =
+  | {
+      readonly pipeline: Promise<GPUComputePipeline>;
+      readonly encode: (
+        pass: GPUComputePassEncoder,
+        pipeline: GPUComputePipeline,
+        uniforms: GPUBuffer | undefined,
+      ) => void;
+    }
+  | { readonly pipeline?: undefined; readonly encode: (encoder: GPUCommandEncoder) => void };
+
 /**
  * Buffers, cached pipelines and batched dispatches on one Dawn device: kernel calibration records
  * many dispatches and submits them together, so a block's work costs one submission instead of one
@@ -63,17 +75,7 @@ export class DawnCompute {
    * What was recorded since the last submission, encoded in order once the pipelines exist:
    * dispatches, which share compute passes, and copies between them.
    */
-  #recorded: (
-    | {
-        readonly pipeline: Promise<GPUComputePipeline>;
-        readonly encode: (
-          pass: GPUComputePassEncoder,
-          pipeline: GPUComputePipeline,
-          uniforms: GPUBuffer | undefined,
-        ) => void;
-      }
-    | { readonly pipeline?: undefined; readonly encode: (encoder: GPUCommandEncoder) => void }
-  )[] = [];
+  #recorded: RecordedWork[] = [];
 
   /** Every staging buffer for writes, to destroy. */
   readonly #staging = new Set<GPUBuffer>();
@@ -84,6 +86,10 @@ export class DawnCompute {
   #filled: UploadStaging[] = [];
   /** Staging buffers for reads, unmapped, kept for the next read. */
   #readStaging: GPUBuffer[] = [];
+  /** The last submission, once it is made: the next one waits for it. */
+  #submitting: Promise<void> = Promise.resolve();
+  /** Staging buffers for reads whose values are not all taken yet (`mapMany`). */
+  readonly #mappedStaging = new Set<GPUBuffer>();
 
   constructor(device: GPUDevice) {
     this.#device = device;
@@ -278,6 +284,16 @@ export class DawnCompute {
    * on the device behind them, while the host waits.
    */
   async readMany(regions: readonly ReadRegion[], afterSubmit?: () => void): Promise<Float32Array[]> {
+    const mapped = await this.mapMany(regions, afterSubmit);
+    return mapped.take(0, regions.length);
+  }
+
+  /**
+   * `readMany`, with the values left in the mapped staging buffer until `take` copies them out (and
+   * `take` of the last region gives the staging buffer back): the host copies a large read when it
+   * has nothing better to do — while the device runs work submitted after it.
+   */
+  async mapMany(regions: readonly ReadRegion[], afterSubmit?: () => void): Promise<MappedRegions> {
     const starts: number[] = [];
     let bytes = 0;
     for (const { floats } of regions) {
@@ -289,7 +305,7 @@ export class DawnCompute {
     const staging =
       takeSmallest(this.#readStaging, size) ??
       this.#device.createBuffer({ size, usage: MAP_READ | COPY_DST });
-    let reusable = false;
+    this.#mappedStaging.add(staging);
     try {
       for (const [index, { buffer, floats, offset = 0 }] of regions.entries()) {
         this.#recorded.push({
@@ -305,21 +321,36 @@ export class DawnCompute {
       afterSubmit?.();
       await done;
       this.#releaseUniforms(submitted);
-      if (regions.length === 0) return [];
-      const mapped = staging.getMappedRange(0, size);
-      const values = regions.map(({ floats, into }, index) => {
-        const read = new Float32Array(mapped, starts[index]!, floats);
-        if (into === undefined) return read.slice();
-        into.set(read);
-        return into;
-      });
-      staging.unmap();
-      reusable = true;
-      return values;
-    } finally {
-      if (reusable) this.#readStaging.push(staging);
-      else staging.destroy();
+    } catch (error) {
+      this.#mappedStaging.delete(staging);
+      staging.destroy();
+      throw error;
     }
+    if (regions.length === 0) {
+      this.#mappedStaging.delete(staging);
+      this.#readStaging.push(staging);
+      return { take: () => [] };
+    }
+    const mapped = staging.getMappedRange(0, size);
+    let left = regions.length;
+    return {
+      take: (first, end) => {
+        const values = regions.slice(first, end).map(({ floats, into }, index) => {
+          const read = new Float32Array(mapped, starts[first + index]!, floats);
+          if (into === undefined) return read.slice();
+          into.set(read);
+          return into;
+        });
+        if (values.length === 0) return values;
+        left -= values.length;
+        // Given back once, by the take of the last values: the buffer may serve another read after.
+        if (left === 0 && this.#mappedStaging.delete(staging)) {
+          staging.unmap();
+          this.#readStaging.push(staging);
+        }
+        return values;
+      },
+    };
   }
 
   /** Destroys the first `count` uniform buffers: those of submissions the device has finished. */
@@ -328,9 +359,16 @@ export class DawnCompute {
   }
 
   destroy(): void {
-    for (const buffer of [...this.#buffers, ...this.#uniforms, ...this.#staging, ...this.#readStaging]) {
+    for (const buffer of [
+      ...this.#buffers,
+      ...this.#uniforms,
+      ...this.#staging,
+      ...this.#readStaging,
+      ...this.#mappedStaging,
+    ]) {
       buffer.destroy();
     }
+    this.#mappedStaging.clear();
     this.#buffers.clear();
     this.#uniforms = [];
     this.#staging.clear();
@@ -370,7 +408,22 @@ export class DawnCompute {
     this.#filling = undefined;
     for (const buffer of staged) buffer.unmap();
     if (recorded.length === 0) return;
+    // Submitted in the order recorded: a submission waiting for a shader to compile holds back those
+    // recorded after it, whose pipelines may be ready first.
+    const previous = this.#submitting;
+    const submission = this.#submit(recorded, uniforms, staged, previous);
+    this.#submitting = submission.catch(() => {});
+    await submission;
+  }
+
+  async #submit(
+    recorded: readonly RecordedWork[],
+    uniforms: GPUBuffer | undefined,
+    staged: readonly GPUBuffer[],
+    previous: Promise<void>,
+  ): Promise<void> {
     const pipelines = await Promise.all(recorded.map((entry) => entry.pipeline));
+    await previous;
     const encoder = this.#device.createCommandEncoder();
     let pass: GPUComputePassEncoder | undefined;
     for (const [index, entry] of recorded.entries()) {
@@ -405,6 +458,15 @@ export class DawnCompute {
     }
     return pipeline;
   }
+}
+
+/** Values of a read still in its mapped staging buffer (`DawnCompute.mapMany`). */
+export interface MappedRegions {
+  /**
+   * The values of regions `first` to `end` (exclusive), copied out of the staging buffer (or into
+   * their `into` arrays): each region is taken once.
+   */
+  take(first: number, end: number): Float32Array[];
 }
 
 /** Removes and returns the smallest buffer of `buffers` that holds `bytes`, if there is one. */

@@ -41,7 +41,7 @@ import {
   scaleColumnsShader,
   transposeShader,
 } from './calibration-shaders';
-import { DawnCompute, type ReadRegion } from './dawn-compute';
+import { DawnCompute, type MappedRegions, type ReadRegion } from './dawn-compute';
 import {
   type MatrixProductEpilogue,
   matrixProductShader,
@@ -358,9 +358,9 @@ async function calibrate(
    */
   const recordBlock = (layer: number): RecordedBlock => {
     const prefix = `transformer.h.${layer}`;
-    // What a block's searches and scaling read — its weights and Gram matrices — comes in two sets,
-    // one for even blocks and one for odd: the next block's runs go ahead of this block's searches.
-    const parity = layer % 2;
+    // What a block's searches and scaling read — its weights and Gram matrices — comes in three sets:
+    // the runs of the block two after are submitted before this block's scaling.
+    const parity = layer % 3;
     const block = model.transformer.h[layer]!;
     const uploaded = new Map(
       BLOCK_LINEARS.map((name) => {
@@ -583,32 +583,70 @@ async function calibrate(
     return { blockAwq, means, grams, rowsWeights, weightScales };
   };
 
-  let recorded = recordBlock(0);
-  for (let layer = 0; layer <= lastLayer; layer++) {
-    const { blockAwq, means, grams, rowsWeights, weightScales } = recorded;
-    const parity = layer % 2;
-    const nameOf = (path: string) => path.slice(`transformer.h.${layer}.`.length);
-    // The next block's runs queue behind this block's, so the device works on while the host takes
-    // this block's statistics and scores its candidates; its weights and Gram matrices are the other set.
-    let flushed: Promise<void> = Promise.resolve();
-    const startNext = () => {
-      if (layer === lastLayer) return;
-      recorded = recordBlock(layer + 1);
-      flushed = compute.flush();
-    };
-    // The block's runs, every AWQ linear's batch means and weight statistic, and the weights coming
-    // back (the block before's scaled weights, Conv1D weights transposed): one wait for all.
-    const statisticRegions: ReadRegion[] = blockAwq.flatMap((path) => {
+  /** A block whose runs are submitted, with the copies of its statistics and transposed weights. */
+  interface StartedBlock extends RecordedBlock {
+    /** The runs' submission. */
+    readonly submitted: Promise<void>;
+    /** Its statistics (each AWQ linear's batch means, then its weight statistic), then what comes back. */
+    readonly mapped: Promise<MappedRegions>;
+    readonly statisticCount: number;
+    readonly back: readonly Returning[];
+    readonly backCount: number;
+  }
+  const startBlock = (layer: number): StartedBlock => {
+    const recorded = recordBlock(layer);
+    const submitted = compute.flush();
+    const statisticRegions: ReadRegion[] = recorded.blockAwq.flatMap((path) => {
       const { inFeatures } = linears.get(path)!;
       return [
-        { buffer: means.get(path)!, floats: batches.length * inFeatures },
-        { buffer: weightScales.get(path)!, floats: inFeatures },
+        { buffer: recorded.means.get(path)!, floats: batches.length * inFeatures },
+        { buffer: recorded.weightScales.get(path)!, floats: inFeatures },
       ];
     });
-    const coming = takeReturning();
-    const read = await compute.readMany([...statisticRegions, ...coming.regions], startNext);
-    arrive(coming.taken, read.slice(statisticRegions.length));
-    const statistics = read.slice(0, statisticRegions.length);
+    const back = takeReturning();
+    const mapped = compute.mapMany([...statisticRegions, ...back.regions]);
+    // Awaited in turn; a failure before that turn (calibration ends early) is reported once, there.
+    submitted.catch(() => {});
+    mapped.catch(() => {});
+    return {
+      ...recorded,
+      submitted,
+      mapped,
+      statisticCount: statisticRegions.length,
+      back: back.taken,
+      backCount: back.regions.length,
+    };
+  };
+  // The runs go two blocks ahead of the searches: block L+2's runs queue behind block L's searches and
+  // block L's scaling behind them, so the device works on while the host scores candidates and copies
+  // weights out.
+  const started: (StartedBlock | undefined)[] = [];
+  const start = (layer: number): Promise<void> => {
+    if (layer > lastLayer) return Promise.resolve();
+    const block = startBlock(layer);
+    started[layer] = block;
+    return block.submitted;
+  };
+  start(0);
+  start(1);
+  /** The scaled weights of the block before, on their way back. */
+  let scaledBack: { readonly taken: Returning[]; readonly mapped: Promise<MappedRegions> } | undefined;
+  const scaledArrive = async () => {
+    if (scaledBack === undefined) return;
+    const { taken, mapped } = scaledBack;
+    scaledBack = undefined;
+    const values = (await mapped).take(0, taken.flatMap((entry) => entry.regions).length);
+    arrive(taken, values);
+  };
+  for (let layer = 0; layer <= lastLayer; layer++) {
+    const block = started[layer]!;
+    started[layer] = undefined;
+    const { blockAwq, grams, rowsWeights, statisticCount, back, backCount } = block;
+    const parity = layer % 3;
+    const nameOf = (path: string) => path.slice(`transformer.h.${layer}.`.length);
+    const mapped = await block.mapped;
+    const statistics = mapped.take(0, statisticCount);
+    const backArrive = () => arrive(back, mapped.take(statisticCount, statisticCount + backCount));
     for (let batch = 0; batch < batches.length; batch++) {
       options.onProgress?.({
         phase: 'calibrate-block',
@@ -621,7 +659,9 @@ async function calibrate(
       });
     }
     if (blockAwq.length === 0) {
-      await flushed;
+      backArrive();
+      await scaledArrive();
+      await start(layer + 2);
       continue;
     }
 
@@ -646,10 +686,23 @@ async function calibrate(
       });
       searches.push({ path, scales, sums, rows: scales.length * quantLinear.outFeatures });
     }
-    await flushed;
-    const allRowSums = await compute.readMany(
+    // The searches and their sums' copy submitted, then the runs of the block two after, then — while
+    // the device runs both — the weights that came back are copied out on the host.
+    let searchesSubmitted!: (next: Promise<void>) => void;
+    const nextSubmitted = new Promise<void>((resolve) => {
+      searchesSubmitted = resolve;
+    });
+    const rowSumsRead = compute.readMany(
       searches.map(({ sums, rows }) => ({ buffer: sums, floats: rows })),
+      () => searchesSubmitted(start(layer + 2)),
     );
+    // A read that fails before it submits anything rejects here instead of leaving this waiting.
+    await Promise.race([nextSubmitted, rowSumsRead]);
+    await nextSubmitted;
+    backArrive();
+    await scaledArrive();
+    const allRowSums = await rowSumsRead;
+    const scaled: Returning[] = [];
     for (const [index, { path, scales }] of searches.entries()) {
       const rowSums = allRowSums[index]!;
       const linear = linears.get(path)!;
@@ -671,8 +724,8 @@ async function calibrate(
         lossForm: 'gram',
       });
       if (options.onAwqScale === undefined) continue;
-      // The chosen scale applied where the weight is, W ← W·diag(s), and its block amax: read back
-      // with the next block's statistics instead of a pass over the weight on the host.
+      // The chosen scale applied where the weight is, W ← W·diag(s), and its block amax: copied out
+      // while the device runs the next block's searches, instead of a pass over the weight on the host.
       const name = nameOf(path);
       const shape = { outFeatures: out, inFeatures: linear.inFeatures, blockSize: blockSizeOf(linear) };
       const weight = rowsWeights.get(path)!;
@@ -698,15 +751,15 @@ async function calibrate(
       // A Conv1D weight not yet transposed on the host takes its [out, in] back in its own array.
       const into =
         linear.conv1dWeight() ?? (linear.ownsWeight ? linear.weight.data : new Float32Array(floats));
-      returning.push({
+      scaled.push({
         regions: [
           { buffer: weight, floats, into },
           { buffer: blockAmax, floats: out * Math.ceil(shape.inFeatures / shape.blockSize) },
         ],
-        arrived: ([scaled, amax]) => {
+        arrived: ([scaledWeight, amax]) => {
           linear.markTransposed();
           options.onAwqScale?.(path, chosen, {
-            weight: scaled!,
+            weight: scaledWeight!,
             blockSize: shape.blockSize,
             blockAmax: amax!,
           });
@@ -714,12 +767,18 @@ async function calibrate(
         },
       });
     }
+    if (scaled.length > 0) {
+      const mappedScaled = compute.mapMany(scaled.flatMap((entry) => entry.regions));
+      mappedScaled.catch(() => {});
+      scaledBack = { taken: scaled, mapped: mappedScaled };
+    }
   }
 
   const maxRegion = { buffer: maxima, floats: maximaFloats };
-  const last = takeReturning();
-  const [maximaRead, ...lastWeights] = await compute.readMany([maxRegion, ...last.regions]);
-  arrive(last.taken, lastWeights);
+  const maximaReading = compute.readMany([maxRegion]);
+  maximaReading.catch(() => {});
+  await scaledArrive();
+  const [maximaRead] = await maximaReading;
   const maxBits = new Uint32Array(maximaRead!.buffer);
   const asFloat = new Float32Array(maxBits.buffer);
   for (const [path, calibrator] of options.inputCalibrators) {
