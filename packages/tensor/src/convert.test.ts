@@ -87,6 +87,18 @@ describe('castTensor', () => {
     expect([...castTensor(half, 'float32').data]).toEqual([1 + 2 ** -10]);
   });
 
+  it('reads a float32 source of a view in place and leaves it as it was', () => {
+    // A view into a larger buffer, as loaded weights are: the cast reads only its own elements.
+    const buffer = Float32Array.from([7, 1, -2.5, 1000, 9]);
+    const source = createTensor('float32', [3], buffer.subarray(1, 4));
+    const half = castTensor(source, 'float16');
+    expect([...half.data]).toEqual([0x3c00, 0xc100, 0x63d0]);
+    expect([...buffer]).toEqual([7, 1, -2.5, 1000, 9]);
+    const copy = castTensor(source, 'float32');
+    expect(copy.data).not.toBe(source.data);
+    expect([...copy.data]).toEqual([1, -2.5, 1000]);
+  });
+
   it('copies on a same-dtype cast', () => {
     const source = createTensor('float16', [1], Uint16Array.from([0x3c00]));
     const copy = castTensor(source, 'float16');

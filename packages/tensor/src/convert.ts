@@ -98,6 +98,8 @@ export function castTensor<D extends FloatDType>(
       `must be one of ${FLOAT_DTYPES.join(', ')}, got ${String(dtype)}`,
     );
   }
-  const values = toFloat32(tensor);
+  // Encoding writes a new array, so a float32 source is read where it is rather than copied first.
+  const values =
+    tensor.dtype === 'float32' && dtype !== 'float32' ? (tensor.data as Float32Array) : toFloat32(tensor);
   return createTensor(dtype, tensor.shape, fromFloat32(values, dtype, options.saturate ?? true));
 }

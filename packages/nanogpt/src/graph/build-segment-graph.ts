@@ -70,7 +70,12 @@ export function buildSegmentGraph(model: GPT, options: SegmentGraphOptions): Mod
   const streamShape = [1, SEQUENCE_DIMENSION, embeddingSize];
   const rowsShape = context.int64s([-1, embeddingSize]);
 
-  const table = options.first || options.last ? appendEmbeddingTable(context, model, 'fused') : undefined;
+  // The head reads a tied embedding fastest transposed; a first segment that has no head only looks
+  // tokens up, which reads the checkpoint's [vocab, embedding] as it is: no transposed copy to make.
+  const table =
+    options.first || options.last
+      ? appendEmbeddingTable(context, model, options.last ? 'fused' : 'standard')
+      : undefined;
   // `shaped` is a [1, sequence, …] tensor the lengths are read from, as the whole graph reads them
   // from its embeddings.
   let shaped: Value;
