@@ -1,3 +1,5 @@
+// `firstNonFinite` lives in @ptq/tensor now; re-exported where it was.
+export { firstNonFinite } from '@ptq/tensor';
 export { type Gpt2Config, MAX_CONFIG_SIZE, parseGpt2Config, readGpt2Config } from './config';
 export {
   ConfigError,
@@ -86,7 +88,7 @@ export {
   TOKENIZER_FILES,
 } from './tokenizer';
 export { checkTokenizerFitsModel, type TokenizerFiles } from './tokenizer-fits-model';
-export { assertFiniteWeight, firstNonFinite } from './weights/assert-finite-weight';
+export { assertFiniteWeight } from './weights/assert-finite-weight';
 export {
   canonicalParameterName,
   type Gpt2Parameter,

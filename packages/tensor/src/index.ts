@@ -14,6 +14,7 @@ export {
   isFloatDType,
   toFloat32,
 } from './convert';
+export { firstNonFinite, firstNonFiniteFloat16 } from './first-non-finite';
 export {
   FLOAT8_E4M3FN_MAX,
   type Float8ArrayOptions,

@@ -1,24 +1,14 @@
-import { type Tensor, toFloat32 } from '@ptq/tensor';
+import { firstNonFinite, firstNonFiniteFloat16, type Tensor, toFloat32 } from '@ptq/tensor';
 import { WeightValueError } from '../errors';
 import { collectParameterSlots } from '../state-dict/collect-state-dict';
 
 const SCALE_NAMES = new Set(['weight_scale', 'input_scale']);
 
 /** The first index of a float32 / float16 tensor holding NaN or ±Inf, or -1. */
-function firstNonFinite(tensor: Tensor): number {
-  if (tensor.dtype === 'float16') {
-    const bits = tensor.data as Uint16Array;
-    for (let index = 0; index < bits.length; index += 1) {
-      if ((bits[index]! & 0x7c00) === 0x7c00) return index;
-    }
-    return -1;
-  }
-  const values = tensor.data as Float32Array;
-  for (let index = 0; index < values.length; index += 1) {
-    // v - v is NaN exactly when v is NaN or ±Inf, and avoids a call per element.
-    if (values[index]! - values[index]! !== 0) return index;
-  }
-  return -1;
+function firstNonFiniteOf(tensor: Tensor): number {
+  return tensor.dtype === 'float16'
+    ? firstNonFiniteFloat16(tensor.data as Uint16Array)
+    : firstNonFinite(tensor.data as Float32Array);
 }
 
 function firstNegative(tensor: Tensor): number {
@@ -39,7 +29,7 @@ export function checkWeightValues(root: object): void {
     // A tied tensor is checked under its first key only.
     if (checked.has(slot.tensor)) continue;
     checked.add(slot.tensor);
-    const nonFinite = firstNonFinite(slot.tensor);
+    const nonFinite = firstNonFiniteOf(slot.tensor);
     if (nonFinite !== -1) {
       throw new WeightValueError(
         key,
