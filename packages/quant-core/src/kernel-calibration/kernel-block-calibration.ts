@@ -54,6 +54,14 @@ import {
 /** A block's linears, in forward order. */
 const BLOCK_LINEARS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
 
+/**
+ * Which set of buffers a block's searches and scaling read — its weights and Gram matrices: three
+ * sets, as the runs of the block two after are submitted before this block's scaling.
+ */
+function bufferSetOf(layer: number): number {
+  return layer % 3;
+}
+
 /** Rows (tokens) one run of a block takes at most: consecutive batches of one length run together. */
 const MAX_RUN_ROWS = 32768;
 /** Bytes of candidate differences (and as many of their products with H) on the device at once. */
@@ -152,6 +160,20 @@ interface UploadedLinear {
 }
 
 /** A block whose runs are recorded: the buffers its AWQ searches read. */
+/**
+ * Weights coming back from the device — a block's scaled weights, or Conv1D weights transposed
+ * there — each with what to do once its values have arrived.
+ */
+interface Returning {
+  readonly regions: readonly ReadRegion[];
+  readonly arrived: (values: readonly Float32Array[]) => void;
+}
+
+/** The regions of `entries`, in order: one read for all of them. */
+function regionsOf(entries: readonly Returning[]): ReadRegion[] {
+  return entries.flatMap((entry) => entry.regions);
+}
+
 interface RecordedBlock {
   /** Its linears that AWQ-lite calibrates. */
   readonly blockAwq: readonly string[];
@@ -160,6 +182,8 @@ interface RecordedBlock {
   /** W as `[out, in]`. */
   readonly rowsWeights: ReadonlyMap<string, GPUBuffer>;
   readonly weightScales: ReadonlyMap<string, GPUBuffer>;
+  /** Its Conv1D weights transposed on the device that come back as they are (not scaled by AWQ). */
+  readonly back: readonly Returning[];
 }
 
 /**
@@ -329,21 +353,6 @@ async function calibrate(
       [absMaxWorkgroups(count)],
     );
 
-  /**
-   * Weights coming back from the device — a block's scaled weights, or Conv1D weights transposed
-   * there — with the next read: each with what to do once its values have arrived.
-   */
-  interface Returning {
-    readonly regions: readonly ReadRegion[];
-    readonly arrived: (values: readonly Float32Array[]) => void;
-  }
-  let returning: Returning[] = [];
-  /** What is to come back so far, taken for one read: more may be added while it runs. */
-  const takeReturning = () => {
-    const taken = returning;
-    returning = [];
-    return { taken, regions: taken.flatMap((entry) => entry.regions) };
-  };
   const arrive = (taken: readonly Returning[], values: readonly Float32Array[]) => {
     let at = 0;
     for (const entry of taken) {
@@ -358,15 +367,13 @@ async function calibrate(
    */
   const recordBlock = (layer: number): RecordedBlock => {
     const prefix = `transformer.h.${layer}`;
-    // What a block's searches and scaling read — its weights and Gram matrices — comes in three sets:
-    // the runs of the block two after are submitted before this block's scaling.
-    const parity = layer % 3;
+    const set = bufferSetOf(layer);
     const block = model.transformer.h[layer]!;
     const uploaded = new Map(
       BLOCK_LINEARS.map((name) => {
         const path = `${prefix}.${name}`;
         const upload = (data: Float32Array, what: string) =>
-          keepWith(`${name} ${what} ${parity}`, data, `${path} ${what}`);
+          keepWith(`${name} ${what} ${set}`, data, `${path} ${what}`);
         return [path, uploadLinear(upload, model.linear(path))];
       }),
     );
@@ -400,7 +407,7 @@ async function calibrate(
       blockAwq.map((path) => {
         const { inFeatures } = linears.get(path)!;
         const gram = keep(
-          `${nameOf(path)} Gram matrix ${parity}`,
+          `${nameOf(path)} Gram matrix ${set}`,
           inFeatures * inFeatures,
           `${path} Gram matrix`,
         );
@@ -411,12 +418,13 @@ async function calibrate(
     );
     // W as [out, in]: the uploaded weight itself, or a Conv1D weight transposed on the device (and
     // read back, so the host never transposes it), or the host's [out, in] uploaded as well.
+    const back: Returning[] = [];
     const transposed = new Map(
       [...uploaded]
         .filter(([, { conv1d }]) => conv1d !== undefined)
         .map(([path, { weight, inFeatures, outFeatures, conv1d }]) => {
           const rows = keep(
-            `${nameOf(path)} [out, in] ${parity}`,
+            `${nameOf(path)} [out, in] ${set}`,
             inFeatures * outFeatures,
             `${path} [out, in]`,
           );
@@ -430,7 +438,7 @@ async function calibrate(
           const linear = linears.get(path);
           // Read back as it is unless AWQ's scale is applied to it first (and read back then).
           if (linear !== undefined && !(blockAwq.includes(path) && options.onAwqScale)) {
-            returning.push({
+            back.push({
               regions: [{ buffer: rows, floats: inFeatures * outFeatures, into: conv1d! }],
               arrived: () => {
                 linear.markTransposed();
@@ -447,11 +455,7 @@ async function calibrate(
         if (layout === 'columns') return [path, weight];
         const rows =
           transposed.get(path) ??
-          keepWith(
-            `${nameOf(path)} [out, in] ${parity}`,
-            linears.get(path)!.weight.data,
-            `${path} [out, in]`,
-          );
+          keepWith(`${nameOf(path)} [out, in] ${set}`, linears.get(path)!.weight.data, `${path} [out, in]`);
         return [path, rows];
       }),
     );
@@ -580,17 +584,16 @@ async function calibrate(
         tap('lm_head', normalized, width, run);
       }
     }
-    return { blockAwq, means, grams, rowsWeights, weightScales };
+    return { blockAwq, means, grams, rowsWeights, weightScales, back };
   };
 
   /** A block whose runs are submitted, with the copies of its statistics and transposed weights. */
   interface StartedBlock extends RecordedBlock {
     /** The runs' submission. */
     readonly submitted: Promise<void>;
-    /** Its statistics (each AWQ linear's batch means, then its weight statistic), then what comes back. */
+    /** Its statistics (each AWQ linear's batch means, then its weight statistic), then `back`. */
     readonly mapped: Promise<MappedRegions>;
     readonly statisticCount: number;
-    readonly back: readonly Returning[];
     readonly backCount: number;
   }
   const startBlock = (layer: number): StartedBlock => {
@@ -603,8 +606,8 @@ async function calibrate(
         { buffer: recorded.weightScales.get(path)!, floats: inFeatures },
       ];
     });
-    const back = takeReturning();
-    const mapped = compute.mapMany([...statisticRegions, ...back.regions]);
+    const backRegions = regionsOf(recorded.back);
+    const mapped = compute.mapMany([...statisticRegions, ...backRegions]);
     // Awaited in turn; a failure before that turn (calibration ends early) is reported once, there.
     submitted.catch(() => {});
     mapped.catch(() => {});
@@ -613,8 +616,7 @@ async function calibrate(
       submitted,
       mapped,
       statisticCount: statisticRegions.length,
-      back: back.taken,
-      backCount: back.regions.length,
+      backCount: backRegions.length,
     };
   };
   // The runs go two blocks ahead of the searches: block L+2's runs queue behind block L's searches and
@@ -635,14 +637,14 @@ async function calibrate(
     if (scaledBack === undefined) return;
     const { taken, mapped } = scaledBack;
     scaledBack = undefined;
-    const values = (await mapped).take(0, taken.flatMap((entry) => entry.regions).length);
+    const values = (await mapped).take(0, regionsOf(taken).length);
     arrive(taken, values);
   };
   for (let layer = 0; layer <= lastLayer; layer++) {
     const block = started[layer]!;
     started[layer] = undefined;
     const { blockAwq, grams, rowsWeights, statisticCount, back, backCount } = block;
-    const parity = layer % 3;
+    const set = bufferSetOf(layer);
     const nameOf = (path: string) => path.slice(`transformer.h.${layer}.`.length);
     const mapped = await block.mapped;
     const statistics = mapped.take(0, statisticCount);
@@ -729,13 +731,9 @@ async function calibrate(
       const name = nameOf(path);
       const shape = { outFeatures: out, inFeatures: linear.inFeatures, blockSize: blockSizeOf(linear) };
       const weight = rowsWeights.get(path)!;
-      const scale = keepWith(
-        `${name} chosen scale ${parity}`,
-        scales[best]!,
-        `${path}: the chosen AWQ scale`,
-      );
+      const scale = keepWith(`${name} chosen scale ${set}`, scales[best]!, `${path}: the chosen AWQ scale`);
       const blockAmax = keep(
-        `${name} scaled block maxima ${parity}`,
+        `${name} scaled block maxima ${set}`,
         out * Math.ceil(shape.inFeatures / shape.blockSize),
         `${path}: the scaled weight's block maxima`,
       );
@@ -768,7 +766,7 @@ async function calibrate(
       });
     }
     if (scaled.length > 0) {
-      const mappedScaled = compute.mapMany(scaled.flatMap((entry) => entry.regions));
+      const mappedScaled = compute.mapMany(regionsOf(scaled));
       mappedScaled.catch(() => {});
       scaledBack = { taken: scaled, mapped: mappedScaled };
     }
