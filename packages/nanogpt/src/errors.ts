@@ -32,3 +32,24 @@ export class WeightValueError extends PtqError {
     this.parameter = parameter;
   }
 }
+
+/**
+ * The kernels' device reported errors while running work (a validation error, memory it could not
+ * allocate): what it computed cannot be trusted. `messages` are Dawn's, first ones first.
+ */
+export class KernelDeviceError extends PtqError {
+  readonly work: string;
+  readonly messages: readonly string[];
+
+  constructor(work: string, messages: readonly string[], options: PtqErrorOptions = {}) {
+    const shown = messages.slice(0, 3).map((message) => `  - ${message.split('\n')[0]}`);
+    const more = messages.length > 3 ? [`  (and ${messages.length - 3} more)`] : [];
+    super(
+      'PTQ_KERNEL_DEVICE',
+      `the kernels' device reported ${messages.length} error${messages.length === 1 ? '' : 's'} during ${work}:\n${[...shown, ...more].join('\n')}`,
+      options,
+    );
+    this.work = work;
+    this.messages = messages;
+  }
+}

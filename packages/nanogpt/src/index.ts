@@ -8,7 +8,7 @@ export {
   type QuantMode,
   resolveGPTConfig,
 } from './config';
-export { StateDictError, type StateDictProblem, WeightValueError } from './errors';
+export { KernelDeviceError, StateDictError, type StateDictProblem, WeightValueError } from './errors';
 export {
   type GenerateOptions,
   type GenerateResult,
@@ -44,6 +44,7 @@ export {
   type RequestKernelDeviceOptions,
   requestKernelDevice,
   sharedKernelDevice,
+  watchDeviceErrors,
 } from './kernels/dawn-device';
 export { KernelCache, KernelGPT, MAX_KERNEL_BATCH } from './kernels/kernel-gpt';
 export { Block, CausalSelfAttention, MLP } from './modules/block';

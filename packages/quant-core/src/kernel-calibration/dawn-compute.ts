@@ -62,8 +62,12 @@ export class DawnCompute {
   readonly #device: GPUDevice;
   readonly #pipelines: Map<string, Promise<GPUComputePipeline>>;
   readonly #buffers = new Set<GPUBuffer>();
-  /** Uniform buffers of submitted dispatches, freed once their submission is done. */
-  #uniforms: GPUBuffer[] = [];
+  /**
+   * Uniform buffers of recorded work not submitted yet. Each is destroyed as soon as its own
+   * submission is made (Dawn frees it once the device is done with it): counting them per read, as
+   * this once did, destroyed a later submission's uniforms while it waited for its shader.
+   */
+  readonly #pendingUniforms = new Set<GPUBuffer>();
   /**
    * The recorded dispatches' uniforms, each at an offset the adapter allows a binding to start at:
    * one uniform buffer per submission instead of one created for every dispatch (about 100 µs of
@@ -255,7 +259,6 @@ export class DawnCompute {
   async submit(): Promise<void> {
     await this.flush();
     await this.#device.queue.onSubmittedWorkDone();
-    this.#releaseUniforms(this.#uniforms.length);
   }
 
   /**
@@ -314,13 +317,11 @@ export class DawnCompute {
         });
       }
       await this.flush();
-      const submitted = this.#uniforms.length;
       // Asked for before `afterSubmit` submits more: both wait for what is submitted now, not for that.
       const done =
         regions.length === 0 ? this.#device.queue.onSubmittedWorkDone() : staging.mapAsync(MAP_READ, 0, size);
       afterSubmit?.();
       await done;
-      this.#releaseUniforms(submitted);
     } catch (error) {
       this.#mappedStaging.delete(staging);
       staging.destroy();
@@ -353,15 +354,10 @@ export class DawnCompute {
     };
   }
 
-  /** Destroys the first `count` uniform buffers: those of submissions the device has finished. */
-  #releaseUniforms(count: number): void {
-    for (const buffer of this.#uniforms.splice(0, count)) buffer.destroy();
-  }
-
   destroy(): void {
     for (const buffer of [
       ...this.#buffers,
-      ...this.#uniforms,
+      ...this.#pendingUniforms,
       ...this.#staging,
       ...this.#readStaging,
       ...this.#mappedStaging,
@@ -370,7 +366,7 @@ export class DawnCompute {
     }
     this.#mappedStaging.clear();
     this.#buffers.clear();
-    this.#uniforms = [];
+    this.#pendingUniforms.clear();
     this.#staging.clear();
     this.#readyStaging = [];
     this.#filling = undefined;
@@ -399,7 +395,7 @@ export class DawnCompute {
       });
       new Uint8Array(uniforms.getMappedRange()).set(this.#uniformBytes.subarray(0, this.#uniformLength));
       uniforms.unmap();
-      this.#uniforms.push(uniforms);
+      this.#pendingUniforms.add(uniforms);
       this.#uniformLength = 0;
     }
     // The staging buffers this submission copies from: unmapped for it, mapped again once it is done.
@@ -422,22 +418,27 @@ export class DawnCompute {
     staged: readonly GPUBuffer[],
     previous: Promise<void>,
   ): Promise<void> {
-    const pipelines = await Promise.all(recorded.map((entry) => entry.pipeline));
-    await previous;
-    const encoder = this.#device.createCommandEncoder();
-    let pass: GPUComputePassEncoder | undefined;
-    for (const [index, entry] of recorded.entries()) {
-      if (entry.pipeline === undefined) {
-        pass?.end();
-        pass = undefined;
-        entry.encode(encoder);
-      } else {
-        pass ??= encoder.beginComputePass();
-        entry.encode(pass, pipelines[index]!, uniforms);
+    try {
+      const pipelines = await Promise.all(recorded.map((entry) => entry.pipeline));
+      await previous;
+      const encoder = this.#device.createCommandEncoder();
+      let pass: GPUComputePassEncoder | undefined;
+      for (const [index, entry] of recorded.entries()) {
+        if (entry.pipeline === undefined) {
+          pass?.end();
+          pass = undefined;
+          entry.encode(encoder);
+        } else {
+          pass ??= encoder.beginComputePass();
+          entry.encode(pass, pipelines[index]!, uniforms);
+        }
       }
+      pass?.end();
+      this.#device.queue.submit([encoder.finish()]);
+    } finally {
+      // Submitted (or never to be): Dawn keeps a destroyed buffer until the device is done with it.
+      if (uniforms !== undefined && this.#pendingUniforms.delete(uniforms)) uniforms.destroy();
     }
-    pass?.end();
-    this.#device.queue.submit([encoder.finish()]);
     for (const buffer of staged) {
       buffer.mapAsync(MAP_WRITE).then(
         () => this.#readyStaging.push(buffer),

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { embedRowSumInto, type GPT2LMHeadModel, type GraphLinear, gpt2BlockOfLinear } from '@ptq/hf-gpt2';
+import { watchDeviceErrors } from '@ptq/nanogpt';
 import { DeviceUnavailableError } from '@ptq/onnx';
 import type { Tensor } from '@ptq/tensor';
 import {
@@ -206,9 +207,14 @@ export async function calibrateOnKernels(
     throw new InvalidArgumentError('calibration', `cannot run on the kernels engine: ${problem}`);
   }
   const compute = new DawnCompute(options.device);
+  // A submission Dawn drops reads back as zeros: no statistic is returned from a device that erred.
+  const errors = watchDeviceErrors(options.device, 'calibration');
   try {
-    return await calibrate(compute, model, linears, batches, options);
+    const result = await calibrate(compute, model, linears, batches, options);
+    errors.check();
+    return result;
   } finally {
+    errors.stop();
     compute.destroy();
   }
 }
