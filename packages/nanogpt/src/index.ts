@@ -60,6 +60,7 @@ export {
   type QuantDType,
   weightScaleShape,
 } from './modules/linear';
+export { holdsCodes, linearCodes, scaleLayoutOf } from './modules/linear-codes';
 export { ParameterModule } from './modules/parameters';
 export { type CompileOptions, compile, ENGINES, type Engine } from './runtime/compile';
 export {

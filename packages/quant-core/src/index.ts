@@ -17,7 +17,7 @@ export {
   percentileCalibrator,
   type WeightCalibrator,
 } from './calibrator';
-export { fakeQuantizeWeight } from './fake-quantize-weight';
+export { fakeQuantizeWeight, weightCodes } from './fake-quantize-weight';
 export { weightAmax } from './max-calibration';
 export {
   CALIBRATION_DEFAULTS,

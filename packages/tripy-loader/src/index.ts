@@ -7,6 +7,8 @@ export {
   loadQuantWeights,
   loadQuantWeightsFromHf,
   quantizedStateToRuntime,
+  type RuntimeWeights,
+  runtimeCodes,
   runtimeWeight,
 } from './load-quant-weights-from-hf';
 export { hfStateToRuntime, type LoadWeightsOptions, loadWeightsFromHf } from './load-weights-from-hf';

@@ -9,8 +9,9 @@ import {
   type QuantizedModel,
   type QuantMode,
   type TensorQuantizer,
+  weightCodes,
 } from '@ptq/quant-core';
-import { convertToScale } from '@ptq/scale-math';
+import { CODES_AMAX_LIMIT, convertToScale } from '@ptq/scale-math';
 import { castOnce, createTensor, type Tensor } from '@ptq/tensor';
 import { WeightMappingError } from './errors';
 import { isAttentionBuffer, renameQuantizerKey } from './rename-quantizer-key';
@@ -115,14 +116,24 @@ function checkModelDType(model: GPT, dtype: ModelDType): void {
   }
 }
 
+/** How `quantizedStateToRuntime` gives a quantized linear's weight. */
+export type RuntimeWeights = 'fake-quantized' | 'codes';
+
 /**
  * The runtime model's state dict from a quantized HF model (see `loadQuantWeights`). With `include`,
  * only the runtime keys it accepts are made (a segment of the model, say: `quantizedRuntimeSegments`).
+ *
+ * `weights` (default `'fake-quantized'`, the seed's): every quantized linear's weight as ModelOpt's
+ * fake quantization left it, cast to `dtype`; the runtime quantizes it again when it compiles. With
+ * `'codes'`, an int4 or int8 linear's weight comes as its integer codes (`runtimeCodes`) where they
+ * are the codes that round trip gives — the same compiled model, without the fake quantization, the
+ * cast and the second quantization.
  */
 export function quantizedStateToRuntime(
   quantized: QuantizedModel,
   dtype: ModelDType,
   include: (key: string) => boolean = () => true,
+  weights: RuntimeWeights = 'fake-quantized',
 ): Map<string, Tensor> {
   const source = quantized.stateDict();
   const target = new Map<string, Tensor>();
@@ -134,7 +145,9 @@ export function quantizedStateToRuntime(
       if (key.includes('_quantizer.')) {
         throw new WeightMappingError(`"${key}" is a quantizer buffer the runtime model has no parameter for`);
       }
-      if (include(key)) target.set(key, cast(runtimeWeight(quantized, key, value)));
+      if (!include(key)) continue;
+      const codes = weights === 'codes' ? runtimeCodes(quantized, key, dtype) : undefined;
+      target.set(key, codes ?? cast(runtimeWeight(quantized, key, value)));
       continue;
     }
     if (!include(renamed.target)) continue;
@@ -163,6 +176,34 @@ export function quantizedStateToRuntime(
     throw new WeightMappingError('the quantized state dict has no "transformer.wte.weight"');
   if (!target.has('lm_head.weight')) target.set('lm_head.weight', embedding);
   return target;
+}
+
+/** float16's smallest normal number: a scale below it loses precision when cast. */
+const FLOAT16_MIN_NORMAL = 2 ** -14;
+
+/**
+ * An int4 or int8 linear's weight (`key`, a state-dict name) as its integer codes (`weightCodes`),
+ * where they equal the codes the runtime would make from the fake-quantized weight and scale in
+ * `dtype` (`runtimeWeight`, `convertToScale`): the round trip moves a value by a few units in the
+ * last place of `dtype` (float16: 2⁻¹⁰ of the code at most, 0.125 for int8's 127), far from a
+ * rounding boundary, while every amax is within `CODES_AMAX_LIMIT` and, in float16, every scale
+ * is a normal number. `undefined` otherwise (the weight is then given as floats), and for
+ * every other tensor.
+ */
+export function runtimeCodes(quantized: QuantizedModel, key: string, dtype: ModelDType): Tensor<'int8'> | undefined {
+  if (!key.endsWith('.weight') || key === 'lm_head.weight') return undefined;
+  const linear = quantized.linears.get(key.slice(0, -'.weight'.length));
+  const quantizer = linear?.weight_quantizer;
+  if (linear === undefined || quantizer === undefined || !quantizer.enabled) return undefined;
+  if (quantizer.format !== 'int4' && quantizer.format !== 'int8') return undefined;
+  const amax = quantizer.amax;
+  if (amax === undefined) return undefined;
+  const maxbound = quantizer.maxbound;
+  for (const value of amax.data) {
+    if (!(value <= CODES_AMAX_LIMIT)) return undefined;
+    if (dtype === 'float16' && !(value / maxbound >= FLOAT16_MIN_NORMAL)) return undefined;
+  }
+  return weightCodes(linear.weight, quantizer);
 }
 
 /**

@@ -1,7 +1,17 @@
 import { DEFAULT_MODEL_DIR, readHeldOutText } from '@ptq/default-model';
 import { type Conv1D, type GPT2LMHeadModel, loadHfGpt2, type WeightResidence } from '@ptq/hf-gpt2';
 import { namedModules } from '@ptq/module-path';
-import { compile, GPT, type ScoredWindow, scoreWindowsBySegments } from '@ptq/nanogpt';
+import {
+  buildSegmentGraph,
+  compile,
+  GPT,
+  type GPTSegments,
+  holdsCodes,
+  type ScoredWindow,
+  scoreWindowsBySegments,
+  segmentRanges,
+  type WeightFormat,
+} from '@ptq/nanogpt';
 import { modelOptQuantize } from '@ptq/quant-core';
 import {
   createTensor,
@@ -125,5 +135,64 @@ describe('runtime segments', () => {
       expect(scored).toEqual(expected);
     },
     300_000,
+  );
+
+  it.each([
+    ['int4-weight-only', 'float16', 'matmul-nbits'],
+    ['int4-weight-only', 'float32', 'dequantize-linear'],
+    ['int8-weight-only', 'float16', 'matmul-nbits'],
+    ['int8-weight-only', 'float32', 'matmul-nbits'],
+  ] as const)(
+    'of the %s model in %s, %s: the same graph from the codes as from the fake-quantized weights',
+    async (mode, dtype, weightFormat) => {
+      const quantized = await modelOptQuantize(await load(), mode, {
+        numSamples: 2,
+        batchSize: 2,
+        maxSampleLength: 32,
+        log: () => {},
+        onNotice: () => {},
+      });
+      const graphs = async (segments: GPTSegments, format: WeightFormat) => {
+        const built = [];
+        for (const layers of segmentRanges(segments.config, 1)) {
+          const segment = await segments.segment(layers);
+          built.push({
+            codes: holdsCodes(segment.transformer.h[0]!.mlp.c_fc),
+            graph: buildSegmentGraph(segment, {
+              first: layers.start === 0,
+              last: layers.end === segments.config.numLayers,
+              incomingBias: undefined,
+              weightFormat: format,
+              splitLongProducts: true,
+            }),
+          });
+        }
+        return built;
+      };
+      const fromCodes = await graphs(quantizedRuntimeSegments(quantized, dtype), weightFormat);
+      const fromFloats = await graphs(
+        quantizedRuntimeSegments(quantized, dtype, { weights: 'fake-quantized' }),
+        weightFormat,
+      );
+      // Every block's linears held their codes on one side and floats on the other.
+      expect(fromCodes.map(({ codes }) => codes)).toEqual(fromCodes.map(() => true));
+      expect(fromFloats.map(({ codes }) => codes)).toEqual(fromFloats.map(() => false));
+      // The graphs, with each initializer's bytes (a deep comparison of large arrays is slow).
+      const bytesOf = (built: typeof fromCodes) =>
+        built.map(({ graph }) => ({
+          ...graph,
+          graph: {
+            ...graph.graph,
+            initializers: graph.graph.initializers.map(({ name, tensor }) => ({
+              name,
+              dtype: tensor.dtype,
+              shape: tensor.shape,
+              bytes: Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength).toString('base64'),
+            })),
+          },
+        }));
+      expect(bytesOf(fromCodes)).toEqual(bytesOf(fromFloats));
+    },
+    120_000,
   );
 });

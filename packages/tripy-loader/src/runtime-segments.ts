@@ -10,7 +10,7 @@ import {
 import type { QuantizedModel } from '@ptq/quant-core';
 import { heldTensor, type Tensor } from '@ptq/tensor';
 import { gptConfigFromHf } from './gpt-config-from-hf';
-import { quantizedStateToRuntime } from './load-quant-weights-from-hf';
+import { quantizedStateToRuntime, type RuntimeWeights } from './load-quant-weights-from-hf';
 import { hfStateToRuntime } from './load-weights-from-hf';
 
 /**
@@ -27,13 +27,20 @@ export function hfRuntimeSegments(hf: GPT2LMHeadModel, dtype: ModelDType): GPTSe
 }
 
 /**
- * The quantized runtime model a segment at a time: each segment's fake-quantized weights and scales
- * are made when it is asked for (`quantizedStateToRuntime` of its keys only), never the whole model's.
+ * The quantized runtime model a segment at a time: each segment's weights and scales are made when
+ * it is asked for (`quantizedStateToRuntime` of its keys only), never the whole model's. Integer
+ * weights come as their codes by default (`weights: 'codes'`: the same compiled model as from the
+ * fake-quantized weights, made in less time); `'fake-quantized'` gives the seed's floats.
  */
-export function quantizedRuntimeSegments(quantized: QuantizedModel, dtype: ModelDType): GPTSegments {
+export function quantizedRuntimeSegments(
+  quantized: QuantizedModel,
+  dtype: ModelDType,
+  options: { readonly weights?: RuntimeWeights } = {},
+): GPTSegments {
+  const weights = options.weights ?? 'codes';
   return segmentsOfState(
     gptConfigFromHf(quantized.model.config, { dtype, quantMode: quantized.mode }),
-    (include) => quantizedStateToRuntime(quantized, dtype, include),
+    (include) => quantizedStateToRuntime(quantized, dtype, include, weights),
     () => releaseWeights(quantized.model),
   );
 }

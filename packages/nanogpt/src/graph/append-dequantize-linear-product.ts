@@ -1,5 +1,4 @@
 import type { Value } from '@ptq/onnx-format';
-import { quantize } from '@ptq/scale-math';
 import { createTensor, packInt4, transposeMatrix } from '@ptq/tensor';
 import { float8WeightOf } from './float8-weight';
 import { floatTensor } from './graph-context';
@@ -34,9 +33,8 @@ function appendIntegerDequantized(request: ProductRequest): Value {
   const { builder } = context;
   const { inFeatures, outFeatures } = linear;
   const quantDtype = linear.quantDtype as 'int4' | 'int8';
-  const { weight, matrixShape, scales, layout, storedScales } = quantizedWeightOf(request);
-  const codes = quantize(weight, matrixShape, scales, quantDtype, layout);
-  const transposedCodes = transposeMatrix(codes, outFeatures, inFeatures);
+  const { codes, layout, storedScales } = quantizedWeightOf(request);
+  const transposedCodes = transposeMatrix(codes as Int8Array, outFeatures, inFeatures);
   const codesTensor =
     quantDtype === 'int4'
       ? createTensor('int4', [inFeatures, outFeatures], packInt4(transposedCodes))

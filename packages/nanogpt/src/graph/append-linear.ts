@@ -2,18 +2,13 @@ import { InvalidArgumentError } from '@ptq/errors';
 import { appendFloat8FakeQuant, type Value } from '@ptq/onnx-format';
 import { toFloat32 } from '@ptq/tensor';
 import type { Linear } from '../modules/linear';
+import { scaleLayoutOf } from '../modules/linear-codes';
 import { appendDequantizeLinearProduct } from './append-dequantize-linear-product';
 import { appendFloatProduct } from './append-float-product';
 import { appendLookupProduct } from './append-lookup-product';
 import { appendMatMulNBitsProduct } from './append-matmul-nbits-product';
 import { type GraphContext, ONNX_FLOAT } from './graph-context';
-import {
-  firstValue,
-  type ProductRequest,
-  type ProductShape,
-  scaleLayoutOf,
-  scaleRows,
-} from './linear-product';
+import { firstValue, type ProductRequest, type ProductShape, scaleRows } from './linear-product';
 import type { WeightFormat } from './weight-format';
 
 /** Inner dimensions from this length up are split (see `innerSplitParts`). */

@@ -1,5 +1,4 @@
 import type { Value } from '@ptq/onnx-format';
-import { quantize } from '@ptq/scale-math';
 import { createTensor } from '@ptq/tensor';
 import { type ProductRequest, quantizedWeightOf } from './linear-product';
 import { packMatMulNBits } from './matmul-nbits';
@@ -17,12 +16,11 @@ export function appendMatMulNBitsProduct(request: ProductRequest): Value {
   const { builder } = context;
   const { inFeatures, outFeatures } = linear;
   const quantDtype = linear.quantDtype as 'int4' | 'int8';
-  const { weight, matrixShape, scales, layout, storedScales } = quantizedWeightOf(request);
+  const { codes, layout, storedScales } = quantizedWeightOf(request);
   const bits = quantDtype === 'int4' ? 4 : 8;
-  const codes = quantize(weight, matrixShape, scales, quantDtype, layout);
   const blockSize = layout.kind === 'block' ? layout.blockSize : INT8_MATMUL_NBITS_BLOCK;
   const blocks = Math.ceil(inFeatures / blockSize);
-  const packed = packMatMulNBits(codes, outFeatures, inFeatures, bits, blockSize);
+  const packed = packMatMulNBits(codes as Int8Array, outFeatures, inFeatures, bits, blockSize);
   // Scales [N · blocks], row-major (n, block): ModelOpt's [out, in / 128] as it is; per-channel and
   // per-tensor scales repeated over every block of their rows.
   const blockScales =

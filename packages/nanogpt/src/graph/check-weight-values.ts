@@ -4,8 +4,9 @@ import { collectParameterSlots } from '../state-dict/collect-state-dict';
 
 const SCALE_NAMES = new Set(['weight_scale', 'input_scale']);
 
-/** The first index of a float32 / float16 tensor holding NaN or ±Inf, or -1. */
+/** The first index of a float32 / float16 tensor holding NaN or ±Inf, or -1 (always for codes). */
 function firstNonFiniteOf(tensor: Tensor): number {
+  if (tensor.dtype === 'int8') return -1;
   return tensor.dtype === 'float16'
     ? firstNonFiniteFloat16(tensor.data as Uint16Array)
     : firstNonFinite(tensor.data as Float32Array);

@@ -1,4 +1,3 @@
-import { quantize } from '@ptq/scale-math';
 import { transposeMatrix } from '@ptq/tensor';
 import { firstValue, type ProductRequest, quantizedWeightOf } from './linear-product';
 
@@ -19,12 +18,8 @@ export interface Float8Weight {
 export function float8WeightOf(request: ProductRequest): Float8Weight {
   const { linear, foldInputScale } = request;
   const { inFeatures, outFeatures } = linear;
-  const { weight, matrixShape, scales, layout } = quantizedWeightOf(request);
+  const { codes: rowCodes, scales } = quantizedWeightOf(request);
   const inputScale = foldInputScale && linear.input_scale !== undefined ? firstValue(linear.input_scale) : 1;
-  const codes = transposeMatrix(
-    quantize(weight, matrixShape, scales, 'float8e4m3fn', layout),
-    outFeatures,
-    inFeatures,
-  );
+  const codes = transposeMatrix(rowCodes as Uint8Array, outFeatures, inFeatures);
   return { codes, scale: scales[0]!, inputScale };
 }

@@ -2,6 +2,7 @@ import type { Value } from '@ptq/onnx-format';
 import type { QuantLayout } from '@ptq/scale-math';
 import { type Tensor, toFloat32 } from '@ptq/tensor';
 import type { Linear } from '../modules/linear';
+import { linearCodes, scaleLayoutOf } from '../modules/linear-codes';
 import type { GraphContext } from './graph-context';
 
 /** How a product's float weight is laid out: whole `[in, out]`, or split along `in` into parts. */
@@ -39,17 +40,10 @@ export function firstValue(tensor: Tensor): number {
   return toFloat32(tensor)[0]!;
 }
 
-/** How a linear's `weight_scale` covers its `[out, in]` weight, in @ptq/scale-math's terms. */
-export function scaleLayoutOf(linear: Linear): QuantLayout {
-  if (linear.quantDtype === 'int4') return { kind: 'block', blockSize: linear.blockSize! };
-  return linear.weightQuantDim === 0 ? { kind: 'per-channel', axis: 0 } : { kind: 'per-tensor' };
-}
-
-/** A quantized linear's float weight and scales, as its codes are made from them. */
+/** A quantized linear's codes and scales. */
 export interface QuantizedWeight {
-  /** The float weight `[out, in]`, in float32. */
-  readonly weight: Float32Array;
-  readonly matrixShape: readonly number[];
+  /** The codes `[out, in]` row-major (`linearCodes`): int8 / int4 one per element, float8 bits. */
+  readonly codes: Int8Array | Uint8Array;
   /** `weight_scale` in float32, as calibrated. */
   readonly scales: Float32Array;
   readonly layout: QuantLayout;
@@ -58,19 +52,17 @@ export interface QuantizedWeight {
 }
 
 /**
- * The float weight and scales of a quantized linear. The codes are made from them as ModelOpt
- * does: q = clamp(roundHalfEven(W / scale)) for integers, e4m3(W / scale) for float8, the division
- * in float32 (@ptq/scale-math).
+ * The codes and scales of a quantized linear: its codes as it holds them, or made from its float
+ * weight as ModelOpt does (`linearCodes`).
  */
 export function quantizedWeightOf({ linear, outputScale }: ProductRequest): QuantizedWeight {
-  const { inFeatures, outFeatures } = linear;
+  const { outFeatures } = linear;
   const scales = toFloat32(linear.weight_scale!);
   // Per-channel and per-block scales are row-major [out, blocks]: an output scale multiplies rows.
   const storedScales =
     outputScale === undefined ? scales : scaleRows(scales, outputScale, scales.length / outFeatures);
   return {
-    weight: toFloat32(linear.weight),
-    matrixShape: [outFeatures, inFeatures],
+    codes: linearCodes(linear, scales),
     scales,
     layout: scaleLayoutOf(linear),
     storedScales,

@@ -1,6 +1,6 @@
-import { quantize } from '@ptq/scale-math';
 import { toFloat32 } from '@ptq/tensor';
 import type { Linear } from '../modules/linear';
+import { linearCodes } from '../modules/linear-codes';
 import type { KernelWeightKind } from './linear-shader';
 
 /** A linear's weight as the kernels read it, made on the host once per compile. */
@@ -57,12 +57,11 @@ export function packHalves(halves: Uint16Array, rows: number, columns: number): 
 }
 
 /**
- * The codes and scales of a linear, made exactly as the graph makes them (`appendLinear`):
- * `quantize` from @ptq/scale-math on the float weight with its `weight_scale`.
+ * The codes and scales of a linear, the same as the graph's (`appendLinear`): `linearCodes`, the
+ * codes the linear holds or `quantize` of @ptq/scale-math on its float weight with its `weight_scale`.
  */
 export function prepareLinear(linear: Linear): KernelLinearWeights {
   const { inFeatures, outFeatures, quantDtype } = linear;
-  const weight = toFloat32(linear.weight);
   const bias = linear.bias === undefined ? new Float32Array(outFeatures) : toFloat32(linear.bias);
   const preScale = linear.pre_quant_scale === undefined ? undefined : toFloat32(linear.pre_quant_scale);
   const inputScale = linear.input_scale === undefined ? undefined : toFloat32(linear.input_scale)[0]!;
@@ -79,12 +78,17 @@ export function prepareLinear(linear: Linear): KernelLinearWeights {
         weightFactor: 1,
       };
     }
-    return { ...common, kind: 'float32', weight, scales: Float32Array.of(1), weightFactor: 1 };
+    return {
+      ...common,
+      kind: 'float32',
+      weight: toFloat32(linear.weight),
+      scales: Float32Array.of(1),
+      weightFactor: 1,
+    };
   }
   const scales = toFloat32(linear.weight_scale!);
-  const shape = [outFeatures, inFeatures];
+  const codes = linearCodes(linear, scales);
   if (quantDtype === 'float8e4m3fn') {
-    const codes = quantize(weight, shape, scales, 'float8e4m3fn', { kind: 'per-tensor' });
     return {
       ...common,
       kind: 'float8',
@@ -94,7 +98,6 @@ export function prepareLinear(linear: Linear): KernelLinearWeights {
     };
   }
   if (quantDtype === 'int4') {
-    const codes = quantize(weight, shape, scales, 'int4', { kind: 'block', blockSize: linear.blockSize! });
     return {
       ...common,
       kind: 'int4',
@@ -104,13 +107,6 @@ export function prepareLinear(linear: Linear): KernelLinearWeights {
     };
   }
   const perChannel = linear.weightQuantDim === 0;
-  const codes = quantize(
-    weight,
-    shape,
-    scales,
-    'int8',
-    perChannel ? { kind: 'per-channel', axis: 0 } : { kind: 'per-tensor' },
-  );
   return {
     ...common,
     kind: 'int8',

@@ -34,7 +34,9 @@ export interface LinearOptions {
  * keeps its float weight plus the scales that say how to quantize it; the integer or float8 codes are
  * made when the model is compiled. Parameters:
  *
- * - `weight [out, in]`, `bias [out]` (optional);
+ * - `weight [out, in]`, `bias [out]` (optional); an int4 or int8 linear may hold its weight as its
+ *   integer codes instead (an int8 tensor, `loadStateDict` checks int4's range), which the graph and
+ *   the kernels then take as they are (`linearCodes`);
  * - `weight_scale`: int8 per channel `[out]` (per tensor `[]`), int4 `[out, ceil(in / 128)]` with
  *   `W[o, j]` using `scale[o, floor(j / 128)]` (ModelOpt's export layout), float8 `[]`;
  * - `input_scale []` (float8 inputs), `pre_quant_scale [in]` (AWQ).

@@ -91,6 +91,29 @@ function entriesOf(stateDict: StateDictInput): Array<[string, Tensor]> {
 }
 
 /**
+ * Whether `value` gives an int4 or int8 linear's weight as its integer codes (an int8 tensor, `[out,
+ * in]`), which a linear holds in place of float values (see `Linear`).
+ */
+function givesCodes(module: ParameterModule, name: string, value: Tensor): boolean {
+  return (
+    value.dtype === 'int8' &&
+    name === 'weight' &&
+    module instanceof Linear &&
+    (module.quantDtype === 'int4' || module.quantDtype === 'int8')
+  );
+}
+
+/** The first code outside the format's range ([-8, 7] for int4; any int8 is an int8 code), or -1. */
+function firstCodeOutside(codes: Int8Array, format: 'int4' | 'int8' | 'float8e4m3fn'): number {
+  if (format !== 'int4') return -1;
+  for (let index = 0; index < codes.length; index += 1) {
+    const code = codes[index]!;
+    if (code < -8 || code > 7) return index;
+  }
+  return -1;
+}
+
+/**
  * Loads `stateDict` into `model` (see `GPT.loadStateDict`). All keys are checked before anything is
  * written, so a failed load leaves the model as it was.
  */
@@ -130,7 +153,16 @@ export function loadStateDict(
           shapeHint(slot.module, slot.name, value.shape, expected.shape),
       });
     }
-    if (value.dtype !== expected.dtype) {
+    if (givesCodes(slot.module, slot.name, value)) {
+      const outside = firstCodeOutside(value.data as Int8Array, (slot.module as Linear).quantDtype!);
+      if (outside !== -1) {
+        mismatched.push({
+          kind: 'invalid',
+          key,
+          message: `"${key}": code ${(value.data as Int8Array)[outside]} at element ${outside} is outside ${(slot.module as Linear).quantDtype}'s range`,
+        });
+      }
+    } else if (value.dtype !== expected.dtype) {
       mismatched.push({
         kind: 'dtype',
         key,

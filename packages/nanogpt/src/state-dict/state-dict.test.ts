@@ -191,4 +191,45 @@ describe('loadStateDict', () => {
     // Even when the element counts agree, the layout is refused: [out, in/128] has 768·2 = 1536 values, as has [6, 256].
     expect(6 * 256).toBe(768 * 2);
   });
+
+  it('takes an int4 or int8 linear weight as its int8 codes, checking int4 range, and no other weight as codes', () => {
+    const codes = (shape: number[], fill: (index: number) => number) =>
+      createTensor(
+        'int8',
+        shape,
+        Int8Array.from({ length: shape[0]! * shape[1]! }, (_, index) => fill(index)),
+      );
+    const int4 = new GPT({ ...config, quantMode: 'int4-weight-only' });
+    const given = freshStateDict(int4);
+    const held = codes([768, 256], (index) => (index % 16) - 8);
+    given.set('transformer.h.0.attn.c_attn.weight', held);
+    int4.loadStateDict(given);
+    expect(int4.transformer.h[0]!.attn.c_attn.weight).toBe(held);
+
+    given.set(
+      'transformer.h.0.attn.c_attn.weight',
+      codes([768, 256], (index) => (index === 700 ? 8 : 0)),
+    );
+    const outside = errorOf(() => int4.loadStateDict(given));
+    expect(outside.problems.map((problem) => problem.message)).toEqual([
+      `"transformer.h.0.attn.c_attn.weight": code 8 at element 700 is outside int4's range`,
+    ]);
+    // int8 codes take any int8 value; an unquantized model takes no codes at all.
+    const int8 = new GPT({ ...config, quantMode: 'int8-weight-only' });
+    const int8Given = freshStateDict(int8);
+    int8Given.set(
+      'transformer.h.0.mlp.c_fc.weight',
+      codes([1024, 256], (index) => (index % 256) - 128),
+    );
+    int8.loadStateDict(int8Given);
+    const plain = new GPT(config);
+    const plainGiven = freshStateDict(plain);
+    plainGiven.set(
+      'transformer.h.0.mlp.c_fc.weight',
+      codes([1024, 256], () => 1),
+    );
+    expect(errorOf(() => plain.loadStateDict(plainGiven)).problems.map((problem) => problem.kind)).toEqual([
+      'dtype',
+    ]);
+  });
 });
