@@ -34,7 +34,10 @@ export function weightCodes(weight: Tensor<'float32'>, quantizer: TensorQuantize
 }
 
 /** How a calibrated weight quantizer's `_amax` covers the weight, and its values as @ptq/scale-math takes them. */
-function calibratedLayout(quantizer: TensorQuantizer): { layout: QuantLayout; ranges: number | Float32Array } {
+function calibratedLayout(quantizer: TensorQuantizer): {
+  layout: QuantLayout;
+  ranges: number | Float32Array;
+} {
   const amax = quantizer.amax;
   if (amax === undefined) {
     throw new InvalidArgumentError('weight_quantizer', 'is not calibrated (no _amax)');

@@ -190,7 +190,11 @@ const FLOAT16_MIN_NORMAL = 2 ** -14;
  * is a normal number. `undefined` otherwise (the weight is then given as floats), and for
  * every other tensor.
  */
-export function runtimeCodes(quantized: QuantizedModel, key: string, dtype: ModelDType): Tensor<'int8'> | undefined {
+export function runtimeCodes(
+  quantized: QuantizedModel,
+  key: string,
+  dtype: ModelDType,
+): Tensor<'int8'> | undefined {
   if (!key.endsWith('.weight') || key === 'lm_head.weight') return undefined;
   const linear = quantized.linears.get(key.slice(0, -'.weight'.length));
   const quantizer = linear?.weight_quantizer;

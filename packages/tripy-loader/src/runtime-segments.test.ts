@@ -187,7 +187,9 @@ describe('runtime segments', () => {
               name,
               dtype: tensor.dtype,
               shape: tensor.shape,
-              bytes: Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength).toString('base64'),
+              bytes: Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength).toString(
+                'base64',
+              ),
             })),
           },
         }));
