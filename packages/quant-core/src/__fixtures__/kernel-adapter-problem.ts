@@ -1,4 +1,4 @@
-import { requestKernelDevice } from '@ptq/nanogpt';
+import { type KernelDevice, requestKernelDevice } from '@ptq/nanogpt';
 
 /**
  * Why Dawn finds no adapter here (Mesa's llvmpipe included), or undefined when it finds one: tests
@@ -11,5 +11,19 @@ export async function kernelAdapterProblem(): Promise<string | undefined> {
     return undefined;
   } catch (error) {
     return (error as Error).message;
+  }
+}
+
+/**
+ * A kernel device for one test file (a software adapter accepted), or why there is none, after
+ * warning that `tests` are skipped; the file destroys the device when it is done.
+ */
+export async function testKernelDevice(tests: string): Promise<{ found?: KernelDevice; problem?: string }> {
+  try {
+    return { found: await requestKernelDevice({ allowSoftwareAdapter: true }) };
+  } catch (error) {
+    const problem = (error as Error).message;
+    console.warn(`${tests} skipped: ${problem}`);
+    return { problem };
   }
 }

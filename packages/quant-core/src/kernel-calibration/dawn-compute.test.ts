@@ -1,15 +1,8 @@
-import { type KernelDevice, requestKernelDevice } from '@ptq/nanogpt';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testKernelDevice } from '../__fixtures__/kernel-adapter-problem';
 import { DawnCompute } from './dawn-compute';
 
-let found: KernelDevice | undefined;
-let problem: string | undefined;
-try {
-  found = await requestKernelDevice({ allowSoftwareAdapter: true });
-} catch (error) {
-  problem = (error as Error).message;
-  console.warn(`DawnCompute tests skipped: ${problem}`);
-}
+const { found, problem } = await testKernelDevice('DawnCompute tests');
 afterAll(() => found?.device.destroy());
 
 /** A shader writing its uniform's value into every element; `variant` makes its code (and pipeline) new. */

@@ -1,6 +1,6 @@
-import { type KernelDevice, requestKernelDevice } from '@ptq/nanogpt';
 import { createXoshiro128 } from '@ptq/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testKernelDevice } from '../__fixtures__/kernel-adapter-problem';
 import { DawnCompute } from './dawn-compute';
 import {
   type MatrixProductEpilogue,
@@ -10,14 +10,7 @@ import {
   type OperandLayout,
 } from './matrix-product-shader';
 
-let found: KernelDevice | undefined;
-let problem: string | undefined;
-try {
-  found = await requestKernelDevice({ allowSoftwareAdapter: true });
-} catch (error) {
-  problem = (error as Error).message;
-  console.warn(`matrix product tests skipped: ${problem}`);
-}
+const { found, problem } = await testKernelDevice('matrix product tests');
 afterAll(() => found?.device.destroy());
 // Compatibility mode (llvmpipe in CI) allows 128 threads a workgroup; hardware adapters 256.
 const maxThreads = found?.device.limits.maxComputeInvocationsPerWorkgroup ?? 0;
