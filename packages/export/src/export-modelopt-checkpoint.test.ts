@@ -1,11 +1,10 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import { MissingTokenizerError } from '@ptq/hf-gpt2';
-import { namedModules } from '@ptq/module-path';
-import type { QuantizedModel, QuantMode } from '@ptq/quant-core';
+import { MissingTokenizerError, residentWeights } from '@ptq/hf-gpt2';
+import type { QuantMode } from '@ptq/quant-core';
 import { openSafetensorsCheckpoint } from '@ptq/safetensors';
-import { createTensor, isReloadableTensor, type ReloadableTensor, type Tensor, toFloat32 } from '@ptq/tensor';
+import { createTensor, type Tensor, toFloat32 } from '@ptq/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { float8Value, roundHalfEvenReference, signedNibble } from './__fixtures__/independent-codecs';
 import { quantizedDefaultModel, temporaryFolder } from './__fixtures__/quantized-default-model';
@@ -102,22 +101,6 @@ const EXPORT_FILES = [
   'tokenizer_config.json',
 ];
 
-/** The weights read on demand that the quantized model holds now, by module path. */
-function heldWeights(quantized: QuantizedModel): string[] {
-  const held: string[] = [];
-  for (const [path, module] of namedModules(quantized.model)) {
-    // A quantized linear's weight is behind a getter.
-    for (const [name, value] of [
-      ...Object.entries(module),
-      ['weight', (module as { weight?: unknown }).weight],
-    ]) {
-      if (isReloadableTensor(value as Tensor) && (value as ReloadableTensor).resident)
-        held.push(`${path}.${name}`);
-    }
-  }
-  return [...new Set(held)];
-}
-
 describe.each([
   ['int8-weight-only', 'W8A16'],
   ['int4-weight-only', 'W4A16_AWQ'],
@@ -180,7 +163,7 @@ describe.each([
     const quantized = await quantizedDefaultModel(mode, 'on-demand');
     const onDemand = join(await temporaryFolder(), 'checkpoint');
     await exportModelOptCheckpoint(quantized, onDemand, { sourceDir: DEFAULT_MODEL_DIR });
-    expect(heldWeights(quantized)).toEqual([]);
+    expect(residentWeights(quantized.model)).toEqual([]);
     for (const file of ['model.safetensors', 'config.json', 'hf_quant_config.json']) {
       expect(
         Buffer.compare(await readFile(join(onDemand, file)), await readFile(join(folder, file))),

@@ -74,7 +74,7 @@ export {
   perplexity,
   type WindowScorer,
 } from './perplexity';
-export { type ReleasesWeights, releaseWeights } from './release-weights';
+export { type ReleasesWeights, releaseWeights, residentWeights } from './release-weights';
 export {
   looksLikePath,
   type ResolvedModelFolder,

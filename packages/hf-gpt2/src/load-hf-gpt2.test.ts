@@ -15,7 +15,7 @@ import {
 } from './errors';
 import type { GPT2LMHeadModel } from './gpt2-lm-head-model';
 import { loadHfGpt2, type WeightResidence } from './load-hf-gpt2';
-import { releaseWeights } from './release-weights';
+import { releaseWeights, residentWeights } from './release-weights';
 
 const weights = tinyWeights(21);
 let root: string;
@@ -79,8 +79,13 @@ describe('loadHfGpt2 from a folder', () => {
     const folder = await folderWith({ layout: 'prefixed', dtype: 'bfloat16' });
     const inMemory = await logitsOf(await load(folder));
     const onDemand = await loadHfGpt2(folder, { device: 'cpu', onNotice: () => {}, weights: 'on-demand' });
+    expect(residentWeights(onDemand)).toEqual([]);
     expect((await logitsOf(onDemand)).data).toEqual(inMemory.data);
+    // The forward read every block linear's weight (and the embeddings and LayerNorms).
+    expect(residentWeights(onDemand)).toEqual(expect.arrayContaining(['transformer.h.1.mlp.c_proj.weight']));
+    expect(residentWeights(onDemand).length).toBeGreaterThanOrEqual(4 * 2);
     releaseWeights(onDemand);
+    expect(residentWeights(onDemand)).toEqual([]);
     await onDemand.invalidate();
     expect((await logitsOf(onDemand)).data).toEqual(inMemory.data);
     await expect(loadHfGpt2(folder, { weights: 'lazy' as unknown as WeightResidence })).rejects.toThrow(

@@ -1,5 +1,5 @@
 import { namedModules } from '@ptq/module-path';
-import { releaseTensor, type Tensor } from '@ptq/tensor';
+import { isReloadableTensor, releaseTensor, type Tensor } from '@ptq/tensor';
 
 /** A module whose weights (and what it derived from them) need more than releasing its tensors. */
 export interface ReleasesWeights {
@@ -23,4 +23,24 @@ export function releaseWeights(root: object): void {
       if (typeof value === 'object' && value !== null) releaseTensor(value as Tensor);
     }
   }
+}
+
+/**
+ * The weights read on demand (`ReloadableTensor`) that `root`'s modules hold now, as `path.name`:
+ * what a step that works a part at a time left behind (empty after `releaseWeights(root)`). A
+ * quantized linear's weight, behind a getter, counts too; asking reads nothing from the checkpoint.
+ */
+export function residentWeights(root: object): string[] {
+  const held = new Set<string>();
+  for (const [path, module] of namedModules(root)) {
+    for (const [name, value] of [
+      ...Object.entries(module),
+      ['weight', (module as { weight?: unknown }).weight] as const,
+    ]) {
+      if (isReloadableTensor(value as Tensor) && (value as { resident: boolean }).resident) {
+        held.add(path === '' ? name : `${path}.${name}`);
+      }
+    }
+  }
+  return [...held];
 }

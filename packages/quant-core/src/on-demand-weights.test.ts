@@ -1,7 +1,6 @@
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import { type GPT2LMHeadModel, loadHfGpt2 } from '@ptq/hf-gpt2';
-import { namedModules } from '@ptq/module-path';
-import { createTensor, isReloadableTensor, type Tensor } from '@ptq/tensor';
+import { type GPT2LMHeadModel, loadHfGpt2, residentWeights } from '@ptq/hf-gpt2';
+import { createTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { kernelAdapterProblem } from './__fixtures__/kernel-adapter-problem';
 import type { ForwardLoop } from './calibration-model';
@@ -50,21 +49,6 @@ function stateBits(quantized: QuantizedModel): Map<string, Buffer> {
 function differingNames(actual: Map<string, Buffer>, expected: Map<string, Buffer>): string[] {
   expect([...actual.keys()]).toEqual([...expected.keys()]);
   return [...expected].filter(([name, bytes]) => !bytes.equals(actual.get(name)!)).map(([name]) => name);
-}
-
-/** Names of the reloadable tensors the model holds now. */
-function residentWeights(model: GPT2LMHeadModel): string[] {
-  const resident: string[] = [];
-  for (const [path, module] of namedModules(model)) {
-    for (const [name, value] of Object.entries(module)) {
-      if (isReloadableTensor(value as Tensor) && (value as { resident: boolean }).resident) {
-        resident.push(`${path}.${name}`);
-      }
-    }
-    const weight = (module as { weight?: Tensor }).weight;
-    if (isReloadableTensor(weight) && weight.resident) resident.push(`${path}.weight`);
-  }
-  return [...new Set(resident)];
 }
 
 const cases: Array<

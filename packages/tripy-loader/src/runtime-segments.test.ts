@@ -1,6 +1,5 @@
 import { DEFAULT_MODEL_DIR, readHeldOutText } from '@ptq/default-model';
-import { type Conv1D, type GPT2LMHeadModel, loadHfGpt2, type WeightResidence } from '@ptq/hf-gpt2';
-import { namedModules } from '@ptq/module-path';
+import { type Conv1D, loadHfGpt2, residentWeights, type WeightResidence } from '@ptq/hf-gpt2';
 import {
   buildSegmentGraph,
   compile,
@@ -13,13 +12,7 @@ import {
   type WeightFormat,
 } from '@ptq/nanogpt';
 import { modelOptQuantize } from '@ptq/quant-core';
-import {
-  createTensor,
-  isReloadableTensor,
-  type ReloadableTensor,
-  type Tensor,
-  transposeTensor,
-} from '@ptq/tensor';
+import { createTensor, transposeTensor } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { gptConfigFromHf } from './gpt-config-from-hf';
 import { quantizedStateToRuntime } from './load-quant-weights-from-hf';
@@ -28,16 +21,6 @@ import { hfRuntimeSegments, quantizedRuntimeSegments } from './runtime-segments'
 
 const load = (weights: WeightResidence = 'in-memory') =>
   loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {}, weights });
-
-/** Whether any weight read from the checkpoint on demand is held now. */
-function holdsWeights(model: GPT2LMHeadModel): boolean {
-  // A quantized linear's weight is behind a getter.
-  return [...namedModules(model)].some(([, module]) =>
-    [...Object.values(module), (module as { weight?: unknown }).weight].some(
-      (value) => isReloadableTensor(value as Tensor) && (value as ReloadableTensor).resident,
-    ),
-  );
-}
 
 async function heldOutWindow(): Promise<ScoredWindow> {
   const hf = await load();
@@ -97,15 +80,15 @@ describe('runtime segments', () => {
     const whole = new GPT(gptConfigFromHf(hf.config));
     whole.loadStateDict(state, { strict: true });
     const expected = await wholeGraph(whole, window);
-    expect(holdsWeights(hf)).toBe(true);
+    expect(residentWeights(hf)).not.toEqual([]);
     const segments = hfRuntimeSegments(hf, 'float32');
     const first = await segments.segment({ start: 0, end: 1 });
-    expect(holdsWeights(hf)).toBe(false);
+    expect(residentWeights(hf)).toEqual([]);
     expect(first.transformer.h[0]!.attn.c_attn.weight.data).toEqual(
       state.get('transformer.h.0.attn.c_attn.weight')!.data,
     );
     const [scored] = await scoreWindowsBySegments(segments, [window], { device: 'cpu', segmentBytes: 1 });
-    expect(holdsWeights(hf)).toBe(false);
+    expect(residentWeights(hf)).toEqual([]);
     expect(scored).toEqual(expected);
   });
 
@@ -131,7 +114,7 @@ describe('runtime segments', () => {
           segmentBytes: 1,
         },
       );
-      expect(holdsWeights(quantized.model)).toBe(false);
+      expect(residentWeights(quantized.model)).toEqual([]);
       expect(scored).toEqual(expected);
     },
     300_000,
