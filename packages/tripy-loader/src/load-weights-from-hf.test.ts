@@ -2,14 +2,14 @@ import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR } from '@ptq/default-model';
-import { NonFiniteWeightError, parseGpt2Config } from '@ptq/hf-gpt2';
+import { type Conv1D, loadHfGpt2, NonFiniteWeightError, parseGpt2Config } from '@ptq/hf-gpt2';
 import { GPT } from '@ptq/nanogpt';
 import { openSafetensors, writeSafetensors } from '@ptq/safetensors';
-import type { Tensor } from '@ptq/tensor';
+import { castTensor, type Tensor, transposeTensor } from '@ptq/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gptConfigFromHf } from './gpt-config-from-hf';
 import { loadQuantWeightsFromHf } from './load-quant-weights-from-hf';
-import { loadWeightsFromHf } from './load-weights-from-hf';
+import { hfStateToRuntime, loadWeightsFromHf } from './load-weights-from-hf';
 
 // float16 bit patterns (IEEE 754 binary16): quiet NaN and +Inf.
 const FLOAT16_NAN = 0x7e00;
@@ -72,5 +72,27 @@ describe('loading from a checkpoint with a non-finite weight', () => {
     expect((error as Error).message).toBe(
       `${join(folder, 'model.safetensors')}: tensor "transformer.h.0.mlp.c_fc.weight" has +Inf at element 1283 (row 1, column 259)`,
     );
+  });
+});
+
+/** A tensor's bytes, for a comparison of large arrays at once. */
+function bytesOf(tensor: Tensor): string {
+  const { buffer, byteOffset, byteLength } = tensor.data;
+  return Buffer.from(buffer, byteOffset, byteLength).toString('base64');
+}
+
+describe('hfStateToRuntime', () => {
+  it('gives each Conv1D weight transposed to [out, in] and cast, as casting the transposed float32 would', async () => {
+    const hf = await loadHfGpt2(DEFAULT_MODEL_DIR, { device: 'cpu', onNotice: () => {} });
+    const state = hfStateToRuntime(hf, 'float16');
+    for (const name of ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const) {
+      const [block, linear] = name.split('.') as ['attn' | 'mlp', string];
+      const source = (hf.transformer.h[1]![block] as unknown as Record<string, Conv1D>)[linear]!.weight;
+      const made = state.get(`transformer.h.1.${name}.weight`)!;
+      const expected = castTensor(transposeTensor(source), 'float16');
+      expect(made.dtype).toBe('float16');
+      expect(made.shape).toEqual(expected.shape);
+      expect(bytesOf(made)).toEqual(bytesOf(expected));
+    }
   });
 });

@@ -41,10 +41,9 @@ export function hfStateToRuntime(
   for (const [path, module] of namedModules(hf, { includeRoot: false })) {
     const holder = module as unknown as { weight?: Tensor<'float32'>; bias?: Tensor<'float32'> };
     if (holder.weight !== undefined && include(`${path}.weight`)) {
-      state.set(
-        `${path}.weight`,
-        cast(module instanceof Conv1D ? transposeTensor(holder.weight) : holder.weight),
-      );
+      // Cast first: the transpose then moves float16's two bytes an element, not float32's four.
+      const weight = cast(holder.weight) as Tensor<'float32' | 'float16' | 'bfloat16'>;
+      state.set(`${path}.weight`, module instanceof Conv1D ? transposeTensor(weight) : weight);
     }
     if (holder.bias !== undefined && include(`${path}.bias`)) state.set(`${path}.bias`, cast(holder.bias));
   }
