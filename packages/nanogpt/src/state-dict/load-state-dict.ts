@@ -106,11 +106,10 @@ function givesCodes(module: ParameterModule, name: string, value: Tensor): boole
 /** The first code outside the format's range ([-8, 7] for int4; any int8 is an int8 code), or -1. */
 function firstCodeOutside(codes: Int8Array, format: 'int4' | 'int8' | 'float8e4m3fn'): number {
   if (format !== 'int4') return -1;
-  for (let index = 0; index < codes.length; index += 1) {
-    const code = codes[index]!;
-    if (code < -8 || code > 7) return index;
-  }
-  return -1;
+  // Branch-free: code + 8 is in [0, 15] exactly for int4 codes, so any other sets a bit above 15.
+  let outside = 0;
+  for (let index = 0; index < codes.length; index += 1) outside |= (codes[index]! + 8) & ~15;
+  return outside === 0 ? -1 : codes.findIndex((code) => code < -8 || code > 7);
 }
 
 /**

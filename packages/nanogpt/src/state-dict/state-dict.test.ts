@@ -206,14 +206,20 @@ describe('loadStateDict', () => {
     int4.loadStateDict(given);
     expect(int4.transformer.h[0]!.attn.c_attn.weight).toBe(held);
 
-    given.set(
-      'transformer.h.0.attn.c_attn.weight',
-      codes([768, 256], (index) => (index === 700 ? 8 : 0)),
-    );
-    const outside = errorOf(() => int4.loadStateDict(given));
-    expect(outside.problems.map((problem) => problem.message)).toEqual([
-      `"transformer.h.0.attn.c_attn.weight": code 8 at element 700 is outside int4's range`,
-    ]);
+    for (const [element, code] of [
+      [700, 8],
+      [5, -9],
+      [196607, 127],
+    ] as const) {
+      given.set(
+        'transformer.h.0.attn.c_attn.weight',
+        codes([768, 256], (index) => (index === element ? code : 7)),
+      );
+      const outside = errorOf(() => int4.loadStateDict(given));
+      expect(outside.problems.map((problem) => problem.message)).toEqual([
+        `"transformer.h.0.attn.c_attn.weight": code ${code} at element ${element} is outside int4's range`,
+      ]);
+    }
     // int8 codes take any int8 value; an unquantized model takes no codes at all.
     const int8 = new GPT({ ...config, quantMode: 'int8-weight-only' });
     const int8Given = freshStateDict(int8);
