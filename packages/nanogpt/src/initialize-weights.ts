@@ -9,6 +9,7 @@ import {
   type Tensor,
   toFloat32,
 } from '@ptq/tensor';
+import type { ModelDType } from './config';
 import { Embedding } from './modules/embedding';
 import type { GPT } from './modules/gpt';
 import { LayerNorm } from './modules/layer-norm';
@@ -29,16 +30,23 @@ function normal(random: RandomSource): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
-function inDtype(like: Tensor, values: Float32Array): Tensor {
-  return like.dtype === 'float16'
+function inDtype(like: Tensor, values: Float32Array, dtype: ModelDType): Tensor {
+  return dtype === 'float16'
     ? createTensor('float16', like.shape, float32ArrayToFloat16(values))
     : createTensor('float32', like.shape, values);
 }
 
-function randomLike(like: Tensor, random: RandomSource, mean: number, std: number): Tensor {
+/** Random values of `like`'s shape in the model's dtype (a linear holding codes gets floats again). */
+function randomLike(
+  like: Tensor,
+  random: RandomSource,
+  mean: number,
+  std: number,
+  dtype: ModelDType,
+): Tensor {
   const values = new Float32Array(like.data.length);
   for (let index = 0; index < values.length; index += 1) values[index] = mean + std * normal(random);
-  return inDtype(like, values);
+  return inDtype(like, values, dtype);
 }
 
 /** Max-calibrated weight scales of a quantized linear: amax / maxbound per channel, block or tensor. */
@@ -53,7 +61,7 @@ export function weightScalesOf(linear: Linear): Tensor | undefined {
         ? amaxPerChannel(weight, shape, 0)
         : amaxPerTensor(weight);
   const scales = convertToScale(amax, MAXBOUND[linear.quantDtype]);
-  return inDtype(linear.weight_scale, scales.data);
+  return inDtype(linear.weight_scale, scales.data, linear.dtype);
 }
 
 /**
@@ -69,17 +77,19 @@ export function initializeWeights(model: GPT, options: InitializeWeightsOptions 
     throw new InvalidArgumentError('std', `must be a finite number ≥ 0, got ${String(std)}`);
   }
   const random = createXoshiro128(options.seed ?? 0);
+  const { dtype } = model.config;
   const tied = model.weightsTied;
   for (const [, module] of namedModules(model)) {
     if (!ParameterModule.isParameterModule(module)) continue;
     if (module instanceof Embedding) {
-      module.weight = randomLike(module.weight, random, 0, std);
+      module.weight = randomLike(module.weight, random, 0, std, dtype);
     } else if (module instanceof LayerNorm) {
-      module.weight = randomLike(module.weight, random, 1, 0.1);
-      if (module.bias !== undefined) module.bias = randomLike(module.bias, random, 0, 0.1);
+      module.weight = randomLike(module.weight, random, 1, 0.1, dtype);
+      if (module.bias !== undefined) module.bias = randomLike(module.bias, random, 0, 0.1, dtype);
     } else if (module instanceof Linear) {
-      if (!(tied && module === model.lm_head)) module.weight = randomLike(module.weight, random, 0, std);
-      if (module.bias !== undefined) module.bias = randomLike(module.bias, random, 0, std);
+      if (!(tied && module === model.lm_head))
+        module.weight = randomLike(module.weight, random, 0, std, dtype);
+      if (module.bias !== undefined) module.bias = randomLike(module.bias, random, 0, std, dtype);
     }
   }
   if (tied) model.lm_head.weight = model.transformer.wte.weight;

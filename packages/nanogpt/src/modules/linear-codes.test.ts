@@ -2,6 +2,7 @@ import { quantize } from '@ptq/scale-math';
 import { createTensor, toFloat32 } from '@ptq/tensor';
 import { describe, expect, it } from 'vitest';
 import { tinyModel } from '../__fixtures__/tiny-model';
+import { initializeWeights } from '../initialize-weights';
 import { prepareLinear } from '../kernels/kernel-weights';
 import { holdsCodes, linearCodes } from './linear-codes';
 
@@ -12,7 +13,7 @@ describe('linearCodes', () => {
   ] as const)(
     'of a %s linear: quantize of its float weight, or the codes it holds, the same to the kernels',
     (quantMode, format, layout) => {
-      const model = tinyModel({ quantMode, embeddingSize: 256 });
+      const model = tinyModel({ quantMode, embeddingSize: 256, dtype: 'float16' });
       const linear = model.transformer.h[1]!.mlp.c_fc;
       const scales = toFloat32(linear.weight_scale!);
       const made = linearCodes(linear);
@@ -26,6 +27,11 @@ describe('linearCodes', () => {
       expect(holdsCodes(linear)).toBe(true);
       expect(linearCodes(linear)).toBe(codes.data);
       expect(prepareLinear(linear)).toEqual(fromFloats);
+      // Random weights replace the codes with floats of the model's dtype, as the model was built.
+      initializeWeights(model, { seed: 1, std: 0.15 });
+      expect(holdsCodes(linear)).toBe(false);
+      expect(linear.weight.dtype).toBe(model.config.dtype);
+      expect(linearCodes(linear)).toEqual(made);
     },
   );
 
