@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@ptq/errors';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { EmptySampleError } from './calibration-errors';
+import { Gpt2PieceEncoder } from './gpt2-piece-encoder';
 import { encodeLeadingTokens, isGpt2ByteLevelTokenizer } from './prefix-tokenization';
 
 /**
@@ -28,7 +29,7 @@ export interface CalibrationBatch {
 /**
  * Tokenizes each text and keeps its first `maxSampleLength` tokens (right truncation, as ModelOpt). A
  * GPT-2 kind of tokenizer (`isGpt2ByteLevelTokenizer`) encodes only as much of each text as those
- * tokens need, with the same ids; any other encodes whole texts.
+ * tokens need, through `Gpt2PieceEncoder`, with the same ids; any other encodes whole texts.
  */
 export function tokenizeTexts(
   texts: readonly string[],
@@ -39,8 +40,10 @@ export function tokenizeTexts(
   // A length that is not a positive integer keeps whole texts, so that slicing decides as before.
   const byPieces =
     Number.isSafeInteger(maxSampleLength) && maxSampleLength > 0 && isGpt2ByteLevelTokenizer(tokenizer);
+  // GPT-2's BPE on the tokenizer's own merges, faster than its `encode` with the same ids.
+  const encoder = byPieces ? (Gpt2PieceEncoder.of(tokenizer) ?? tokenizer) : tokenizer;
   return texts.map((text, index) => {
-    const ids = byPieces ? encodeLeadingTokens(tokenizer, text, maxSampleLength) : tokenizer.encode(text);
+    const ids = byPieces ? encodeLeadingTokens(encoder, text, maxSampleLength) : tokenizer.encode(text);
     if (ids.length === 0) throw new EmptySampleError(index, description);
     for (const id of ids) {
       if (!Number.isSafeInteger(id) || id < 0) {

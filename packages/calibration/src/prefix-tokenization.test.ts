@@ -13,6 +13,7 @@ import {
 } from './prefix-tokenization';
 import { bundledArticles, bundledWikitextLines } from './test-support/fixtures';
 import { GPT2_TOKENIZER_FOLDER, loadGpt2Tokenizer } from './test-support/gpt2-tokenizer';
+import { forTextsOfUnits, TEXT_UNITS } from './test-support/text-units';
 
 const MAX_SAMPLE_LENGTHS = [1, 2, 7, 32, 100, 512, 1024, 100_000];
 
@@ -103,35 +104,11 @@ describe('the piece boundary rule', () => {
   it('holds for the pattern itself: the pieces of a text cut at a boundary are the pieces before and after it', () => {
     const pieces = (text: string) => text.match(GPT2_PATTERN) ?? [];
     fc.assert(
-      fc.property(
-        fc.string({
-          unit: fc.constantFrom(
-            'a',
-            'Z',
-            'é',
-            '9',
-            '.',
-            "'",
-            's',
-            're',
-            ' ',
-            '\t',
-            '\n',
-            '\r\n',
-            '\u00a0',
-            '\u3000',
-            '\ufeff',
-            '\u0085',
-            '😀',
-            '\ud83d',
-          ),
-        }),
-        (text) => {
-          for (const cut of pieceBoundaries(text)) {
-            expect([...pieces(text.slice(0, cut)), ...pieces(text.slice(cut))]).toEqual(pieces(text));
-          }
-        },
-      ),
+      fc.property(fc.string({ unit: fc.constantFrom(...TEXT_UNITS) }), (text) => {
+        for (const cut of pieceBoundaries(text)) {
+          expect([...pieces(text.slice(0, cut)), ...pieces(text.slice(cut))]).toEqual(pieces(text));
+        }
+      }),
       { numRuns: 2000 },
     );
   });
@@ -283,43 +260,10 @@ describe('prefix encoding with the GPT-2 tokenizer', () => {
 
   it('joins up to the whole ids at piece boundaries of arbitrary text (property)', async () => {
     const tokenizer = await loadGpt2Tokenizer();
-    fc.assert(
-      fc.property(
-        fc.string({
-          unit: fc.constantFrom(
-            'a',
-            'é',
-            ' ',
-            '  ',
-            '\t',
-            '\n',
-            '\r\n',
-            '\u00a0',
-            '\u3000',
-            '\u0085',
-            "'",
-            "'s",
-            "'ll",
-            '9',
-            'Z',
-            '€',
-            '😀',
-            '.',
-            'th',
-            'ing',
-            '<|endoftext|>',
-            '<|',
-            '|>',
-          ),
-          maxLength: 40,
-        }),
-        (text) => {
-          const whole = tokenizer.encode(text);
-          for (const cut of pieceBoundaries(text)) expect(encodedInTwo(tokenizer, text, cut)).toEqual(whole);
-        },
-      ),
-      { numRuns: 300 },
-    );
+    forTextsOfUnits(300, (text) => {
+      const whole = tokenizer.encode(text);
+      for (const cut of pieceBoundaries(text)) expect(encodedInTwo(tokenizer, text, cut)).toEqual(whole);
+    });
   });
 
   it('gives the first ids of the whole text for long arbitrary texts and lengths (property)', async () => {

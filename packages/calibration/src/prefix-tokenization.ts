@@ -39,7 +39,7 @@ const MINIMUM_STRETCH = 256;
  * A text for the check that `encode` is the pipeline it looks like: repeated, tabbed and Unicode
  * whitespace, CRLF, contractions, digits, a surrogate pair and GPT-2's special token.
  */
-const PROBE_TEXT =
+export const PROBE_TEXT =
   "I'm  here,\tit's 2024 —\u00a0don't\u3000stop 😀 <|endoftext|>end\r\n\r\n  \u2028x\ufeffy \u0085z   !";
 
 /** The first position at or after `position` (and after the first character) where a piece ends. */
@@ -72,26 +72,26 @@ export function pieceBoundaries(text: string): number[] {
  * including a wrapper object around such a tokenizer, is not this kind.
  */
 export function isGpt2ByteLevelTokenizer(tokenizer: CalibrationTokenizer): boolean {
-  const pipeline = property(tokenizer, '_tokenizer');
-  const preTokenizer = property(pipeline, 'pre_tokenizer');
-  const pattern = property(preTokenizer, 'pattern');
-  const model = property(pipeline, 'model');
-  const postProcessor = property(pipeline, 'post_processor');
-  const addedTokens = property(pipeline, 'added_tokens');
-  const removeSpace = property(pipeline, 'remove_space');
+  const pipeline = tokenizerPart(tokenizer, '_tokenizer');
+  const preTokenizer = tokenizerPart(pipeline, 'pre_tokenizer');
+  const pattern = tokenizerPart(preTokenizer, 'pattern');
+  const model = tokenizerPart(pipeline, 'model');
+  const postProcessor = tokenizerPart(pipeline, 'post_processor');
+  const addedTokens = tokenizerPart(pipeline, 'added_tokens');
+  const removeSpace = tokenizerPart(pipeline, 'remove_space');
   const shaped =
-    property(pipeline, 'normalizer') === null &&
+    tokenizerPart(pipeline, 'normalizer') === null &&
     typeOf(preTokenizer) === 'ByteLevel' &&
-    property(preTokenizer, 'use_regex') === true &&
-    property(preTokenizer, 'add_prefix_space') === false &&
+    tokenizerPart(preTokenizer, 'use_regex') === true &&
+    tokenizerPart(preTokenizer, 'add_prefix_space') === false &&
     pattern instanceof RegExp &&
     pattern.source === GPT2_PATTERN.source &&
     pattern.flags === GPT2_PATTERN.flags &&
     typeOf(model) === 'BPE' &&
-    property(model, 'fuse_unk') === false &&
+    tokenizerPart(model, 'fuse_unk') === false &&
     (postProcessor === null || typeOf(postProcessor) === 'ByteLevel') &&
     (removeSpace === undefined || removeSpace === false) &&
-    property(pipeline, 'do_lowercase_and_remove_accent') === false &&
+    tokenizerPart(pipeline, 'do_lowercase_and_remove_accent') === false &&
     Array.isArray(addedTokens) &&
     addedTokens.every(isPlainAddedToken);
   return shaped && encodesByPieces(tokenizer, PROBE_TEXT);
@@ -136,23 +136,23 @@ function encodesByPieces(tokenizer: CalibrationTokenizer, text: string): boolean
 
 /** An added token that cannot span a piece boundary nor reach across one by stripping whitespace. */
 function isPlainAddedToken(token: unknown): boolean {
-  const content = property(token, 'content');
+  const content = tokenizerPart(token, 'content');
   return (
     typeof content === 'string' &&
     content.length > 0 &&
     !/\s/.test(content) &&
-    property(token, 'lstrip') === false &&
-    property(token, 'rstrip') === false
+    tokenizerPart(token, 'lstrip') === false &&
+    tokenizerPart(token, 'rstrip') === false
   );
 }
 
 /** The `type` a transformers.js pipeline part was built from (its tokenizer.json entry). */
 function typeOf(part: unknown): unknown {
-  return property(property(part, 'config'), 'type');
+  return tokenizerPart(tokenizerPart(part, 'config'), 'type');
 }
 
 /** A property of an object or function (transformers.js pipeline parts are callable objects), else undefined. */
-function property(value: unknown, key: string): unknown {
+export function tokenizerPart(value: unknown, key: string): unknown {
   const holdsProperties = (typeof value === 'object' && value !== null) || typeof value === 'function';
   return holdsProperties ? (value as Record<string, unknown>)[key] : undefined;
 }
