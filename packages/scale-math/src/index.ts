@@ -18,6 +18,6 @@ export {
   type QuantFormat,
 } from './maxbound';
 export { type QuantLayout, scaleShapeOf } from './quant-layout';
-export { dequantize, fakeQuant, type QuantizedCodes, quantize } from './quantize';
+export { dequantize, fakeQuant, firstInt4CodeOutside, type QuantizedCodes, quantize } from './quantize';
 export { type ScaleInput, squeezeShape } from './read-scales';
 export { roundHalfEven } from './round-half-even';

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { QuantFormat } from './maxbound';
 import type { QuantLayout } from './quant-layout';
-import { dequantize, fakeQuant, quantize } from './quantize';
+import { dequantize, fakeQuant, firstInt4CodeOutside, quantize } from './quantize';
 
 const PER_TENSOR: QuantLayout = { kind: 'per-tensor' };
 const f32 = (values: number[]): Float32Array => Float32Array.from(values);
@@ -349,6 +349,23 @@ describe('bad input', () => {
     expect(() => dequantize(new Int8Array(6), [6], 1, 'float8e4m3fn', PER_TENSOR)).toThrow(/Uint8Array/);
     expect(() => dequantize(Int8Array.from([0, 7, -8, 8]), [4], 1, 'int4', PER_TENSOR)).toThrow(
       /got 8 at index 3/,
+    );
+  });
+});
+
+describe('firstInt4CodeOutside', () => {
+  it('flags exactly the int8 values outside [-8, 7], each of the 256, at any position', () => {
+    const codes = new Int8Array(9).fill(3);
+    for (const position of [0, 4, 8]) {
+      for (let code = -128; code <= 127; code++) {
+        codes[position] = code;
+        expect(firstInt4CodeOutside(codes)).toBe(code < -8 || code > 7 ? position : -1);
+      }
+      codes[position] = 3;
+    }
+    expect(firstInt4CodeOutside(Int8Array.of(7, -8, 9, -9))).toBe(2);
+    expect(() => dequantize(Int8Array.of(0, -9), [2], 1, 'int4', { kind: 'per-tensor' })).toThrow(
+      'int4 codes must lie in [-8, 7] (one per element, unpacked), got -9 at index 1',
     );
   });
 });

@@ -200,16 +200,23 @@ function checkCodes(codes: Int8Array | Uint8Array, format: QuantFormat): void {
     );
   }
   if (format === 'int4') {
-    for (let index = 0; index < codes.length; index += 1) {
-      const code = codes[index]!;
-      if (code < -8 || code > 7) {
-        throw new InvalidArgumentError(
-          'codes',
-          `int4 codes must lie in [-8, 7] (one per element, unpacked), got ${code} at index ${index}`,
-        );
-      }
+    const index = firstInt4CodeOutside(codes as Int8Array);
+    if (index !== -1) {
+      throw new InvalidArgumentError(
+        'codes',
+        `int4 codes must lie in [-8, 7] (one per element, unpacked), got ${codes[index]} at index ${index}`,
+      );
     }
   }
+}
+
+/** The index of the first int4 code outside [-8, 7] (one code per element, unpacked), or -1. */
+export function firstInt4CodeOutside(codes: Int8Array): number {
+  const { min, max } = INTEGER_RANGE.int4;
+  // Branch-free: code − min is in [0, 15] exactly for int4 codes, so any other sets a bit above 15.
+  let outside = 0;
+  for (let index = 0; index < codes.length; index += 1) outside |= (codes[index]! - min) & ~(max - min);
+  return outside === 0 ? -1 : codes.findIndex((code) => code < min || code > max);
 }
 
 /** `codes · scale` in float32 for every element (float8 codes decode exactly first). */

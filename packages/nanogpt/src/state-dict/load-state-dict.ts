@@ -1,4 +1,5 @@
 import { PtqError } from '@ptq/errors';
+import { firstInt4CodeOutside } from '@ptq/scale-math';
 import { createTensor, type Tensor } from '@ptq/tensor';
 import { StateDictError, type StateDictProblem } from '../errors';
 import { Linear } from '../modules/linear';
@@ -103,15 +104,6 @@ function givesCodes(module: ParameterModule, name: string, value: Tensor): boole
   );
 }
 
-/** The first code outside the format's range ([-8, 7] for int4; any int8 is an int8 code), or -1. */
-function firstCodeOutside(codes: Int8Array, format: 'int4' | 'int8' | 'float8e4m3fn'): number {
-  if (format !== 'int4') return -1;
-  // Branch-free: code + 8 is in [0, 15] exactly for int4 codes, so any other sets a bit above 15.
-  let outside = 0;
-  for (let index = 0; index < codes.length; index += 1) outside |= (codes[index]! + 8) & ~15;
-  return outside === 0 ? -1 : codes.findIndex((code) => code < -8 || code > 7);
-}
-
 /**
  * Loads `stateDict` into `model` (see `GPT.loadStateDict`). All keys are checked before anything is
  * written, so a failed load leaves the model as it was.
@@ -153,7 +145,9 @@ export function loadStateDict(
       });
     }
     if (givesCodes(slot.module, slot.name, value)) {
-      const outside = firstCodeOutside(value.data as Int8Array, (slot.module as Linear).quantDtype!);
+      // Any int8 value is an int8 code; int4's must lie in [-8, 7].
+      const int4 = (slot.module as Linear).quantDtype === 'int4';
+      const outside = int4 ? firstInt4CodeOutside(value.data as Int8Array) : -1;
       if (outside !== -1) {
         mismatched.push({
           kind: 'invalid',
