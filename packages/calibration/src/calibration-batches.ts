@@ -38,10 +38,12 @@ export function tokenizeTexts(
   description: string,
 ): number[][] {
   // A length that is not a positive integer keeps whole texts, so that slicing decides as before.
-  const byPieces =
-    Number.isSafeInteger(maxSampleLength) && maxSampleLength > 0 && isGpt2ByteLevelTokenizer(tokenizer);
-  // GPT-2's BPE on the tokenizer's own merges, faster than its `encode` with the same ids.
-  const encoder = byPieces ? (Gpt2PieceEncoder.of(tokenizer) ?? tokenizer) : tokenizer;
+  const truncates = Number.isSafeInteger(maxSampleLength) && maxSampleLength > 0;
+  // GPT-2's BPE on the tokenizer's own merges, faster than its `encode` with the same ids; it exists
+  // only for a tokenizer `isGpt2ByteLevelTokenizer` accepts, so that check runs again only without one.
+  const pieceEncoder = truncates ? Gpt2PieceEncoder.of(tokenizer) : undefined;
+  const byPieces = pieceEncoder !== undefined || (truncates && isGpt2ByteLevelTokenizer(tokenizer));
+  const encoder = pieceEncoder ?? tokenizer;
   return texts.map((text, index) => {
     const ids = byPieces ? encodeLeadingTokens(encoder, text, maxSampleLength) : tokenizer.encode(text);
     if (ids.length === 0) throw new EmptySampleError(index, description);
