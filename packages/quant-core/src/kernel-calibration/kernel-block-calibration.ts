@@ -160,7 +160,6 @@ interface UploadedLinear {
   readonly outFeatures: number;
 }
 
-/** A block whose runs are recorded: the buffers its AWQ searches read. */
 /**
  * Weights coming back from the device — a block's scaled weights, or Conv1D weights transposed
  * there — each with what to do once its values have arrived.
@@ -175,6 +174,7 @@ function regionsOf(entries: readonly Returning[]): ReadRegion[] {
   return entries.flatMap((entry) => entry.regions);
 }
 
+/** A block whose runs are recorded: the buffers its AWQ searches read. */
 interface RecordedBlock {
   /** Its linears that AWQ-lite calibrates. */
   readonly blockAwq: readonly string[];
